@@ -1,0 +1,256 @@
+// The host report: the single source of truth for its TypeScript types (Static<>) and for
+// validation, shared by the agent that writes it and the collector that ingests it.
+import Type, { type Static } from 'typebox';
+import { Compile } from 'typebox/compile';
+
+export const REPORT_SCHEMA = 'dualstack.report/v1';
+export const REPORT_SCHEMA_MAJOR = 1;
+
+const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const Family = Type.Union([Type.Literal(4), Type.Literal(6)], {
+  description: 'Address family: 4 for IPv4, 6 for IPv6.',
+});
+
+export const SourceStatus = Type.Object({
+  name: Type.String({ description: 'Source name, as listed in docs/sources.md.' }),
+  status: Type.Union(
+    [Type.Literal('ok'), Type.Literal('absent'), Type.Literal('partial'), Type.Literal('failed'), Type.Literal('skipped')],
+    { description: 'absent: the kernel does not provide it (e.g. IPv6 off); partial: read with gaps; skipped: not run.' },
+  ),
+  ok: Type.Boolean({ description: 'False only when the source failed.' }),
+  durationMs: Type.Number({ minimum: 0 }),
+  error: Type.Optional(Type.String()),
+  detail: Type.Optional(Type.String({ description: 'Why a source is partial, absent or skipped.' })),
+});
+
+export const HostFacts = Type.Object({
+  hostId: Type.String({ minLength: 1 }),
+  hostname: Type.String({ minLength: 1 }),
+  os: Type.Object({
+    distro: Nullable(Type.String()),
+    release: Nullable(Type.String()),
+    kernel: Nullable(Type.String({ description: 'Kernel release, from <proc-root>/sys/kernel/osrelease.' })),
+    arch: Nullable(Type.String()),
+  }),
+  privileged: Type.Boolean({ description: "True when the agent could read every process's file descriptors." }),
+  replay: Type.Boolean({ description: 'True when the report was built from a captured /proc tree, not the live host.' }),
+});
+
+const SysctlValue = Nullable(Type.Integer());
+
+export const InterfaceSysctlsRaw = Type.Object({
+  accept_ra: SysctlValue,
+  accept_ra_defrtr: SysctlValue,
+  autoconf: SysctlValue,
+  forwarding: SysctlValue,
+  disable_ipv6: SysctlValue,
+  accept_redirects: SysctlValue,
+  accept_source_route: SysctlValue,
+  use_tempaddr: SysctlValue,
+});
+
+export const InterfaceSysctlsEffective = Type.Object({
+  acceptRa: Type.Boolean({ description: 'Router advertisements are processed (accept_ra=2, or 1 with forwarding off).' }),
+  acceptRaDefrtr: Type.Boolean({ description: 'A default route is learned from RAs.' }),
+  autoconf: Type.Boolean({ description: 'Addresses are made from RA prefixes.' }),
+  forwarding: Type.Boolean(),
+  disableIpv6: Type.Boolean(),
+  acceptRedirects: Type.Boolean({ description: 'ICMPv6 redirects are accepted (accept_redirects=1 and forwarding off).' }),
+  acceptSourceRoute: Type.Integer({ description: 'min(all, interface): >= 0 accepts type 2 routing headers only, < 0 none.' }),
+  useTempaddr: Type.Union([Type.Literal('off'), Type.Literal('on'), Type.Literal('prefer')]),
+});
+
+export const InterfaceSysctls = Type.Object({
+  name: Type.String({ description: "'all', 'default', or an interface name." }),
+  raw: InterfaceSysctlsRaw,
+  effective: Nullable(InterfaceSysctlsEffective),
+});
+
+export const Sysctls = Type.Object({
+  bindv6only: SysctlValue,
+  interfaces: Type.Array(InterfaceSysctls),
+});
+
+export const AddressScope = Type.Union([
+  Type.Literal('global'),
+  Type.Literal('host'),
+  Type.Literal('link'),
+  Type.Literal('site'),
+  Type.Literal('compat'),
+  Type.Literal('unknown'),
+]);
+
+export const HostAddress = Type.Object({
+  family: Family,
+  address: Type.String(),
+  prefixLength: Type.Integer({ minimum: 0, maximum: 128 }),
+  interface: Type.String(),
+  scope: AddressScope,
+  flags: Type.Array(Type.String(), { description: 'if_inet6 flags: permanent, tentative, dadfailed, deprecated, temporary, ...' }),
+});
+
+export const Route = Type.Object({
+  family: Family,
+  destination: Type.String(),
+  prefixLength: Type.Integer({ minimum: 0, maximum: 128 }),
+  gateway: Nullable(Type.String()),
+  interface: Type.String(),
+  metric: Type.Integer({ minimum: 0 }),
+  flags: Type.Array(Type.String()),
+  origin: Type.Union(
+    [Type.Literal('ra'), Type.Literal('static'), Type.Literal('kernel'), Type.Literal('local'), Type.Literal('reject')],
+    { description: 'ra: learned from a router advertisement; kernel: prefix or address route; local: a local address.' },
+  ),
+  expires: Type.Boolean({ description: 'The route has a lifetime (RA-learned routes do).' }),
+});
+
+export const Reachability = Type.Object({
+  family: Family,
+  target: Type.String({ description: 'A documentation address no more specific route of the host covers.' }),
+  reachable: Nullable(Type.Boolean()),
+  error: Nullable(Type.String({ description: 'The errno of the UDP connect(), e.g. ENETUNREACH.' })),
+  sourceAddress: Nullable(Type.String({ description: 'The local address the kernel picked.' })),
+  route: Nullable(
+    Type.Object({
+      destination: Type.String(),
+      prefixLength: Type.Integer(),
+      gateway: Nullable(Type.String()),
+      interface: Type.String(),
+    }),
+  ),
+  note: Type.Optional(Type.String()),
+});
+
+export const Reach = Type.Union(
+  [Type.Literal('any'), Type.Literal('addresses'), Type.Literal('loopback'), Type.Literal('none')],
+  { description: 'Who of one family can connect: any address, only specific non-loopback ones, loopback only, or nobody.' },
+);
+
+export const ServiceMode = Type.Union([
+  Type.Literal('dual-separate'),
+  Type.Literal('dual-mapped'),
+  Type.Literal('ipv4-only'),
+  Type.Literal('ipv6-only'),
+  Type.Literal('loopback-only'),
+]);
+
+export const V6onlySource = Type.Union(
+  [Type.Literal('sock_diag'), Type.Literal('implicit'), Type.Literal('inferred'), Type.Literal('not-applicable'), Type.Literal('unknown')],
+  {
+    description:
+      'sock_diag: read from the kernel via ss; implicit: bound to a specific IPv6 address; inferred: from net.ipv6.bindv6only; not-applicable: an IPv4 socket.',
+  },
+);
+
+export const Binding = Type.Object({
+  address: Type.String(),
+  family: Family,
+  v6only: Nullable(Type.Boolean()),
+  v6onlySource: V6onlySource,
+  inode: Type.Integer({ minimum: 0 }),
+});
+
+export const ConnectionCounts = Type.Object({
+  ipv4: Type.Integer({ minimum: 0, description: 'Peers on IPv4 sockets.' }),
+  ipv6: Type.Integer({ minimum: 0, description: 'Peers with a real IPv6 address.' }),
+  mapped: Type.Integer({ minimum: 0, description: 'IPv4 peers arriving as ::ffff:a.b.c.d on an IPv6 socket.' }),
+});
+
+export const Service = Type.Object({
+  proto: Type.Union([Type.Literal('tcp'), Type.Literal('udp')]),
+  port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  process: Nullable(Type.String()),
+  pid: Nullable(Type.Integer()),
+  exe: Nullable(Type.String()),
+  unit: Nullable(Type.String({ description: 'systemd unit from /proc/[pid]/cgroup.' })),
+  uid: Nullable(Type.Integer()),
+  sharedWith: Type.Array(Type.Integer(), { description: 'Other processes holding the same sockets (workers).' }),
+  bindings: Type.Array(Binding),
+  ipv4: Reach,
+  ipv6: Reach,
+  mode: ServiceMode,
+  connections: ConnectionCounts,
+});
+
+export const Severity = Type.Union([Type.Literal('critical'), Type.Literal('warning'), Type.Literal('info')]);
+
+export const Finding = Type.Object({
+  rule: Type.String(),
+  severity: Severity,
+  subject: Type.String({ description: 'What the finding is about: the host, an interface, or proto/port.' }),
+  message: Type.String(),
+  evidence: Type.Array(Type.String()),
+  fix: Type.Object({
+    summary: Type.String(),
+    commands: Type.Array(Type.String()),
+  }),
+});
+
+export const Report = Type.Object({
+  schema: Type.Literal(REPORT_SCHEMA),
+  reportId: Type.String({ format: 'uuid' }),
+  collectedAt: Type.String({ format: 'date-time' }),
+  agent: Type.Object({ version: Type.String() }),
+  host: HostFacts,
+  sources: Type.Array(SourceStatus),
+  sysctl: Sysctls,
+  addresses: Type.Array(HostAddress),
+  routes: Type.Array(Route),
+  reachability: Type.Array(Reachability),
+  services: Type.Array(Service),
+  connections: Type.Object({
+    ...ConnectionCounts.properties,
+    unattributed: Type.Integer({ minimum: 0, description: 'Established connections to no listening service (outgoing ones).' }),
+  }),
+  findings: Type.Array(Finding),
+});
+
+export type Family = Static<typeof Family>;
+export type SourceStatus = Static<typeof SourceStatus>;
+export type HostFacts = Static<typeof HostFacts>;
+export type InterfaceSysctlsRaw = Static<typeof InterfaceSysctlsRaw>;
+export type InterfaceSysctlsEffective = Static<typeof InterfaceSysctlsEffective>;
+export type InterfaceSysctls = Static<typeof InterfaceSysctls>;
+export type Sysctls = Static<typeof Sysctls>;
+export type AddressScope = Static<typeof AddressScope>;
+export type HostAddress = Static<typeof HostAddress>;
+export type Route = Static<typeof Route>;
+export type Reachability = Static<typeof Reachability>;
+export type Reach = Static<typeof Reach>;
+export type ServiceMode = Static<typeof ServiceMode>;
+export type V6onlySource = Static<typeof V6onlySource>;
+export type Binding = Static<typeof Binding>;
+export type ConnectionCounts = Static<typeof ConnectionCounts>;
+export type Service = Static<typeof Service>;
+export type Severity = Static<typeof Severity>;
+export type Finding = Static<typeof Finding>;
+export type Report = Static<typeof Report>;
+
+const reportValidator = Compile(Report);
+
+export interface SchemaProblem {
+  /** JSON pointer of the failing field, e.g. `/services/0/port`. */
+  path: string;
+  message: string;
+}
+
+export type ReportValidation = { ok: true; report: Report } | { ok: false; problems: SchemaProblem[] };
+
+/** Validates an untrusted value against the report schema, naming each failing field. */
+export function validateReport(value: unknown): ReportValidation {
+  if (reportValidator.Check(value)) return { ok: true, report: value };
+  const problems: SchemaProblem[] = [];
+  for (const error of reportValidator.Errors(value)) {
+    problems.push({ path: error.instancePath || '/', message: error.message });
+    if (problems.length >= 20) break;
+  }
+  return { ok: false, problems };
+}
+
+/** The major version of a `dualstack.report/vN` schema string, or null when it is not one. */
+export function schemaMajor(schema: unknown): number | null {
+  if (typeof schema !== 'string') return null;
+  const match = /^dualstack\.report\/v(\d+)$/.exec(schema);
+  return match ? Number(match[1]) : null;
+}
