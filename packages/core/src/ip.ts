@@ -105,3 +105,12 @@ export function inPrefix(address: IpAddress, prefix: IpAddress, length: number):
 export function formatPrefix(address: IpAddress, length: number): string {
   return `${formatAddress(address)}/${length}`;
 }
+
+/** The prefix length of a contiguous netmask (255.255.255.0 -> 24), or null when it is not one. */
+export function prefixLengthOfNetmask(mask: IpAddress): number | null {
+  try {
+    return mask.prefixLengthFromSubnetMask();
+  } catch {
+    return null;
+  }
+}

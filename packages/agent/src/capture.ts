@@ -1,0 +1,76 @@
+// `dualstack-agent capture DIR`: copies what the sources read into DIR so that a scan can be
+// replayed anywhere with `--proc-root DIR/proc` (bug reports, test fixtures). The /proc files
+// are copied as they are; what the live-only sources saw is stored beside them.
+import { mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ipv6ConfKeys } from './proc/sysctl-ipv6.js';
+import { listProcDir, procPath, readProcText, type ProcRoot } from './proc/root.js';
+import { captureFiles, type CapturedHost } from './sources.js';
+import { runSources } from './scan.js';
+
+const copiedProcFiles = ['net/tcp', 'net/tcp6', 'net/udp', 'net/udp6', 'net/if_inet6', 'net/ipv6_route', 'net/route', 'sys/kernel/osrelease', 'sys/net/ipv6/bindv6only'];
+const processFiles = ['comm', 'stat', 'cgroup', 'status'];
+
+export interface CaptureSummary {
+  files: number;
+  processes: number;
+  sources: { name: string; status: string; detail?: string }[];
+}
+
+export async function capture(dir: string, root: ProcRoot): Promise<CaptureSummary> {
+  const procDir = join(dir, 'proc');
+  let files = 0;
+  const writeProc = (rel: string, text: string) => {
+    const target = join(procDir, rel);
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, text, 'latin1');
+    files++;
+  };
+  for (const rel of copiedProcFiles) {
+    const text = readProcText(root, rel);
+    if (text !== null) writeProc(rel, text);
+  }
+  for (const name of listProcDir(root, 'sys/net/ipv6/conf') ?? []) {
+    for (const key of ipv6ConfKeys) {
+      const text = readProcText(root, `sys/net/ipv6/conf/${name}/${key}`);
+      if (text !== null) writeProc(`sys/net/ipv6/conf/${name}/${key}`, text);
+    }
+  }
+
+  const { facts, statuses } = await runSources({ procRoot: root, captureDir: null });
+  const pids = new Set<number>();
+  for (const owners of facts.owners?.owners.values() ?? []) for (const owner of owners) pids.add(owner.pid);
+  const wantedLinks = new Set<string>();
+  for (const summary of Object.values(facts.sockets)) for (const s of summary.listening) wantedLinks.add(`socket:[${s.inode}]`);
+  for (const pid of pids) {
+    for (const file of processFiles) {
+      const text = readProcText(root, `${pid}/${file}`);
+      if (text !== null) writeProc(`${pid}/${file}`, text);
+    }
+    mkdirSync(join(procDir, String(pid), 'fd'), { recursive: true });
+    for (const fd of readdirSync(procPath(root, `${pid}/fd`))) {
+      try {
+        const link = readlinkSync(procPath(root, `${pid}/fd/${fd}`));
+        if (wantedLinks.has(link)) {
+          symlinkSync(link, join(procDir, String(pid), 'fd', fd));
+          files++;
+        }
+      } catch {
+        /* closed meanwhile */
+      }
+    }
+    try {
+      symlinkSync(readlinkSync(procPath(root, `${pid}/exe`)), join(procDir, String(pid), 'exe'));
+    } catch {
+      /* kernel thread or unreadable */
+    }
+  }
+
+  const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+  if (facts.v6onlyText !== null) writeFileSync(join(dir, captureFiles.sockdiag), facts.v6onlyText);
+  writeFileSync(join(dir, captureFiles.ipv4Addresses), json(facts.addresses4));
+  writeFileSync(join(dir, captureFiles.reachability), json(facts.reachability));
+  if (facts.host) writeFileSync(join(dir, captureFiles.host), json(facts.host satisfies CapturedHost));
+  return { files, processes: pids.size, sources: statuses.map(({ name, status, detail }) => ({ name, status, ...(detail ? { detail } : {}) })) };
+}
+

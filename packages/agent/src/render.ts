@@ -1,0 +1,73 @@
+// The terminal report: host summary, the service table (a column per family, as in
+// DESIGN.md), routing answers, and the sources that failed and why.
+import type { Binding, Report, Service } from '@dualstack/core';
+
+const reachWords: Record<Service['ipv4'], string> = { any: 'yes', addresses: 'some addresses', loopback: 'loopback only', none: 'no' };
+
+function bindingText(b: Binding): string {
+  const address = b.family === 6 ? `[${b.address}]` : b.address;
+  if (b.family === 4) return address;
+  const flag = b.v6only === null ? 'v6only=?' : `v6only=${b.v6only ? 1 : 0}`;
+  return b.v6onlySource === 'sock_diag' ? `${address} ${flag}` : `${address} ${flag} (${b.v6onlySource})`;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => (r[col] ?? '').length)));
+  return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]!))).join('  ')).join('\n');
+}
+
+export function renderReport(report: Report): string {
+  const out: string[] = [];
+  const { host } = report;
+  const os = [host.os.distro, host.os.release].filter(Boolean).join(' ');
+  out.push(`Host ${host.hostname} (id ${host.hostId})${os ? `, ${os}` : ''}${host.os.kernel ? `, kernel ${host.os.kernel}` : ''}${host.replay ? ' [replayed from a capture]' : ''}`);
+  const bindv6only = report.sysctl.bindv6only;
+  out.push(`net.ipv6.bindv6only = ${bindv6only ?? 'unknown'}${bindv6only === 1 ? ' (programs binding :: without asking get IPv6-only sockets)' : ''}`);
+  for (const r of report.reachability) {
+    const via = r.route ? ` via ${r.route.gateway ?? 'on-link'} dev ${r.route.interface} (${r.route.destination}/${r.route.prefixLength})` : '';
+    const answer = r.reachable === true ? `reachable${via}, source ${r.sourceAddress}` : r.reachable === false ? `UNREACHABLE (${r.error})` : `unknown (${r.error})`;
+    out.push(`IPv${r.family} to the internet (${r.target}): ${answer}`);
+  }
+  const globals = report.addresses.filter((a) => a.scope === 'global' && a.interface !== 'lo');
+  out.push(`Global addresses: ${globals.length ? globals.map((a) => `${a.address}/${a.prefixLength} ${a.interface}${a.flags.length ? ` [${a.flags.join(',')}]` : ''}`).join(', ') : 'none'}`);
+  out.push('');
+
+  if (report.services.length === 0) {
+    out.push('No listening services.');
+  } else {
+    const rows = [['PROTO', 'PORT', 'PROCESS', 'IPv4 CLIENTS', 'IPv6 CLIENTS', 'MODE', 'CONNECTED v4/v6/mapped', 'BINDINGS']];
+    for (const s of report.services) {
+      rows.push([
+        s.proto,
+        String(s.port),
+        s.process ? `${s.process}[${s.pid}]` : '?',
+        reachWords[s.ipv4],
+        reachWords[s.ipv6],
+        s.mode,
+        `${s.connections.ipv4}/${s.connections.ipv6}/${s.connections.mapped}`,
+        s.bindings.map(bindingText).join(', '),
+      ]);
+    }
+    out.push(table(rows));
+  }
+  const c = report.connections;
+  out.push('', `Established to services: ${c.ipv4} IPv4, ${c.ipv6} IPv6, ${c.mapped} IPv4-mapped; ${c.unattributed} other (outgoing).`);
+
+  if (report.findings.length > 0) {
+    out.push('', 'Findings');
+    for (const severity of ['critical', 'warning', 'info'] as const) {
+      for (const f of report.findings.filter((x) => x.severity === severity)) {
+        out.push(`  [${severity.toUpperCase()}] ${f.rule} — ${f.subject}: ${f.message}`);
+        for (const e of f.evidence) out.push(`      evidence: ${e}`);
+        out.push(`      fix: ${f.fix.summary}`);
+        for (const cmd of f.fix.commands) out.push(`        ${cmd}`);
+      }
+    }
+  }
+
+  const notOk = report.sources.filter((s) => s.status !== 'ok');
+  out.push('', `Sources: ${report.sources.length - notOk.length} of ${report.sources.length} ok.`);
+  for (const s of notOk) out.push(`  ${s.name}: ${s.status}${s.error ? ` — ${s.error}` : ''}${s.detail ? ` — ${s.detail}` : ''}`);
+  if (!host.privileged && !host.replay) out.push('  Not every process was readable: services of other users show process "?". Run as root for full facts.');
+  return out.join('\n');
+}

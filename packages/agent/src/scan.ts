@@ -1,0 +1,133 @@
+// Runs every enabled source (one failing never stops the others), then turns the facts into
+// a report: services with per-family verdicts, connection counts, findings.
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import {
+  REPORT_SCHEMA,
+  buildServices,
+  type EstablishedGroup,
+  type ListeningSocket,
+  type Report,
+  type SourceStatus,
+  type V6onlySource,
+  bindKind,
+  isIpv4Mapped,
+  parseAddress,
+  decodeProcSocketAddress,
+  formatAddress,
+} from '@dualstack/core';
+import { emptyFacts, sources, type Facts, type ScanOptions, type SourceDefinition } from './sources.js';
+import { socketFiles, type SocketFile, type SocketLine } from './proc/net-sockets.js';
+
+export const AGENT_VERSION = '0.1.0';
+
+export interface ScanResult {
+  report: Report;
+  facts: Facts;
+}
+
+export async function runSources(options: ScanOptions, disabled: ReadonlySet<string> = new Set(), list: SourceDefinition[] = sources) {
+  const facts = emptyFacts();
+  const statuses: SourceStatus[] = [];
+  for (const source of list) {
+    if (disabled.has(source.name)) {
+      statuses.push({ name: source.name, status: 'skipped', ok: true, durationMs: 0, detail: 'switched off' });
+      continue;
+    }
+    const started = performance.now();
+    try {
+      const outcome = await source.run(options, facts);
+      statuses.push({ name: source.name, ok: true, durationMs: elapsed(started), ...outcome });
+    } catch (error) {
+      statuses.push({ name: source.name, status: 'failed', ok: false, durationMs: elapsed(started), error: (error as Error).message });
+    }
+  }
+  return { facts, statuses };
+}
+
+const elapsed = (started: number) => Math.round((performance.now() - started) * 100) / 100;
+
+/** V6ONLY of one listening socket and how we know it. */
+export function v6onlyOf(socket: SocketLine, facts: Facts): { v6only: boolean | null; v6onlySource: V6onlySource } {
+  if (socket.family === 4) return { v6only: null, v6onlySource: 'not-applicable' };
+  const known = facts.v6only?.get(socket.inode);
+  if (known !== undefined) return { v6only: known, v6onlySource: 'sock_diag' };
+  const address = parseAddress(socket.local);
+  // Bound to a mapped address it cannot be V6ONLY; bound to any other specific address, the
+  // kernel treats it as V6ONLY whatever the flag says.
+  if (isIpv4Mapped(address)) return { v6only: false, v6onlySource: 'implicit' };
+  if (bindKind(address) !== 'wildcard') return { v6only: true, v6onlySource: 'implicit' };
+  const bindv6only = facts.sysctl?.bindv6only;
+  if (bindv6only === null || bindv6only === undefined) return { v6only: null, v6onlySource: 'unknown' };
+  return { v6only: bindv6only === 1, v6onlySource: 'inferred' };
+}
+
+export function analyzeServices(facts: Facts) {
+  const listening: ListeningSocket[] = [];
+  const listeningPorts = new Set<string>();
+  for (const file of Object.keys(socketFiles) as SocketFile[]) {
+    for (const socket of facts.sockets[file]?.listening ?? []) {
+      listening.push({ proto: socket.proto, family: socket.family, address: socket.local, port: socket.localPort, inode: socket.inode, uid: socket.uid, ...v6onlyOf(socket, facts) });
+      listeningPorts.add(`${socket.proto}|${socket.localPort}`);
+    }
+  }
+  const established: EstablishedGroup[] = [];
+  let unattributed = 0;
+  for (const file of Object.keys(socketFiles) as SocketFile[]) {
+    const { proto, family } = socketFiles[file];
+    for (const entry of facts.sockets[file]?.established.values() ?? []) {
+      if (!listeningPorts.has(`${proto}|${entry.localPort}`)) {
+        unattributed += entry.peers.ipv4 + entry.peers.ipv6 + entry.peers.mapped;
+        continue;
+      }
+      const localAddress = formatAddress(decodeProcSocketAddress(entry.localHex, family));
+      established.push({ proto, family, localAddress, localPort: entry.localPort, peers: entry.peers });
+    }
+  }
+  const analysis = buildServices(listening, facts.owners?.owners ?? new Map(), established);
+  analysis.connections.unattributed += unattributed;
+  return analysis;
+}
+
+export interface BuildOptions {
+  hostId?: string;
+  hostname?: string;
+  replay: boolean;
+  now?: Date;
+}
+
+export function buildReport(facts: Facts, statuses: SourceStatus[], options: BuildOptions): Report {
+  const { services, connections } = analyzeServices(facts);
+  const hostname = options.hostname ?? facts.host?.hostname ?? 'unknown';
+  return {
+    schema: REPORT_SCHEMA,
+    reportId: randomUUID(),
+    collectedAt: (options.now ?? new Date()).toISOString(),
+    agent: { version: AGENT_VERSION },
+    host: {
+      hostId: options.hostId ?? (facts.host?.hostId || hostname),
+      hostname,
+      os: { distro: facts.host?.distro ?? null, release: facts.host?.release ?? null, kernel: facts.kernel, arch: facts.host?.arch ?? null },
+      privileged: facts.owners !== null && facts.owners.unreadable === 0,
+      replay: options.replay,
+    },
+    sources: statuses,
+    sysctl: facts.sysctl ?? { bindv6only: null, interfaces: [] },
+    addresses: [...facts.addresses4, ...facts.addresses6],
+    routes: [...facts.routes4, ...facts.routes6],
+    reachability: facts.reachability,
+    services,
+    connections,
+    findings: [],
+  };
+}
+
+export async function scan(options: ScanOptions, disabled: ReadonlySet<string> = new Set()): Promise<ScanResult> {
+  const { facts, statuses } = await runSources(options, disabled);
+  const report = buildReport(facts, statuses, {
+    replay: !options.procRoot.live,
+    ...(options.hostId ? { hostId: options.hostId } : {}),
+    ...(options.hostname ? { hostname: options.hostname } : {}),
+  });
+  return { report, facts };
+}

@@ -1,0 +1,285 @@
+// Every source the agent reads, declared in one explicit list. Each reads one thing, can fail
+// alone, and reports its status and duration; docs/sources.md is generated from this list.
+import { readFileSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
+import type { HostAddress, Reachability, Route, Sysctls } from '@dualstack/core';
+import { readSocketTable, type SocketFile, type SocketTableSummary } from './proc/net-sockets.js';
+import { readIfInet6 } from './proc/if-inet6.js';
+import { readIpv6Route } from './proc/ipv6-route.js';
+import { readIpv4Route } from './proc/route.js';
+import { readIpv6Sysctls } from './proc/sysctl-ipv6.js';
+import { scanSocketOwners, type OwnerScan } from './proc/owners.js';
+import { readProcText, type ProcRoot } from './proc/root.js';
+import { parseSsV6only, runSs, SsUnavailableError } from './sockdiag.js';
+import { probeFamily } from './reachability.js';
+import { readIpv4Addresses } from './addresses4.js';
+
+/** Files a capture keeps beside the proc tree for the sources that do not read /proc. */
+export const captureFiles = {
+  sockdiag: 'sockdiag.txt',
+  ipv4Addresses: 'ipv4-addresses.json',
+  reachability: 'reachability.json',
+  host: 'host.json',
+} as const;
+
+export interface CapturedHost {
+  hostId: string;
+  hostname: string;
+  distro: string | null;
+  release: string | null;
+  arch: string | null;
+}
+
+export interface ScanOptions {
+  procRoot: ProcRoot;
+  /** The capture directory (parent of the proc tree) when replaying, else null. */
+  captureDir: string | null;
+  hostId?: string;
+  hostname?: string;
+  ssBinary?: string;
+}
+
+/** What the sources collect; later sources read what earlier ones found. */
+export interface Facts {
+  sockets: Partial<Record<SocketFile, SocketTableSummary>>;
+  addresses6: HostAddress[];
+  addresses4: HostAddress[];
+  routes6: Route[];
+  routes4: Route[];
+  sysctl: Sysctls | null;
+  v6only: Map<number, boolean> | null;
+  v6onlyText: string | null;
+  owners: OwnerScan | null;
+  reachability: Reachability[];
+  host: CapturedHost | null;
+  kernel: string | null;
+}
+
+export function emptyFacts(): Facts {
+  return {
+    sockets: {},
+    addresses6: [],
+    addresses4: [],
+    routes6: [],
+    routes4: [],
+    sysctl: null,
+    v6only: null,
+    v6onlyText: null,
+    owners: null,
+    reachability: [],
+    host: null,
+    kernel: null,
+  };
+}
+
+export interface SourceOutcome {
+  status: 'ok' | 'absent' | 'partial' | 'skipped';
+  detail?: string;
+}
+
+export interface SourceDefinition {
+  name: string;
+  /** One sentence: what the source reads and why. */
+  description: string;
+  /** Paths under the proc root it reads (for docs and capture). */
+  paths: string[];
+  /** What it asks the live system beyond /proc, if anything. */
+  live?: string;
+  run(options: ScanOptions, facts: Facts): Promise<SourceOutcome> | SourceOutcome;
+}
+
+function defineSource(source: SourceDefinition): SourceDefinition {
+  return source;
+}
+
+function socketSource(file: SocketFile, description: string): SourceDefinition {
+  const ipv6 = file.endsWith('6');
+  return defineSource({
+    name: file,
+    description,
+    paths: [`net/${file}`],
+    run(options, facts) {
+      const summary = readSocketTable(options.procRoot, file);
+      if (summary === null) {
+        // A missing *6 file means the kernel has IPv6 off, not a failure.
+        if (ipv6) return { status: 'absent', detail: `net/${file} is missing: IPv6 is disabled in this kernel` };
+        throw new Error(`net/${file} is missing`);
+      }
+      facts.sockets[file] = summary;
+      return { status: 'ok' };
+    },
+  });
+}
+
+function readCaptured<T>(options: ScanOptions, file: string): T | null {
+  const text = options.captureDir ? readCapturedText(options.captureDir, file) : null;
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new Error(`${file} in the capture: ${(error as Error).message}`);
+  }
+}
+
+const notLive = (what: string) => ({ status: 'skipped' as const, detail: `replaying a captured tree without ${what}` });
+
+export const sources: SourceDefinition[] = [
+  socketSource('tcp', 'IPv4 TCP sockets: listening ones kept, established ones counted per local service.'),
+  socketSource('tcp6', 'IPv6 TCP sockets, including IPv4 clients arriving as IPv4-mapped addresses on dual-stack sockets.'),
+  socketSource('udp', 'IPv4 UDP sockets; a bound, unconnected socket counts as listening.'),
+  socketSource('udp6', 'IPv6 UDP sockets; a bound, unconnected socket counts as listening.'),
+  defineSource({
+    name: 'if_inet6',
+    description: 'IPv6 addresses with their scope and DAD state (tentative, dadfailed, deprecated, temporary, permanent).',
+    paths: ['net/if_inet6'],
+    run(options, facts) {
+      const addresses = readIfInet6(options.procRoot);
+      if (addresses === null) return { status: 'absent', detail: 'net/if_inet6 is missing: IPv6 is disabled in this kernel' };
+      facts.addresses6 = addresses;
+      return { status: 'ok' };
+    },
+  }),
+  defineSource({
+    name: 'ipv4-addresses',
+    description: 'IPv4 addresses of every interface, from the OS (getifaddrs).',
+    paths: [],
+    live: 'getifaddrs(3) through Node.js os.networkInterfaces()',
+    run(options, facts) {
+      if (!options.procRoot.live) {
+        const captured = readCaptured<HostAddress[]>(options, captureFiles.ipv4Addresses);
+        if (captured === null) return notLive(captureFiles.ipv4Addresses);
+        facts.addresses4 = captured;
+        return { status: 'ok' };
+      }
+      facts.addresses4 = readIpv4Addresses();
+      return { status: 'ok' };
+    },
+  }),
+  defineSource({
+    name: 'ipv6_route',
+    description: 'IPv6 routes of every routing table (the file has no table id); per-table null routes are dropped.',
+    paths: ['net/ipv6_route'],
+    run(options, facts) {
+      const routes = readIpv6Route(options.procRoot);
+      if (routes === null) return { status: 'absent', detail: 'net/ipv6_route is missing: IPv6 is disabled in this kernel' };
+      facts.routes6 = routes;
+      return { status: 'ok' };
+    },
+  }),
+  defineSource({
+    name: 'route',
+    description: 'IPv4 routes of the main table.',
+    paths: ['net/route'],
+    run(options, facts) {
+      const routes = readIpv4Route(options.procRoot);
+      if (routes === null) throw new Error('net/route is missing');
+      facts.routes4 = routes;
+      return { status: 'ok' };
+    },
+  }),
+  defineSource({
+    name: 'sysctl',
+    description: 'net.ipv6.bindv6only and, for all, default and each interface, the IPv6 conf values with what the kernel makes of them.',
+    paths: ['sys/net/ipv6'],
+    run(options, facts) {
+      facts.sysctl = readIpv6Sysctls(options.procRoot);
+      if (facts.sysctl === null) return { status: 'absent', detail: 'sys/net/ipv6 is missing: IPv6 is disabled in this kernel' };
+      return { status: 'ok' };
+    },
+  }),
+  defineSource({
+    name: 'sockdiag',
+    description: 'The IPV6_V6ONLY flag of each listening IPv6 socket, read from sock_diag by ss; /proc does not show it.',
+    paths: [],
+    live: `ss -Hlne -A inet`,
+    async run(options, facts) {
+      let text: string | null;
+      if (options.procRoot.live) {
+        try {
+          text = await runSs(options.ssBinary);
+        } catch (error) {
+          if (error instanceof SsUnavailableError) {
+            return { status: 'absent', detail: `${error.message}: V6ONLY is inferred from net.ipv6.bindv6only` };
+          }
+          throw error;
+        }
+      } else {
+        text = options.captureDir ? readCapturedText(options.captureDir, captureFiles.sockdiag) : null;
+        if (text === null) return { status: 'skipped', detail: `replaying a captured tree without ${captureFiles.sockdiag}: V6ONLY is inferred` };
+      }
+      facts.v6onlyText = text;
+      facts.v6only = parseSsV6only(text);
+      return { status: 'ok' };
+    },
+  }),
+  defineSource({
+    name: 'owners',
+    description: 'Which process holds each listening socket (pid, name, executable, systemd unit), from /proc/[pid]/fd.',
+    paths: ['[pid]/fd', '[pid]/comm', '[pid]/stat', '[pid]/exe', '[pid]/cgroup', '[pid]/status'],
+    run(options, facts) {
+      const wanted = new Set<number>();
+      for (const summary of Object.values(facts.sockets)) for (const socket of summary.listening) wanted.add(socket.inode);
+      facts.owners = scanSocketOwners(options.procRoot, wanted);
+      if (facts.owners.unreadable > 0) {
+        return {
+          status: 'partial',
+          detail: `${facts.owners.unreadable} of ${facts.owners.processes} processes could not be read (run as root, or with CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE, to name every socket's process)`,
+        };
+      }
+      return { status: 'ok' };
+    },
+  }),
+  defineSource({
+    name: 'reachability',
+    description: "The kernel's answer on reaching the wider internet per family: a UDP connect() to a documentation address (no packet is sent).",
+    paths: [],
+    live: 'UDP connect() to 2001:db8::1 and 192.0.2.1 (or another documentation address when those are routed locally)',
+    async run(options, facts) {
+      if (!options.procRoot.live) {
+        const captured = readCaptured<Reachability[]>(options, captureFiles.reachability);
+        if (captured === null) return notLive(captureFiles.reachability);
+        facts.reachability = captured;
+        return { status: 'ok' };
+      }
+      const results: Reachability[] = [];
+      if (facts.sockets.tcp6 || facts.addresses6.length > 0) results.push(await probeFamily(6, facts.routes6));
+      results.push(await probeFamily(4, facts.routes4));
+      facts.reachability = results;
+      return { status: 'ok' };
+    },
+  }),
+  defineSource({
+    name: 'host',
+    description: 'Host identity and OS: machine id, hostname, distribution, and the kernel release from <proc-root>/sys/kernel/osrelease.',
+    paths: ['sys/kernel/osrelease'],
+    live: '/etc/machine-id, hostname, and the distribution through systeminformation',
+    async run(options, facts) {
+      facts.kernel = readProcText(options.procRoot, 'sys/kernel/osrelease')?.trim() ?? null;
+      if (!options.procRoot.live) {
+        facts.host = readCaptured<CapturedHost>(options, captureFiles.host);
+        if (facts.host === null) return notLive(captureFiles.host);
+        return { status: 'ok' };
+      }
+      const { osInfo } = await import('systeminformation');
+      const info = await osInfo();
+      let hostId: string;
+      try {
+        hostId = readFileSync('/etc/machine-id', 'utf8').trim();
+      } catch {
+        hostId = '';
+      }
+      facts.host = { hostId, hostname: osHostname(), distro: info.distro || null, release: info.release || null, arch: info.arch || null };
+      return hostId ? { status: 'ok' } : { status: 'partial', detail: '/etc/machine-id is unreadable: the hostname stands in as host id' };
+    },
+  }),
+];
+
+function readCapturedText(dir: string, file: string): string | null {
+  try {
+    return readFileSync(join(dir, file), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
