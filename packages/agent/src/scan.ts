@@ -28,21 +28,22 @@ export interface ScanResult {
 
 export async function runSources(options: ScanOptions, disabled: ReadonlySet<string> = new Set(), list: SourceDefinition[] = sources) {
   const facts = emptyFacts();
-  const statuses: SourceStatus[] = [];
-  for (const source of list) {
-    if (disabled.has(source.name)) {
-      statuses.push({ name: source.name, status: 'skipped', ok: true, durationMs: 0, detail: 'switched off' });
-      continue;
-    }
+  const runOne = async (source: SourceDefinition): Promise<SourceStatus> => {
+    if (disabled.has(source.name)) return { name: source.name, status: 'skipped', ok: true, durationMs: 0, detail: 'switched off' };
     const started = performance.now();
     try {
       const outcome = await source.run(options, facts);
-      statuses.push({ name: source.name, ok: true, durationMs: elapsed(started), ...outcome });
+      return { name: source.name, ok: true, durationMs: elapsed(started), ...outcome };
     } catch (error) {
-      statuses.push({ name: source.name, status: 'failed', ok: false, durationMs: elapsed(started), error: (error as Error).message });
+      return { name: source.name, status: 'failed', ok: false, durationMs: elapsed(started), error: (error as Error).message };
     }
-  }
-  return { facts, statuses };
+  };
+  // Concurrent sources start first and wait on their child processes while the /proc
+  // sources parse; the others run in list order, since later ones read earlier facts.
+  const pending = new Map(list.filter((s) => s.concurrent).map((s) => [s, runOne(s)]));
+  const statuses: Array<SourceStatus | Promise<SourceStatus>> = [];
+  for (const source of list) statuses.push(pending.get(source) ?? (await runOne(source)));
+  return { facts, statuses: await Promise.all(statuses) };
 }
 
 const elapsed = (started: number) => Math.round((performance.now() - started) * 100) / 100;

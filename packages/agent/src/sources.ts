@@ -86,6 +86,11 @@ export interface SourceDefinition {
   paths: string[];
   /** What it asks the live system beyond /proc, if anything. */
   live?: string;
+  /**
+   * Starts before the others and runs beside them: it waits on a child process and needs
+   * nothing another source collects (ss, systeminformation), so its wait costs no scan time.
+   */
+  concurrent?: boolean;
   run(options: ScanOptions, facts: Facts): Promise<SourceOutcome> | SourceOutcome;
 }
 
@@ -193,6 +198,7 @@ export const sources: SourceDefinition[] = [
     description: 'The IPV6_V6ONLY flag of each listening IPv6 socket, read from sock_diag by ss; /proc does not show it.',
     paths: [],
     live: `ss -Hlne -A inet`,
+    concurrent: true,
     async run(options, facts) {
       let text: string | null;
       if (options.procRoot.live) {
@@ -215,8 +221,9 @@ export const sources: SourceDefinition[] = [
   }),
   defineSource({
     name: 'owners',
-    description: 'Which process holds each listening socket (pid, name, executable, systemd unit), from /proc/[pid]/fd.',
-    paths: ['[pid]/fd', '[pid]/comm', '[pid]/stat', '[pid]/exe', '[pid]/cgroup', '[pid]/status'],
+    description:
+      "Which process holds each listening socket (pid, name, executable, systemd unit), from /proc/[pid]/fd of the processes in the agent's network namespace: each process's first 256 descriptors, the rest only for sockets still without an owner.",
+    paths: ['[pid]/fd', '[pid]/ns/net', '[pid]/comm', '[pid]/stat', '[pid]/exe', '[pid]/cgroup', '[pid]/status'],
     run(options, facts) {
       const wanted = new Set<number>();
       for (const summary of Object.values(facts.sockets)) for (const socket of summary.listening) wanted.add(socket.inode);
@@ -254,6 +261,7 @@ export const sources: SourceDefinition[] = [
     description: 'Host identity and OS: machine id, hostname, distribution, and the kernel release from <proc-root>/sys/kernel/osrelease.',
     paths: ['sys/kernel/osrelease'],
     live: '/etc/machine-id, hostname, and the distribution through systeminformation',
+    concurrent: true,
     async run(options, facts) {
       facts.kernel = readProcText(options.procRoot, 'sys/kernel/osrelease')?.trim() ?? null;
       if (!options.procRoot.live) {

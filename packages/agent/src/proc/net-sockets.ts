@@ -4,7 +4,7 @@
 // @dualstack/core's ip.ts only.
 import { decodeProcSocketAddress, formatAddress, isIpv4Mapped, type Family } from '@dualstack/core';
 import { ProcParseError } from './errors.js';
-import { forEachProcLine, type ProcRoot } from './root.js';
+import { forEachProcLineBytes, type ProcRoot } from './root.js';
 
 export type Proto = 'tcp' | 'udp';
 export type SocketFile = 'tcp' | 'tcp6' | 'udp' | 'udp6';
@@ -39,56 +39,138 @@ export interface SocketLine {
 
 const FIELD_NAMES = ['sl', 'local_address', 'rem_address', 'st', 'tx_queue:rx_queue', 'tr:tm->when', 'retrnsmt', 'uid', 'timeout', 'inode'];
 
-function isHexCode(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 65 && c <= 70) return c - 55;
+  if (c >= 97 && c <= 102) return c - 87;
+  return -1;
+}
+
+/**
+ * Where the fields of one line are, validated, with the numbers decoded but no substring
+ * taken: a scan reads every line of tables that can hold 100k sockets, as bytes, and makes
+ * strings only of what it keeps. One instance per reader, reused for every line.
+ */
+export class SocketLineFields {
+  readonly starts = new Int32Array(10);
+  readonly ends = new Int32Array(10);
+  buf: Uint8Array = new Uint8Array(0);
+  localPort = 0;
+  remotePort = 0;
+  state = 0;
+
+  /** Validates the line in buf[start, end) and fills the fields; throws ProcParseError naming the bad one. */
+  scan(buf: Uint8Array, start: number, end: number, lineNo: number, file: string, family: Family): this {
+    this.buf = buf;
+    const { starts, ends } = this;
+    let found = 0;
+    let i = start;
+    while (found < 10) {
+      while (i < end && (buf[i] === 32 || buf[i] === 9)) i++;
+      if (i >= end) break;
+      starts[found] = i;
+      while (i < end && buf[i] !== 32 && buf[i] !== 9) i++;
+      ends[found++] = i;
+    }
+    if (found < 10) this.#fail(found, 'missing', start, end, lineNo, file);
+    const addrDigits = family === 4 ? 8 : 32;
+    this.localPort = this.#endpointPort(1, addrDigits, start, end, lineNo, file);
+    this.remotePort = this.#endpointPort(2, addrDigits, start, end, lineNo, file);
+    const hi = hexValue(buf[starts[3]!]!);
+    const lo = hexValue(buf[starts[3]! + 1]!);
+    if (ends[3]! - starts[3]! !== 2 || hi < 0 || lo < 0) this.#fail(3, `expected 2 hex digits, got ${this.#token(3)}`, start, end, lineNo, file);
+    this.state = hi * 16 + lo;
+    for (let k = 7; k <= 9; k += 2) {
+      for (let j = starts[k]!; j < ends[k]!; j++) {
+        const c = buf[j]!;
+        if (c < 48 || c > 57) this.#fail(k, `expected a decimal number, got ${this.#token(k)}`, start, end, lineNo, file);
+      }
+    }
+    return this;
+  }
+
+  #endpointPort(k: number, addrDigits: number, start: number, end: number, lineNo: number, file: string): number {
+    const buf = this.buf;
+    const s = this.starts[k]!;
+    const colon = s + addrDigits;
+    if (this.ends[k]! - s !== addrDigits + 5 || buf[colon] !== 58) {
+      this.#fail(k, `expected ${addrDigits} hex digits, ':' and 4 hex digits, got ${this.#token(k)}`, start, end, lineNo, file);
+    }
+    for (let j = s; j < colon; j++) if (hexValue(buf[j]!) < 0) this.#fail(k, `not hex: ${this.#token(k)}`, start, end, lineNo, file);
+    let port = 0;
+    for (let j = colon + 1; j < colon + 5; j++) {
+      const v = hexValue(buf[j]!);
+      if (v < 0) this.#fail(k, `not hex: ${this.#token(k)}`, start, end, lineNo, file);
+      port = port * 16 + v;
+    }
+    return port;
+  }
+
+  #token(k: number): string {
+    return JSON.stringify(this.#text(this.starts[k]!, this.ends[k]! - this.starts[k]!));
+  }
+
+  #fail(field: number, reason: string, start: number, end: number, lineNo: number, file: string): never {
+    throw new ProcParseError({ file, line: lineNo, field: FIELD_NAMES[field] ?? `field ${field}`, raw: this.#text(start, end - start), reason });
+  }
+
+  #text(from: number, length: number): string {
+    return Buffer.from(this.buf.buffer, this.buf.byteOffset + from, length).toString('latin1');
+  }
+
+  localHex(family: Family): string {
+    return this.#text(this.starts[1]!, family === 4 ? 8 : 32);
+  }
+
+  remoteHex(family: Family): string {
+    return this.#text(this.starts[2]!, family === 4 ? 8 : 32);
+  }
+
+  /** The first 96 bits of the remote address, which decide whether it is IPv4-mapped. */
+  remotePrefixHex(): string {
+    return this.#text(this.starts[2]!, 24);
+  }
+
+  /** True when the remote's first 96 bits are byte for byte those of `prefix` (24 latin1 bytes). */
+  remotePrefixEquals(prefix: Uint8Array): boolean {
+    if (prefix.length !== 24) return false;
+    const at = this.starts[2]!;
+    for (let i = 0; i < 24; i++) if (this.buf[at + i] !== prefix[i]) return false;
+    return true;
+  }
+
+  decimal(k: 7 | 9): number {
+    return Number(this.#text(this.starts[k]!, this.ends[k]! - this.starts[k]!));
+  }
+
+  raw(family: Family): RawSocketLine {
+    return {
+      localHex: this.localHex(family),
+      localPort: this.localPort,
+      remoteHex: this.remoteHex(family),
+      remotePort: this.remotePort,
+      state: this.state,
+      uid: this.decimal(7),
+      inode: this.decimal(9),
+    };
+  }
 }
 
 /** Parses one data line; throws ProcParseError naming the field. Pure. */
 export function parseSocketLine(line: string, lineNo: number, file: string, family: Family): RawSocketLine {
-  // Positions of the first ten blank-separated tokens, without allocating a split array.
-  const starts: number[] = [];
-  const ends: number[] = [];
-  let i = 0;
-  const n = line.length;
-  while (starts.length < 10) {
-    while (i < n && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) i++;
-    if (i >= n) break;
-    starts.push(i);
-    while (i < n && line.charCodeAt(i) !== 32 && line.charCodeAt(i) !== 9) i++;
-    ends.push(i);
-  }
-  const fail = (field: number, reason: string): never => {
-    throw new ProcParseError({ file, line: lineNo, field: FIELD_NAMES[field] ?? `field ${field}`, raw: line, reason });
-  };
-  if (starts.length < 10) fail(starts.length, 'missing');
-  const token = (k: number): string => line.slice(starts[k], ends[k]);
-  const addrDigits = family === 4 ? 8 : 32;
-
-  const endpoint = (k: number): [string, number] => {
-    const s = starts[k]!;
-    const e = ends[k]!;
-    const colon = s + addrDigits;
-    if (e - s !== addrDigits + 5 || line.charCodeAt(colon) !== 58) fail(k, `expected ${addrDigits} hex digits, ':' and 4 hex digits, got ${JSON.stringify(token(k))}`);
-    for (let j = s; j < e; j++) if (j !== colon && !isHexCode(line.charCodeAt(j))) fail(k, `not hex: ${JSON.stringify(token(k))}`);
-    return [line.slice(s, colon), parseInt(line.slice(colon + 1, e), 16)];
-  };
-  const [localHex, localPort] = endpoint(1);
-  const [remoteHex, remotePort] = endpoint(2);
-
-  const stateText = token(3);
-  if (stateText.length !== 2 || !isHexCode(stateText.charCodeAt(0)) || !isHexCode(stateText.charCodeAt(1))) fail(3, `expected 2 hex digits, got ${JSON.stringify(stateText)}`);
-  const decimal = (k: number): number => {
-    for (let j = starts[k]!; j < ends[k]!; j++) {
-      const c = line.charCodeAt(j);
-      if (c < 48 || c > 57) fail(k, `expected a decimal number, got ${JSON.stringify(token(k))}`);
-    }
-    return Number(token(k));
-  };
-  return { localHex, localPort, remoteHex, remotePort, state: parseInt(stateText, 16), uid: decimal(7), inode: decimal(9) };
+  const bytes = Buffer.from(line, 'latin1');
+  return new SocketLineFields().scan(bytes, 0, bytes.length, lineNo, file, family).raw(family);
 }
 
 export function isHeaderLine(line: string): boolean {
   return line.trimStart().startsWith('sl');
+}
+
+/** The same test on bytes: the first non-blank characters are `sl`. */
+function isHeaderBytes(buf: Uint8Array, start: number, end: number): boolean {
+  let i = start;
+  while (i < end && buf[i] === 32) i++;
+  return buf[i] === 115 && buf[i + 1] === 108;
 }
 
 export function decodeSocketLine(raw: RawSocketLine, proto: Proto, family: Family): SocketLine {
@@ -132,53 +214,93 @@ export interface PeerTally {
 export interface SocketTableSummary {
   listening: SocketLine[];
   /**
-   * Established peers per local endpoint, keyed by `${localHex}:${localPort}`. The address
-   * stays hex: outgoing connections give one key per ephemeral port, and only endpoints of
-   * listening ports are decoded later.
+   * Established peers per local endpoint of a listening port, keyed by
+   * `${localHex}:${localPort}`; the address stays hex until a service claims it.
    */
   established: Map<string, { localHex: string; localPort: number; peers: PeerTally }>;
+  /** Established sockets on ports nothing listens on: the local ends of outgoing connections. */
+  unattributed: PeerTally;
   lines: number;
 }
 
 /**
  * Streams one socket table: keeps listening sockets (TCP LISTEN, bound unconnected UDP) and
  * counts established TCP peers per local endpoint by family, IPv4-mapped ones separately.
+ * The kernel prints a table's listening sockets before its established ones
+ * (tcp_seq_start: listening hash first), so an established socket whose port is not
+ * listening yet is an outgoing one and costs one counter, no strings. Should a listener
+ * appear later in the file anyway (opened mid-read), its earlier peers are moved over.
  * Returns null when the file is absent (for *6 files: IPv6 is off).
  */
 export function readSocketTable(root: ProcRoot, file: SocketFile): SocketTableSummary | null {
   const { proto, family } = socketFiles[file];
   const path = `net/${file}`;
-  const summary: SocketTableSummary = { listening: [], established: new Map(), lines: 0 };
+  const summary: SocketTableSummary = { listening: [], established: new Map(), unattributed: { ipv4: 0, ipv6: 0, mapped: 0 }, lines: 0 };
+  const listeningPorts = new Uint8Array(65536);
+  // Peers of not-yet-listening ports, per port and class (ipv4, ipv6, mapped).
+  const early = new Uint32Array(65536 * 3);
   // Whether a remote address is IPv4-mapped depends on its first 96 bits only: cache per prefix.
   const mappedByPrefix = new Map<string, boolean>();
-  const found = forEachProcLine(root, path, (line, lineNo) => {
-    if (line.length === 0 || (lineNo === 1 && isHeaderLine(line))) return;
-    const raw = parseSocketLine(line, lineNo, path, family);
+  const fields = new SocketLineFields();
+  let lastPrefix: Uint8Array = new Uint8Array(0);
+  let lastMapped = false;
+  const found = forEachProcLineBytes(root, path, (buf, start, end, lineNo) => {
+    if (start === end || (lineNo === 1 && isHeaderBytes(buf, start, end))) return;
+    fields.scan(buf, start, end, lineNo, path, family);
     summary.lines++;
-    const listening = proto === 'tcp' ? raw.state === TCP_LISTEN : raw.state === UDP_UNCONNECTED && raw.localPort !== 0;
+    const listening = proto === 'tcp' ? fields.state === TCP_LISTEN : fields.state === UDP_UNCONNECTED && fields.localPort !== 0;
     if (listening) {
-      summary.listening.push(decodeSocketLine(raw, proto, family));
+      summary.listening.push(decodeSocketLine(fields.raw(family), proto, family));
+      listeningPorts[fields.localPort] = 1;
       return;
     }
-    if (proto !== 'tcp' || raw.state !== TCP_ESTABLISHED) return;
-    const key = `${raw.localHex}:${raw.localPort}`;
-    let entry = summary.established.get(key);
-    if (!entry) {
-      entry = { localHex: raw.localHex, localPort: raw.localPort, peers: { ipv4: 0, ipv6: 0, mapped: 0 } };
-      summary.established.set(key, entry);
+    if (proto !== 'tcp' || fields.state !== TCP_ESTABLISHED) return;
+    let peer: 0 | 1 | 2 = 0;
+    if (family === 6) {
+      if (!fields.remotePrefixEquals(lastPrefix)) {
+        const prefix = fields.remotePrefixHex();
+        let mapped = mappedByPrefix.get(prefix);
+        if (mapped === undefined) {
+          mapped = isIpv4Mapped(decodeProcSocketAddress(`${prefix}00000000`, 6));
+          mappedByPrefix.set(prefix, mapped);
+        }
+        lastPrefix = Buffer.from(prefix, 'latin1');
+        lastMapped = mapped;
+      }
+      peer = lastMapped ? 2 : 1;
     }
-    if (family === 4) {
-      entry.peers.ipv4++;
+    if (listeningPorts[fields.localPort] === 0) {
+      early[fields.localPort * 3 + peer]!++;
       return;
     }
-    const prefix = raw.remoteHex.slice(0, 24);
-    let mapped = mappedByPrefix.get(prefix);
-    if (mapped === undefined) {
-      mapped = isIpv4Mapped(decodeProcSocketAddress(`${prefix}00000000`, 6));
-      mappedByPrefix.set(prefix, mapped);
-    }
-    if (mapped) entry.peers.mapped++;
-    else entry.peers.ipv6++;
+    const localHex = fields.localHex(family);
+    const entry = endpoint(summary, localHex, fields.localPort);
+    if (peer === 0) entry.peers.ipv4++;
+    else if (peer === 1) entry.peers.ipv6++;
+    else entry.peers.mapped++;
   });
-  return found ? summary : null;
+  if (!found) return null;
+  for (let port = 0; port < 65536; port++) {
+    const [ipv4, ipv6, mapped] = [early[port * 3]!, early[port * 3 + 1]!, early[port * 3 + 2]!];
+    if (ipv4 + ipv6 + mapped === 0) continue;
+    // Rare: the listener was printed after its peers. Their local address was not kept, so
+    // they go to the wildcard endpoint of the port.
+    const target = listeningPorts[port] ? endpoint(summary, wildcardHex[family], port).peers : summary.unattributed;
+    target.ipv4 += ipv4;
+    target.ipv6 += ipv6;
+    target.mapped += mapped;
+  }
+  return summary;
+}
+
+const wildcardHex: Record<Family, string> = { 4: '0'.repeat(8), 6: '0'.repeat(32) };
+
+function endpoint(summary: SocketTableSummary, localHex: string, localPort: number) {
+  const key = `${localHex}:${localPort}`;
+  let entry = summary.established.get(key);
+  if (!entry) {
+    entry = { localHex, localPort, peers: { ipv4: 0, ipv6: 0, mapped: 0 } };
+    summary.established.set(key, entry);
+  }
+  return entry;
 }

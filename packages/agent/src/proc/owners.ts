@@ -1,16 +1,30 @@
 // Which process holds each socket: /proc/[pid]/fd/* -> `socket:[inode]`, plus comm, ppid
 // (from stat), exe and the systemd unit (from cgroup) of the holders. Without root only the
 // agent's own user's processes are readable: that is reported as partial, never a failure.
+import { opendirSync, type Dir } from 'node:fs';
 import type { SocketOwner } from '@dualstack/core';
 import { ProcParseError } from './errors.js';
-import { isNotFound, isPermissionDenied, listProcDir, readProcLink, readProcText, type ProcRoot } from './root.js';
+import { isNotFound, isPermissionDenied, listProcDir, procPath, readProcLink, readProcText, type ProcRoot } from './root.js';
 
 export interface OwnerScan {
   owners: Map<number, SocketOwner[]>;
   processes: number;
   /** Processes whose fd table could not be read (permission). */
   unreadable: number;
+  /** Processes in another network namespace, not searched (their sockets are not ours). */
+  otherNamespace: number;
+  /** Whether the fd tables were read past their first FIRST_PASS_FDS entries. */
+  secondPass: boolean;
 }
+
+/**
+ * Listening sockets are opened early in a process's life, so the first pass reads only the
+ * lowest descriptors of each process; only when a listening socket is still without an
+ * owner does a second pass read the rest. On a host with 100k connections this reads a few
+ * thousand links instead of 100k (test/bench). The price: a worker that holds an
+ * already-found shared socket only at a high descriptor is not listed in sharedWith.
+ */
+export const FIRST_PASS_FDS = 256;
 
 /** `/proc/[pid]/stat`: `pid (comm) state ppid ...`; comm may hold spaces and parentheses. */
 export function parseStatPpid(text: string, file: string): number {
@@ -40,40 +54,68 @@ export function parseCgroupUnit(text: string): string | null {
 
 const SOCKET_LINK = /^socket:\[(\d+)\]$/;
 
-/** Walks every process's fd table; keeps only holders of the `wanted` inodes. */
-export function scanSocketOwners(root: ProcRoot, wanted: ReadonlySet<number>): OwnerScan {
+/** Walks the processes' fd tables; keeps only holders of the `wanted` inodes. */
+export function scanSocketOwners(root: ProcRoot, wanted: ReadonlySet<number>, firstPassFds = FIRST_PASS_FDS): OwnerScan {
   const holders = new Map<number, number[]>(); // pid -> inodes it holds
-  let processes = 0;
-  let unreadable = 0;
+  const result = { processes: 0, unreadable: 0, otherNamespace: 0, secondPass: false };
+  if (wanted.size === 0) return { owners: new Map(), ...result };
+  const ownNamespace = namespaceOf(root, 'self');
+  const found = new Set<number>();
+  const longer: number[] = []; // pids with more descriptors than the first pass read
+
+  const visit = (pid: number, skip: number, limit: number): 'done' | 'more' | 'unreadable' => {
+    let dir: Dir;
+    try {
+      dir = opendirSync(procPath(root, `${pid}/fd`), { bufferSize: 128 });
+    } catch (error) {
+      return isPermissionDenied(error) ? 'unreadable' : 'done'; // or it exited meanwhile
+    }
+    try {
+      let seen = 0;
+      for (let entry = dir.readSync(); entry !== null; entry = dir.readSync()) {
+        if (seen++ < skip) continue;
+        if (seen > limit) return 'more';
+        let link: string;
+        try {
+          link = readProcLink(root, `${pid}/fd/${entry.name}`);
+        } catch {
+          continue; // closed meanwhile
+        }
+        if (link.charCodeAt(0) !== 115 /* s */) continue;
+        const match = SOCKET_LINK.exec(link);
+        if (!match) continue;
+        const inode = Number(match[1]);
+        if (!wanted.has(inode)) continue;
+        found.add(inode);
+        const list = holders.get(pid);
+        if (list) list.push(inode);
+        else holders.set(pid, [inode]);
+      }
+      return 'done';
+    } finally {
+      dir.closeSync();
+    }
+  };
+
   for (const name of listProcDir(root, '.') ?? []) {
     const code = name.charCodeAt(0);
     if (code < 48 || code > 57) continue;
-    processes++;
-    let fds: string[] | null;
-    try {
-      fds = listProcDir(root, `${name}/fd`);
-    } catch (error) {
-      if (isPermissionDenied(error)) unreadable++;
-      continue;
-    }
-    if (fds === null) continue; // the process exited meanwhile
-    for (const fd of fds) {
-      let link: string;
-      try {
-        link = readProcLink(root, `${name}/fd/${fd}`);
-      } catch {
-        continue; // fd closed meanwhile
+    const pid = Number(name);
+    result.processes++;
+    if (ownNamespace !== null) {
+      const theirs = namespaceOf(root, name);
+      if (theirs !== null && theirs !== ownNamespace) {
+        result.otherNamespace++;
+        continue;
       }
-      if (link.charCodeAt(0) !== 115 /* s */) continue;
-      const match = SOCKET_LINK.exec(link);
-      if (!match) continue;
-      const inode = Number(match[1]);
-      if (!wanted.has(inode)) continue;
-      const pid = Number(name);
-      const list = holders.get(pid);
-      if (list) list.push(inode);
-      else holders.set(pid, [inode]);
     }
+    const outcome = visit(pid, 0, firstPassFds);
+    if (outcome === 'unreadable') result.unreadable++;
+    else if (outcome === 'more') longer.push(pid);
+  }
+  if (found.size < wanted.size && longer.length > 0) {
+    result.secondPass = true;
+    for (const pid of longer) visit(pid, firstPassFds, Infinity);
   }
 
   const owners = new Map<number, SocketOwner[]>();
@@ -86,7 +128,16 @@ export function scanSocketOwners(root: ProcRoot, wanted: ReadonlySet<number>): O
       else owners.set(inode, [owner]);
     }
   }
-  return { owners, processes, unreadable };
+  return { owners, ...result };
+}
+
+/** The network namespace a process is in (`net:[4026531840]`), or null where unreadable (captures). */
+function namespaceOf(root: ProcRoot, pid: string): string | null {
+  try {
+    return readProcLink(root, `${pid}/ns/net`);
+  } catch {
+    return null;
+  }
 }
 
 function describeProcess(root: ProcRoot, pid: number): SocketOwner | null {

@@ -75,6 +75,47 @@ export function forEachProcLine(root: ProcRoot, rel: string, onLine: (line: stri
   return true;
 }
 
+/**
+ * Like forEachProcLine, without making a string per line: the callback gets the bytes of
+ * each line (without the newline) inside a reused buffer, valid only during the call.
+ */
+export function forEachProcLineBytes(root: ProcRoot, rel: string, onLine: (buf: Buffer, start: number, end: number, lineNo: number) => void): boolean {
+  let fd: number;
+  try {
+    fd = openSync(procPath(root, rel), 'r');
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
+  let buffer = Buffer.allocUnsafe(256 * 1024);
+  let filled = 0;
+  let lineNo = 0;
+  try {
+    for (;;) {
+      if (filled === buffer.length) {
+        // One line longer than the buffer: grow it rather than split the line.
+        const bigger = Buffer.allocUnsafe(buffer.length * 2);
+        buffer.copy(bigger, 0, 0, filled);
+        buffer = bigger;
+      }
+      const n = readSync(fd, buffer, filled, buffer.length - filled, null);
+      if (n === 0) break;
+      const end = filled + n;
+      let start = 0;
+      for (let nl = buffer.indexOf(10, start); nl !== -1 && nl < end; nl = buffer.indexOf(10, start)) {
+        onLine(buffer, start, nl, ++lineNo);
+        start = nl + 1;
+      }
+      filled = end - start;
+      if (start > 0 && filled > 0) buffer.copy(buffer, 0, start, end);
+    }
+    if (filled > 0) onLine(buffer, 0, filled, ++lineNo);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
 export function isNotFound(error: unknown): boolean {
   return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
 }
