@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { validateReport } from '@dualstack/core';
+import { validateReport } from '@dualstack/core/schema';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, '../../packages/agent/dist/cli.js');

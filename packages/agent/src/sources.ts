@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
-import type { HostAddress, Reachability, Route, Sysctls } from '@dualstack/core';
+import type { HostAddress, NetworkConfig, Reachability, Route, Router, RoutingRule, Sysctls, TableDefaultRoute } from '@dualstack/core';
 import { readSocketTable, type SocketFile, type SocketTableSummary } from './proc/net-sockets.js';
 import { readIfInet6 } from './proc/if-inet6.js';
 import { readIpv6Route } from './proc/ipv6-route.js';
@@ -47,6 +47,10 @@ export interface Facts {
   addresses4: HostAddress[];
   routes6: Route[];
   routes4: Route[];
+  tableDefaults: TableDefaultRoute[];
+  routingRules: RoutingRule[];
+  routers: Router[];
+  networkConfig: NetworkConfig;
   sysctl: Sysctls | null;
   v6only: Map<number, boolean> | null;
   v6onlyText: string | null;
@@ -63,6 +67,10 @@ export function emptyFacts(): Facts {
     addresses4: [],
     routes6: [],
     routes4: [],
+    tableDefaults: [],
+    routingRules: [],
+    routers: [],
+    networkConfig: { systems: [], gateways: [] },
     sysctl: null,
     v6only: null,
     v6onlyText: null,

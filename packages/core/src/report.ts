@@ -121,6 +121,44 @@ export const Reachability = Type.Object({
   note: Type.Optional(Type.String()),
 });
 
+export const TableDefaultRoute = Type.Object({
+  family: Family,
+  table: Type.String({ description: "Routing table name or number as ip(8) prints it ('main' when it prints none)." }),
+  type: Type.String({ description: "Route type: 'unicast', 'unreachable', 'blackhole', 'prohibit', ..." }),
+  gateway: Nullable(Type.String()),
+  interface: Nullable(Type.String()),
+  metric: Nullable(Type.Integer()),
+  protocol: Nullable(Type.String({ description: "Who installed it: 'ra', 'static', 'dhcp', 'boot', ..." })),
+  expires: Type.Boolean(),
+});
+
+export const RoutingRule = Type.Object({
+  family: Family,
+  priority: Type.Integer(),
+  table: Type.String(),
+  selector: Type.String({ description: "What traffic the rule applies to: 'all', or its selectors (from, to, iif, fwmark, ...)." }),
+  action: Type.String({ description: "'lookup' or another action (unreachable, prohibit, blackhole, goto, nop)." }),
+});
+
+export const Router = Type.Object({
+  address: Type.String(),
+  interface: Type.String(),
+  state: Type.String({ description: 'Neighbour state: REACHABLE, STALE, DELAY, PROBE, FAILED, ...' }),
+});
+
+export const ConfiguredGateway = Type.Object({
+  family: Family,
+  gateway: Type.String(),
+  interface: Nullable(Type.String()),
+  system: Type.String({ description: 'ifupdown, ifcfg, netplan, networkmanager or systemd-networkd.' }),
+  file: Type.String({ description: 'The configuration file, relative to the /etc root.' }),
+});
+
+export const NetworkConfig = Type.Object({
+  systems: Type.Array(Type.String(), { description: 'Network configuration systems found on the host, the one in charge first.' }),
+  gateways: Type.Array(ConfiguredGateway),
+});
+
 export const Reach = Type.Union(
   [Type.Literal('any'), Type.Literal('addresses'), Type.Literal('loopback'), Type.Literal('none')],
   { description: 'Who of one family can connect: any address, only specific non-loopback ones, loopback only, or nobody.' },
@@ -196,6 +234,10 @@ export const Report = Type.Object({
   sysctl: Sysctls,
   addresses: Type.Array(HostAddress),
   routes: Type.Array(Route),
+  tableDefaults: Type.Array(TableDefaultRoute, { description: 'Default routes of every routing table, from ip route show table all.' }),
+  routingRules: Type.Array(RoutingRule),
+  routers: Type.Array(Router, { description: 'IPv6 neighbours flagged as routers.' }),
+  networkConfig: NetworkConfig,
   reachability: Type.Array(Reachability),
   services: Type.Array(Service),
   connections: Type.Object({
@@ -216,6 +258,11 @@ export type AddressScope = Static<typeof AddressScope>;
 export type HostAddress = Static<typeof HostAddress>;
 export type Route = Static<typeof Route>;
 export type Reachability = Static<typeof Reachability>;
+export type TableDefaultRoute = Static<typeof TableDefaultRoute>;
+export type RoutingRule = Static<typeof RoutingRule>;
+export type Router = Static<typeof Router>;
+export type ConfiguredGateway = Static<typeof ConfiguredGateway>;
+export type NetworkConfig = Static<typeof NetworkConfig>;
 export type Reach = Static<typeof Reach>;
 export type ServiceMode = Static<typeof ServiceMode>;
 export type V6onlySource = Static<typeof V6onlySource>;
