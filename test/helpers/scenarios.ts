@@ -50,6 +50,8 @@ export interface TwoHosts {
 
 /**
  * A host and a peer joined by veth: host veth0 has 192.0.2.2 and .3, 2001:db8:1::2 and ::3;
+ * the kernel picks the newest IPv6 address (::3) as source towards the peer, so a wildcard
+ * UDP socket answers IPv6 clients from ::3 (UDP checks must target it or loopback).
  * the peer (192.0.2.1, 2001:db8:1::1) is the host's default gateway for both families
  * unless `defaults` is false.
  */
