@@ -9,6 +9,7 @@ import { sources } from './sources.js';
 import { scan, AGENT_VERSION } from './scan.js';
 import { renderReport } from './render.js';
 import { capture } from './capture.js';
+import type { Profile } from '@dualstack/core';
 
 export class UsageError extends Error {}
 
@@ -35,6 +36,10 @@ Options:
   --host-id ID             host id to report (default: /etc/machine-id, or the capture's)
   --hostname NAME          hostname to report (default: the system's, or the capture's)
   --disable-source NAME    do not run this source (repeatable; see 'dualstack-agent sources')
+  --profile hardening      also run the CIS-style hardening rules (off by default: they
+                           flag accept_ra, which hosts using SLAAC need)
+  --fail-on SEVERITY       exit 2 when a finding of SEVERITY or worse is present
+                           (warning or critical), for Ansible and CI
   -h, --help               this help
 
 Runs without root with reduced facts: other users' processes cannot be read, so their
@@ -94,6 +99,8 @@ async function scanCommand(args: string[]): Promise<number> {
         'host-id': { type: 'string' },
         hostname: { type: 'string' },
         'disable-source': { type: 'string', multiple: true },
+        profile: { type: 'string', multiple: true },
+        'fail-on': { type: 'string' },
       },
     }),
   );
@@ -107,6 +114,12 @@ async function scanCommand(args: string[]): Promise<number> {
   for (const name of disabled) {
     if (!sources.some((s) => s.name === name)) throw new UsageError(`scan: unknown source '${name}' (see 'dualstack-agent sources')`);
   }
+  const profiles = values.profile ?? [];
+  for (const profile of profiles) {
+    if (profile !== 'hardening') throw new UsageError(`scan: unknown profile '${profile}' (known: hardening)`);
+  }
+  const failOn = values['fail-on'];
+  if (failOn !== undefined && failOn !== 'warning' && failOn !== 'critical') throw new UsageError(`scan: --fail-on takes warning or critical, not '${failOn}'`);
   const root = procRoot(rootPath);
   const { report } = await scan(
     {
@@ -116,8 +129,13 @@ async function scanCommand(args: string[]): Promise<number> {
       ...(values.hostname ? { hostname: values.hostname } : {}),
     },
     disabled,
+    profiles as Profile[],
   );
   process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderReport(report)}\n`);
+  if (failOn !== undefined) {
+    const worst = failOn === 'critical' ? ['critical'] : ['critical', 'warning'];
+    if (report.findings.some((f) => worst.includes(f.severity))) return 2;
+  }
   return 0;
 }
 

@@ -15,6 +15,8 @@ import {
   parseAddress,
   decodeProcSocketAddress,
   formatAddress,
+  runRules,
+  type Profile,
 } from '@dualstack/core';
 import { emptyFacts, sources, type Facts, type ScanOptions, type SourceDefinition } from './sources.js';
 import { socketFiles, type SocketFile, type SocketLine } from './proc/net-sockets.js';
@@ -91,6 +93,8 @@ export function analyzeServices(facts: Facts) {
 }
 
 export interface BuildOptions {
+  /** Rule profiles beyond 'default' (e.g. 'hardening'). */
+  profiles?: Profile[];
   hostId?: string;
   hostname?: string;
   replay: boolean;
@@ -100,7 +104,7 @@ export interface BuildOptions {
 export function buildReport(facts: Facts, statuses: SourceStatus[], options: BuildOptions): Report {
   const { services, connections } = analyzeServices(facts);
   const hostname = options.hostname ?? facts.host?.hostname ?? 'unknown';
-  return {
+  const report: Report = {
     schema: REPORT_SCHEMA,
     reportId: randomUUID(),
     collectedAt: (options.now ?? new Date()).toISOString(),
@@ -125,11 +129,14 @@ export function buildReport(facts: Facts, statuses: SourceStatus[], options: Bui
     connections,
     findings: [],
   };
+  report.findings = runRules(report, { profiles: options.profiles ?? [] });
+  return report;
 }
 
-export async function scan(options: ScanOptions, disabled: ReadonlySet<string> = new Set()): Promise<ScanResult> {
+export async function scan(options: ScanOptions, disabled: ReadonlySet<string> = new Set(), profiles: Profile[] = []): Promise<ScanResult> {
   const { facts, statuses } = await runSources(options, disabled);
   const report = buildReport(facts, statuses, {
+    profiles,
     replay: !options.procRoot.live,
     ...(options.hostId ? { hostId: options.hostId } : {}),
     ...(options.hostname ? { hostname: options.hostname } : {}),

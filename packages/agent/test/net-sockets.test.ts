@@ -256,3 +256,34 @@ test('readSocketTable streams lines that straddle its 256 KiB read buffer', (t) 
   const unterminated = readSocketTable(tempProc(t, { 'net/tcp6': text.trimEnd() }), 'tcp6');
   assert.equal(unterminated?.lines, established + 1);
 });
+
+test('established sockets on ports nothing listens on (outgoing connections) are unattributed', (t) => {
+  const fixture = readSocketTable(fixtureProc('dual-stack-services'), 'tcp6');
+  assert.deepEqual(fixture?.unattributed, { ipv4: 0, ipv6: 0, mapped: 0 }, 'every held connection reached a listener');
+  const text = [
+    TCP6_HEADER,
+    socketLine(0, `${ANY6}:0016`, `${ANY6}:0000`, '0A', 1),
+    socketLine(1, `${HOST6}:0016`, `${PEER6}:D3F2`, '01', 2),
+    socketLine(2, `${HOST6}:B00C`, `${PEER6}:01BB`, '01', 3), // outgoing to [2001:db8:1::1]:443
+    socketLine(3, `${MAPPED_HOST4}:B00D`, `${MAPPED_PEER4}:01BB`, '01', 4), // outgoing IPv4 from an AF_INET6 socket
+    socketLine(4, `${HOST6}:B00E`, `${PEER6}:01BB`, '06', 5), // TIME_WAIT: not counted at all
+  ].join('\n');
+  const summary = readSocketTable(tempProc(t, { 'net/tcp6': `${text}\n` }), 'tcp6');
+  assert.ok(summary);
+  assert.deepEqual([...summary.established.keys()], [`${HOST6}:22`]);
+  assert.deepEqual(summary.established.get(`${HOST6}:22`)?.peers, { ipv4: 0, ipv6: 1, mapped: 0 });
+  assert.deepEqual(summary.unattributed, { ipv4: 0, ipv6: 1, mapped: 1 });
+});
+
+test('peers printed before their listener (opened mid-read) go to the wildcard endpoint of the port', (t) => {
+  const text = [
+    TCP6_HEADER,
+    socketLine(0, `${HOST6}:0050`, `${PEER6}:8DA0`, '01', 2),
+    socketLine(1, `${MAPPED_HOST4}:0050`, `${MAPPED_PEER4}:B010`, '01', 3),
+    socketLine(2, `${ANY6}:0050`, `${ANY6}:0000`, '0A', 1),
+  ].join('\n');
+  const summary = readSocketTable(tempProc(t, { 'net/tcp6': `${text}\n` }), 'tcp6');
+  assert.ok(summary);
+  assert.deepEqual([...summary.established.values()], [{ localHex: ANY6, localPort: 80, peers: { ipv4: 0, ipv6: 1, mapped: 1 } }]);
+  assert.deepEqual(summary.unattributed, { ipv4: 0, ipv6: 0, mapped: 0 });
+});

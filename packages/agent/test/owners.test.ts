@@ -142,3 +142,61 @@ test('owners on a written tree: unit from cgroup, comm with spaces, non-socket f
   assert.deepEqual(scan.owners.get(5002), [{ pid: 200, ppid: 150, comm: 'sshd: alice [priv]', exe: null, unit: 'session-3.scope', uid: null }]);
   assert.equal(scan.processes, 3);
 });
+
+/** Every listening socket of the fixture, all four tables. */
+function allListenerInodes(): Set<number> {
+  const inodes = new Set<number>();
+  for (const [file, proto, family] of [['tcp', 'tcp', 4], ['tcp6', 'tcp', 6], ['udp', 'udp', 4], ['udp6', 'udp', 6]] as const) {
+    for (const s of parseSocketTable(fixtureProcText(FIXTURE, `net/${file}`), proto, family)) {
+      if (s.state === (proto === 'tcp' ? 0x0a : 0x07)) inodes.add(s.inode);
+    }
+  }
+  return inodes;
+}
+
+const holdersOf = (scan: ReturnType<typeof scanSocketOwners>): Array<[number, number[]]> =>
+  [...scan.owners.entries()].map(([inode, list]): [number, number[]] => [inode, list.map((o) => o.pid).sort((a, b) => a - b)]).sort(([a], [b]) => a - b);
+
+test('every listening socket of dual-stack-services has an owner, found in the first pass', () => {
+  const wanted = allListenerInodes();
+  assert.equal(wanted.size, 14);
+  const scan = scanSocketOwners(root, wanted);
+  assert.equal(scan.owners.size, 14);
+  assert.equal(scan.secondPass, false);
+  assert.equal(scan.otherNamespace, 0, 'a capture has no self/ns/net: nothing is skipped');
+});
+
+test('a first pass too short for some fd tables is completed by the second pass, with the same owners', () => {
+  const wanted = allListenerInodes();
+  const full = scanSocketOwners(root, wanted);
+  // sshd, named and the nginx master hold two sockets each: one descriptor per process cannot find them all.
+  const short = scanSocketOwners(root, wanted, 1);
+  assert.equal(short.secondPass, true);
+  assert.deepEqual(holdersOf(short), holdersOf(full));
+});
+
+test('processes of another network namespace are counted and not searched', (t) => {
+  const tree = tempProc(
+    t,
+    {
+      '100/comm': 'nginx\n',
+      '100/stat': '100 (nginx) S 1 100 100 0 -1 4194560',
+      '200/comm': 'nginx\n',
+      '200/stat': '200 (nginx) S 1 200 200 0 -1 4194560',
+      '300/comm': 'nginx\n',
+      '300/stat': '300 (nginx) S 1 300 300 0 -1 4194560',
+    },
+    {
+      'self/ns/net': 'net:[4026531840]',
+      '100/ns/net': 'net:[4026531840]',
+      '100/fd/3': 'socket:[7001]',
+      '200/ns/net': 'net:[4026532999]', // a container's nginx: same inode numbers mean nothing here
+      '200/fd/3': 'socket:[7001]',
+      '300/fd/3': 'socket:[7001]', // ns/net unreadable: searched
+    },
+  );
+  const scan = scanSocketOwners(tree, new Set([7001]));
+  assert.equal(scan.processes, 3);
+  assert.equal(scan.otherNamespace, 1);
+  assert.deepEqual(scan.owners.get(7001)?.map((o) => o.pid).sort((a, b) => a - b), [100, 300]);
+});

@@ -6,3 +6,6 @@ export * from './ip.js';
 export * from './analyze/services.js';
 export * from './analyze/routes.js';
 export * from './analyze/sysctl.js';
+export * from './rules/index.js';
+export * from './knowledge/daemons.js';
+export * from './knowledge/kernels.js';

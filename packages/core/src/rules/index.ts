@@ -1,0 +1,46 @@
+// Every rule, in one explicit list (no registration by import side effect); docs/rules.md is
+// generated from it.
+import type { Finding } from '../report.js';
+import { severityRank, type RuleFacts, type Profile, type Rule } from './rule.js';
+import { bindv6onlySet, ipv4Unroutable, ipv6AddressDadfailed, ipv6AddressDeprecated, ipv6Disabled, ipv6NoGlobalAddress, ipv6RaIgnored, ipv6Unroutable } from './host-rules.js';
+
+export const rules: Rule[] = [
+  ipv6Unroutable,
+  ipv6RaIgnored,
+  ipv6Disabled,
+  ipv6NoGlobalAddress,
+  ipv6AddressDadfailed,
+  ipv6AddressDeprecated,
+  ipv4Unroutable,
+  bindv6onlySet,
+];
+
+export const profiles: Profile[] = ['default', 'hardening'];
+
+/**
+ * Runs the rules of the chosen profiles ('default' always) and returns their findings, most
+ * severe first. A rule that throws yields one finding saying so instead of stopping the rest.
+ */
+export function runRules(facts: RuleFacts, options: { profiles?: Profile[]; only?: Rule[] } = {}): Finding[] {
+  const enabled = new Set<Profile>(['default', ...(options.profiles ?? [])]);
+  const findings: Finding[] = [];
+  for (const rule of options.only ?? rules) {
+    if (!enabled.has(rule.profile)) continue;
+    try {
+      findings.push(...rule.check(facts));
+    } catch (error) {
+      findings.push({
+        rule: rule.id,
+        severity: 'info',
+        subject: 'dualstack',
+        message: `The rule could not be evaluated: ${(error as Error).message}`,
+        evidence: [],
+        fix: { summary: 'Report this with a capture of the host (dualstack-agent capture DIR).', commands: [] },
+      });
+    }
+  }
+  return findings.sort((a, b) => severityRank[a.severity] - severityRank[b.severity]);
+}
+
+export * from './rule.js';
+export * from './facts.js';
