@@ -72,14 +72,18 @@ export class SocketLineFields {
       while (i < end && buf[i] !== 32 && buf[i] !== 9) i++;
       ends[found++] = i;
     }
-    if (found < 10) this.#fail(found, 'missing', start, end, lineNo, file);
+    // Fields that are there are checked before a missing one is blamed: a line cut inside
+    // the remote address is a bad rem_address, not a missing st.
     const addrDigits = family === 4 ? 8 : 32;
-    this.localPort = this.#endpointPort(1, addrDigits, start, end, lineNo, file);
-    this.remotePort = this.#endpointPort(2, addrDigits, start, end, lineNo, file);
-    const hi = hexValue(buf[starts[3]!]!);
-    const lo = hexValue(buf[starts[3]! + 1]!);
-    if (ends[3]! - starts[3]! !== 2 || hi < 0 || lo < 0) this.#fail(3, `expected 2 hex digits, got ${this.#token(3)}`, start, end, lineNo, file);
-    this.state = hi * 16 + lo;
+    if (found > 1) this.localPort = this.#endpointPort(1, addrDigits, start, end, lineNo, file);
+    if (found > 2) this.remotePort = this.#endpointPort(2, addrDigits, start, end, lineNo, file);
+    if (found > 3) {
+      const hi = hexValue(buf[starts[3]!]!);
+      const lo = hexValue(buf[starts[3]! + 1]!);
+      if (ends[3]! - starts[3]! !== 2 || hi < 0 || lo < 0) this.#fail(3, `expected 2 hex digits, got ${this.#token(3)}`, start, end, lineNo, file);
+      this.state = hi * 16 + lo;
+    }
+    if (found < 10) this.#fail(found, 'missing', start, end, lineNo, file);
     for (let k = 7; k <= 9; k += 2) {
       for (let j = starts[k]!; j < ends[k]!; j++) {
         const c = buf[j]!;
@@ -188,7 +192,7 @@ export function decodeSocketLine(raw: RawSocketLine, proto: Proto, family: Famil
 }
 
 /** Parses a whole socket table. The caller says which protocol and family it is. Pure. */
-export function parseSocketTable(text: string, proto: Proto, family: Family, file = `${proto}${family === 6 ? '6' : ''}`): SocketLine[] {
+export function parseSocketTable(text: string, proto: Proto, family: Family, file = `net/${proto}${family === 6 ? '6' : ''}`): SocketLine[] {
   const out: SocketLine[] = [];
   text.split('\n').forEach((line, index) => {
     if (line.trim() === '' || (index === 0 && isHeaderLine(line))) return;
