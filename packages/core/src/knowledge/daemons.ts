@@ -307,7 +307,7 @@ const postfix: DaemonKnowledge = {
 const sendmail: DaemonKnowledge = {
   id: 'sendmail',
   displayName: 'sendmail',
-  processNames: ['sendmail'],
+  processNames: ['sendmail', 'sendmail-mta'],
   configFile: '/etc/mail/sendmail.mc, compiled to /etc/mail/sendmail.cf (Debian and RHEL)',
   defaultListening:
     'Debian 12 sendmail.mc: DAEMON_OPTIONS with Family=inet, Addr=127.0.0.1 and the inet6 lines commented out (IPv4 loopback only). On Linux a Family=inet6 daemon on :: also takes IPv4 as mapped, and an inet daemon on 0.0.0.0 next to it on the same port fails to bind (sendmail logs a "wedged" socket): use one inet6 daemon, or specific addresses for two sockets.',

@@ -3,6 +3,16 @@
 import type { Finding } from '../report.js';
 import { severityRank, type RuleFacts, type Profile, type Rule } from './rule.js';
 import { bindv6onlySet, ipv4Unroutable, ipv6AddressDadfailed, ipv6AddressDeprecated, ipv6Disabled, ipv6NoGlobalAddress, ipv6RaIgnored, ipv6Unroutable } from './host-rules.js';
+import { hardeningAcceptRa, hardeningAcceptRedirects, hardeningAcceptSourceRoute, hardeningForwarding } from './hardening-rules.js';
+import { kernelIpv6Advisory } from './kernel-rules.js';
+import {
+  serviceDualMapped,
+  serviceIpv4Only,
+  serviceIpv6Only,
+  serviceLoopbackV4Only,
+  serviceMappedClients,
+  serviceV6onlyUnknown,
+} from './service-rules.js';
 
 export const rules: Rule[] = [
   ipv6Unroutable,
@@ -13,6 +23,18 @@ export const rules: Rule[] = [
   ipv6AddressDeprecated,
   ipv4Unroutable,
   bindv6onlySet,
+  kernelIpv6Advisory,
+  serviceIpv4Only,
+  serviceIpv6Only,
+  serviceLoopbackV4Only,
+  serviceDualMapped,
+  serviceMappedClients,
+  serviceV6onlyUnknown,
+  // profile 'hardening': only with `scan --profile hardening`
+  hardeningAcceptRa,
+  hardeningAcceptRedirects,
+  hardeningAcceptSourceRoute,
+  hardeningForwarding,
 ];
 
 export const profiles: Profile[] = ['default', 'hardening'];
