@@ -1,11 +1,13 @@
 // `dualstack-agent capture DIR`: copies what the sources read into DIR so that a scan can be
 // replayed anywhere with `--proc-root DIR/proc` (bug reports, test fixtures). The /proc files
-// are copied as they are; what the live-only sources saw is stored beside them.
-import { mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+// are copied as they are; what the live-only sources saw is stored beside them, and the
+// network configuration files go to DIR/etc (with their secrets redacted).
+import { mkdirSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ipv6ConfKeys } from './proc/sysctl-ipv6.js';
 import { listProcDir, procPath, readProcText, type ProcRoot } from './proc/root.js';
-import { captureFiles, type CapturedHost } from './sources.js';
+import { captureFiles, type CaptureFile, type CapturedHost } from './sources.js';
+import { networkConfigFiles, redactConfig } from './netconfig.js';
 import { runSources } from './scan.js';
 
 const copiedProcFiles = ['net/tcp', 'net/tcp6', 'net/udp', 'net/udp6', 'net/if_inet6', 'net/ipv6_route', 'net/route', 'sys/kernel/osrelease', 'sys/net/ipv6/bindv6only'];
@@ -17,7 +19,7 @@ export interface CaptureSummary {
   sources: { name: string; status: string; detail?: string }[];
 }
 
-export async function capture(dir: string, root: ProcRoot): Promise<CaptureSummary> {
+export async function capture(dir: string, root: ProcRoot, etcRoot = '/etc'): Promise<CaptureSummary> {
   const procDir = join(dir, 'proc');
   let files = 0;
   const writeProc = (rel: string, text: string) => {
@@ -37,7 +39,7 @@ export async function capture(dir: string, root: ProcRoot): Promise<CaptureSumma
     }
   }
 
-  const { facts, statuses } = await runSources({ procRoot: root, captureDir: null });
+  const { facts, statuses } = await runSources({ procRoot: root, captureDir: null, etcRoot });
   const pids = new Set<number>();
   for (const owners of facts.owners?.owners.values() ?? []) for (const owner of owners) pids.add(owner.pid);
   const wantedLinks = new Set<string>();
@@ -71,6 +73,22 @@ export async function capture(dir: string, root: ProcRoot): Promise<CaptureSumma
   writeFileSync(join(dir, captureFiles.ipv4Addresses), json(facts.addresses4));
   writeFileSync(join(dir, captureFiles.reachability), json(facts.reachability));
   if (facts.host) writeFileSync(join(dir, captureFiles.host), json(facts.host satisfies CapturedHost));
+  // Command output as ip printed it, so a replay parses exactly what the live scan parsed.
+  for (const [file, text] of Object.entries(facts.commandOutputs) as Array<[CaptureFile, string]>) writeFileSync(join(dir, file), text);
+  // Always made, even empty: a replay then reports "no configuration found", not "not captured".
+  mkdirSync(join(dir, 'etc'), { recursive: true });
+  for (const rel of Object.values(networkConfigFiles(etcRoot)).flat()) {
+    let text: string;
+    try {
+      text = readFileSync(join(etcRoot, rel), 'utf8');
+    } catch {
+      continue; // unreadable: the netconfig source already reports it
+    }
+    const target = join(dir, 'etc', rel);
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, redactConfig(rel, text));
+    files++;
+  }
   return { files, processes: pids.size, sources: statuses.map(({ name, status, detail }) => ({ name, status, ...(detail ? { detail } : {}) })) };
 }
 

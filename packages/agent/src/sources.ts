@@ -1,6 +1,6 @@
 // Every source the agent reads, declared in one explicit list. Each reads one thing, can fail
 // alone, and reports its status and duration; docs/sources.md is generated from this list.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import type { HostAddress, NetworkConfig, Reachability, Route, Router, RoutingRule, Sysctls, TableDefaultRoute } from '@dualstack/core';
@@ -10,10 +10,14 @@ import { readIpv6Route } from './proc/ipv6-route.js';
 import { readIpv4Route } from './proc/route.js';
 import { readIpv6Sysctls } from './proc/sysctl-ipv6.js';
 import { scanSocketOwners, type OwnerScan } from './proc/owners.js';
-import { readProcText, type ProcRoot } from './proc/root.js';
+import { procPath, readProcText, type ProcRoot } from './proc/root.js';
 import { parseSsV6only, runSs, SsUnavailableError } from './sockdiag.js';
 import { probeFamily } from './reachability.js';
 import { readIpv4Addresses } from './addresses4.js';
+import { IpUnavailableError, runIp } from './ip-command.js';
+import { commandLine, DEFAULT_ROUTE_ARGS, parseDefaultRoutes, parseRules, RULE_ARGS } from './iproute.js';
+import { NEIGHBOUR_ARGS, parseRouterNeighbours } from './neighbours.js';
+import { readNetworkConfig, resolveEtcRoot } from './netconfig.js';
 
 /** Files a capture keeps beside the proc tree for the sources that do not read /proc. */
 export const captureFiles = {
@@ -21,7 +25,15 @@ export const captureFiles = {
   ipv4Addresses: 'ipv4-addresses.json',
   reachability: 'reachability.json',
   host: 'host.json',
+  // Raw `ip -j` output, as the command printed it.
+  defaultRoutes6: 'ip-6-route-defaults.json',
+  defaultRoutes4: 'ip-4-route-defaults.json',
+  rules6: 'ip-6-rules.json',
+  rules4: 'ip-4-rules.json',
+  neighbours6: 'ip-6-neigh.json',
 } as const;
+
+export type CaptureFile = (typeof captureFiles)[keyof typeof captureFiles];
 
 export interface CapturedHost {
   hostId: string;
@@ -38,6 +50,12 @@ export interface ScanOptions {
   hostId?: string;
   hostname?: string;
   ssBinary?: string;
+  ipBinary?: string;
+  /**
+   * Where network configuration files are read (the 'netconfig' source). Unset: /etc on a live
+   * host, `<capture>/etc` on a replay when the capture has one; null: not read.
+   */
+  etcRoot?: string | null;
 }
 
 /** What the sources collect; later sources read what earlier ones found. */
@@ -54,6 +72,8 @@ export interface Facts {
   sysctl: Sysctls | null;
   v6only: Map<number, boolean> | null;
   v6onlyText: string | null;
+  /** Raw output of the commands live sources ran, by the capture file that keeps it. */
+  commandOutputs: Partial<Record<CaptureFile, string>>;
   owners: OwnerScan | null;
   reachability: Reachability[];
   host: CapturedHost | null;
@@ -74,6 +94,7 @@ export function emptyFacts(): Facts {
     sysctl: null,
     v6only: null,
     v6onlyText: null,
+    commandOutputs: {},
     owners: null,
     reachability: [],
     host: null,
@@ -137,6 +158,59 @@ function readCaptured<T>(options: ScanOptions, file: string): T | null {
 
 const notLive = (what: string) => ({ status: 'skipped' as const, detail: `replaying a captured tree without ${what}` });
 
+interface IpCommand {
+  args: readonly string[];
+  /** The capture file that keeps its output. */
+  file: CaptureFile;
+}
+
+/**
+ * The output of each `ip` command: run live (and kept in facts for a capture), or read from
+ * the capture when replaying. A command that failed or was not captured is listed in
+ * `missing`; the source reports partial. No ip at all is 'absent'; nothing captured, 'skipped'.
+ */
+async function ipOutputs(options: ScanOptions, facts: Facts, commands: IpCommand[]): Promise<{ texts: Map<CaptureFile, string>; missing: string[] } | SourceOutcome> {
+  const texts = new Map<CaptureFile, string>();
+  const missing: string[] = [];
+  if (!options.procRoot.live) {
+    for (const { file } of commands) {
+      const text = options.captureDir ? readCapturedText(options.captureDir, file) : null;
+      if (text === null) missing.push(`${file} is not in the capture`);
+      else texts.set(file, text);
+    }
+    if (texts.size === 0) return notLive(commands.map((c) => c.file).join(', '));
+    return { texts, missing };
+  }
+  const results = await Promise.allSettled(commands.map((c) => runIp(c.args, options.ipBinary)));
+  const failures: string[] = [];
+  results.forEach((result, index) => {
+    const { file } = commands[index]!;
+    if (result.status === 'fulfilled') {
+      texts.set(file, result.value);
+      facts.commandOutputs[file] = result.value;
+    } else {
+      failures.push((result.reason as Error).message);
+    }
+  });
+  const unavailable = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && r.reason instanceof IpUnavailableError);
+  if (unavailable) return { status: 'absent', detail: `${(unavailable.reason as Error).message}: routing tables, rules and neighbour flags cannot be read` };
+  if (texts.size === 0) throw new Error(failures.join('; '));
+  return { texts, missing: failures };
+}
+
+/** IPv6 is on in the kernel (or was, in the captured one): net/if_inet6 exists, as for the if_inet6 source. */
+const kernelHasIpv6 = (options: ScanOptions) => existsSync(procPath(options.procRoot, 'net/if_inet6'));
+const IPV6_OFF = 'net/if_inet6 is missing: IPv6 is disabled in this kernel';
+
+const partialUnless = (missing: string[]): SourceOutcome => (missing.length > 0 ? { status: 'partial', detail: missing.join('; ') } : { status: 'ok' });
+
+const routeTableCommands: Array<IpCommand & { family: 4 | 6; kind: 'defaults' | 'rules' }> = [
+  { family: 4, kind: 'defaults', args: DEFAULT_ROUTE_ARGS[4], file: captureFiles.defaultRoutes4 },
+  { family: 6, kind: 'defaults', args: DEFAULT_ROUTE_ARGS[6], file: captureFiles.defaultRoutes6 },
+  { family: 4, kind: 'rules', args: RULE_ARGS[4], file: captureFiles.rules4 },
+  { family: 6, kind: 'rules', args: RULE_ARGS[6], file: captureFiles.rules6 },
+];
+
 export const sources: SourceDefinition[] = [
   socketSource('tcp', 'IPv4 TCP sockets: listening ones kept, established ones counted per local service.'),
   socketSource('tcp6', 'IPv6 TCP sockets, including IPv4 clients arriving as IPv4-mapped addresses on dual-stack sockets.'),
@@ -189,6 +263,65 @@ export const sources: SourceDefinition[] = [
       if (routes === null) throw new Error('net/route is missing');
       facts.routes4 = routes;
       return { status: 'ok' };
+    },
+  }),
+  defineSource({
+    name: 'route-tables',
+    description:
+      'Default routes of every routing table, with the table id that /proc/net/ipv6_route leaves out, and the policy rules that decide which tables a lookup uses.',
+    paths: ['net/if_inet6'],
+    live: routeTableCommands.map((c) => `\`${commandLine(c.args)}\``).join(', '),
+    concurrent: true,
+    async run(options, facts) {
+      // Without IPv6 in the kernel only the IPv4 tables and rules exist to ask about.
+      const commands = kernelHasIpv6(options) ? routeTableCommands : routeTableCommands.filter((c) => c.family === 4);
+      const outputs = await ipOutputs(options, facts, commands);
+      if (!('texts' in outputs)) return outputs;
+      // Everything is parsed before anything is stored: a parse error leaves no half-filled facts.
+      const tableDefaults: TableDefaultRoute[] = [];
+      const routingRules: RoutingRule[] = [];
+      for (const command of commands) {
+        const text = outputs.texts.get(command.file);
+        if (text === undefined) continue;
+        if (command.kind === 'defaults') tableDefaults.push(...parseDefaultRoutes(text, command.family));
+        else routingRules.push(...parseRules(text, command.family));
+      }
+      facts.tableDefaults = tableDefaults;
+      facts.routingRules = routingRules;
+      return partialUnless(outputs.missing);
+    },
+  }),
+  defineSource({
+    name: 'routers',
+    description:
+      'IPv6 neighbours flagged as routers (the R flag of their neighbour advertisements, or the sender of a router advertisement): gateways the host has heard from, whatever its routes say.',
+    paths: ['net/if_inet6'],
+    live: `\`${commandLine(NEIGHBOUR_ARGS)}\``,
+    concurrent: true,
+    async run(options, facts) {
+      if (!kernelHasIpv6(options)) return { status: 'absent', detail: IPV6_OFF };
+      const outputs = await ipOutputs(options, facts, [{ args: NEIGHBOUR_ARGS, file: captureFiles.neighbours6 }]);
+      if (!('texts' in outputs)) return outputs;
+      const text = outputs.texts.get(captureFiles.neighbours6);
+      if (text !== undefined) facts.routers = parseRouterNeighbours(text);
+      return partialUnless(outputs.missing);
+    },
+  }),
+  defineSource({
+    name: 'netconfig',
+    description:
+      'Network configuration systems found under the /etc root (netplan, NetworkManager keyfiles, systemd-networkd, ifupdown, RHEL ifcfg), the one in charge first, and the default gateways they configure.',
+    paths: [],
+    live:
+      'files under `--etc-root` (default /etc): `netplan/*.yaml`, `NetworkManager/system-connections/*.nmconnection`, `systemd/network/*.network`, `network/interfaces` and `network/interfaces.d/*`, `sysconfig/network` and `sysconfig/network-scripts/ifcfg-*`',
+    run(options, facts) {
+      const etcRoot = resolveEtcRoot({ etcRoot: options.etcRoot, live: options.procRoot.live, captureDir: options.captureDir });
+      if (etcRoot === null) {
+        return { status: 'skipped', detail: options.etcRoot === null ? 'no /etc root to read' : 'replaying a capture without an etc/ directory (give one with --etc-root)' };
+      }
+      const scan = readNetworkConfig(etcRoot);
+      facts.networkConfig = scan.config;
+      return scan.problems.length > 0 ? { status: 'partial', detail: scan.problems.join('; ') } : { status: 'ok' };
     },
   }),
   defineSource({
