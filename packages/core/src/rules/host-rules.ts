@@ -1,7 +1,7 @@
 // Host and routing rules: is IPv6 on, addressed, and routed; are RAs honoured.
 import { advisoriesFor, defaultRouteWorkaround } from '../knowledge/kernels.js';
 import type { Family, Finding } from '../report.js';
-import { defineRule, finding } from './rule.js';
+import { defineRule, finding, type RuleFacts } from './rule.js';
 import {
   defaultRoutes,
   gatewayCandidates,
@@ -143,29 +143,37 @@ export const ipv6AddressDeprecated = defineRule({
   },
 });
 
-/** Why the kernel has no working default route, from the tables and sysctls. */
-function explainMissingIpv6Default(facts: Parameters<typeof ipv6Unroutable.check>[0], iface: string): string[] {
-  const reasons: string[] = [];
-  const defaults = defaultRoutes(facts, 6);
-  const elsewhere = facts.tableDefaults.filter((d) => d.family === 6 && d.table !== 'main' && d.table !== 'local' && d.type === 'unicast');
+/**
+ * Why the kernel has no working default route, from the tables and sysctls: the most
+ * explanatory reason first (a default in an unreached table, RAs ignored), the bare symptom
+ * ("no default anywhere") last, so that a message built from the first reason names a cause.
+ */
+function explainMissingDefault(facts: RuleFacts, family: Family, iface: string): string[] {
+  const causes: string[] = [];
+  const symptoms: string[] = [];
+  const ip = family === 6 ? 'ip -6' : 'ip';
+  const defaults = defaultRoutes(facts, family);
+  const elsewhere = facts.tableDefaults.filter((d) => d.family === family && d.table !== 'main' && d.table !== 'local' && d.type === 'unicast');
   for (const d of elsewhere) {
-    const reached = facts.routingRules.filter((r) => r.family === 6 && r.table === d.table && r.action === 'lookup');
-    reasons.push(
+    const reached = facts.routingRules.filter((r) => r.family === family && r.table === d.table && r.action === 'lookup');
+    causes.push(
       reached.length === 0
-        ? `a default route exists in table ${d.table} (${viaClause(d.gateway ?? '?', d.interface)}), but no ip -6 rule looks that table up`
+        ? `a default route exists in table ${d.table} (${viaClause(d.gateway ?? '?', d.interface)}), but no ${ip} rule looks that table up`
         : `a default route exists in table ${d.table}, looked up only for ${reached.map((r) => r.selector).join(', ')}`,
     );
   }
-  if (defaults.length > 0 && elsewhere.length === 0) reasons.push(`/proc/net/ipv6_route lists a default (${defaults.map((d) => viaClause(d.gateway ?? 'on-link', d.interface)).join('; ')}) that the lookup does not reach`);
-  if (defaults.length === 0 && elsewhere.length === 0) reasons.push('there is no IPv6 default route in any table');
-  const sysctl = realInterfaces(facts).find((i) => i.name === iface);
-  if (sysctl) {
-    if (sysctl.raw.forwarding === 1 && sysctl.raw.accept_ra === 1) reasons.push(`${iface} forwards (forwarding=1) with accept_ra=1, so router advertisements are ignored and no default is learned`);
-    else if (sysctl.raw.accept_ra === 0) reasons.push(`${iface} ignores router advertisements (accept_ra=0), so only a static default can work`);
-    else if (sysctl.raw.accept_ra_defrtr === 0) reasons.push(`${iface} does not learn a default router from RAs (accept_ra_defrtr=0)`);
-    else if (!facts.routes.some((r) => r.family === 6 && r.origin === 'ra')) reasons.push(`${iface} accepts RAs but no router advertised itself (or its default expired)`);
+  if (defaults.length > 0 && elsewhere.length === 0) {
+    symptoms.push(`the routing table lists a default (${defaults.map((d) => viaClause(d.gateway ?? 'on-link', d.interface)).join('; ')}) that the lookup does not reach`);
   }
-  return reasons;
+  if (defaults.length === 0 && elsewhere.length === 0) symptoms.push(`there is no IPv${family} default route in any table`);
+  const sysctl = family === 6 ? realInterfaces(facts).find((i) => i.name === iface) : undefined;
+  if (sysctl) {
+    if (sysctl.raw.forwarding === 1 && sysctl.raw.accept_ra === 1) causes.push(`${iface} forwards (forwarding=1) with accept_ra=1, so router advertisements are ignored and no default is learned`);
+    else if (sysctl.raw.accept_ra === 0) causes.push(`${iface} ignores router advertisements (accept_ra=0), so only a static default can work`);
+    else if (sysctl.raw.accept_ra_defrtr === 0) causes.push(`${iface} does not learn a default router from RAs (accept_ra_defrtr=0)`);
+    else if (!facts.routes.some((r) => r.family === 6 && r.origin === 'ra')) symptoms.push(`${iface} accepts RAs but no router advertised itself (or its default expired)`);
+  }
+  return [...causes, ...symptoms];
 }
 
 export const ipv6Unroutable = defineRule({
@@ -193,7 +201,7 @@ export const ipv6Unroutable = defineRule({
       commands.push(...(best ? defaultRouteWorkaround(gateway, dev) : defaultRouteWorkaround(gateway, dev).map((c) => `# ${c}`)));
     }
     commands.push(...persistentDefaultRoute(facts, 6, gateway, dev));
-    const reasons = explainMissingIpv6Default(facts, iface);
+    const reasons = explainMissingDefault(facts, 6, iface);
     return [
       finding(this, {
         subject: 'host',
@@ -251,13 +259,14 @@ export const ipv4Unroutable = defineRule({
     if (!answer || answer.reachable !== false || globals.length === 0) return [];
     const iface = globals[0]!.interface;
     const best = gatewayCandidates(facts, 4, iface)[0];
+    const reasons = explainMissingDefault(facts, 4, iface);
     const gateway = best?.gateway ?? placeholder('IPv4-gateway');
     const dev = best?.interface ?? iface;
     return [
       finding(this, {
         subject: 'host',
-        message: `The host has ${globals.map((a) => a.address).join(', ')} but the kernel answers ${answer.error ?? 'unreachable'} for ${answer.target}: ${defaultRoutes(facts, 4).length ? 'the default route does not work' : 'there is no IPv4 default route'}.`,
-        evidence: [`UDP connect to ${answer.target}: ${answer.error}`, best ? `gateway from ${best.from}` : 'no gateway candidate found on this host'],
+        message: `The host has ${globals.map((a) => a.address).join(', ')} but the kernel answers ${answer.error ?? 'unreachable'} for ${answer.target}: ${reasons[0] ?? 'the default route does not work'}.`,
+        evidence: [`UDP connect to ${answer.target}: ${answer.error}`, ...reasons, best ? `gateway from ${best.from}` : 'no gateway candidate found on this host'],
         fix: {
           summary: best ? `Add the default route via ${gateway} on ${dev}, and make it persistent.` : 'Add a default route via your IPv4 router; none could be found on this host.',
           commands: [
