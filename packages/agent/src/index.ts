@@ -17,3 +17,4 @@ export * from './proc/ipv6-route.js';
 export * from './proc/route.js';
 export * from './proc/sysctl-ipv6.js';
 export * from './proc/owners.js';
+export * from './ship/index.js';

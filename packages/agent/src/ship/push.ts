@@ -1,0 +1,255 @@
+// One POST of one report to the collector, turned into an outcome the caller can act on
+// without looking at HTTP: delivered (stored, or stored before), rejected (the collector
+// refused it; sending it again cannot help) or retry (the collector or the path to it is
+// down or busy; the report must wait and go again).
+import { Agent, request, type Dispatcher } from 'undici';
+import type { Report } from '@dualstack/core';
+import { AGENT_VERSION } from '../scan.js';
+
+/**
+ * The collector's answer to a stored report (IngestAck in packages/collector/src/api.ts; the
+ * agent does not depend on the collector, so only the fields it reads are typed here, and
+ * checked before use).
+ */
+export interface CollectorAck {
+  reportId: string;
+  hostId: string;
+  duplicate: boolean;
+  receivedAt: string;
+  findings: { open: number; opened: number; resolved: number };
+}
+
+/** RFC 9457 problem details as the collector sends them with a 4xx. */
+export interface CollectorProblem {
+  type?: string;
+  title?: string;
+  status?: number;
+  detail?: string;
+  field?: string;
+  problems?: Array<{ path: string; message: string }>;
+}
+
+export type PushOutcome =
+  | {
+      kind: 'delivered';
+      status: number;
+      /** True on 200: this reportId was stored before (a resend after a lost ack). */
+      duplicate: boolean;
+      /** Null when a 2xx came without a readable ack: the report is stored all the same. */
+      ack: CollectorAck | null;
+    }
+  | {
+      kind: 'rejected';
+      status: number;
+      problem: CollectorProblem | null;
+      /** One line for the log: the collector's own words where it sent any. */
+      message: string;
+    }
+  | {
+      kind: 'retry';
+      /** HTTP status, or null when no answer came (connection refused, reset, timed out). */
+      status: number | null;
+      /** Error code of a network failure (ECONNREFUSED, UND_ERR_HEADERS_TIMEOUT, ...). */
+      code: string | null;
+      /** What the collector asked for with Retry-After, in ms, or null. */
+      retryAfterMs: number | null;
+      message: string;
+    };
+
+export interface PushOptions {
+  /** The ingest endpoint, e.g. http://collector:8080/api/v1/reports (see collectorEndpoint). */
+  url: string | URL;
+  token: string;
+  /** Each of connect, response headers and response body gets this long. Default 30 s. */
+  timeoutMs?: number;
+  /** Reused across a flush; without one a dispatcher is made for this push and closed after. */
+  dispatcher?: Dispatcher;
+  /** Abandons the push (outcome retry, code ABORTED): the report stays wherever it was. */
+  signal?: AbortSignal;
+  /** Clock for an HTTP-date Retry-After. */
+  now?: () => number;
+}
+
+export const DEFAULT_PUSH_TIMEOUT_MS = 30_000;
+/** A Retry-After beyond this is taken as this: a broken header must not park a host for days. */
+export const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
+/** How much of an answer's body is read: acks and problems are small. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+/** A dispatcher whose connect timeout is `timeoutMs` (undici sets that per connection pool). */
+export function pushDispatcher(timeoutMs = DEFAULT_PUSH_TIMEOUT_MS): Agent {
+  return new Agent({ connect: { timeout: timeoutMs } });
+}
+
+/** Statuses that mean "later", not "never": RFC 9110 408 Request Timeout and 6585 429. */
+const RETRYABLE_4XX = new Set([408, 429]);
+
+export async function pushReport(report: Report, options: PushOptions): Promise<PushOutcome> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_PUSH_TIMEOUT_MS;
+  const dispatcher = options.dispatcher ?? pushDispatcher(timeoutMs);
+  try {
+    return await pushWith(dispatcher, report, options, timeoutMs);
+  } finally {
+    if (options.dispatcher === undefined) await (dispatcher as Agent).destroy().catch(() => undefined);
+  }
+}
+
+async function pushWith(dispatcher: Dispatcher, report: Report, options: PushOptions, timeoutMs: number): Promise<PushOutcome> {
+  let response: Dispatcher.ResponseData;
+  try {
+    response = await request(options.url, {
+      method: 'POST',
+      dispatcher,
+      headers: {
+        authorization: `Bearer ${options.token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, application/problem+json',
+        'user-agent': `dualstack-agent/${AGENT_VERSION}`,
+      },
+      body: JSON.stringify(report),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } catch (error) {
+    return networkFailure(error, options.signal);
+  }
+  const { statusCode: status } = response;
+  let text: string | null;
+  try {
+    text = await readLimited(response.body);
+  } catch (error) {
+    // The status line is the collector's decision; a body lost after it does not change it.
+    if (status >= 200 && status < 300) return { kind: 'delivered', status, duplicate: status === 200, ack: null };
+    return networkFailure(error, options.signal, status);
+  }
+  const json = parseJson(text);
+
+  if (status >= 200 && status < 300) {
+    const ack = asAck(json);
+    return { kind: 'delivered', status, duplicate: ack?.duplicate ?? status === 200, ack };
+  }
+  const problem = asProblem(json);
+  if (status >= 500 || RETRYABLE_4XX.has(status)) {
+    const retryAfterMs = parseRetryAfter(headerValue(response.headers['retry-after']), options.now?.() ?? Date.now());
+    return { kind: 'retry', status, code: null, retryAfterMs, message: describeAnswer(status, problem, text) };
+  }
+  if (status >= 300 && status < 400) {
+    const location = headerValue(response.headers.location);
+    return { kind: 'rejected', status, problem: null, message: `${status} redirect${location ? ` to ${location}` : ''}: check --collector` };
+  }
+  return { kind: 'rejected', status, problem, message: describeAnswer(status, problem, text) };
+}
+
+/** Error codes of failures where nothing (or nothing complete) reached the collector. */
+function networkFailure(error: unknown, signal: AbortSignal | undefined, status: number | null = null): PushOutcome {
+  if (signal?.aborted) return { kind: 'retry', status, code: 'ABORTED', retryAfterMs: null, message: 'push abandoned (stopping)' };
+  const code = errorCode(error);
+  // A bad URL or option is a bug or a configuration error, not a collector outage: spooling
+  // the report would only hide it.
+  if (code === 'UND_ERR_INVALID_ARG' || code === 'ERR_INVALID_URL') throw error;
+  const message = (error as Error)?.message || String(error);
+  return { kind: 'retry', status, code, retryAfterMs: null, message: code && !message.includes(code) ? `${code} ${message}` : message };
+}
+
+/** `code` of a Node or undici error, looking into AggregateError (happy eyeballs) and `cause`. */
+export function errorCode(error: unknown): string | null {
+  const seen = new Set<unknown>();
+  let current: unknown = error;
+  while (current && typeof current === 'object' && !seen.has(current)) {
+    seen.add(current);
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== '') return code;
+    const inner = (current as { errors?: unknown[] }).errors;
+    if (Array.isArray(inner) && inner.length > 0) current = inner[0];
+    else current = (current as { cause?: unknown }).cause;
+  }
+  return null;
+}
+
+async function readLimited(body: Dispatcher.ResponseData['body']): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buffer = chunk as Buffer;
+    if (size < MAX_ANSWER_BYTES) chunks.push(buffer.subarray(0, MAX_ANSWER_BYTES - size));
+    size += buffer.length;
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function asAck(value: unknown): CollectorAck | null {
+  if (!isObject(value) || typeof value.reportId !== 'string' || typeof value.duplicate !== 'boolean') return null;
+  const findings = isObject(value.findings) ? value.findings : {};
+  const count = (v: unknown) => (typeof v === 'number' ? v : 0);
+  return {
+    reportId: value.reportId,
+    hostId: typeof value.hostId === 'string' ? value.hostId : '',
+    duplicate: value.duplicate,
+    receivedAt: typeof value.receivedAt === 'string' ? value.receivedAt : '',
+    findings: { open: count(findings.open), opened: count(findings.opened), resolved: count(findings.resolved) },
+  };
+}
+
+function asProblem(value: unknown): CollectorProblem | null {
+  if (!isObject(value)) return null;
+  const problem: CollectorProblem = {};
+  if (typeof value.type === 'string') problem.type = value.type;
+  if (typeof value.title === 'string') problem.title = value.title;
+  if (typeof value.status === 'number') problem.status = value.status;
+  if (typeof value.detail === 'string') problem.detail = value.detail;
+  if (typeof value.field === 'string') problem.field = value.field;
+  if (Array.isArray(value.problems)) {
+    problem.problems = value.problems
+      .filter(isObject)
+      .map((p) => ({ path: String(p.path ?? ''), message: String(p.message ?? '') }));
+  }
+  return problem.title !== undefined || problem.detail !== undefined ? problem : null;
+}
+
+/** "400 Bad Request: services/0/port must be an integer (field /services/0/port)". */
+function describeAnswer(status: number, problem: CollectorProblem | null, text: string): string {
+  if (problem) {
+    const head = problem.title ? `${status} ${problem.title}` : String(status);
+    const parts = [problem.detail && problem.detail !== problem.title ? `${head}: ${problem.detail}` : head];
+    if (problem.field) parts.push(`(field ${problem.field})`);
+    const more = (problem.problems ?? []).filter((p) => !problem.detail?.includes(p.message));
+    if (more.length > 0) parts.push(`[${more.slice(0, 3).map((p) => `${p.path} ${p.message}`).join('; ')}${more.length > 3 ? `; +${more.length - 3} more` : ''}]`);
+    return parts.join(' ');
+  }
+  const snippet = text.replace(/\s+/g, ' ').trim().slice(0, 200);
+  return snippet ? `${status}: ${snippet}` : `${status} (no body)`;
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Retry-After as delay-seconds or an HTTP-date (RFC 9110 §10.2.3), in ms from `now`; capped. */
+export function parseRetryAfter(value: string | undefined, now: number): number | null {
+  if (value === undefined) return null;
+  const trimmed = value.trim();
+  let ms: number;
+  if (/^\d+$/.test(trimmed)) ms = Number(trimmed) * 1000;
+  else {
+    // An HTTP-date names its month ("Wed, 21 Oct 2015 07:28:00 GMT"); Date.parse would also
+    // take "-5" or "2025" as dates.
+    if (!/[a-z]{3}/i.test(trimmed)) return null;
+    const date = Date.parse(trimmed);
+    if (Number.isNaN(date)) return null;
+    ms = Math.max(0, date - now);
+  }
+  return Math.min(ms, MAX_RETRY_AFTER_MS);
+}

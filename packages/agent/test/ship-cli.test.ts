@@ -1,0 +1,232 @@
+// The built binary: `push` and `run` as an operator runs them, against a fake collector on
+// 127.0.0.1. Needs `npx turbo run build` first (dist/cli.js). Every child is killed by pid.
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { validateReport } from '@dualstack/core/schema';
+import { FakeCollector, badBodyProblem } from './ship-fake-collector.js';
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const CLI = join(REPO, 'packages/agent/dist/cli.js');
+const PROC = 'test/fixtures/dual-stack-services/proc';
+const TOKEN = 'cli-test-token-5f2e';
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment without the operator's own DUALSTACK_* defaults. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.DUALSTACK_COLLECTOR;
+  delete env.DUALSTACK_TOKEN_FILE;
+  return { ...env, ...extra };
+}
+
+function start(t: TestContext, args: string[], env = cleanEnv()) {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const done = new Promise<Run>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  t.after(() => killChild(child));
+  return { child, done, stderr: () => stderr };
+}
+
+function killChild(child: ChildProcess): void {
+  if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+}
+
+/** Runs the CLI to the end, bounded: a hung child is killed and fails the test. */
+async function runCli(t: TestContext, args: string[], env = cleanEnv(), limitMs = 20_000): Promise<Run> {
+  const { child, done } = start(t, args, env);
+  const timer = setTimeout(() => killChild(child), limitMs);
+  const result = await done;
+  clearTimeout(timer);
+  assert.equal(result.signal, null, `dualstack-agent ${args[0]} was killed after ${limitMs} ms:\n${result.stderr}`);
+  return result;
+}
+
+async function until(condition: () => boolean | Promise<boolean>, limitMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${limitMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function workspace(t: TestContext, tokenMode = 0o600) {
+  const dir = mkdtempSync(join(tmpdir(), 'dualstack-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const tokenFile = join(dir, 'token');
+  writeFileSync(tokenFile, `${TOKEN}\n`);
+  chmodSync(tokenFile, tokenMode);
+  const spool = join(dir, 'spool');
+  const spooled = () => {
+    try {
+      return readdirSync(spool).filter((n) => n.endsWith('.json'));
+    } catch {
+      return [];
+    }
+  };
+  return { dir, tokenFile, spool, spooled };
+}
+
+async function collectorFor(t: TestContext, port = 0): Promise<FakeCollector> {
+  const collector = await FakeCollector.start(port);
+  t.after(() => collector.close());
+  return collector;
+}
+
+const pushArgs = (url: string, tokenFile: string, spool: string) => ['push', '--collector', url, '--token-file', tokenFile, '--proc-root', PROC, '--spool', spool];
+
+test('push: one scan, delivered with the bearer token; the body is a valid report', async (t) => {
+  const ws = workspace(t);
+  const collector = await collectorFor(t);
+  const run = await runCli(t, pushArgs(`http://127.0.0.1:${collector.port}`, ws.tokenFile, ws.spool));
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(collector.received.length, 1);
+  const request = collector.received[0]!;
+  assert.equal(request.path, '/api/v1/reports');
+  assert.equal(request.headers.authorization, `Bearer ${TOKEN}`);
+  const validation = validateReport(JSON.parse(request.body));
+  assert.ok(validation.ok, JSON.stringify(validation.ok ? null : validation.problems.slice(0, 3)));
+  assert.equal(validation.report.host.replay, true);
+  assert.match(run.stderr, new RegExp(`^delivered report ${request.reportId} \\(collected [^)]+\\): 202 stored; 2 findings open`, 'm'));
+  assert.doesNotMatch(run.stderr, /warning/);
+  assert.deepEqual(ws.spooled(), []);
+});
+
+test('push: collector down -> spooled (exit 0, a line saying so); back up -> the next push sends both, oldest first', async (t) => {
+  const ws = workspace(t);
+  const port = await FakeCollector.freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const down = await runCli(t, pushArgs(url, ws.tokenFile, ws.spool));
+  assert.equal(down.code, 0, down.stderr);
+  assert.match(down.stderr, /^spooled report \S+ \(collected [^;]+; collector unavailable: .*ECONNREFUSED.*\); 1 report waiting in /m);
+  assert.equal(ws.spooled().length, 1);
+  const spooledId = /spooled report (\S+)/.exec(down.stderr)![1]!;
+
+  const collector = await collectorFor(t, port);
+  const up = await runCli(t, pushArgs(url, ws.tokenFile, ws.spool));
+  assert.equal(up.code, 0, up.stderr);
+  assert.equal(collector.received.length, 2);
+  assert.equal(collector.receivedIds[0], spooledId);
+  assert.match(up.stderr, new RegExp(`^delivered spooled report ${spooledId} `, 'm'));
+  assert.deepEqual(ws.spooled(), []);
+});
+
+test("push: 400 -> exit 3 with the collector's detail; the report is not kept", async (t) => {
+  const ws = workspace(t);
+  const collector = await collectorFor(t);
+  collector.answer({ status: 400, body: badBodyProblem });
+  const run = await runCli(t, pushArgs(collector.base, ws.tokenFile, ws.spool));
+  assert.equal(run.code, 3, run.stderr);
+  assert.match(run.stderr, /^rejected report \S+ .*: 400 Invalid report: services\/0\/port must be an integer \(field \/services\/0\/port\); dropped, not retried$/m);
+  assert.deepEqual(ws.spooled(), []);
+});
+
+test('push: the token file must exist and hold a token (exit 1, one line); readable by others is a warning', async (t) => {
+  const ws = workspace(t, 0o644);
+  const collector = await collectorFor(t);
+  const missing = await runCli(t, pushArgs(collector.base, join(ws.dir, 'nope'), ws.spool));
+  assert.equal(missing.code, 1);
+  assert.equal(missing.stderr, `dualstack-agent: push: token file ${join(ws.dir, 'nope')} does not exist\n`);
+  const empty = join(ws.dir, 'empty');
+  writeFileSync(empty, '\n');
+  const blank = await runCli(t, pushArgs(collector.base, empty, ws.spool));
+  assert.equal(blank.code, 1);
+  assert.equal(blank.stderr, `dualstack-agent: push: token file ${empty} is empty\n`);
+  assert.equal(collector.received.length, 0);
+
+  const loose = await runCli(t, pushArgs(collector.base, ws.tokenFile, ws.spool));
+  assert.equal(loose.code, 0, loose.stderr);
+  assert.match(loose.stderr, new RegExp(`^warning: token file ${ws.tokenFile} is readable by others \\(mode 0644\\); chmod 600 `, 'm'));
+});
+
+test('push: DUALSTACK_COLLECTOR and DUALSTACK_TOKEN_FILE are the defaults; without them, a usage error', async (t) => {
+  const ws = workspace(t);
+  const collector = await collectorFor(t);
+  const run = await runCli(t, ['push', '--proc-root', PROC, '--spool', ws.spool], cleanEnv({ DUALSTACK_COLLECTOR: collector.base, DUALSTACK_TOKEN_FILE: ws.tokenFile }));
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(collector.received.length, 1);
+  const none = await runCli(t, ['push', '--proc-root', PROC, '--spool', ws.spool]);
+  assert.equal(none.code, 1);
+  assert.equal(none.stderr, 'dualstack-agent: push: --collector URL is required (or set DUALSTACK_COLLECTOR)\n');
+});
+
+test('help: push and run are listed, exit code 3 is documented; bad run options are usage errors', async (t) => {
+  const help = await runCli(t, ['--help']);
+  assert.match(help.stdout, /^ {2}push {2,}/m);
+  assert.match(help.stdout, /^ {2}run {2,}/m);
+  assert.match(help.stdout, /3 the collector rejected the report/);
+  const ws = workspace(t);
+  const base = ['run', '--collector', 'http://127.0.0.1:1', '--token-file', ws.tokenFile, '--spool', ws.spool];
+  const odd = await runCli(t, [...base, '--interval', '7m']);
+  assert.equal(odd.code, 1);
+  assert.match(odd.stderr, /^dualstack-agent: run: --interval 7m does not divide/);
+  const both = await runCli(t, [...base, '--interval', '5m', '--schedule', '* * * * *']);
+  assert.equal(both.stderr, 'dualstack-agent: run: give --interval or --schedule, not both\n');
+  const jitter = await runCli(t, [...base, '--interval', '30s', '--jitter', '1m']);
+  assert.match(jitter.stderr, /--jitter 1m must be shorter than the interval between scans \(30s\)/);
+});
+
+test('run --interval 1s: collector down, then up: spooled reports are delivered, each once; SIGTERM stops it cleanly', async (t) => {
+  const ws = workspace(t);
+  const port = await FakeCollector.freePort();
+  const { child, done, stderr } = start(t, ['run', '--collector', `http://127.0.0.1:${port}`, '--token-file', ws.tokenFile, '--proc-root', PROC, '--spool', ws.spool, '--interval', '1s', '--timeout', '2s']);
+  await until(() => ws.spooled().length >= 2, 10_000, 'two reports spooled while the collector is down');
+  const spooledIds = [...stderr().matchAll(/^\S+ spooled report (\S+) \(collected /gm)].map((m) => m[1]!);
+  assert.ok(spooledIds.length >= 2, stderr());
+
+  const collector = await collectorFor(t, port);
+  await until(() => spooledIds.every((id) => collector.stored.has(id)) && ws.spooled().length === 0 && collector.stored.size > spooledIds.length, 10_000, 'the spool flushed and a fresh report delivered');
+  process.kill(child.pid!, 'SIGTERM');
+  const timer = setTimeout(() => killChild(child), 5000);
+  const result = await done;
+  clearTimeout(timer);
+
+  assert.equal(result.signal, null, 'exited by itself after SIGTERM');
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /^\S+ running \(pid \d+\): scan every 1s after a random delay of up to 200ms, deliver to http:\/\/127\.0\.0\.1:\d+\/api\/v1\/reports, spool /m);
+  assert.match(result.stderr, /^\S+ stopping \(SIGTERM\)/m);
+  assert.match(result.stderr, /^\S+ stopped$/m);
+  // Exactly once each: no report stored twice, none even sent twice (no ack was lost).
+  for (const [id, count] of collector.stored) assert.equal(count, 1, id);
+  const sends = new Map<string, number>();
+  for (const id of collector.receivedIds) sends.set(id, (sends.get(id) ?? 0) + 1);
+  for (const [id, count] of sends) assert.equal(count, 1, `${id} sent ${count} times`);
+  // Oldest first: the reports spooled while down reached the collector in the order collected.
+  const order = collector.receivedIds.filter((id) => spooledIds.includes(id));
+  assert.deepEqual(order, spooledIds.filter((id) => order.includes(id)));
+  for (const request of collector.received) assert.ok(validateReport(JSON.parse(request.body)).ok);
+});
+
+test('run: SIGTERM during a push the collector stalls: the push is abandoned, its report kept in the spool', async (t) => {
+  const ws = workspace(t);
+  const collector = await collectorFor(t);
+  collector.fallback = 'stall';
+  const { child, done } = start(t, ['run', '--collector', collector.base, '--token-file', ws.tokenFile, '--proc-root', PROC, '--spool', ws.spool, '--interval', '1s', '--timeout', '30s']);
+  await until(() => collector.received.length >= 1, 10_000, 'a push to arrive');
+  const started = Date.now();
+  process.kill(child.pid!, 'SIGTERM');
+  const timer = setTimeout(() => killChild(child), 8000);
+  const result = await done;
+  clearTimeout(timer);
+  assert.equal(result.signal, null);
+  assert.equal(result.code, 0, result.stderr);
+  assert.ok(Date.now() - started < 5000, `stopped in ${Date.now() - started} ms, not after the 30 s timeout`);
+  assert.match(result.stderr, /stopping \(SIGTERM\): abandoning the current cycle; undelivered reports stay in the spool/);
+  assert.match(result.stderr, /spooled report \S+ \(collected [^;]+; stopping\)/);
+  const kept = ws.spooled();
+  assert.equal(kept.length, 1);
+  assert.ok(kept[0]!.includes(collector.receivedIds[0]!), 'the report in flight is the one kept');
+});

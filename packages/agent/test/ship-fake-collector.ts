@@ -1,0 +1,161 @@
+// A real HTTP server on 127.0.0.1 that plays the collector's ingest endpoint for the ship
+// tests, answering from a script: accept (202 the first time a reportId comes, 200 duplicate
+// after, like the real one), a status with a body, close the connection, or stall. It counts
+// what it received and stored by reportId, so a test can say "each exactly once".
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { dirname } from 'node:path';
+import type { Report } from '@dualstack/core';
+import { scan } from '../src/scan.js';
+import { fixtureProc } from './helpers/proc-fixtures.js';
+
+export interface ReceivedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  /** reportId of the body, when it parsed. */
+  reportId: string | null;
+}
+
+export type Answer =
+  | 'accept'
+  /** Stores the report, then drops the connection before answering: a lost ack. */
+  | 'store-then-close'
+  | 'close'
+  | 'stall'
+  | { status: number; body?: unknown; headers?: Record<string, string> };
+
+export class FakeCollector {
+  readonly received: ReceivedRequest[] = [];
+  /** reportId -> how many times it was stored (must never exceed 1: the real one is idempotent). */
+  readonly stored = new Map<string, number>();
+  private readonly queue: Answer[] = [];
+  private readonly sockets = new Set<Socket>();
+  private readonly waiters: Array<{ count: number; resolve: () => void }> = [];
+  fallback: Answer = 'accept';
+
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+  ) {}
+
+  /** Listens on 127.0.0.1:`port` (0: any free port). */
+  static async start(port = 0): Promise<FakeCollector> {
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    const collector = new FakeCollector(server, address.port);
+    server.on('connection', (socket) => {
+      collector.sockets.add(socket);
+      socket.on('close', () => collector.sockets.delete(socket));
+    });
+    server.on('request', (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => collector.handle(req.method ?? '', req.url ?? '', req.headers, Buffer.concat(chunks).toString('utf8'), res));
+    });
+    return collector;
+  }
+
+  /** A port nothing listens on (bound, then released): a collector that is down. */
+  static async freePort(): Promise<number> {
+    const probe = await FakeCollector.start();
+    await probe.close();
+    return probe.port;
+  }
+
+  get base(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get endpoint(): string {
+    return `${this.base}/api/v1/reports`;
+  }
+
+  /** Answers for the next requests, in order; after them, `fallback`. */
+  answer(...answers: Answer[]): this {
+    this.queue.push(...answers);
+    return this;
+  }
+
+  /** reportIds in the order they arrived. */
+  get receivedIds(): string[] {
+    return this.received.map((r) => r.reportId ?? '?');
+  }
+
+  /** Resolves once `count` requests have arrived. */
+  waitForRequests(count: number): Promise<void> {
+    if (this.received.length >= count) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ count, resolve }));
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private handle(method: string, path: string, headers: IncomingHttpHeaders, body: string, res: ServerResponse): void {
+    let reportId: string | null = null;
+    try {
+      const parsed = JSON.parse(body) as { reportId?: unknown };
+      if (typeof parsed.reportId === 'string') reportId = parsed.reportId;
+    } catch {
+      /* not JSON: reportId stays null */
+    }
+    this.received.push({ method, path, headers, body, reportId });
+    for (const waiter of [...this.waiters]) {
+      if (this.received.length >= waiter.count) {
+        this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    }
+    const answer = this.queue.shift() ?? this.fallback;
+    if (answer === 'stall') return;
+    if (answer === 'close') {
+      res.socket?.destroy();
+      return;
+    }
+    if (answer === 'accept' || answer === 'store-then-close') {
+      const duplicate = reportId !== null && this.stored.has(reportId);
+      if (reportId !== null && !duplicate) this.stored.set(reportId, (this.stored.get(reportId) ?? 0) + 1);
+      if (answer === 'store-then-close') {
+        res.socket?.destroy();
+        return;
+      }
+      const ack = { reportId, hostId: 'fake-host', duplicate, receivedAt: new Date().toISOString(), findings: { open: 2, opened: duplicate ? 0 : 1, resolved: 0 } };
+      res.writeHead(duplicate ? 200 : 202, { 'content-type': 'application/json' }).end(JSON.stringify(ack));
+      return;
+    }
+    const payload = answer.body === undefined ? '' : typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
+    const type = typeof answer.body === 'object' ? { 'content-type': 'application/problem+json' } : {};
+    res.writeHead(answer.status, { ...type, ...answer.headers }).end(payload);
+  }
+}
+
+/** A copy of `base` with a fresh reportId and the given collectedAt. */
+export function reportAt(base: Report, collectedAt: string | Date): Report {
+  return { ...base, reportId: randomUUID(), collectedAt: new Date(collectedAt).toISOString() };
+}
+
+/** The problem body the collector sends with a 400. */
+export const badBodyProblem = {
+  type: 'https://dualstack.dev/problems/invalid-report',
+  title: 'Invalid report',
+  status: 400,
+  detail: 'services/0/port must be an integer',
+  field: '/services/0/port',
+  problems: [{ path: '/services/0/port', message: 'must be an integer' }],
+};
+
+/** A real report: a scan of the dual-stack-services fixture. */
+export async function fixtureReport(): Promise<Report> {
+  const root = fixtureProc('dual-stack-services');
+  const { report } = await scan({ procRoot: root, captureDir: dirname(root.path) });
+  return report;
+}
