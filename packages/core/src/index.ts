@@ -1,6 +1,7 @@
 // The runtime-light entry: pure helpers and the report's types. The TypeBox schema values and
 // the validator live in '@dualstack/core/schema' so the agent never loads TypeBox.
 export type * from './report.js';
+export type * from './wire.js';
 export * from './schema-id.js';
 export * from './ip.js';
 export * from './analyze/services.js';

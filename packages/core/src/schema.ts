@@ -1,2 +1,3 @@
 export * from './report.js';
 export * from './schema-id.js';
+export * from './wire.js';

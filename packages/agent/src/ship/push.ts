@@ -5,29 +5,18 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Report } from '@dualstack/core';
 import { AGENT_VERSION } from '../scan.js';
+import type { IngestAck, Problem } from '@dualstack/core';
 
 /**
  * The collector's answer to a stored report (IngestAck in packages/collector/src/api.ts; the
  * agent does not depend on the collector, so only the fields it reads are typed here, and
  * checked before use).
  */
-export interface CollectorAck {
-  reportId: string;
-  hostId: string;
-  duplicate: boolean;
-  receivedAt: string;
-  findings: { open: number; opened: number; resolved: number };
-}
+/** The ack as the collector sends it (the shared wire schema). */
+export type CollectorAck = IngestAck;
 
-/** RFC 9457 problem details as the collector sends them with a 4xx. */
-export interface CollectorProblem {
-  type?: string;
-  title?: string;
-  status?: number;
-  detail?: string;
-  field?: string;
-  problems?: Array<{ path: string; message: string }>;
-}
+/** RFC 9457 problem details as the collector sends them with a 4xx; read defensively, every field may be missing. */
+export type CollectorProblem = Partial<Problem>;
 
 export type PushOutcome =
   | {
