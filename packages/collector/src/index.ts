@@ -1,1 +1,2 @@
-export {};
+export { SqliteStore, ReportRejectedError, TokenNameTakenError, type SqliteStoreOptions, type SqliteStoreStats } from './db/sqlite-store.js';
+export { SchemaTooNewError, SCHEMA_VERSION } from './db/migrations.js';

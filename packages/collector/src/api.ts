@@ -1,0 +1,119 @@
+// The collector's API shapes, schema first: routes validate and serialize with these, and
+// the TypeScript types are derived from them (never written twice).
+import Type, { type Static } from 'typebox';
+import { Finding, Service, ServiceMode, Severity } from '@dualstack/core/schema';
+
+const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const Role = Type.Union([Type.Literal('agent'), Type.Literal('reader'), Type.Literal('admin')]);
+
+export { IngestAck, Problem } from '@dualstack/core/schema';
+
+export const Pagination = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+});
+
+export const Page = <T extends Type.TSchema>(item: T) =>
+  Type.Object({ total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer(), items: Type.Array(item) });
+
+export const HostQuery = Type.Object({
+  ...Pagination.properties,
+  rule: Type.Optional(Type.String({ description: 'Only hosts with an open finding of this rule.' })),
+  severity: Type.Optional(Severity),
+  mode: Type.Optional(ServiceMode),
+  stale: Type.Optional(Type.Boolean({ description: 'true: only stale hosts; false: only fresh ones.' })),
+  q: Type.Optional(Type.String({ description: 'Substring of the hostname or host id.' })),
+});
+
+export const HostSummary = Type.Object({
+  hostId: Type.String(),
+  hostname: Type.String(),
+  distro: Nullable(Type.String()),
+  kernel: Nullable(Type.String()),
+  firstSeen: Type.String(),
+  lastSeen: Type.String(),
+  stale: Type.Boolean(),
+  ipv6Routable: Nullable(Type.Boolean()),
+  ipv4Routable: Nullable(Type.Boolean()),
+  services: Type.Object({
+    exposed: Type.Integer({ description: 'Services reachable from outside in at least one family.' }),
+    dual: Type.Integer({ description: 'Exposed services reachable over both families.' }),
+  }),
+  findings: Type.Object({ critical: Type.Integer(), warning: Type.Integer(), info: Type.Integer() }),
+  readiness: Type.Number({ description: 'Share of exposed services that are dual-stack, 0..1 (1 when none are exposed and IPv6 routes).' }),
+});
+
+export const StoredFinding = Type.Object({
+  ...Finding.properties,
+  firstSeen: Type.String(),
+  lastSeen: Type.String(),
+  resolvedAt: Nullable(Type.String()),
+});
+
+export const ReadinessPoint = Type.Object({
+  reportId: Type.String(),
+  collectedAt: Type.String(),
+  ipv6Routable: Nullable(Type.Boolean()),
+  exposed: Type.Integer(),
+  dual: Type.Integer(),
+  critical: Type.Integer(),
+  warning: Type.Integer(),
+});
+
+export const HostDetail = Type.Object({
+  host: HostSummary,
+  services: Type.Array(Service),
+  findings: Type.Array(StoredFinding, { description: 'Open findings first, then the recently resolved.' }),
+  history: Type.Array(ReadinessPoint, { description: 'Newest first.' }),
+  latestReport: Type.Unknown({ description: 'The latest report as the agent sent it.' }),
+});
+
+export const ServiceMatrixRow = Type.Object({
+  proto: Type.Union([Type.Literal('tcp'), Type.Literal('udp')]),
+  port: Type.Integer(),
+  process: Nullable(Type.String()),
+  hosts: Type.Integer(),
+  modes: Type.Object({
+    'dual-separate': Type.Integer(),
+    'dual-mapped': Type.Integer(),
+    'ipv4-only': Type.Integer(),
+    'ipv6-only': Type.Integer(),
+    'loopback-only': Type.Integer(),
+  }),
+});
+
+export const FindingRuleRow = Type.Object({
+  rule: Type.String(),
+  severity: Severity,
+  hosts: Type.Integer({ description: 'Hosts with an open finding of this rule.' }),
+  findings: Type.Integer(),
+  hostIds: Type.Array(Type.String(), { description: 'Up to 100 affected hosts.' }),
+});
+
+export const FleetSummary = Type.Object({
+  hosts: Type.Integer(),
+  staleHosts: Type.Integer(),
+  ipv6RoutableShare: Nullable(Type.Number({ description: 'Share of fresh hosts whose kernel routes global IPv6.' })),
+  dualStackServiceShare: Nullable(Type.Number({ description: 'Share of exposed services reachable over both families.' })),
+  ipv6ConnectionShare: Nullable(Type.Number({ description: 'Share of established connections to services that came over real IPv6.' })),
+  connections: Type.Object({ ipv4: Type.Integer(), ipv6: Type.Integer(), mapped: Type.Integer() }),
+  findings: Type.Object({ critical: Type.Integer(), warning: Type.Integer(), info: Type.Integer() }),
+  generatedAt: Type.String(),
+});
+
+export type Role = Static<typeof Role>;
+export type HostQuery = Static<typeof HostQuery>;
+export type HostSummary = Static<typeof HostSummary>;
+export type StoredFinding = Static<typeof StoredFinding>;
+export type ReadinessPoint = Static<typeof ReadinessPoint>;
+export type HostDetail = Static<typeof HostDetail>;
+export type ServiceMatrixRow = Static<typeof ServiceMatrixRow>;
+export type FindingRuleRow = Static<typeof FindingRuleRow>;
+export type FleetSummary = Static<typeof FleetSummary>;
+export interface Paged<T> {
+  total: number;
+  limit: number;
+  offset: number;
+  items: T[];
+}

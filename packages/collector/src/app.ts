@@ -1,0 +1,88 @@
+// buildApp: the whole collector as a Fastify instance, without listening (server.ts does
+// that), so tests build it on a temp SQLite file and use inject() or listen on port 0.
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { CollectorConfig } from './config.js';
+import type { Store } from './store.js';
+import { storePlugin } from './plugins/store.js';
+import { authPlugin } from './plugins/auth.js';
+import { metricsPlugin } from './plugins/metrics.js';
+import { reportRoutes } from './routes/reports.js';
+import { readRoutes } from './routes/read.js';
+import { healthRoutes } from './routes/health.js';
+import { problem, sendProblem } from './problems.js';
+import { AGENT_FACING_VERSION } from './version.js';
+
+export interface AppOptions {
+  store: Store;
+  config: Pick<CollectorConfig, 'bodyLimitBytes' | 'openReadsOnLoopback'>;
+  /** Close the store when the app closes (true when the app owns it). */
+  closeStore?: boolean;
+  logger?: FastifyServerOptions['logger'];
+  https?: { cert: Buffer; key: Buffer };
+}
+
+interface ValidationEntry {
+  instancePath?: string;
+  message?: string;
+  keyword?: string;
+  params?: { requiredProperties?: string[]; missingProperty?: string };
+}
+
+/** The JSON pointer of the field at fault: for a missing property, the property itself. */
+function fieldOf(v: ValidationEntry): { path: string; message: string } {
+  const missing = v.keyword === 'required' ? (v.params?.requiredProperties?.[0] ?? v.params?.missingProperty) : undefined;
+  const path = missing ? `${v.instancePath ?? ''}/${missing}` : v.instancePath || '/';
+  return { path, message: missing ? 'is required' : (v.message ?? 'invalid') };
+}
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: opts.config.bodyLimitBytes,
+    ...(opts.https ? { https: opts.https } : {}),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+
+  app.setErrorHandler((error, request, reply) => {
+    const err = error as Error & { validation?: ValidationEntry[]; validationContext?: string; code?: string; statusCode?: number };
+    if (err.validation) {
+      const problems = err.validation.slice(0, 20).map(fieldOf);
+      const first = problems[0]!;
+      return sendProblem(
+        reply,
+        problem(400, 'validation', 'Invalid request', `${err.validationContext ?? 'request'} field ${first.path}: ${first.message}`, { field: first.path, problems }),
+      );
+    }
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return sendProblem(reply, problem(413, 'too-large', 'Payload Too Large', `The body exceeds the limit of ${opts.config.bodyLimitBytes} bytes.`));
+    }
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return sendProblem(reply, problem(415, 'media-type', 'Unsupported Media Type', 'Send the report as application/json.'));
+    }
+    if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+      const field = (err as { field?: string | null }).field;
+      return sendProblem(reply, problem(err.statusCode, err.statusCode === 409 ? 'conflict' : 'malformed', err.statusCode === 409 ? 'Conflict' : 'Bad Request', err.message, field ? { field } : {}));
+    }
+    request.log.error({ err }, 'request failed');
+    return sendProblem(reply, problem(500, 'internal', 'Internal Server Error', 'The collector failed to handle the request; it is logged.'));
+  });
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, problem(404, 'not-found', 'Not Found', `No route ${request.method} ${request.url}.`)));
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'dualstack collector', version: AGENT_FACING_VERSION, description: 'Fleet IPv4/IPv6 dual-stack readiness: ingest agent reports, read the fleet.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(storePlugin, { store: opts.store, closeStore: opts.closeStore ?? true });
+  await app.register(authPlugin, { openReadsOnLoopback: opts.config.openReadsOnLoopback });
+  await app.register(metricsPlugin);
+  await app.register(reportRoutes);
+  await app.register(readRoutes);
+  await app.register(healthRoutes);
+  return app;
+}

@@ -1,0 +1,78 @@
+// The collector's configuration: defaults, then the --config file (JSON), then environment
+// variables, then flags. Validated at start with a message naming the bad key.
+import { readFileSync } from 'node:fs';
+import Type, { type Static } from 'typebox';
+import { Compile } from 'typebox/compile';
+
+export const CollectorConfig = Type.Object(
+  {
+    listen: Type.String({ description: 'host:port to listen on; [::]:8080 for every address.' }),
+    db: Type.String({ description: 'SQLite database file.' }),
+    bodyLimitBytes: Type.Integer({ minimum: 1024, description: 'Largest accepted report body.' }),
+    staleAfterSeconds: Type.Integer({ minimum: 1, description: 'A host is stale when its last report is older (3 x the agent interval).' }),
+    retentionDays: Type.Integer({ minimum: 1, description: 'Report history kept this many days.' }),
+    retentionSchedule: Type.String({ description: 'node-cron expression of the retention job.' }),
+    openReadsOnLoopback: Type.Boolean({ description: 'Serve the read API and dashboard without a token to loopback clients.' }),
+    tls: Type.Optional(Type.Object({ cert: Type.String(), key: Type.String() }, { additionalProperties: false })),
+    logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')]),
+  },
+  { additionalProperties: false },
+);
+export type CollectorConfig = Static<typeof CollectorConfig>;
+
+export const defaultConfig: CollectorConfig = {
+  listen: '127.0.0.1:8080',
+  db: './data/dualstack.db',
+  bodyLimitBytes: 2 * 1024 * 1024,
+  staleAfterSeconds: 15 * 60,
+  retentionDays: 30,
+  retentionSchedule: '17 3 * * *',
+  openReadsOnLoopback: false,
+  logLevel: 'info',
+};
+
+export class ConfigError extends Error {}
+
+const validator = Compile(CollectorConfig);
+
+/** Merges the layers and validates the result; throws ConfigError naming the bad key. */
+export function resolveConfig(layers: Array<Partial<Record<string, unknown>>>, source = 'configuration'): CollectorConfig {
+  const merged: Record<string, unknown> = { ...defaultConfig };
+  for (const layer of layers) for (const [key, value] of Object.entries(layer)) if (value !== undefined) merged[key] = value;
+  if (!validator.Check(merged)) {
+    const [first] = validator.Errors(merged);
+    const key = first?.instancePath.replace(/^\//, '').replace(/\//g, '.') || (first?.params as { additionalProperties?: string[] } | undefined)?.additionalProperties?.[0] || '?';
+    throw new ConfigError(`${source}: bad key '${key}': ${first?.message ?? 'invalid'}`);
+  }
+  parseListen(merged.listen as string);
+  return merged as CollectorConfig;
+}
+
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read --config ${path}: ${(error as Error).message}`);
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not a JSON object');
+    return value as Record<string, unknown>;
+  } catch (error) {
+    throw new ConfigError(`${path}: ${(error as Error).message}`);
+  }
+}
+
+/** Environment variables DUALSTACK_LISTEN, DUALSTACK_DB, DUALSTACK_LOG_LEVEL. */
+export function configFromEnv(env: NodeJS.ProcessEnv): Partial<CollectorConfig> {
+  return { listen: env.DUALSTACK_LISTEN, db: env.DUALSTACK_DB, logLevel: env.DUALSTACK_LOG_LEVEL as CollectorConfig['logLevel'] | undefined };
+}
+
+/** `127.0.0.1:8080`, `[::1]:8080`, `[::]:0` -> host and port. */
+export function parseListen(listen: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) throw new ConfigError(`bad key 'listen': expected host:port or [v6]:port, got '${listen}'`);
+  return { host: (match[1] ?? match[2])!, port };
+}

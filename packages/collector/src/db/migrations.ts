@@ -1,0 +1,212 @@
+// Schema migrations by PRAGMA user_version (after Signal Desktop): a numbered list, each run in
+// its own transaction that also sets user_version, so a crash leaves the database at one
+// version or the next, never between. A database newer than this code is refused: an older
+// collector would misread tables it does not know.
+import type Database from 'better-sqlite3';
+
+export interface Migration {
+  version: number;
+  description: string;
+  up(db: Database.Database): void;
+}
+
+// Limits that the report schema does not state but a row must respect. They are named so the
+// error says which one failed ("CHECK constraint failed: host_id_length"), and sqlite-store.ts
+// maps each name to the report field it guards.
+const V1 = `
+CREATE TABLE tokens (
+  id           TEXT PRIMARY KEY,
+  name         TEXT NOT NULL UNIQUE CONSTRAINT token_name_length CHECK (length(name) BETWEEN 1 AND 128),
+  role         TEXT NOT NULL CHECK (role IN ('agent', 'reader', 'admin')),
+  hash         TEXT NOT NULL UNIQUE,
+  created_at   TEXT NOT NULL,
+  revoked_at   TEXT,
+  last_used_at TEXT
+) STRICT;
+
+-- The current state of each host: one small row, read by every fleet query. Times are
+-- ISO 8601 UTC with milliseconds, so text order is time order. first_seen/last_seen are the
+-- collector's clock (received_at); collected_at is the agent's clock of the report that holds
+-- the current state (last_report_id). service_modes: bit i set when a current service has
+-- mode i of ('dual-separate', 'dual-mapped', 'ipv4-only', 'ipv6-only', 'loopback-only').
+CREATE TABLE hosts (
+  host_id             TEXT PRIMARY KEY CONSTRAINT host_id_length CHECK (length(host_id) BETWEEN 1 AND 256),
+  hostname            TEXT NOT NULL CONSTRAINT hostname_length CHECK (length(hostname) BETWEEN 1 AND 255),
+  distro              TEXT,
+  kernel              TEXT,
+  first_seen          TEXT NOT NULL,
+  last_seen           TEXT NOT NULL,
+  last_report_id      TEXT NOT NULL,
+  collected_at        TEXT NOT NULL,
+  ipv6_routable       INTEGER CHECK (ipv6_routable IN (0, 1)),
+  ipv4_routable       INTEGER CHECK (ipv4_routable IN (0, 1)),
+  services_exposed    INTEGER NOT NULL,
+  services_dual       INTEGER NOT NULL,
+  findings_critical   INTEGER NOT NULL,
+  findings_warning    INTEGER NOT NULL,
+  findings_info       INTEGER NOT NULL,
+  conn_ipv4           INTEGER NOT NULL,
+  conn_ipv6           INTEGER NOT NULL,
+  conn_mapped         INTEGER NOT NULL,
+  services_hash       TEXT NOT NULL,
+  service_modes       INTEGER NOT NULL,
+  services_updated_at TEXT NOT NULL,
+  connections_hash    TEXT NOT NULL,
+  findings_hash       TEXT NOT NULL
+) STRICT;
+CREATE INDEX hosts_by_name ON hosts (hostname, host_id);
+CREATE INDEX hosts_by_last_seen ON hosts (last_seen);
+
+-- The latest full report per host, apart from hosts: ~21 KB of JSON inside a hosts row would
+-- spread 300k hosts over ~10x more pages for every fleet scan (summary, filters).
+CREATE TABLE latest_reports (
+  host_id   TEXT PRIMARY KEY REFERENCES hosts (host_id) ON DELETE CASCADE,
+  report_id TEXT NOT NULL,
+  body      TEXT NOT NULL
+) STRICT;
+
+-- History: one small row per report, never the body. applied = 0 for a report older than
+-- the host's current state when it arrived (kept in history, did not change the host).
+-- The ack is stored as its three numbers; with report_id, host_id and received_at they
+-- rebuild the exact ack a replay returns.
+CREATE TABLE reports (
+  report_id     TEXT PRIMARY KEY CONSTRAINT report_id_length CHECK (length(report_id) BETWEEN 1 AND 64),
+  host_id       TEXT NOT NULL REFERENCES hosts (host_id) ON DELETE CASCADE,
+  collected_at  TEXT NOT NULL,
+  received_at   TEXT NOT NULL,
+  bytes         INTEGER NOT NULL CHECK (bytes >= 0),
+  token_id      TEXT REFERENCES tokens (id) ON DELETE SET NULL,
+  applied       INTEGER NOT NULL CHECK (applied IN (0, 1)),
+  ipv6_routable INTEGER CHECK (ipv6_routable IN (0, 1)),
+  exposed       INTEGER NOT NULL,
+  dual          INTEGER NOT NULL,
+  critical      INTEGER NOT NULL,
+  warning       INTEGER NOT NULL,
+  ack_open      INTEGER NOT NULL,
+  ack_opened    INTEGER NOT NULL,
+  ack_resolved  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX reports_by_host ON reports (host_id, collected_at);
+CREATE INDEX reports_by_collected ON reports (collected_at);
+
+-- Current services per host, rewritten only when hosts.services_hash changes; the connection
+-- counters are updated in place when only they changed. seq is the position in the
+-- canonical (sorted) service list: (proto, port, process) is not unique on a host. WITHOUT
+-- ROWID: one b-tree clustered by host, so a host's rows are read, replaced and deleted
+-- together; no index by mode (it would be the largest index of the file): hosts.service_modes
+-- answers "hosts with a service in mode X".
+CREATE TABLE services (
+  host_id     TEXT NOT NULL REFERENCES hosts (host_id) ON DELETE CASCADE,
+  seq         INTEGER NOT NULL,
+  proto       TEXT NOT NULL CHECK (proto IN ('tcp', 'udp')),
+  port        INTEGER NOT NULL CHECK (port BETWEEN 0 AND 65535),
+  process     TEXT CONSTRAINT process_length CHECK (length(process) <= 256),
+  pid         INTEGER,
+  mode        TEXT NOT NULL CHECK (mode IN ('dual-separate', 'dual-mapped', 'ipv4-only', 'ipv6-only', 'loopback-only')),
+  ipv4        TEXT NOT NULL CHECK (ipv4 IN ('any', 'addresses', 'loopback', 'none')),
+  ipv6        TEXT NOT NULL CHECK (ipv6 IN ('any', 'addresses', 'loopback', 'none')),
+  bindings    TEXT NOT NULL,
+  conn_ipv4   INTEGER NOT NULL,
+  conn_ipv6   INTEGER NOT NULL,
+  conn_mapped INTEGER NOT NULL,
+  PRIMARY KEY (host_id, seq)
+) STRICT, WITHOUT ROWID;
+
+-- The fleet service matrix kept up to date as hosts' services are replaced, so reading it
+-- does not group 300k x 50 service rows. process is '' when the owner is unknown (a NULL in
+-- a key would never conflict). hosts: hosts with the service; each mode: hosts with the
+-- service in that mode.
+CREATE TABLE service_matrix (
+  proto         TEXT NOT NULL,
+  port          INTEGER NOT NULL,
+  process       TEXT NOT NULL,
+  hosts         INTEGER NOT NULL,
+  dual_separate INTEGER NOT NULL,
+  dual_mapped   INTEGER NOT NULL,
+  ipv4_only     INTEGER NOT NULL,
+  ipv6_only     INTEGER NOT NULL,
+  loopback_only INTEGER NOT NULL,
+  PRIMARY KEY (proto, port, process)
+) STRICT, WITHOUT ROWID;
+
+-- Findings by (host, rule, subject): open while resolved_at IS NULL. first_seen is the start
+-- of the current open period (reset when a resolved finding returns); last_seen is the last
+-- report that had it. Times are the agent's collectedAt.
+CREATE TABLE findings (
+  host_id     TEXT NOT NULL REFERENCES hosts (host_id) ON DELETE CASCADE,
+  rule        TEXT NOT NULL CONSTRAINT rule_length CHECK (length(rule) BETWEEN 1 AND 128),
+  subject     TEXT NOT NULL CONSTRAINT subject_length CHECK (length(subject) <= 1024),
+  severity    TEXT NOT NULL CHECK (severity IN ('critical', 'warning', 'info')),
+  message     TEXT NOT NULL,
+  evidence    TEXT NOT NULL,
+  fix         TEXT NOT NULL,
+  first_seen  TEXT NOT NULL,
+  last_seen   TEXT NOT NULL,
+  resolved_at TEXT,
+  PRIMARY KEY (host_id, rule, subject)
+) STRICT;
+CREATE INDEX findings_open_by_rule ON findings (rule, severity, host_id) WHERE resolved_at IS NULL;
+CREATE INDEX findings_resolved ON findings (resolved_at) WHERE resolved_at IS NOT NULL;
+`;
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'tokens, hosts, latest_reports, reports, services, service_matrix, findings',
+    up(db) {
+      db.exec(V1);
+    },
+  },
+];
+
+/** The schema version this code writes and understands. */
+export const SCHEMA_VERSION: number = migrations.reduce((max, m) => Math.max(max, m.version), 0);
+
+// Versions must be 1, 2, 3, ... in order: a gap or a duplicate is a programming error that
+// must not reach a database.
+migrations.forEach((m, index) => {
+  if (m.version !== index + 1) throw new Error(`migrations: entry ${index} has version ${m.version}, expected ${index + 1}`);
+});
+
+export class SchemaTooNewError extends Error {
+  constructor(
+    readonly file: string,
+    readonly found: number,
+    readonly supported: number,
+  ) {
+    super(
+      `${file}: database schema version ${found} is newer than this collector understands (${supported}). ` +
+        'It was written by a newer dualstack-collector: run that version, or restore a backup taken before the upgrade. ' +
+        'Nothing was changed.',
+    );
+    this.name = 'SchemaTooNewError';
+  }
+}
+
+export function userVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * Brings the database to SCHEMA_VERSION. Each step runs in BEGIN IMMEDIATE and re-reads
+ * user_version inside, so two processes opening the same new file do not both migrate.
+ */
+export function migrate(db: Database.Database, list: readonly Migration[] = migrations): { from: number; to: number } {
+  const target = list.reduce((max, m) => Math.max(max, m.version), 0);
+  const from = userVersion(db);
+  if (from > target) throw new SchemaTooNewError(db.name, from, target);
+  for (const migration of list) {
+    if (migration.version <= from) continue;
+    db.transaction(() => {
+      const current = userVersion(db);
+      if (current >= migration.version) return;
+      if (current !== migration.version - 1) {
+        throw new Error(`${db.name}: cannot apply migration ${migration.version} to schema version ${current}`);
+      }
+      migration.up(db);
+      // user_version lives in the database header, so it commits or rolls back with the step.
+      db.pragma(`user_version = ${migration.version}`);
+    }).immediate();
+  }
+  return { from, to: userVersion(db) };
+}

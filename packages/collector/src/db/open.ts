@@ -1,0 +1,58 @@
+// Opens the collector's SQLite file with the pragmas every connection needs, then migrates it.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { migrate, SCHEMA_VERSION, SchemaTooNewError, userVersion } from './migrations.js';
+
+export interface OpenDatabaseOptions {
+  /** Open without writing: no migration, no journal-mode change. */
+  readonly?: boolean;
+  /** How long a statement waits for another connection's lock before SQLITE_BUSY. */
+  busyTimeoutMs?: number;
+  /**
+   * FULL (default): every commit fsyncs the WAL, so an acknowledged report survives a power
+   * loss or kernel crash, not only a process crash. NORMAL is for benchmarks and throwaway
+   * databases. See the comment in openDatabase.
+   */
+  synchronous?: 'FULL' | 'NORMAL';
+}
+
+export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
+export function openDatabase(file: string, options: OpenDatabaseOptions = {}): Database.Database {
+  const readonly = options.readonly ?? false;
+  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  if (!readonly && file !== ':memory:' && file !== '') mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
+  try {
+    db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
+    db.pragma('foreign_keys = ON');
+    if (!readonly) {
+      // WAL: readers never block the writer, and a commit is one sequential append.
+      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      if (mode !== 'wal' && !db.memory) throw new Error(`${file}: could not switch to WAL journal mode (got '${String(mode)}')`);
+      // Durability. SQLite's documentation (pragma.html#pragma_synchronous, wal.html): in WAL
+      // mode, transactions are durable across application crashes whatever the synchronous
+      // setting, because a commit has been written to the WAL file (the OS keeps it after
+      // SIGKILL). With NORMAL the WAL is fsynced only at checkpoints, so "a transaction
+      // committed in WAL mode with synchronous=NORMAL might roll back following a power loss
+      // or system crash" - the database stays consistent, but recent commits can vanish.
+      // With FULL, "writers sync the WAL on every transaction commit". We acknowledge a report
+      // only after its commit, and acknowledged must mean durable (the agent then drops it
+      // from its spool), so FULL. The cost is one fsync per commit, and ingest batches all
+      // concurrent reports into one commit, so it is one fsync per batch, not per report.
+      db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+      // After a burst, truncate the WAL back to this size at the next checkpoint instead of
+      // keeping a large file forever.
+      db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
+      migrate(db);
+    } else {
+      const found = userVersion(db);
+      if (found > SCHEMA_VERSION) throw new SchemaTooNewError(file, found, SCHEMA_VERSION);
+    }
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
+}

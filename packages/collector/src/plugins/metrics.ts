@@ -1,0 +1,71 @@
+// Prometheus metrics: ingest counters and latency, and fleet gauges read from the store at
+// scrape time. One registry per app, so several apps in one process (tests) do not clash.
+import fp from 'fastify-plugin';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { FleetSummary } from '../api.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: {
+      registry: Registry;
+      ingested: Counter<'result'>;
+      ingestSeconds: Histogram;
+    };
+  }
+}
+
+export const metricsPlugin = fp(
+  async (app) => {
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry, prefix: 'dualstack_collector_' });
+    const ingested = new Counter({
+      name: 'dualstack_ingest_reports_total',
+      help: 'Reports received, by result: stored, duplicate, rejected.',
+      labelNames: ['result'],
+      registers: [registry],
+    });
+    const ingestSeconds = new Histogram({
+      name: 'dualstack_ingest_duration_seconds',
+      help: 'Time from request to acknowledged commit of a report.',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    });
+    // Every fleet gauge reads the same summary: compute it once per scrape, not per gauge.
+    let cached: { at: number; summary: Promise<FleetSummary> } | null = null;
+    const summary = (): Promise<FleetSummary> => {
+      if (!cached || Date.now() - cached.at > 1000) cached = { at: Date.now(), summary: app.store.summary(new Date()) };
+      return cached.summary;
+    };
+    const fleet = (name: string, help: string, pick: (s: FleetSummary) => number | null) =>
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        async collect() {
+          const value = pick(await summary());
+          if (value !== null) this.set(value);
+        },
+      });
+    fleet('dualstack_fleet_hosts', 'Hosts that ever reported.', (s) => s.hosts);
+    fleet('dualstack_fleet_stale_hosts', 'Hosts whose last report is older than the stale threshold.', (s) => s.staleHosts);
+    fleet('dualstack_fleet_ipv6_routable_ratio', 'Share of fresh hosts whose kernel routes global IPv6.', (s) => s.ipv6RoutableShare);
+    fleet('dualstack_fleet_dual_stack_service_ratio', 'Share of exposed services reachable over both families.', (s) => s.dualStackServiceShare);
+    fleet('dualstack_fleet_ipv6_connection_ratio', 'Share of established connections to services that came over IPv6.', (s) => s.ipv6ConnectionShare);
+    new Gauge({
+      name: 'dualstack_fleet_open_findings',
+      help: 'Open findings across the fleet, by severity.',
+      labelNames: ['severity'],
+      registers: [registry],
+      async collect() {
+        const { findings } = await summary();
+        for (const [severity, count] of Object.entries(findings)) this.set({ severity }, count);
+      },
+    });
+    app.decorate('metrics', { registry, ingested, ingestSeconds });
+    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+      reply.type(registry.contentType);
+      return registry.metrics();
+    });
+  },
+  { name: 'metrics', dependencies: ['store'], fastify: '5.x' },
+);

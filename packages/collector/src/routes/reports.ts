@@ -1,0 +1,46 @@
+// POST /api/v1/reports: one agent report, validated against the shared schema, stored in one
+// transaction, idempotent on reportId (202 stored, 200 stored before: the same ack).
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { REPORT_SCHEMA, Report, schemaMajor, REPORT_SCHEMA_MAJOR } from '@dualstack/core/schema';
+import { IngestAck, Problem } from '../api.js';
+import { problem, sendProblem } from '../problems.js';
+
+export const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post(
+    '/api/v1/reports',
+    {
+      schema: {
+        summary: 'Ingest one host report',
+        tags: ['ingest'],
+        security: [{ bearer: [] }],
+        body: Report,
+        response: { 200: IngestAck, 202: IngestAck, 400: Problem, 401: Problem, 403: Problem, 413: Problem },
+      },
+      preHandler: app.authorize('agent'),
+      // A report of another major version would fail validation with a confusing message:
+      // refuse it by name first.
+      preValidation: async (request, reply) => {
+        const schema = (request.body as { schema?: unknown } | null)?.schema;
+        const major = schemaMajor(schema);
+        if (major !== null && major !== REPORT_SCHEMA_MAJOR) {
+          app.metrics.ingested.inc({ result: 'rejected' });
+          return sendProblem(
+            reply,
+            problem(400, 'unsupported-schema', 'Unsupported report schema', `This collector understands ${REPORT_SCHEMA}; the report is ${String(schema)}. Upgrade the collector before the agents.`, { field: '/schema' }),
+          );
+        }
+      },
+    },
+    async (request, reply) => {
+      const stop = app.metrics.ingestSeconds.startTimer();
+      const ack = await app.store.ingestReport(request.body, {
+        receivedAt: new Date().toISOString(),
+        tokenId: request.token?.id ?? null,
+        bytes: Number(request.headers['content-length'] ?? 0),
+      });
+      stop();
+      app.metrics.ingested.inc({ result: ack.duplicate ? 'duplicate' : 'stored' });
+      return reply.code(ack.duplicate ? 200 : 202).send(ack);
+    },
+  );
+};

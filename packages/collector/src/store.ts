@@ -1,0 +1,62 @@
+// Everything the collector keeps, behind one asynchronous interface: routes and jobs hold
+// no SQL, so a PostgreSQL store for fleets that outgrow one collector can stand in for the
+// SQLite one without touching them.
+import type { Report } from '@dualstack/core';
+import type { FindingRuleRow, FleetSummary, HostDetail, HostQuery, HostSummary, IngestAck, Paged, Role, ServiceMatrixRow } from './api.js';
+
+export interface TokenRecord {
+  id: string;
+  name: string;
+  role: Role;
+  createdAt: string;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+}
+
+export interface IngestMeta {
+  receivedAt: string;
+  tokenId: string | null;
+  bytes: number;
+}
+
+export interface StoreCounts {
+  hosts: number;
+  reports: number;
+  services: number;
+  findings: number;
+  tokens: number;
+}
+
+export interface Store {
+  /** Stores a token's hash (never the token). Names are unique. */
+  createToken(input: { name: string; role: Role; hash: string }): Promise<TokenRecord>;
+  findTokenByHash(hash: string): Promise<TokenRecord | null>;
+  listTokens(): Promise<TokenRecord[]>;
+  /** Revokes by id or name; false when no such live token exists. */
+  revokeToken(idOrName: string): Promise<boolean>;
+
+  /**
+   * Stores one validated report in one transaction, or nothing. Idempotent on reportId: a
+   * report stored before is not written again and yields the same ack with duplicate=true.
+   * Resolves only after the data is committed.
+   */
+  ingestReport(report: Report, meta: IngestMeta): Promise<IngestAck>;
+
+  listHosts(query: HostQuery, now: Date): Promise<Paged<HostSummary>>;
+  getHost(hostId: string, now: Date): Promise<HostDetail | null>;
+  servicesMatrix(page: { limit: number; offset: number }): Promise<Paged<ServiceMatrixRow>>;
+  findingsByRule(): Promise<FindingRuleRow[]>;
+  summary(now: Date): Promise<FleetSummary>;
+
+  /** Deletes report history older than `before`; returns how many reports went. */
+  pruneReports(before: Date): Promise<number>;
+  counts(): Promise<StoreCounts>;
+  /** A cheap round trip to the database, for /healthz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** A host is stale when its last report is older than this. */
+  staleAfterSeconds: number;
+}

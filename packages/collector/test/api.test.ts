@@ -1,0 +1,126 @@
+// The collector's HTTP API over real HTTP (undici) on 127.0.0.1:0 with a real SQLite file.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'undici';
+import { fixtureReport, startTestCollector, type TestCollector } from './helpers/collector.js';
+
+let c: TestCollector;
+before(async () => {
+  c = await startTestCollector({ bodyLimitBytes: 256 * 1024 });
+});
+after(async () => c.close());
+
+async function post(body: unknown, token: string | null = c.tokens.agent, raw?: string) {
+  const res = await request(`${c.url}/api/v1/reports`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: raw ?? JSON.stringify(body),
+  });
+  return { status: res.statusCode, body: (await res.body.json()) as Record<string, any> };
+}
+
+async function get(path: string, token: string | null = c.tokens.reader) {
+  const res = await request(`${c.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const text = await res.body.text();
+  return { status: res.statusCode, body: text.startsWith('{') || text.startsWith('[') ? JSON.parse(text) : text, type: String(res.headers['content-type']) };
+}
+
+/** Each bad request must leave every table as it was. */
+async function assertUnchanged<T>(run: () => Promise<T>): Promise<T> {
+  const beforeCounts = await c.store.counts();
+  const result = await run();
+  assert.deepEqual(await c.store.counts(), beforeCounts, 'a rejected request changed the database');
+  return result;
+}
+
+test('a report is stored once: 202, then the same ack with 200 on a replay', async () => {
+  const report = fixtureReport('dual-stack-services', 'host-a');
+  const first = await post(report);
+  assert.equal(first.status, 202);
+  assert.equal(first.body.reportId, report.reportId);
+  assert.equal(first.body.hostId, 'host-a');
+  assert.equal(first.body.duplicate, false);
+  const counts = await c.store.counts();
+  const again = await post(report);
+  assert.equal(again.status, 200);
+  assert.deepEqual({ ...again.body, duplicate: false }, first.body);
+  assert.equal(again.body.duplicate, true);
+  assert.deepEqual(await c.store.counts(), counts);
+});
+
+test('bad input gets a clear 4xx naming the field, and nothing is stored', async () => {
+  const good = fixtureReport('dual-stack-services', 'host-bad');
+  const cases: Array<[string, () => Promise<{ status: number; body: Record<string, any> }>, number, RegExp | string | null]> = [
+    ['malformed JSON', () => post(null, c.tokens.agent, '{"schema": "dualstack.report/v1",'), 400, null],
+    ['wrong type', () => post({ ...good, services: [{ ...good.services[0], port: 'ssh' }] }), 400, '/services/0/port'],
+    ['missing field', () => { const { host: _h, ...rest } = good; return post(rest); }, 400, '/host'],
+    ['bad reportId', () => post({ ...good, reportId: 'not-a-uuid' }), 400, '/reportId'],
+    ['unknown schema version', () => post({ ...good, schema: 'dualstack.report/v2' }), 400, '/schema'],
+    ['oversized body', () => post({ ...good, padding: 'x'.repeat(300 * 1024) }), 413, null],
+    ['no token', () => post(good, null), 401, null],
+    ['wrong role', () => post(good, c.tokens.reader), 403, null],
+    ['revoked token', () => post(good, c.tokens.revoked), 401, null],
+    ['unknown token', () => post(good, 'dsk_nope'), 401, null],
+  ];
+  for (const [name, send, status, field] of cases) {
+    const res = await assertUnchanged(send);
+    assert.equal(res.status, status, `${name}: ${JSON.stringify(res.body)}`);
+    assert.equal(res.body.status, status, `${name}: problem body`);
+    assert.ok(typeof res.body.detail === 'string' && res.body.detail.length > 0, `${name}: detail`);
+    if (typeof field === 'string') assert.equal(res.body.field, field, `${name}: ${res.body.detail}`);
+  }
+  const unsupported = await post({ ...good, schema: 'dualstack.report/v2' });
+  assert.match(unsupported.body.detail, /dualstack\.report\/v1.*dualstack\.report\/v2/);
+});
+
+test('read API: hosts with filters, one host, services matrix, findings, summary', async () => {
+  await post(fixtureReport('dual-stack-services', 'web-1'));
+  await post(fixtureReport('no-ipv6-default', 'web-2'));
+  await post(fixtureReport('bindv6only', 'web-3'));
+  const hosts = await get('/api/v1/hosts?limit=50');
+  assert.equal(hosts.status, 200);
+  assert.ok(hosts.body.total >= 3);
+  const unroutable = await get('/api/v1/hosts?rule=ipv6-unroutable');
+  assert.deepEqual(unroutable.body.items.map((h: { hostId: string }) => h.hostId), ['web-2']);
+  assert.equal(unroutable.body.items[0].ipv6Routable, false);
+  const paged = await get('/api/v1/hosts?limit=1&offset=1');
+  assert.equal(paged.body.items.length, 1);
+  assert.equal(paged.body.limit, 1);
+  const badQuery = await get('/api/v1/hosts?limit=zero');
+  assert.equal(badQuery.status, 400);
+  assert.equal(badQuery.body.field, '/limit');
+
+  const detail = await get('/api/v1/hosts/web-1');
+  assert.equal(detail.status, 200);
+  const ssh = detail.body.services.find((s: { port: number; proto: string }) => s.port === 22 && s.proto === 'tcp');
+  assert.equal(ssh.mode, 'dual-separate');
+  assert.equal((await get('/api/v1/hosts/nope')).status, 404);
+
+  const matrix = await get('/api/v1/services?limit=1000');
+  const apache = matrix.body.items.find((r: { port: number; process: string }) => r.port === 80 && r.process === 'apache2');
+  assert.ok(apache.modes['dual-mapped'] >= 1);
+  const findings = await get('/api/v1/findings');
+  const rule = findings.body.items.find((r: { rule: string }) => r.rule === 'ipv6-unroutable');
+  assert.deepEqual(rule.hostIds, ['web-2']);
+  const summary = await get('/api/v1/summary');
+  assert.ok(summary.body.hosts >= 3);
+  assert.ok(summary.body.ipv6RoutableShare > 0 && summary.body.ipv6RoutableShare < 1);
+});
+
+test('read API needs a reader token; an agent token is refused', async () => {
+  assert.equal((await get('/api/v1/summary', null)).status, 401);
+  assert.equal((await get('/api/v1/summary', c.tokens.agent)).status, 403);
+  assert.equal((await get('/api/v1/summary', c.tokens.admin)).status, 200);
+});
+
+test('health, metrics and the OpenAPI document', async () => {
+  const health = await get('/healthz', null);
+  assert.equal(health.status, 200);
+  assert.equal(health.body.status, 'ok');
+  const metrics = await get('/metrics', null);
+  assert.match(metrics.body, /dualstack_ingest_reports_total\{result="stored"\} \d+/);
+  assert.match(metrics.body, /dualstack_fleet_hosts \d+/);
+  const openapi = await get('/docs/json', null);
+  assert.ok(openapi.body.paths['/api/v1/reports'].post);
+  assert.ok(openapi.body.paths['/api/v1/hosts'].get);
+});

@@ -1,0 +1,52 @@
+// A collector on a temp SQLite file listening on 127.0.0.1:0, with a token per role.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Report } from '@dualstack/core';
+import { buildApp } from '../../src/app.js';
+import { openStore } from '../../src/open-store.js';
+import type { Store } from '../../src/store.js';
+import { generateToken, hashToken } from '../../src/tokens.js';
+import type { Role } from '../../src/api.js';
+import { reportFrom, type GoldenName } from './reports.js';
+
+/** A full report replayed from a captured fixture, with a fresh id and the given host id. */
+export function fixtureReport(fixture: GoldenName, hostId: string, collectedAt = new Date()): Report {
+  return reportFrom(fixture, { hostId, collectedAt });
+}
+
+export interface TestCollector {
+  app: FastifyInstance;
+  store: Store;
+  url: string;
+  dir: string;
+  tokens: Record<Role | 'revoked', string>;
+  close(): Promise<void>;
+}
+
+export async function startTestCollector(options: { bodyLimitBytes?: number; openReadsOnLoopback?: boolean } = {}): Promise<TestCollector> {
+  const dir = mkdtempSync(join(tmpdir(), 'dualstack-collector-'));
+  const store = openStore({ db: join(dir, 'dualstack.db'), staleAfterSeconds: 900 });
+  const tokens = {} as Record<Role | 'revoked', string>;
+  for (const role of ['agent', 'reader', 'admin'] as const) {
+    tokens[role] = generateToken();
+    await store.createToken({ name: `test-${role}`, role, hash: hashToken(tokens[role]) });
+  }
+  tokens.revoked = generateToken();
+  await store.createToken({ name: 'test-revoked', role: 'agent', hash: hashToken(tokens.revoked) });
+  await store.revokeToken('test-revoked');
+  const app = await buildApp({ store, config: { bodyLimitBytes: options.bodyLimitBytes ?? 2 * 1024 * 1024, openReadsOnLoopback: options.openReadsOnLoopback ?? false } });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    app,
+    store,
+    url,
+    dir,
+    tokens,
+    close: async () => {
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

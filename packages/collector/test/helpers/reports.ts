@@ -1,0 +1,109 @@
+// Report bodies for collector tests and benchmarks, built from the golden replays of real
+// captures (test/golden/*.json, which lack reportId and collectedAt).
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Finding, Report, Service } from '@dualstack/core';
+
+export type GoldenName = 'dual-stack-services' | 'bindv6only' | 'ipv6-off' | 'no-ipv6-default' | 'broken-tcp-bad-hex';
+
+const cache = new Map<GoldenName, string>();
+
+export function golden(name: GoldenName): Omit<Report, 'reportId' | 'collectedAt'> {
+  let text = cache.get(name);
+  if (text === undefined) {
+    text = readFileSync(new URL(`../../../../test/golden/${name}.json`, import.meta.url), 'utf8');
+    cache.set(name, text);
+  }
+  return JSON.parse(text) as Omit<Report, 'reportId' | 'collectedAt'>;
+}
+
+export interface ReportOptions {
+  hostId: string;
+  collectedAt: Date | string;
+  reportId?: string;
+  hostname?: string;
+  findings?: Finding[];
+  services?: Service[];
+}
+
+/**
+ * A golden report as one host would send it: a fresh reportId, its own host id and time, and
+ * the sources' durationMs the golden files drop as volatile (so it passes the schema).
+ */
+export function reportFrom(name: GoldenName, options: ReportOptions): Report {
+  const base = golden(name);
+  const collectedAt = typeof options.collectedAt === 'string' ? options.collectedAt : options.collectedAt.toISOString();
+  return {
+    ...base,
+    reportId: options.reportId ?? randomUUID(),
+    collectedAt,
+    sources: base.sources.map((source, index) => ({ ...source, durationMs: source.durationMs ?? 0.5 + index })),
+    host: { ...base.host, hostId: options.hostId, hostname: options.hostname ?? `${options.hostId}.example` },
+    ...(options.findings ? { findings: options.findings } : {}),
+    ...(options.services ? { services: options.services } : {}),
+  } as Report;
+}
+
+/** One finding of the kind the rules emit. */
+export function finding(rule: string, subject: string, severity: Finding['severity'] = 'warning'): Finding {
+  return {
+    rule,
+    severity,
+    subject,
+    message: `${subject}: ${rule} (test finding).`,
+    evidence: [`${subject} evidence line`],
+    fix: { summary: `Fix ${rule} on ${subject}.`, commands: [`echo fix ${subject}`] },
+  };
+}
+
+/**
+ * A realistic big report: 50 services (the 11 of dual-stack-services repeated on other ports,
+ * every mode present), 10 findings (the goldens' host findings and per-service ones), and
+ * connection counts that change with `round` as they do between real reports.
+ */
+export function realisticReport(options: { hostId: string; collectedAt: Date | string; round?: number; reportId?: string }): Report {
+  const round = options.round ?? 0;
+  const templates = golden('dual-stack-services').services;
+  const services: Service[] = [];
+  for (let i = 0; i < 50; i++) {
+    const t = templates[i % templates.length]!;
+    const copy = Math.floor(i / templates.length);
+    const busy = i % 7 === 0;
+    services.push({
+      ...t,
+      port: copy === 0 ? t.port : 20000 + copy * 1000 + t.port % 1000,
+      pid: (t.pid ?? 1000) + copy,
+      bindings: t.bindings.map((b) => ({ ...b, inode: b.inode + copy * 100 })),
+      connections: busy ? { ipv4: (round * 7 + i) % 13, ipv6: (round * 3 + i) % 5, mapped: (round + i) % 3 } : { ...t.connections },
+    });
+  }
+  const goldenFindings = [...golden('no-ipv6-default').findings, ...golden('bindv6only').findings, ...golden('ipv6-off').findings];
+  const perService: Finding[] = services
+    .filter((s) => s.mode === 'ipv4-only' || s.mode === 'dual-mapped')
+    .map((s) => ({
+      rule: s.mode === 'ipv4-only' ? 'service-ipv4-only' : 'service-dual-mapped',
+      severity: s.mode === 'ipv4-only' ? 'warning' : 'info',
+      subject: `${s.proto}/${s.port}`,
+      message: `${s.process ?? 'unknown'} on ${s.proto}/${s.port} ${s.mode === 'ipv4-only' ? 'takes IPv4 clients only: IPv6 clients are refused.' : 'takes IPv4 clients as ::ffff: mapped addresses: ACLs and logs see them differently.'}`,
+      evidence: s.bindings.map((b) => `${b.address} family ${b.family} v6only=${String(b.v6only)} (${b.v6onlySource}), inode ${b.inode}`),
+      fix: {
+        summary: `Make ${s.process ?? 'the daemon'} listen on both families with separate sockets, then restart it.`,
+        commands: [`# ${s.process ?? 'daemon'}: listen [::]:${s.port} ipv6only=on; and listen 0.0.0.0:${s.port};`, `systemctl restart ${s.process ?? 'daemon'}`],
+      },
+    }));
+  const findings: Finding[] = [];
+  const keys = new Set<string>();
+  for (const f of [...goldenFindings, ...perService]) {
+    if (findings.length === 10) break;
+    if (keys.has(`${f.rule} ${f.subject}`)) continue;
+    keys.add(`${f.rule} ${f.subject}`);
+    findings.push(f);
+  }
+  return reportFrom('dual-stack-services', {
+    hostId: options.hostId,
+    collectedAt: options.collectedAt,
+    ...(options.reportId ? { reportId: options.reportId } : {}),
+    services,
+    findings,
+  });
+}
