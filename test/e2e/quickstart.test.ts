@@ -1,0 +1,59 @@
+// The README's main command (npm start = build + scripts/quickstart.mjs): a collector with a
+// SQLite file, tokens, one push of this host, and the URL to open; Ctrl-C stops it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const script = fileURLToPath(new URL('../../scripts/quickstart.mjs', import.meta.url));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+test('quickstart starts a collector, pushes this host, prints the URL and a reader token, and stops on SIGINT', async (t) => {
+  const data = mkdtempSync(join(tmpdir(), 'dualstack-quickstart-'));
+  t.after(() => rmSync(data, { recursive: true, force: true }));
+  const port = await freePort();
+  const child = spawn(process.execPath, [script, '--data', data, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const ready = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 30_000);
+    const check = () => {
+      if (output.includes('Ctrl-C stops the collector')) {
+        clearTimeout(timer);
+        resolve(true);
+      }
+    };
+    child.stdout.on('data', check);
+    child.stderr.on('data', check);
+    child.on('exit', () => resolve(false));
+  });
+  assert.ok(ready, output);
+  assert.match(output, /delivered report [0-9a-f-]{36} .*: 202 stored/);
+  const reader = /reader token: (dsk_\S+)/.exec(output)?.[1];
+  assert.ok(reader, output);
+  assert.match(output, new RegExp(`open http://127\\.0\\.0\\.1:${port}/`));
+  for (const role of ['agent', 'reader']) assert.equal(statSync(join(data, `${role}.token`)).mode & 0o777, 0o600);
+  const summary = await fetch(`http://127.0.0.1:${port}/api/v1/summary`, { headers: { authorization: `Bearer ${reader}` } });
+  assert.equal(summary.status, 200);
+  assert.equal(((await summary.json()) as { hosts: number }).hosts, 1);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  child.kill('SIGINT');
+  assert.equal(await exited, 0);
+});
