@@ -1,7 +1,7 @@
 // Running iproute2's `ip -j` and reading its JSON, shared by the sources that ask ip(8) what
 // /proc does not show (routing tables by id, policy rules, neighbour flags). The parsers stay
 // pure: they take the command's output text and name the command in every error.
-import { execFile } from 'node:child_process';
+import { runCommand } from './command.js';
 
 /** Output of an `ip -j` command that is not what iproute2 prints: names the command, entry and field. */
 export class CommandOutputError extends Error {
@@ -115,23 +115,7 @@ export class EntryReader {
   }
 }
 
-export class IpUnavailableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'IpUnavailableError';
-  }
-}
-
-/** Runs `ip ARGS`; rejects with IpUnavailableError when ip is not installed. */
+/** Runs `ip ARGS`; rejects with CommandMissingError when ip is not installed. */
 export function runIp(args: readonly string[], binary = 'ip'): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(binary, args, { maxBuffer: 64 * 1024 * 1024, timeout: 30_000 }, (error, stdout, stderr) => {
-      if (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') reject(new IpUnavailableError(`${binary} (iproute2) is not installed`));
-        else reject(new Error(`${binary} ${args.join(' ')} failed: ${stderr.trim() || error.message}`));
-        return;
-      }
-      resolve(stdout);
-    });
-  });
+  return runCommand(binary, args, { maxBuffer: 64 * 1024 * 1024 });
 }

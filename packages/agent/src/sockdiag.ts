@@ -1,6 +1,6 @@
 // Per-socket IPV6_V6ONLY, which /proc does not show. sock_diag knows it; `ss -e` prints it as
 // `v6only:0|1` for every AF_INET6 socket. Where ss is missing the flag is inferred.
-import { execFile } from 'node:child_process';
+import { runCommand } from './command.js';
 import { ProcParseError } from './proc/errors.js';
 
 export const SS_ARGS = ['-H', '-l', '-n', '-e', '-A', 'inet'];
@@ -19,23 +19,7 @@ export function parseSsV6only(text: string, file = 'ss -Hlne -A inet'): Map<numb
   return flags;
 }
 
-export class SsUnavailableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SsUnavailableError';
-  }
-}
-
-/** Runs ss; rejects with SsUnavailableError when it is not installed. */
+/** Runs ss; rejects with CommandMissingError when it is not installed. */
 export function runSs(binary = 'ss'): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(binary, SS_ARGS, { maxBuffer: 256 * 1024 * 1024, timeout: 30_000 }, (error, stdout, stderr) => {
-      if (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') reject(new SsUnavailableError(`${binary} (iproute2) is not installed`));
-        else reject(new Error(`${binary} ${SS_ARGS.join(' ')} failed: ${stderr.trim() || error.message}`));
-        return;
-      }
-      resolve(stdout);
-    });
-  });
+  return runCommand(binary, SS_ARGS, { maxBuffer: 256 * 1024 * 1024 });
 }

@@ -42,42 +42,10 @@ export function readProcLink(root: ProcRoot, rel: string): string {
 }
 
 /**
- * Streams a /proc file line by line without holding it whole: a socket table with 100k
- * entries is ~15 MB of text. Returns false when the file does not exist.
- */
-export function forEachProcLine(root: ProcRoot, rel: string, onLine: (line: string, lineNo: number) => void): boolean {
-  let fd: number;
-  try {
-    fd = openSync(procPath(root, rel), 'r');
-  } catch (error) {
-    if (isNotFound(error)) return false;
-    throw error;
-  }
-  const buffer = Buffer.allocUnsafe(256 * 1024);
-  let carry = '';
-  let lineNo = 0;
-  try {
-    for (;;) {
-      const n = readSync(fd, buffer, 0, buffer.length, null);
-      if (n === 0) break;
-      const text = carry + buffer.toString('latin1', 0, n);
-      let start = 0;
-      for (let nl = text.indexOf('\n', start); nl !== -1; nl = text.indexOf('\n', start)) {
-        onLine(text.slice(start, nl), ++lineNo);
-        start = nl + 1;
-      }
-      carry = text.slice(start);
-    }
-    if (carry.length > 0) onLine(carry, ++lineNo);
-  } finally {
-    closeSync(fd);
-  }
-  return true;
-}
-
-/**
- * Like forEachProcLine, without making a string per line: the callback gets the bytes of
+ * Streams a /proc file line by line without holding it whole (a socket table with 100k
+ * entries is ~15 MB) and without making a string per line: the callback gets the bytes of
  * each line (without the newline) inside a reused buffer, valid only during the call.
+ * Returns false when the file does not exist.
  */
 export function forEachProcLineBytes(root: ProcRoot, rel: string, onLine: (buf: Buffer, start: number, end: number, lineNo: number) => void): boolean {
   let fd: number;
