@@ -11,10 +11,11 @@ import { readIpv4Route } from './proc/route.js';
 import { readIpv6Sysctls } from './proc/sysctl-ipv6.js';
 import { scanSocketOwners, type OwnerScan } from './proc/owners.js';
 import { procPath, readProcText, type ProcRoot } from './proc/root.js';
-import { parseSsV6only, runSs, SsUnavailableError } from './sockdiag.js';
+import { parseSsV6only, runSs } from './sockdiag.js';
+import { CommandMissingError } from './command.js';
 import { probeFamily } from './reachability.js';
 import { readIpv4Addresses } from './addresses4.js';
-import { IpUnavailableError, runIp } from './ip-command.js';
+import { runIp } from './ip-command.js';
 import { commandLine, DEFAULT_ROUTE_ARGS, parseDefaultRoutes, parseRules, RULE_ARGS } from './iproute.js';
 import { NEIGHBOUR_ARGS, parseRouterNeighbours } from './neighbours.js';
 import { readNetworkConfig, resolveEtcRoot } from './netconfig.js';
@@ -192,7 +193,7 @@ async function ipOutputs(options: ScanOptions, facts: Facts, commands: IpCommand
       failures.push((result.reason as Error).message);
     }
   });
-  const unavailable = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && r.reason instanceof IpUnavailableError);
+  const unavailable = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && r.reason instanceof CommandMissingError);
   if (unavailable) return { status: 'absent', detail: `${(unavailable.reason as Error).message}: routing tables, rules and neighbour flags cannot be read` };
   if (texts.size === 0) throw new Error(failures.join('; '));
   return { texts, missing: failures };
@@ -346,7 +347,7 @@ export const sources: SourceDefinition[] = [
         try {
           text = await runSs(options.ssBinary);
         } catch (error) {
-          if (error instanceof SsUnavailableError) {
+          if (error instanceof CommandMissingError) {
             return { status: 'absent', detail: `${error.message}: V6ONLY is inferred from net.ipv6.bindv6only` };
           }
           throw error;
