@@ -3,13 +3,14 @@
 // (usage or environment; one line on stderr), 2 a finding at or above --fail-on was present,
 // 3 the collector rejected the report (push).
 import { parseArgs } from 'node:util';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { procRoot } from './proc/root.js';
 import { sources } from './sources.js';
 import { scan, AGENT_VERSION } from './scan.js';
 import { renderReport } from './render.js';
 import { capture } from './capture.js';
+import { jsonEventLog, LOG_LEVELS, type LogLevel } from './log.js';
 import type { Profile } from '@dualstack/core';
 import type { ScanOptions } from './sources.js';
 import {
@@ -66,7 +67,8 @@ Options:
   -h, --help               this help
 
 Runs without root with reduced facts: other users' processes cannot be read, so their
-sockets show no process name. The report says so.`,
+sockets show no process name. The report says so. CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE
+(both; what the dualstack-agent systemd unit grants) are enough to name them without root.`,
   capture: `Usage: dualstack-agent capture DIR [--etc-root ETC]
 
 Copies the /proc files a scan reads (socket tables, addresses, routes, IPv6 sysctls, and the
@@ -93,6 +95,10 @@ Options:
   --spool-max-reports N    keep at most N reports; the oldest are dropped first (default 1000)
   --spool-max-size SIZE    keep at most SIZE of reports, e.g. 100M or 512k (default 100M)
   --timeout DURATION       for each of connect, response headers, response body (default 30s)
+  --config FILE            a JSON object whose keys are these long options without the dashes
+                           (e.g. {"collector": "https://...", "token-file": "/etc/dualstack/token"});
+                           options given on the command line win. Keys only 'run' knows are
+                           ignored here, so push and run can share one file
   --proc-root DIR, --etc-root DIR, --host-id ID, --hostname NAME, --disable-source NAME,
   --profile hardening      as for 'dualstack-agent scan'
   -h, --help               this help
@@ -115,14 +121,17 @@ Options:
                            field holds seconds), e.g. '0 */10 * * * *'
   --jitter DURATION        the random delay before each scan is at most this (default a fifth
                            of the interval, at most 30s; 0s for none)
+  --log-level LEVEL        fatal, error, warn, info (default), debug, trace or silent
   --collector URL, --token-file FILE, --spool DIR, --spool-max-reports N,
-  --spool-max-size SIZE, --timeout DURATION          as for 'dualstack-agent push'
+  --spool-max-size SIZE, --timeout DURATION, --config FILE    as for 'dualstack-agent push'
   --proc-root DIR, --etc-root DIR, --host-id ID, --hostname NAME, --disable-source NAME,
   --profile hardening      as for 'dualstack-agent scan'
   -h, --help               this help
 
 The token file is read again before each delivery: a rotated token needs no restart.
-One line per event on stderr: delivered, spooled, dropped, rejected, retrying.`,
+One JSON line per event on stdout (pino, for journald): delivered, spooled, dropped, rejected,
+retrying, with "event" and, where one is meant, "reportId". Mistakes in the options are still
+one plain line on stderr with exit code 1.`,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -326,12 +335,52 @@ const logLine = (line: string) => {
   process.stderr.write(`${line}\n`);
 };
 
+/** The options of run beyond push's. */
+const runInputs = { interval: { type: 'string' }, schedule: { type: 'string' }, jitter: { type: 'string' }, 'log-level': { type: 'string' } } as const;
+
+/** The keys an agent --config file may hold: the long options of push and run. */
+const configKeys: Record<string, { type: 'string'; multiple?: boolean }> = { ...scanInputs, ...shipInputs, ...runInputs };
+
+/**
+ * Fills the options not given on the command line from the --config file (a JSON object keyed
+ * by long option names): flags win, then the file, then the environment (DUALSTACK_COLLECTOR,
+ * DUALSTACK_TOKEN_FILE). A key neither push nor run knows is an error (a typo must not do
+ * nothing silently); a key of the other command is ignored, so both can share one file.
+ */
+function withConfigFile<T extends { config?: string | undefined }>(command: string, values: T, own: Record<string, unknown>): T {
+  const file = values.config;
+  if (file === undefined) return values;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(resolve(file), 'utf8'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable by this user' : `is not valid JSON: ${(error as Error).message}`;
+    throw new UsageError(`${command}: --config ${file} ${why}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`${command}: --config ${file} must hold a JSON object`);
+  const merged: Record<string, unknown> = { ...values };
+  for (const [key, value] of Object.entries(parsed)) {
+    const option = configKeys[key];
+    if (!option) throw new UsageError(`${command}: --config ${file}: unknown key '${key}' (the keys are the long options of push and run: ${Object.keys(configKeys).join(', ')})`);
+    if (!(key in own) || merged[key] !== undefined) continue;
+    const scalar = (v: unknown): string => {
+      if (typeof v === 'string') return v;
+      if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+      throw new UsageError(`${command}: --config ${file}: '${key}' must be a string${option.multiple ? ' or a list of strings' : ''}`);
+    };
+    merged[key] = option.multiple ? (Array.isArray(value) ? value.map(scalar) : [scalar(value)]) : scalar(value);
+  }
+  return merged as T;
+}
+
 async function pushCommand(args: string[]): Promise<number> {
-  const { values } = parse('push', () => parseArgs({ args, options: { help, ...scanInputs, ...shipInputs } }));
-  if (values.help) {
+  const parsed = parse('push', () => parseArgs({ args, options: { help, ...scanInputs, ...shipInputs, config: { type: 'string' } } }));
+  if (parsed.values.help) {
     process.stdout.write(`${HELP.push}\n`);
     return 0;
   }
+  const values = withConfigFile('push', parsed.values, { ...scanInputs, ...shipInputs });
   const setup = scanSetup('push', values);
   const ship = shipSetup('push', values, logLine);
   const { report } = await scan(setup.options, setup.disabled, setup.profiles);
@@ -349,15 +398,17 @@ async function pushCommand(args: string[]): Promise<number> {
 }
 
 async function runCommand(args: string[]): Promise<number> {
-  const { values } = parse('run', () =>
-    parseArgs({ args, options: { help, ...scanInputs, ...shipInputs, interval: { type: 'string' }, schedule: { type: 'string' }, jitter: { type: 'string' } } }),
-  );
-  if (values.help) {
+  const parsed = parse('run', () => parseArgs({ args, options: { help, ...scanInputs, ...shipInputs, ...runInputs, config: { type: 'string' } } }));
+  if (parsed.values.help) {
     process.stdout.write(`${HELP.run}\n`);
     return 0;
   }
-  // Timestamps here: a long-running process's lines are read later, not as they appear.
-  const log = (line: string) => logLine(`${new Date().toISOString()} ${line}`);
+  const values = withConfigFile('run', parsed.values, { ...scanInputs, ...shipInputs, ...runInputs });
+  const level = values['log-level'] ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`run: --log-level takes ${LOG_LEVELS.join(', ')}, not '${level}'`);
+  // JSON lines with a timestamp on stdout: a long-running process's lines are read later, by
+  // journald and whatever reads its journal, not as they appear.
+  const log = await jsonEventLog(level as LogLevel);
   const setup = scanSetup('run', values);
   const ship = shipSetup('run', values, log);
   if (values.interval !== undefined && values.schedule !== undefined) throw new UsageError('run: give --interval or --schedule, not both');

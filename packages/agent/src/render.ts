@@ -68,6 +68,6 @@ export function renderReport(report: Report): string {
   const notOk = report.sources.filter((s) => s.status !== 'ok');
   out.push('', `Sources: ${report.sources.length - notOk.length} of ${report.sources.length} ok.`);
   for (const s of notOk) out.push(`  ${s.name}: ${s.status}${s.error ? ` — ${s.error}` : ''}${s.detail ? ` — ${s.detail}` : ''}`);
-  if (!host.privileged && !host.replay) out.push('  Not every process was readable: services of other users show process "?". Run as root for full facts.');
+  if (!host.privileged && !host.replay) out.push('  Not every process was readable: services of other users show process "?". Run as root, or with CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE (as the dualstack-agent unit does), for full facts.');
   return out.join('\n');
 }

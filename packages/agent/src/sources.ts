@@ -376,6 +376,15 @@ export const sources: SourceDefinition[] = [
           detail: `${facts.owners.unreadable} of ${facts.owners.processes} processes could not be read (run as root, or with CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE, to name every socket's process)`,
         };
       }
+      // Processes no privilege can read (a security module says no even to root) matter only
+      // when a listening socket is left without its process.
+      const ownerless = [...wanted].filter((inode) => !facts.owners!.owners.has(inode)).length;
+      if (facts.owners.denied > 0 && ownerless > 0) {
+        return {
+          status: 'partial',
+          detail: `${ownerless} listening socket${ownerless === 1 ? ' has' : 's have'} no known process: ${facts.owners.denied} of ${facts.owners.processes} processes refuse ptrace read access even to CAP_SYS_PTRACE (a security module such as Landlock, Yama, AppArmor or SELinux)`,
+        };
+      }
       return { status: 'ok' };
     },
   }),

@@ -200,3 +200,15 @@ test('processes of another network namespace are counted and not searched', (t) 
   assert.equal(scan.otherNamespace, 1);
   assert.deepEqual(scan.owners.get(7001)?.map((o) => o.pid).sort((a, b) => a - b), [100, 300]);
 });
+
+test('holdsOwnerCapabilities: CAP_DAC_READ_SEARCH (bit 2) and CAP_SYS_PTRACE (bit 19) in CapEff, both needed', async () => {
+  const { holdsOwnerCapabilities } = await import('../src/proc/owners.js');
+  const status = (eff: string) => `Name:\tnode\nCapInh:\t0000000000000000\nCapPrm:\t${eff}\nCapEff:\t${eff}\n`;
+  assert.equal(holdsOwnerCapabilities(status('000001ffffffffff')), true); // root
+  assert.equal(holdsOwnerCapabilities(status('0000000000080004')), true); // the unit's two
+  assert.equal(holdsOwnerCapabilities(status('0000000000000004')), false); // dac_read_search only
+  assert.equal(holdsOwnerCapabilities(status('0000000000080000')), false); // sys_ptrace only
+  assert.equal(holdsOwnerCapabilities(status('0000000000000000')), false);
+  assert.equal(holdsOwnerCapabilities(null), false);
+  assert.equal(holdsOwnerCapabilities('Name:\tx\n'), false);
+});

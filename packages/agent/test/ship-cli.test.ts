@@ -38,8 +38,32 @@ function start(t: TestContext, args: string[], env = cleanEnv()) {
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const done = new Promise<Run>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
   t.after(() => killChild(child));
-  return { child, done, stderr: () => stderr };
+  return { child, done, stdout: () => stdout, stderr: () => stderr };
 }
+
+interface LogEvent {
+  level: number;
+  time: number;
+  name: string;
+  event: string;
+  msg: string;
+  reportId?: string;
+}
+
+/** run's pino JSON lines on stdout; every line must be one. */
+function events(stdout: string): LogEvent[] {
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const event = JSON.parse(line) as LogEvent;
+      assert.equal(event.name, 'dualstack-agent', line);
+      assert.equal(typeof event.time, 'number', line);
+      return event;
+    });
+}
+
+const messages = (stdout: string): string => events(stdout).map((e) => e.msg).join('\n');
 
 function killChild(child: ChildProcess): void {
   if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
@@ -182,10 +206,12 @@ test('help: push and run are listed, exit code 3 is documented; bad run options 
 test('run --interval 1s: collector down, then up: spooled reports are delivered, each once; SIGTERM stops it cleanly', async (t) => {
   const ws = workspace(t);
   const port = await FakeCollector.freePort();
-  const { child, done, stderr } = start(t, ['run', '--collector', `http://127.0.0.1:${port}`, '--token-file', ws.tokenFile, '--proc-root', PROC, '--spool', ws.spool, '--interval', '1s', '--timeout', '2s']);
+  const { child, done, stdout } = start(t, ['run', '--collector', `http://127.0.0.1:${port}`, '--token-file', ws.tokenFile, '--proc-root', PROC, '--spool', ws.spool, '--interval', '1s', '--timeout', '2s']);
   await until(() => ws.spooled().length >= 2, 10_000, 'two reports spooled while the collector is down');
-  const spooledIds = [...stderr().matchAll(/^\S+ spooled report (\S+) \(collected /gm)].map((m) => m[1]!);
-  assert.ok(spooledIds.length >= 2, stderr());
+  const spooledIds = events(stdout().slice(0, stdout().lastIndexOf('\n') + 1))
+    .filter((e) => e.event === 'spooled')
+    .map((e) => e.reportId!);
+  assert.ok(spooledIds.length >= 2, stdout());
 
   const collector = await collectorFor(t, port);
   await until(() => spooledIds.every((id) => collector.stored.has(id)) && ws.spooled().length === 0 && collector.stored.size > spooledIds.length, 10_000, 'the spool flushed and a fresh report delivered');
@@ -196,9 +222,14 @@ test('run --interval 1s: collector down, then up: spooled reports are delivered,
 
   assert.equal(result.signal, null, 'exited by itself after SIGTERM');
   assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stderr, /^\S+ running \(pid \d+\): scan every 1s after a random delay of up to 200ms, deliver to http:\/\/127\.0\.0\.1:\d+\/api\/v1\/reports, spool /m);
-  assert.match(result.stderr, /^\S+ stopping \(SIGTERM\)/m);
-  assert.match(result.stderr, /^\S+ stopped$/m);
+  assert.equal(result.stderr, '', 'run logs to stdout only');
+  const log = events(result.stdout);
+  assert.match(messages(result.stdout), /^running \(pid \d+\): scan every 1s after a random delay of up to 200ms, deliver to http:\/\/127\.0\.0\.1:\d+\/api\/v1\/reports, spool /m);
+  assert.match(messages(result.stdout), /^stopping \(SIGTERM\)/m);
+  assert.deepEqual(log.at(-1), { ...log.at(-1)!, event: 'stopped', msg: 'stopped', level: 30 });
+  // pino levels: spooled is a warning (40), delivered is info (30).
+  assert.ok(log.some((e) => e.event === 'spooled' && e.level === 40 && spooledIds.includes(e.reportId!)));
+  assert.ok(log.some((e) => e.event === 'delivered' && e.level === 30 && e.reportId !== undefined));
   // Exactly once each: no report stored twice, none even sent twice (no ack was lost).
   for (const [id, count] of collector.stored) assert.equal(count, 1, id);
   const sends = new Map<string, number>();
@@ -224,9 +255,58 @@ test('run: SIGTERM during a push the collector stalls: the push is abandoned, it
   assert.equal(result.signal, null);
   assert.equal(result.code, 0, result.stderr);
   assert.ok(Date.now() - started < 5000, `stopped in ${Date.now() - started} ms, not after the 30 s timeout`);
-  assert.match(result.stderr, /stopping \(SIGTERM\): abandoning the current cycle; undelivered reports stay in the spool/);
-  assert.match(result.stderr, /spooled report \S+ \(collected [^;]+; stopping\)/);
+  assert.match(messages(result.stdout), /stopping \(SIGTERM\): abandoning the current cycle; undelivered reports stay in the spool/);
+  assert.match(messages(result.stdout), /spooled report \S+ \(collected [^;]+; stopping\)/);
   const kept = ws.spooled();
   assert.equal(kept.length, 1);
   assert.ok(kept[0]!.includes(collector.receivedIds[0]!), 'the report in flight is the one kept');
+});
+
+test('--config: push and run share one JSON file (the unit uses /etc/dualstack/agent.json); flags win; unknown keys are refused', async (t) => {
+  const ws = workspace(t);
+  const collector = await collectorFor(t);
+  const config = join(ws.dir, 'agent.json');
+  // `interval` and `log-level` are run's: push ignores them, so one file serves both.
+  writeFileSync(config, JSON.stringify({ collector: collector.base, 'token-file': ws.tokenFile, spool: ws.spool, 'proc-root': PROC, interval: '5m', 'log-level': 'warn', 'spool-max-reports': 50 }));
+  const push = await runCli(t, ['push', '--config', config]);
+  assert.equal(push.code, 0, push.stderr);
+  assert.equal(collector.received.length, 1);
+  // A flag overrides the file: this collector is down, so the report is spooled.
+  const port = await FakeCollector.freePort();
+  const flagged = await runCli(t, ['push', '--config', config, '--collector', `http://127.0.0.1:${port}`]);
+  assert.equal(flagged.code, 0, flagged.stderr);
+  assert.match(flagged.stderr, /^spooled report /m);
+  assert.equal(collector.received.length, 1);
+
+  writeFileSync(config, JSON.stringify({ collector: collector.base, 'token-flie': ws.tokenFile }));
+  const typo = await runCli(t, ['push', '--config', config]);
+  assert.equal(typo.code, 1);
+  assert.match(typo.stderr, /^dualstack-agent: push: --config \S+agent\.json: unknown key 'token-flie' \(the keys are the long options of push and run: /);
+  writeFileSync(config, '{"collector": ');
+  const broken = await runCli(t, ['push', '--config', config]);
+  assert.match(broken.stderr, /^dualstack-agent: push: --config \S+agent\.json is not valid JSON: /);
+  const absent = await runCli(t, ['run', '--config', join(ws.dir, 'nope.json')]);
+  assert.equal(absent.stderr, `dualstack-agent: run: --config ${join(ws.dir, 'nope.json')} does not exist\n`);
+});
+
+test('run --log-level: warn keeps warnings and errors only; a bad level is a usage error', async (t) => {
+  const ws = workspace(t);
+  const port = await FakeCollector.freePort();
+  const config = join(ws.dir, 'agent.json');
+  writeFileSync(config, JSON.stringify({ collector: `http://127.0.0.1:${port}`, 'token-file': ws.tokenFile, spool: ws.spool, 'proc-root': PROC, interval: '1s', 'log-level': 'warn', timeout: '1s' }));
+  const { child, done, stdout } = start(t, ['run', '--config', config]);
+  await until(() => ws.spooled().length >= 1 && stdout().includes('\n'), 10_000, 'a report spooled while the collector is down');
+  process.kill(child.pid!, 'SIGTERM');
+  const timer = setTimeout(() => killChild(child), 5000);
+  const result = await done;
+  clearTimeout(timer);
+  assert.equal(result.code, 0, result.stderr);
+  const log = events(result.stdout);
+  assert.ok(log.length > 0);
+  for (const e of log) assert.ok(e.level >= 40, `an info line at --log-level warn: ${JSON.stringify(e)}`);
+  assert.ok(log.some((e) => e.event === 'spooled'));
+
+  const bad = await runCli(t, ['run', '--config', config, '--log-level', 'loud']);
+  assert.equal(bad.code, 1);
+  assert.equal(bad.stderr, "dualstack-agent: run: --log-level takes fatal, error, warn, info, debug, trace, silent, not 'loud'\n");
 });

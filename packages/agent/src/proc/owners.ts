@@ -9,8 +9,17 @@ import { isNotFound, isPermissionDenied, listProcDir, procPath, readProcLink, re
 export interface OwnerScan {
   owners: Map<number, SocketOwner[]>;
   processes: number;
-  /** Processes whose fd table could not be read (permission). */
+  /**
+   * Processes whose fd table could not be read for lack of privilege: the fd directory
+   * (needs CAP_DAC_READ_SEARCH for another user's process) or its links (CAP_SYS_PTRACE).
+   */
   unreadable: number;
+  /**
+   * Processes whose fd links the kernel refused although the agent holds both capabilities
+   * (root does): a security module (Landlock, Yama, AppArmor, SELinux) denies ptrace read
+   * access to them whoever asks. Not a privilege the agent lacks.
+   */
+  denied: number;
   /** Processes in another network namespace, not searched (their sockets are not ours). */
   otherNamespace: number;
   /** Whether the fd tables were read past their first FIRST_PASS_FDS entries. */
@@ -57,13 +66,14 @@ const SOCKET_LINK = /^socket:\[(\d+)\]$/;
 /** Walks the processes' fd tables; keeps only holders of the `wanted` inodes. */
 export function scanSocketOwners(root: ProcRoot, wanted: ReadonlySet<number>, firstPassFds = FIRST_PASS_FDS): OwnerScan {
   const holders = new Map<number, number[]>(); // pid -> inodes it holds
-  const result = { processes: 0, unreadable: 0, otherNamespace: 0, secondPass: false };
+  const result = { processes: 0, unreadable: 0, denied: 0, otherNamespace: 0, secondPass: false };
   if (wanted.size === 0) return { owners: new Map(), ...result };
   const ownNamespace = namespaceOf(root, 'self');
+  const privileged = root.live && holdsOwnerCapabilities(readProcText(root, 'self/status'));
   const found = new Set<number>();
   const longer: number[] = []; // pids with more descriptors than the first pass read
 
-  const visit = (pid: number, skip: number, limit: number): 'done' | 'more' | 'unreadable' => {
+  const visit = (pid: number, skip: number, limit: number): 'done' | 'more' | 'unreadable' | 'denied' => {
     let dir: Dir;
     try {
       dir = opendirSync(procPath(root, `${pid}/fd`), { bufferSize: 128 });
@@ -78,7 +88,11 @@ export function scanSocketOwners(root: ProcRoot, wanted: ReadonlySet<number>, fi
         let link: string;
         try {
           link = readProcLink(root, `${pid}/fd/${entry.name}`);
-        } catch {
+        } catch (error) {
+          // Listing the directory is a permission check (CAP_DAC_READ_SEARCH passes it), each
+          // link a ptrace read-access check (only CAP_SYS_PTRACE passes it for another user):
+          // one denied link means none of this process's links can be read.
+          if (isPermissionDenied(error)) return privileged ? 'denied' : 'unreadable';
           continue; // closed meanwhile
         }
         if (link.charCodeAt(0) !== 115 /* s */) continue;
@@ -111,6 +125,7 @@ export function scanSocketOwners(root: ProcRoot, wanted: ReadonlySet<number>, fi
     }
     const outcome = visit(pid, 0, firstPassFds);
     if (outcome === 'unreadable') result.unreadable++;
+    else if (outcome === 'denied') result.denied++;
     else if (outcome === 'more') longer.push(pid);
   }
   if (found.size < wanted.size && longer.length > 0) {
@@ -129,6 +144,17 @@ export function scanSocketOwners(root: ProcRoot, wanted: ReadonlySet<number>, fi
     }
   }
   return { owners, ...result };
+}
+
+/**
+ * Whether a /proc/self/status shows CAP_DAC_READ_SEARCH (bit 2) and CAP_SYS_PTRACE (bit 19) in
+ * CapEff: what reading other users' /proc/[pid]/fd takes (root holds every capability).
+ */
+export function holdsOwnerCapabilities(status: string | null): boolean {
+  const hex = status === null ? undefined : /^CapEff:\s*([0-9a-fA-F]+)\s*$/m.exec(status)?.[1];
+  if (hex === undefined) return false;
+  const effective = BigInt(`0x${hex}`);
+  return (effective & (1n << 2n)) !== 0n && (effective & (1n << 19n)) !== 0n;
 }
 
 /** The network namespace a process is in (`net:[4026531840]`), or null where unreadable (captures). */

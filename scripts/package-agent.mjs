@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// Packages the agent as ONE file that the host's Node.js 20+ runs with no node_modules:
+//   npm run package:agent                      -> dist-artifacts/dualstack-agent.mjs
+//   node scripts/package-agent.mjs --outfile F  (also importable: packageAgent({ outfile }))
+//
+// esbuild bundles packages/agent/src/cli.ts with every dependency (undici, node-cron,
+// systeminformation, pino, ipaddr.js, @dualstack/core from its TypeScript source, so no build
+// is needed first). The agent has no native dependency, so the file runs on any Linux with
+// Node.js 20 or newer, whatever its CPU or libc: nothing to compile on the target.
+//
+// Things that need care in an ESM bundle, handled here:
+// - CommonJS dependencies (systeminformation, undici) call require('os') etc.: esbuild's ESM
+//   output cannot `require` on its own, so a banner defines `require` with createRequire.
+// - The agent imports systeminformation lazily (`await import(...)`): esbuild inlines a static
+//   dynamic import into the same file (no splitting), still evaluated only when first used.
+// - TypeBox must not be in it: the agent imports only '@dualstack/core' (types and pure code);
+//   the bundle is checked for it below and the build fails if it shows up.
+import { build } from 'esbuild';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const DEFAULT_OUTFILE = join(root, 'dist-artifacts', 'dualstack-agent.mjs');
+
+/** Builds the single-file agent; resolves to its path, size in bytes and the bundled packages. */
+export async function packageAgent({ outfile = DEFAULT_OUTFILE, minify = true } = {}) {
+  mkdirSync(dirname(outfile), { recursive: true });
+  const result = await build({
+    entryPoints: [join(root, 'packages/agent/src/cli.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    minify,
+    keepNames: true, // error names (ShipConfigError, ...) stay readable in messages
+    legalComments: 'eof',
+    metafile: true,
+    logLevel: 'warning',
+    alias: { '@dualstack/core': join(root, 'packages/core/src/index.ts') },
+    tsconfig: join(root, 'packages/agent/tsconfig.json'),
+    banner: {
+      js: [
+        '// dualstack-agent, a single-file bundle (scripts/package-agent.mjs). Run: node dualstack-agent.mjs --help',
+        "import { createRequire as __dualstackCreateRequire } from 'node:module';",
+        'const require = __dualstackCreateRequire(import.meta.url);',
+      ].join('\n'),
+    },
+  });
+  const inputs = Object.keys(result.metafile.inputs);
+  const packages = [...new Set(inputs.map((p) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(p)?.[1]).filter(Boolean))].sort();
+  if (packages.includes('typebox') || packages.includes('@sinclair/typebox')) {
+    throw new Error('the agent bundle contains TypeBox: something imports @dualstack/core/schema');
+  }
+  chmodSync(outfile, 0o755);
+  return { outfile, bytes: statSync(outfile).size, packages };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const { values } = parseArgs({ options: { outfile: { type: 'string' }, 'no-minify': { type: 'boolean' } } });
+  const { outfile, bytes, packages } = await packageAgent({
+    outfile: resolve(values.outfile ?? DEFAULT_OUTFILE),
+    minify: !values['no-minify'],
+  });
+  process.stdout.write(`${relative(process.cwd(), outfile) || outfile}: ${(bytes / 1024).toFixed(0)} KiB (${bytes} bytes); bundled: ${packages.join(', ')}\n`);
+}

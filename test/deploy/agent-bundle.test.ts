@@ -1,0 +1,135 @@
+// The single-file agent (scripts/package-agent.mjs) run from an empty directory with no
+// node_modules anywhere above it, as on a server: it must print what the unbundled agent
+// prints, and push and run (undici, node-cron, pino, systeminformation all inside the one
+// file) must deliver to a real collector on 127.0.0.1. Needs `npx turbo run build` first
+// (the unbundled reference is packages/agent/dist/cli.js).
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { startTestCollector, type TestCollector } from '../../packages/collector/test/helpers/collector.js';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const UNBUNDLED = join(REPO, 'packages/agent/dist/cli.js');
+const PROC = join(REPO, 'test/fixtures/dual-stack-services/proc');
+
+let dir = '';
+let bundle = '';
+let bytes = 0;
+let packages: string[] = [];
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'dualstack-bundle-'));
+  const { packageAgent } = (await import(join(REPO, 'scripts/package-agent.mjs'))) as {
+    packageAgent(o: { outfile: string }): Promise<{ outfile: string; bytes: number; packages: string[] }>;
+  };
+  ({ outfile: bundle, bytes, packages } = await packageAgent({ outfile: join(dir, 'dualstack-agent.mjs') }));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs a file with node from the bundle's directory; no NODE_PATH, no node_modules. */
+function node(file: string, args: string[]) {
+  const env = { ...process.env };
+  delete env.NODE_PATH;
+  delete env.NODE_OPTIONS;
+  return spawnSync(process.execPath, [file, ...args], { cwd: dir, env, encoding: 'utf8', timeout: 30_000 });
+}
+
+/** node() without blocking the event loop (the collector of a test runs in this process). */
+function nodeAsync(file: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [file, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => process.kill(child.pid!, 'SIGKILL'), 30_000);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+/** The report without what differs between two runs. */
+function stable(json: string): unknown {
+  const report = JSON.parse(json) as Record<string, unknown> & { sources: Array<Record<string, unknown>> };
+  delete report.reportId;
+  delete report.collectedAt;
+  for (const source of report.sources) delete source.durationMs;
+  return report;
+}
+
+test('the bundle is one file in an otherwise empty directory, with no node_modules above it and no TypeBox', () => {
+  assert.deepEqual(readdirSync(dir), ['dualstack-agent.mjs']);
+  for (let d = dir; d !== dirname(d); d = dirname(d)) assert.ok(!existsSync(join(d, 'node_modules')), `${d}/node_modules exists: the test would not prove self-containment`);
+  assert.ok(!packages.includes('typebox'), packages.join(', '));
+  for (const needed of ['undici', 'node-cron', 'systeminformation', 'pino', 'ipaddr.js']) assert.ok(packages.includes(needed), `${needed} bundled`);
+  assert.ok(bytes < 2 * 1024 * 1024, `${bytes} bytes: the README states ~1.1 MiB`);
+  assert.match(readFileSync(bundle, 'utf8').slice(0, 100), /^#!\/usr\/bin\/env node\n/);
+});
+
+test('scan --json from the bundle equals the unbundled agent (volatile fields aside); so do the text report, --version and sources', () => {
+  assert.ok(existsSync(UNBUNDLED), `${UNBUNDLED} is missing: run npx turbo run build first`);
+  const bundled = node(bundle, ['scan', '--proc-root', PROC, '--json']);
+  assert.equal(bundled.status, 0, bundled.stderr);
+  const reference = node(UNBUNDLED, ['scan', '--proc-root', PROC, '--json']);
+  assert.equal(reference.status, 0, reference.stderr);
+  assert.deepEqual(stable(bundled.stdout), stable(reference.stdout));
+  for (const args of [['scan', '--proc-root', PROC], ['--version'], ['sources'], ['run', '--help']]) {
+    const a = node(bundle, args);
+    const b = node(UNBUNDLED, args);
+    assert.equal(a.stdout, b.stdout, args.join(' '));
+    assert.equal(a.status, b.status, args.join(' '));
+  }
+});
+
+test('a live scan from the bundle (systeminformation is imported lazily inside it) has host facts', () => {
+  const live = node(bundle, ['scan', '--json']);
+  assert.equal(live.status, 0, live.stderr);
+  const report = JSON.parse(live.stdout) as { host: { hostname: string; os: { distro: string | null } }; sources: Array<{ name: string; status: string; error?: string }> };
+  const host = report.sources.find((s) => s.name === 'host')!;
+  assert.ok(host.status === 'ok' || host.status === 'partial', JSON.stringify(host));
+  assert.ok(report.host.hostname.length > 0);
+});
+
+test('push and run from the bundle deliver to a real collector on 127.0.0.1; run logs pino JSON on stdout', async (t) => {
+  const collector: TestCollector = await startTestCollector();
+  t.after(() => collector.close());
+  const token = join(dir, 'token');
+  writeFileSync(token, `${collector.tokens.agent}\n`);
+  chmodSync(token, 0o600);
+  const spool = join(dir, 'spool');
+  t.after(() => rmSync(spool, { recursive: true, force: true }));
+  const common = ['--collector', collector.url, '--token-file', token, '--spool', spool, '--proc-root', PROC];
+
+  const push = await nodeAsync(bundle, ['push', ...common, '--host-id', 'bundle-push']);
+  assert.equal(push.status, 0, push.stderr);
+  assert.match(push.stderr, /^delivered report \S+ \(collected [^)]+\): 202 stored/m);
+  assert.ok(await collector.store.getHost('bundle-push', new Date()));
+
+  const child = spawn(process.execPath, [bundle, 'run', ...common, '--host-id', 'bundle-run', '--interval', '1s', '--jitter', '0s'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, 'SIGKILL');
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const deadline = Date.now() + 15_000;
+  while (!/"event":"delivered"/.test(stdout)) {
+    assert.ok(Date.now() < deadline, `no delivery from run within 15 s:\n${stdout}\n${stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  process.kill(child.pid!, 'SIGTERM');
+  assert.equal(await exited, 0, stderr);
+  assert.equal(stderr, '');
+  const events = stdout.trim().split('\n').map((line) => JSON.parse(line) as { name: string; event: string; level: number });
+  assert.ok(events.every((e) => e.name === 'dualstack-agent'));
+  assert.deepEqual([events[0]!.event, events.at(-1)!.event], ['running', 'stopped']);
+  assert.ok(await collector.store.getHost('bundle-run', new Date()));
+});

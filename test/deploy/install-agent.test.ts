@@ -1,0 +1,211 @@
+// deploy/install-agent.sh in a throw-away root (--root DIR: a directory tree shaped like a
+// host's /, with its own /etc/passwd; the user is created there by `useradd --root`, and
+// systemctl is not run): installed twice in a row leaves the identical tree (nothing even
+// rewritten), then --uninstall leaves the tree as it was before. Needs root and useradd.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const SCRIPT = join(REPO, 'deploy/install-agent.sh');
+const UNIT = join(REPO, 'deploy/systemd/dualstack-agent.service');
+const PROC = join(REPO, 'test/fixtures/dual-stack-services/proc');
+// shadow-utils keeps the previous passwd/group/shadow/gshadow as name- and locks with
+// .pwd.lock; on a real host these exist before and after, their content follows each change.
+const SHADOW_BACKUPS = new Set(['etc/passwd-', 'etc/group-', 'etc/shadow-', 'etc/gshadow-', 'etc/.pwd.lock']);
+
+function skipReason(): string | false {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return 'needs root (it creates a user with useradd --root and chowns files)';
+  for (const tool of ['useradd', 'userdel', 'groupdel']) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    } catch {
+      return `needs ${tool} (passwd package)`;
+    }
+  }
+  return false;
+}
+const skip = skipReason();
+
+interface Entry {
+  path: string;
+  type: 'dir' | 'file' | 'link';
+  mode: string;
+  uid: number;
+  gid: number;
+  content: string;
+  mtimeMs: number;
+}
+
+/** Every entry under root: type, mode, owner, content hash (or link target), mtime. */
+function snapshot(root: string): Entry[] {
+  const out: Entry[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const path = join(dir, name);
+      const st = lstatSync(path);
+      const type = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'link' : 'file';
+      const content = type === 'file' ? createHash('sha256').update(readFileSync(path)).digest('hex') : type === 'link' ? readlinkSync(path) : '';
+      out.push({ path: relative(root, path), type, mode: (st.mode & 0o7777).toString(8), uid: st.uid, gid: st.gid, content, mtimeMs: type === 'file' ? st.mtimeMs : 0 });
+      if (type === 'dir') walk(path);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+const listing = (entries: Entry[]) => entries.map(({ path, type, mode, uid, gid }) => ({ path, type, mode, uid, gid }));
+const contents = (entries: Entry[]) => entries.filter((e) => !SHADOW_BACKUPS.has(e.path)).map(({ path, content }) => ({ path, content }));
+
+/** A directory shaped like a small Debian host's /. */
+function makeRoot(): string {
+  const root = mkdtempSync(join(tmpdir(), 'dualstack-root-'));
+  chmodSync(root, 0o755);
+  for (const dir of ['etc/systemd/system', 'usr/local/lib', 'usr/sbin', 'usr/bin', 'var/lib']) mkdirSync(join(root, dir), { recursive: true });
+  const files: Record<string, [string, number]> = {
+    'etc/passwd': ['root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n', 0o644],
+    'etc/group': ['root:x:0:\ndaemon:x:1:\n', 0o644],
+    'etc/shadow': ['root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n', 0o640],
+    'etc/gshadow': ['root:*::\ndaemon:*::\n', 0o640],
+    'etc/passwd-': ['root:x:0:0:root:/root:/bin/bash\n', 0o644],
+    'etc/group-': ['root:x:0:\n', 0o644],
+    'etc/shadow-': ['root:*:19000:0:99999:7:::\n', 0o640],
+    'etc/gshadow-': ['root:*::\n', 0o640],
+    'etc/.pwd.lock': ['', 0o600],
+    'usr/sbin/nologin': ['#!/bin/sh\nexit 1\n', 0o755],
+  };
+  for (const [path, [text, mode]] of Object.entries(files)) {
+    writeFileSync(join(root, path), text);
+    chmodSync(join(root, path), mode);
+  }
+  return root;
+}
+
+function install(args: string[], input?: string) {
+  const r = spawnSync('bash', [SCRIPT, ...args], { encoding: 'utf8', input: input ?? '', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('install-agent.sh in a throw-away root', { skip }, () => {
+  let work: string;
+  let root: string;
+  let artifact: string;
+  let tokenFile: string;
+  let initial: Entry[];
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), 'dualstack-install-'));
+    const { packageAgent } = (await import(join(REPO, 'scripts/package-agent.mjs'))) as { packageAgent(o: { outfile: string }): Promise<{ outfile: string }> };
+    ({ outfile: artifact } = await packageAgent({ outfile: join(work, 'dualstack-agent.mjs') }));
+    tokenFile = join(work, 'token');
+    writeFileSync(tokenFile, 'ds_agent_token_0123456789\n');
+    root = makeRoot();
+    initial = snapshot(root);
+  });
+  after(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  const installArgs = () => ['--root', root, '--artifact', artifact, '--collector', 'https://collector.example:8443', '--token-file', tokenFile];
+  let first: Entry[];
+
+  test('first install: user, artifact, config, token and unit, with their owners and modes', () => {
+    const r = install(installArgs());
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /created system user dualstack \(uid \d+\)/);
+    assert.match(r.stdout, /systemctl not run \(--root\)/);
+    assert.match(r.stdout, /: changed$/m);
+    first = snapshot(root);
+
+    const passwd = readFileSync(join(root, 'etc/passwd'), 'utf8');
+    const line = /^dualstack:x:(\d+):(\d+):dualstack agent:\/var\/lib\/dualstack:\/usr\/sbin\/nologin$/m.exec(passwd);
+    assert.ok(line, passwd);
+    const [uid, gid] = [Number(line[1]), Number(line[2])];
+    assert.ok(uid < 1000, 'a system user');
+    assert.match(readFileSync(join(root, 'etc/group'), 'utf8'), new RegExp(`^dualstack:x:${gid}:$`, 'm'));
+    assert.equal(readFileSync('/etc/passwd', 'utf8').includes('dualstack agent'), false, "the host's own /etc/passwd is untouched");
+
+    const entry = (path: string) => first.find((e) => e.path === path)!;
+    assert.deepEqual(listing([entry('etc/dualstack/token')]), [{ path: 'etc/dualstack/token', type: 'file', mode: '600', uid, gid }]);
+    assert.deepEqual(listing([entry('etc/dualstack/agent.json')]), [{ path: 'etc/dualstack/agent.json', type: 'file', mode: '640', uid: 0, gid }]);
+    assert.deepEqual(listing([entry('usr/local/lib/dualstack/dualstack-agent.mjs')]), [{ path: 'usr/local/lib/dualstack/dualstack-agent.mjs', type: 'file', mode: '755', uid: 0, gid: 0 }]);
+    assert.deepEqual(listing([entry('etc/systemd/system/dualstack-agent.service')]), [{ path: 'etc/systemd/system/dualstack-agent.service', type: 'file', mode: '644', uid: 0, gid: 0 }]);
+    assert.equal(readFileSync(join(root, 'etc/dualstack/token'), 'utf8'), 'ds_agent_token_0123456789\n');
+    assert.equal(readFileSync(join(root, 'etc/systemd/system/dualstack-agent.service'), 'utf8'), readFileSync(UNIT, 'utf8'));
+    assert.deepEqual(readFileSync(join(root, 'usr/local/lib/dualstack/dualstack-agent.mjs')), readFileSync(artifact));
+    assert.deepEqual(JSON.parse(readFileSync(join(root, 'etc/dualstack/agent.json'), 'utf8')), {
+      collector: 'https://collector.example:8443',
+      'token-file': '/etc/dualstack/token',
+      spool: '/var/lib/dualstack/spool',
+      interval: '5m',
+    });
+  });
+
+  test('the installed agent.json is what the installed agent reads with --config (push; run keys ignored)', () => {
+    const spool = join(work, 'spool');
+    // The flags point the config's host paths (token, spool) and collector at test ones.
+    const r = spawnSync(process.execPath, [join(root, 'usr/local/lib/dualstack/dualstack-agent.mjs'), 'push', '--config', join(root, 'etc/dualstack/agent.json'), '--token-file', tokenFile, '--spool', spool, '--collector', 'http://127.0.0.1:9', '--proc-root', PROC], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /^spooled report /m);
+  });
+
+  test('second install with the same options: identical tree, nothing rewritten', () => {
+    const r = install(installArgs());
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /unchanged: already installed as asked$/m);
+    assert.doesNotMatch(r.stdout, /installed \/|created/);
+    assert.deepEqual(snapshot(root), first);
+  });
+
+  test('a re-run without --artifact/--collector keeps them; a new token from stdin changes the token only', () => {
+    const r = install(['--root', root, '--token-stdin'], 'ds_agent_token_rotated\n');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /installed \/etc\/dualstack\/token/);
+    const now = snapshot(root);
+    const changed = now.filter((e, i) => JSON.stringify(e) !== JSON.stringify(first[i])).map((e) => e.path);
+    assert.deepEqual(changed, ['etc/dualstack/token']);
+    assert.deepEqual(listing(now), listing(first));
+    assert.equal(readFileSync(join(root, 'etc/dualstack/token'), 'utf8'), 'ds_agent_token_rotated\n');
+  });
+
+  test('mistakes are one line and exit 1', () => {
+    const fresh = makeRoot();
+    const pristine = snapshot(fresh);
+    try {
+      const noCollector = install(['--root', fresh, '--artifact', artifact, '--token-file', tokenFile]);
+      assert.equal(noCollector.code, 1);
+      assert.equal(noCollector.stderr, 'install-agent.sh: --collector URL is required on the first install\n');
+      const noToken = install(['--root', fresh, '--artifact', artifact, '--collector', 'https://c.example']);
+      assert.equal(noToken.stderr, 'install-agent.sh: a token is required on the first install (--token-file FILE or --token-stdin)\n');
+      const notAgent = install(['--root', fresh, '--artifact', UNIT, '--collector', 'https://c.example', '--token-file', tokenFile]);
+      assert.match(notAgent.stderr, /is not the dualstack-agent bundle/);
+      const badUrl = install(['--root', fresh, '--artifact', artifact, '--collector', 'collector.example', '--token-file', tokenFile]);
+      assert.match(badUrl.stderr, /--collector must be an http:\/\/ or https:\/\/ URL/);
+      const unknown = install(['--frobnicate']);
+      assert.equal(unknown.code, 2);
+      // None of them wrote anything: not even the user.
+      assert.deepEqual(snapshot(fresh), pristine);
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  });
+
+  test('--uninstall leaves the root as it was before the install (twice: the second finds nothing)', () => {
+    const r = install(['--root', root, '--uninstall']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /removed user dualstack/);
+    const after = snapshot(root);
+    assert.deepEqual(listing(after), listing(initial));
+    assert.deepEqual(contents(after), contents(initial));
+    const again = install(['--root', root, '--uninstall']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout, 'install-agent.sh: uninstalled\n');
+    assert.deepEqual(listing(snapshot(root)), listing(initial));
+  });
+});
