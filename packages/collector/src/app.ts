@@ -22,6 +22,8 @@ export interface AppOptions {
   closeStore?: boolean;
   logger?: FastifyServerOptions['logger'];
   https?: { cert: Buffer; key: Buffer };
+  /** Alerting: the `alerts` configuration, a clock, an AlertStore (see alerts/plugin.ts). */
+  alerts?: import('./alerts/plugin.js').AlertsPluginOptions;
 }
 
 interface ValidationEntry {
@@ -84,5 +86,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(reportRoutes);
   await app.register(readRoutes);
   await app.register(healthRoutes);
+  await app.register((await import('./alerts/plugin.js')).alertsPlugin, opts.alerts ?? {}); // alert rules, states, delivery, /api/v1/alerts
+  await app.register((await import('./plugins/ui.js')).uiPlugin); // the dashboard at / (static files of src/ui)
   return app;
 }

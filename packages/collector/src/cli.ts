@@ -1,10 +1,14 @@
 #!/usr/bin/env node
-// dualstack-collector: serve | token create|list|revoke | migrate.
+// dualstack-collector: serve | token create|list|revoke | migrate | backup FILE | alerts test.
 // Exit codes: 0 done; 1 could not run (the reason on one line).
 import { parseArgs } from 'node:util';
 import { ConfigError, configFromEnv, readConfigFile, resolveConfig, type CollectorConfig } from './config.js';
 import { closeOnSignals, startCollector } from './server.js';
-import { openStore } from './open-store.js';
+import { alertStoreFor, openStore } from './open-store.js';
+import { resolveAlerts } from './alerts/config.js';
+import { AlertService } from './alerts/service.js';
+import { openDatabase } from './db/open.js';
+import { BackupError, backupDatabase } from './db/backup.js';
 import { generateToken, hashToken } from './tokens.js';
 import type { Role } from './api.js';
 
@@ -21,10 +25,14 @@ Commands:
   token list                     list tokens (never the tokens themselves)
   token revoke NAME|ID           revoke a token
   migrate                        create or upgrade the database, then exit
+  alerts test --receiver NAME    send a test notification to a configured alert receiver
+  backup FILE [--force]          copy the database to FILE while the collector runs (online
+                                 backup, checked); a fresh collector opens FILE as its --db
 
 Common options:
-  --config FILE      JSON configuration (keys: listen, db, bodyLimitBytes, staleAfterSeconds,
-                     retentionDays, retentionSchedule, openReadsOnLoopback, tls {cert,key}, logLevel)
+  --config FILE      JSON configuration, or YAML for a .yaml/.yml file (keys: listen, db,
+                     bodyLimitBytes, staleAfterSeconds, retentionDays, retentionSchedule,
+                     openReadsOnLoopback, tls {cert,key}, logLevel, alerts: see docs/alerts.md)
   --db FILE          SQLite database (default ./data/dualstack.db; env DUALSTACK_DB)
   -h, --help         this help`,
   serve: `Usage: dualstack-collector serve [--listen HOST:PORT] [--db FILE] [--config FILE]
@@ -35,6 +43,11 @@ Common options:
   --log-level          fatal, error, warn, info (default), debug, trace, silent
 Logs are JSON lines on stdout. SIGTERM stops accepting, finishes in-flight requests and
 closes the database.`,
+  alerts: `Usage: dualstack-collector alerts test --receiver NAME [--config FILE] [--db FILE]
+
+Sends a test notification to the receiver NAME of the configuration's alerts.receivers, in
+the receiver's format, up to 3 attempts with its backoff; each attempt is printed and
+recorded (GET /api/v1/alerts/deliveries, kind test). Exit 0 when the receiver answered 2xx.`,
 };
 
 function parse<T>(command: string, run: () => T): T {
@@ -89,6 +102,10 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'token':
       return tokenCommand(rest);
+    case 'alerts':
+      return alertsCommand(rest);
+    case 'backup':
+      return backupCommand(rest);
     default:
       throw new UsageError(`unknown command '${command}' (try 'dualstack-collector --help')`);
   }
@@ -130,6 +147,67 @@ async function tokenCommand(args: string[]): Promise<number> {
       default:
         throw new UsageError(`unknown token command '${sub}' (create, list, revoke)`);
     }
+  } finally {
+    await store.close();
+  }
+}
+
+const BACKUP_HELP = `Usage: dualstack-collector backup FILE [--force] [--db FILE] [--config FILE]
+
+Copies the database to FILE with SQLite's online backup API: the collector keeps running and
+ingesting, and FILE holds one consistent moment. The copy is checked (PRAGMA integrity_check),
+made self-contained (no -wal file) and renamed into place only when whole. The database is
+opened read-only and never migrated, so a backup taken before an upgrade is of the old schema.
+Run it as the collector's user (it needs to read the database and its -wal and -shm files).
+Restore: stop the collector, put FILE where --db points (remove the old -wal and -shm), start.
+
+  --force    replace FILE if it exists`;
+
+async function backupCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse('backup', () => parseArgs({ args, options: { ...common, force: { type: 'boolean' } }, allowPositionals: true }));
+  if (values.help) return print(BACKUP_HELP);
+  if (positionals.length !== 1) throw new UsageError('backup: give exactly one FILE to write the backup to');
+  const config = loadConfig(values);
+  let db;
+  try {
+    db = openDatabase(config.db, { readonly: true });
+  } catch (error) {
+    throw new UsageError(`backup: cannot open the database ${config.db}: ${(error as Error).message}`);
+  }
+  try {
+    const summary = await backupDatabase(db, positionals[0]!, { overwrite: values.force ?? false, pagesPerStep: 'all' });
+    process.stderr.write(`backed up ${config.db} to ${summary.file}: ${summary.bytes} bytes, schema version ${summary.schemaVersion}, ${summary.hosts} hosts, ${summary.reports} reports; integrity_check ok\n`);
+    return 0;
+  } catch (error) {
+    if (error instanceof BackupError) throw new UsageError(`backup: ${error.message}`);
+    throw error;
+  } finally {
+    db.close();
+  }
+}
+
+async function alertsCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values } = parse(`alerts ${sub ?? ''}`.trim(), () => parseArgs({ args: rest, options: { ...common, receiver: { type: 'string' } } }));
+  if (values.help || sub === undefined) return print(HELP.alerts);
+  if (sub !== 'test') throw new UsageError(`unknown alerts command '${sub}' (test)`);
+  if (!values.receiver) throw new UsageError('alerts test: --receiver NAME is required');
+  const config = loadConfig(values);
+  const settings = resolveAlerts(config.alerts);
+  const receiver = settings.receivers.find((r) => r.name === values.receiver);
+  if (!receiver) {
+    throw new UsageError(`alerts test: no receiver named '${values.receiver}' in ${values.config ?? 'the configuration'} (receivers: ${settings.receivers.map((r) => r.name).join(', ') || 'none'})`);
+  }
+  const store = openStore(config);
+  try {
+    const service = new AlertService({ store: alertStoreFor(store), settings });
+    const result = await service.sendTest(receiver.name);
+    result.attempts.forEach((a, index) => {
+      const answer = a.statusCode === null ? a.error : `HTTP ${a.statusCode}${a.error ? ` (${a.error})` : ''}`;
+      process.stderr.write(`attempt ${index + 1}: ${answer} in ${Math.round(a.durationMs)} ms\n`);
+    });
+    process.stdout.write(`test notification to '${receiver.name}' (${receiver.type}, ${receiver.url}): ${result.delivered ? 'delivered' : 'NOT delivered'}\n`);
+    return result.delivered ? 0 : 1;
   } finally {
     await store.close();
   }

@@ -1,8 +1,11 @@
-// The collector's configuration: defaults, then the --config file (JSON), then environment
-// variables, then flags. Validated at start with a message naming the bad key.
+// The collector's configuration: defaults, then the --config file (JSON, or YAML for a .yaml
+// or .yml file), then environment variables, then flags. Validated at start with a message
+// naming the bad key.
 import { readFileSync } from 'node:fs';
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
+import { parse as parseYaml } from 'yaml';
+import { AlertsConfig, AlertsConfigError, resolveAlerts } from './alerts/config.js';
 
 export const CollectorConfig = Type.Object(
   {
@@ -15,6 +18,7 @@ export const CollectorConfig = Type.Object(
     openReadsOnLoopback: Type.Boolean({ description: 'Serve the read API and dashboard without a token to loopback clients.' }),
     tls: Type.Optional(Type.Object({ cert: Type.String(), key: Type.String() }, { additionalProperties: false })),
     logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')]),
+    alerts: Type.Optional(AlertsConfig),
   },
   { additionalProperties: false },
 );
@@ -40,12 +44,46 @@ export function resolveConfig(layers: Array<Partial<Record<string, unknown>>>, s
   const merged: Record<string, unknown> = { ...defaultConfig };
   for (const layer of layers) for (const [key, value] of Object.entries(layer)) if (value !== undefined) merged[key] = value;
   if (!validator.Check(merged)) {
-    const [first] = validator.Errors(merged);
-    const key = first?.instancePath.replace(/^\//, '').replace(/\//g, '.') || (first?.params as { additionalProperties?: string[] } | undefined)?.additionalProperties?.[0] || '?';
-    throw new ConfigError(`${source}: bad key '${key}': ${first?.message ?? 'invalid'}`);
+    const { key, message } = firstProblem([...validator.Errors(merged)] as SchemaError[]);
+    throw new ConfigError(`${source}: bad key '${key}': ${message}`);
   }
   parseListen(merged.listen as string);
+  try {
+    resolveAlerts(merged.alerts as AlertsConfig | undefined);
+  } catch (error) {
+    if (error instanceof AlertsConfigError) throw new ConfigError(`${source}: bad key 'alerts.${error.key}': ${error.reason}`);
+    throw error;
+  }
   return merged as CollectorConfig;
+}
+
+interface SchemaError {
+  keyword: string;
+  instancePath: string;
+  message: string;
+  params: { additionalProperties?: string[]; requiredProperties?: string[]; allowedValue?: unknown };
+}
+
+/** The first schema error as a dotted key and a message that says what is wrong with it. */
+function firstProblem(errors: SchemaError[]): { key: string; message: string } {
+  const first = errors[0];
+  if (!first) return { key: '?', message: 'invalid' };
+  const dotted = (pointer: string) => pointer.replace(/^\//, '').replace(/\//g, '.');
+  // An unknown key: TypeBox reports it at its own path ("schema is false").
+  if (first.keyword === 'boolean' || first.keyword === 'additionalProperties') {
+    const extra = first.params.additionalProperties?.[0];
+    return { key: extra !== undefined ? dotted(`${first.instancePath}/${extra}`) : dotted(first.instancePath) || '?', message: 'is not a known key' };
+  }
+  if (first.keyword === 'required') {
+    const missing = first.params.requiredProperties?.[0];
+    return { key: dotted(`${first.instancePath}/${missing ?? ''}`) || '?', message: 'is required' };
+  }
+  // A value that must be one of some constants: list them.
+  if (first.keyword === 'const') {
+    const allowed = errors.filter((e) => e.keyword === 'const' && e.instancePath === first.instancePath).map((e) => JSON.stringify(e.params.allowedValue));
+    return { key: dotted(first.instancePath) || '?', message: `must be one of ${allowed.join(', ')}` };
+  }
+  return { key: dotted(first.instancePath) || '?', message: first.message };
 }
 
 export function readConfigFile(path: string): Record<string, unknown> {
@@ -55,9 +93,10 @@ export function readConfigFile(path: string): Record<string, unknown> {
   } catch (error) {
     throw new ConfigError(`cannot read --config ${path}: ${(error as Error).message}`);
   }
+  const yaml = /\.ya?ml$/i.test(path);
   try {
-    const value: unknown = JSON.parse(text);
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not a JSON object');
+    const value: unknown = yaml ? parseYaml(text) : JSON.parse(text);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`not a ${yaml ? 'YAML mapping' : 'JSON object'}`);
     return value as Record<string, unknown>;
   } catch (error) {
     throw new ConfigError(`${path}: ${(error as Error).message}`);

@@ -1,11 +1,13 @@
-// Runs the collector: listen, the retention job, graceful shutdown on SIGTERM/SIGINT (stop
-// accepting, finish in-flight requests, close the database).
+// Runs the collector: listen, the retention job, the alert evaluation job and the delivery of
+// its notifications, graceful shutdown on SIGTERM/SIGINT (stop accepting, finish in-flight
+// requests, finish the running evaluation, stop delivery, close the database).
 import { readFileSync } from 'node:fs';
 import cron from 'node-cron';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { parseListen, type CollectorConfig } from './config.js';
 import { openStore } from './open-store.js';
+import { scheduleEvaluations } from './alerts/schedule.js';
 
 export interface RunningCollector {
   app: FastifyInstance;
@@ -13,25 +15,38 @@ export interface RunningCollector {
   close(): Promise<void>;
 }
 
-export async function startCollector(config: CollectorConfig): Promise<RunningCollector> {
+export interface StartOptions {
+  /** The alerts' time (default: the system clock). */
+  clock?: () => Date;
+}
+
+export async function startCollector(config: CollectorConfig, options: StartOptions = {}): Promise<RunningCollector> {
   const store = openStore(config);
   const app = await buildApp({
     store,
     config,
     logger: { level: config.logLevel },
     ...(config.tls ? { https: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } } : {}),
+    alerts: { config: config.alerts, clock: options.clock, staleAfterSeconds: config.staleAfterSeconds },
   });
   const retention = cron.schedule(
     config.retentionSchedule,
     async () => {
       const before = new Date(Date.now() - config.retentionDays * 86_400_000);
       const removed = await store.pruneReports(before);
-      app.log.info({ removed, before: before.toISOString() }, 'retention: pruned report history');
+      const alertRows = await app.alerts.prune(before);
+      app.log.info({ removed, alertRows, before: before.toISOString() }, 'retention: pruned report and alert history');
     },
     { noOverlap: true, name: 'retention' },
   );
+  // Alerts: evaluated on the schedule, never two at once (a tick while one runs is skipped).
+  // Delivery runs on its own (kicked after each evaluation), so a slow receiver never delays it.
+  const alerting = scheduleEvaluations(app.alerts.settings.schedule, () => app.alerts.evaluate());
+  await app.alerts.startDelivery();
+  // Added after buildApp, so it runs before the plugins' onClose hooks (alerts, then store).
   app.addHook('onClose', async () => {
     await retention.stop();
+    await alerting.stop();
   });
   const { host, port } = parseListen(config.listen);
   const address = await app.listen({ host, port });

@@ -53,6 +53,12 @@ export interface Store {
   counts(): Promise<StoreCounts>;
   /** A cheap round trip to the database, for /healthz. */
   ping(): Promise<void>;
+  /**
+   * Writes a consistent copy of everything stored to `path` while ingest goes on (SQLite's
+   * online backup API), checked with PRAGMA integrity_check and renamed into place only when
+   * whole. Refuses to overwrite an existing file.
+   */
+  backup(path: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -68,7 +68,11 @@ describe('migrations', () => {
       const tables = db.prepare<[], { name: string; sql: string }>("SELECT name, sql FROM sqlite_schema WHERE type = 'table' ORDER BY name").all();
       assert.deepEqual(
         tables.map((table) => table.name),
-        ['findings', 'hosts', 'latest_reports', 'reports', 'service_matrix', 'services', 'tokens'],
+        [
+          'alert_delivery_attempts', 'alert_evaluations', 'alert_events', 'alert_fleet_reference', 'alert_groups', 'alert_outbox',
+          'alert_service_hosts', 'alert_service_snapshot', 'alert_states',
+          'findings', 'hosts', 'latest_reports', 'reports', 'service_matrix', 'services', 'tokens',
+        ],
       );
       for (const table of tables) assert.match(table.sql, /\)\s*STRICT/, `${table.name} is STRICT`);
     });

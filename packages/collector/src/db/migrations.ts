@@ -149,12 +149,145 @@ CREATE INDEX findings_open_by_rule ON findings (rule, severity, host_id) WHERE r
 CREATE INDEX findings_resolved ON findings (resolved_at) WHERE resolved_at IS NOT NULL;
 `;
 
+// Alerting (src/alerts). Times are ISO 8601 UTC with milliseconds, as in V1.
+const V2 = `
+-- One row per alert (rule + labels, identified by the fingerprint of its labels): its current
+-- instance. notified_status is what receivers were last told (see alerts/state.ts).
+CREATE TABLE alert_states (
+  fingerprint      TEXT PRIMARY KEY,
+  rule             TEXT NOT NULL,
+  labels           TEXT NOT NULL,
+  annotations      TEXT NOT NULL,
+  status           TEXT NOT NULL CHECK (status IN ('pending', 'firing', 'resolved')),
+  active_since     TEXT NOT NULL,
+  firing_since     TEXT,
+  resolved_at      TEXT,
+  last_active_at   TEXT NOT NULL,
+  notified_status  TEXT CHECK (notified_status IN ('firing', 'resolved')),
+  last_notified_at TEXT,
+  updated_at       TEXT NOT NULL
+) STRICT;
+CREATE INDEX alert_states_live ON alert_states (rule, status) WHERE status != 'resolved' OR notified_status = 'firing';
+CREATE INDEX alert_states_resolved ON alert_states (resolved_at) WHERE status = 'resolved';
+
+-- History: every status change.
+CREATE TABLE alert_events (
+  id          INTEGER PRIMARY KEY,
+  at          TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  rule        TEXT NOT NULL,
+  labels      TEXT NOT NULL,
+  from_status TEXT CHECK (from_status IN ('pending', 'firing', 'resolved')),
+  to_status   TEXT NOT NULL CHECK (to_status IN ('pending', 'firing', 'resolved', 'cancelled')),
+  summary     TEXT NOT NULL
+) STRICT;
+CREATE INDEX alert_events_by_at ON alert_events (at);
+CREATE INDEX alert_events_by_rule ON alert_events (rule, id);
+CREATE INDEX alert_events_by_fingerprint ON alert_events (fingerprint, id);
+
+-- Per group (alert rule): when it was last notified (for groupInterval).
+CREATE TABLE alert_groups (
+  rule             TEXT PRIMARY KEY,
+  last_notified_at TEXT NOT NULL
+) STRICT;
+
+-- Each evaluation with its duration.
+CREATE TABLE alert_evaluations (
+  id            INTEGER PRIMARY KEY,
+  started_at    TEXT NOT NULL,
+  duration_ms   REAL NOT NULL,
+  active        INTEGER NOT NULL,
+  transitions   INTEGER NOT NULL,
+  notifications INTEGER NOT NULL,
+  error         TEXT
+) STRICT;
+CREATE INDEX alert_evaluations_by_started ON alert_evaluations (started_at);
+
+-- fleet-readiness-drop: each metric's reference value (the previous evaluation's, held while
+-- a drop lasts).
+CREATE TABLE alert_fleet_reference (
+  rule       TEXT NOT NULL,
+  metric     TEXT NOT NULL,
+  value      REAL NOT NULL,
+  at         TEXT NOT NULL,
+  drop_since TEXT,
+  PRIMARY KEY (rule, metric)
+) STRICT;
+
+-- service-regressed: the services seen dual-stack per host (process '' when unknown).
+-- regressed_since is set while the service is single-family (current_mode) or gone (NULL).
+-- alert_service_hosts holds the services_hash each host had when the snapshot last looked,
+-- so only hosts whose services changed are looked at again.
+CREATE TABLE alert_service_snapshot (
+  host_id         TEXT NOT NULL REFERENCES hosts (host_id) ON DELETE CASCADE,
+  proto           TEXT NOT NULL,
+  port            INTEGER NOT NULL,
+  process         TEXT NOT NULL,
+  dual_mode       TEXT NOT NULL,
+  dual_since      TEXT NOT NULL,
+  regressed_since TEXT,
+  current_mode    TEXT,
+  PRIMARY KEY (host_id, proto, port, process)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX alert_service_snapshot_regressed ON alert_service_snapshot (regressed_since) WHERE regressed_since IS NOT NULL;
+CREATE TABLE alert_service_hosts (
+  host_id       TEXT PRIMARY KEY REFERENCES hosts (host_id) ON DELETE CASCADE,
+  services_hash TEXT NOT NULL
+) STRICT;
+
+-- The outbox: a notification per receiver, written in the transaction of the state change
+-- that caused it, delivered in id order per receiver, and marked delivered only after a 2xx.
+CREATE TABLE alert_outbox (
+  id              INTEGER PRIMARY KEY,
+  notification_id TEXT NOT NULL,
+  receiver        TEXT NOT NULL,
+  rule            TEXT NOT NULL,
+  kind            TEXT NOT NULL CHECK (kind IN ('notification', 'test')),
+  payload         TEXT NOT NULL,
+  created_at      TEXT NOT NULL,
+  status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at TEXT NOT NULL,
+  last_error      TEXT,
+  finished_at     TEXT
+) STRICT;
+CREATE INDEX alert_outbox_pending ON alert_outbox (receiver, id) WHERE status = 'pending';
+CREATE INDEX alert_outbox_finished ON alert_outbox (finished_at) WHERE status != 'pending';
+
+-- Every delivery attempt: what (outbox entry or refresh), where, the HTTP status, the error.
+CREATE TABLE alert_delivery_attempts (
+  id              INTEGER PRIMARY KEY,
+  outbox_id       INTEGER REFERENCES alert_outbox (id) ON DELETE CASCADE,
+  notification_id TEXT,
+  receiver        TEXT NOT NULL,
+  rule            TEXT,
+  kind            TEXT NOT NULL CHECK (kind IN ('notification', 'refresh', 'test')),
+  fingerprints    TEXT NOT NULL,
+  attempt         INTEGER NOT NULL,
+  at              TEXT NOT NULL,
+  duration_ms     REAL NOT NULL,
+  status_code     INTEGER,
+  outcome         TEXT NOT NULL CHECK (outcome IN ('delivered', 'retry', 'failed')),
+  error           TEXT
+) STRICT;
+CREATE INDEX alert_delivery_attempts_by_receiver ON alert_delivery_attempts (receiver, id);
+CREATE INDEX alert_delivery_attempts_by_at ON alert_delivery_attempts (at);
+CREATE INDEX alert_delivery_attempts_by_outbox ON alert_delivery_attempts (outbox_id);
+`;
+
 export const migrations: readonly Migration[] = [
   {
     version: 1,
     description: 'tokens, hosts, latest_reports, reports, services, service_matrix, findings',
     up(db) {
       db.exec(V1);
+    },
+  },
+  {
+    version: 2,
+    description: 'alerting: alert states, events, groups, evaluations, readiness references, service snapshot, outbox, delivery attempts',
+    up(db) {
+      db.exec(V2);
     },
   },
 ];

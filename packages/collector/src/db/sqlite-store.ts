@@ -22,6 +22,7 @@ import type { Binding, Finding, Reach, Report, ServiceMode, Severity } from '@du
 import type { FindingRuleRow, FleetSummary, HostDetail, HostQuery, HostSummary, IngestAck, Paged, ReadinessPoint, Role, ServiceMatrixRow, StoredFinding } from '../api.js';
 import type { IngestMeta, Store, StoreCounts, StoreOptions, TokenRecord } from '../store.js';
 import { openDatabase, type OpenDatabaseOptions } from './open.js';
+import { backupDatabase } from './backup.js';
 
 export interface SqliteStoreOptions extends StoreOptions, OpenDatabaseOptions {
   /** Most reports written in one transaction; the rest go in the next flush (default 500). */
@@ -623,6 +624,14 @@ export class SqliteStore implements Store {
     });
   }
 
+  /**
+   * The connection, for stores of other concerns that live in the same file and share its
+   * single writer (db/sqlite-alert-store.ts). They must not close it: close() does.
+   */
+  get database(): Database.Database {
+    return this.db;
+  }
+
   /** Write counters since open (see SqliteStoreStats). */
   stats(): SqliteStoreStats {
     return { ...this.counters };
@@ -1007,6 +1016,15 @@ export class SqliteStore implements Store {
 
   async ping(): Promise<void> {
     this.db.prepare('SELECT 1').get();
+  }
+
+  /**
+   * Online backup through this connection: its own writes between steps are carried into the
+   * copy (no restart), and 1024 pages (4 MiB) per step keep the event loop, and ingest, moving.
+   */
+  async backup(path: string): Promise<void> {
+    if (this.closing || !this.db.open) throw new Error('the store is closed');
+    await backupDatabase(this.db, path, { pagesPerStep: 1024 });
   }
 
   async counts(): Promise<StoreCounts> {

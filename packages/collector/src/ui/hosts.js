@@ -1,0 +1,437 @@
+// Host views: the searchable, filterable list (#/hosts?...) and one host (#/hosts/:id).
+import { ApiError, get } from './api.js';
+import { shareBar, sparkline } from './chart.js';
+import { MODES, SEVERITIES, h, hashHref, hostHref, modeInfo, num, pct, replace, severity, table, time, yesNo } from './dom.js';
+
+const PAGE = 100;
+const FILTERS = ['q', 'rule', 'severity', 'mode', 'stale'];
+
+function findingCounts(f) {
+  const parts = SEVERITIES.filter((sev) => f[sev] > 0).map((sev) => h('li', { dataset: { severity: sev } }, severity(sev), ' ', num(f[sev])));
+  return parts.length ? h('ul', { class: 'inline sev-counts' }, parts) : h('span', { class: 'ok' }, h('span', { 'aria-hidden': 'true' }, '✔ '), 'none');
+}
+
+function hostRow(host) {
+  return h(
+    'tr',
+    { dataset: { hostId: host.hostId } },
+    h('th', { scope: 'row' }, h('a', { href: hostHref(host.hostId) }, host.hostname), h('div', { class: 'sub mono' }, host.hostId)),
+    h('td', null, host.distro ?? '–', h('div', { class: 'sub' }, host.kernel ?? '')),
+    h('td', null, time(host.lastSeen), host.stale ? h('div', null, h('span', { class: 'badge stale' }, 'stale')) : null),
+    h('td', null, yesNo(host.ipv6Routable, 'routes', 'unroutable')),
+    h('td', { class: 'n' }, `${num(host.services.dual)} / ${num(host.services.exposed)}`),
+    h('td', { class: 'readiness' }, h('span', { class: 'n' }, pct(host.readiness)), ' ', shareBar(host.readiness)),
+    h('td', null, findingCounts(host.findings)),
+  );
+}
+
+/** The hosts API query of a hash's parameters. */
+function hostsQuery(p) {
+  const offset = Math.max(0, Number.parseInt(p.get('offset') ?? '0', 10) || 0);
+  const query = new URLSearchParams();
+  for (const name of FILTERS) if (p.get(name)) query.set(name, p.get(name));
+  query.set('limit', String(PAGE));
+  query.set('offset', String(offset));
+  return { offset, path: `/api/v1/hosts?${query}` };
+}
+
+export async function hosts({ signal, params }) {
+  // The rules (for the finding filter) and the first page, in parallel.
+  const [rules, firstPage] = await Promise.all([get('/api/v1/findings', { signal }), get(hostsQuery(params).path, { signal })]);
+  const field = (name, label, control) => h('div', { class: 'field' }, h('label', { for: `f-${name}` }, label), control);
+  const select = (name, options) =>
+    h(
+      'select',
+      { id: `f-${name}`, name },
+      options.map(([value, label]) => h('option', { value }, label)),
+    );
+  const ruleNames = [...new Set(rules.items.map((r) => r.rule))].sort();
+  const ruleSelect = select('rule', [['', 'any'], ...ruleNames.map((r) => [r, r])]);
+  const controls = {
+    q: h('input', { id: 'f-q', name: 'q', type: 'search', autocomplete: 'off', placeholder: 'web-1, 5f3a…' }),
+    rule: ruleSelect,
+    severity: select('severity', [['', 'any'], ...SEVERITIES.map((s) => [s, s])]),
+    mode: select('mode', [['', 'any'], ...MODES.map((m) => [m.id, m.label])]),
+    stale: select('stale', [['', 'any'], ['false', 'reporting'], ['true', 'stale']]),
+  };
+  const form = h(
+    'form',
+    { role: 'search', class: 'filters', 'aria-label': 'Filter hosts' },
+    field('q', 'Host name or id', controls.q),
+    field('rule', 'With finding', controls.rule),
+    field('severity', 'With severity', controls.severity),
+    field('mode', 'With a service', controls.mode),
+    field('stale', 'Reporting', controls.stale),
+    h('div', { class: 'buttons' }, h('button', { type: 'submit' }, 'Apply'), h('a', { href: '#/hosts', class: 'button secondary' }, 'Clear')),
+  );
+  const formParams = () => {
+    const out = {};
+    for (const name of FILTERS) if (controls[name].value) out[name] = controls[name].value.trim();
+    return out;
+  };
+  const go = (replaceEntry) => {
+    const target = hashHref('/hosts', formParams());
+    if (target === location.hash) return;
+    if (replaceEntry) {
+      history.replaceState(null, '', target);
+      window.dispatchEvent(new HashChangeEvent('hashchange'));
+    } else location.hash = target;
+  };
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    go(false);
+  });
+  for (const name of ['rule', 'severity', 'mode', 'stale']) controls[name].addEventListener('change', () => go(false));
+  let typing;
+  controls.q.addEventListener('input', () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => go(true), 300);
+  });
+
+  const note = h('div', { class: 'note-slot' });
+  const status = h('p', { role: 'status', class: 'result-count', id: 'hosts-status' });
+  const results = h('div', { class: 'results' });
+
+  async function load(p, sig, prefetched) {
+    for (const name of FILTERS) {
+      const value = p.get(name) ?? '';
+      if (name === 'rule' && value && ![...ruleSelect.options].some((o) => o.value === value)) ruleSelect.appendChild(h('option', { value }, value));
+      if (controls[name] !== document.activeElement) controls[name].value = value;
+    }
+    const { offset, path } = hostsQuery(p);
+    results.setAttribute('aria-busy', 'true');
+    const page = prefetched ?? (await get(path, { signal: sig }));
+    results.removeAttribute('aria-busy');
+    const service = p.get('service');
+    replace(
+      note,
+      service && p.get('mode')
+        ? h('p', { class: 'note' }, `From the service matrix: ${service}, ${modeInfo(p.get('mode')).label}. Listed are the hosts with any service in that mode (the read API filters hosts by mode, not by port); each host's page shows which.`)
+        : null,
+    );
+    const from = page.total === 0 ? 0 : offset + 1;
+    const to = offset + page.items.length;
+    status.textContent = page.total === 0 ? 'No host matches.' : `${num(page.total)} host${page.total === 1 ? '' : 's'} match; showing ${num(from)}–${num(to)}.`;
+    status.dataset.total = String(page.total);
+    const linkFor = (o) => hashHref('/hosts', { ...Object.fromEntries(FILTERS.map((n) => [n, p.get(n)])), service: p.get('service'), offset: o || undefined });
+    const pager =
+      page.total > PAGE
+        ? h(
+            'nav',
+            { class: 'pager', 'aria-label': 'Pages' },
+            offset > 0 ? h('a', { href: linkFor(Math.max(0, offset - PAGE)), rel: 'prev' }, '← Previous') : h('span', { class: 'muted' }, '← Previous'),
+            h('span', null, ` page ${num(Math.floor(offset / PAGE) + 1)} of ${num(Math.ceil(page.total / PAGE))} `),
+            to < page.total ? h('a', { href: linkFor(offset + PAGE), rel: 'next' }, 'Next →') : h('span', { class: 'muted' }, 'Next →'),
+          )
+        : null;
+    replace(
+      results,
+      page.items.length
+        ? table(
+            'Hosts, by name. Readiness: the share of exposed services that take both IPv4 and IPv6 clients.',
+            ['Host', 'System', 'Last report', 'IPv6 routing', { label: 'Dual / exposed services', numeric: true }, 'Readiness', 'Open findings'],
+            page.items.map(hostRow),
+            { class: 'hosts' },
+          )
+        : null,
+      pager,
+    );
+  }
+
+  await load(params, signal, firstPage);
+  return {
+    title: 'Hosts',
+    node: h('div', { class: 'view hosts' }, h('h1', { tabindex: '-1' }, 'Hosts'), form, note, status, results),
+    update: (ctx) => load(ctx.params, ctx.signal),
+  };
+}
+
+// --- one host ------------------------------------------------------------------------------
+
+const REACH_TEXT = {
+  any: 'yes, any address',
+  addresses: 'yes, on specific addresses',
+  loopback: 'loopback only',
+  none: 'no',
+};
+
+function v6onlyText(b) {
+  if (b.family === 4) return null;
+  const value = b.v6only === true ? 'V6ONLY=1' : b.v6only === false ? 'V6ONLY=0' : 'V6ONLY unknown';
+  return h('span', { class: `v6only ${b.v6only === false ? 'mapped' : ''}`, title: `read: ${b.v6onlySource}` }, value, h('span', { class: 'sub' }, ` (${b.v6onlySource})`));
+}
+
+function clientsCell(service, family) {
+  const reach = family === 4 ? service.ipv4 : service.ipv6;
+  const c = service.connections;
+  const words = REACH_TEXT[reach] ?? reach;
+  const addrs = reach === 'addresses' ? service.bindings.filter((b) => (family === 4 ? b.family === 4 || (b.family === 6 && b.v6only === false && b.address !== '::') : b.family === 6)).map((b) => b.address) : [];
+  const viaMapped = family === 4 && reach !== 'none' && !service.bindings.some((b) => b.family === 4) && service.bindings.some((b) => b.family === 6 && b.v6only === false);
+  const ok = reach === 'any' || reach === 'addresses';
+  const conns = family === 4 ? c.ipv4 + c.mapped : c.ipv6;
+  return h(
+    'td',
+    { class: `clients reach-${reach}`, dataset: { reach } },
+    h('span', { class: ok ? 'ok' : reach === 'loopback' ? 'warn' : 'bad' }, h('span', { 'aria-hidden': 'true' }, ok ? '✔ ' : reach === 'loopback' ? '⌂ ' : '✖ '), words),
+    addrs.length ? h('div', { class: 'sub mono' }, addrs.join(', ')) : null,
+    viaMapped ? h('div', { class: 'sub' }, 'seen as ::ffff:a.b.c.d') : null,
+    h('div', { class: 'sub', dataset: { connections: conns } }, family === 4 ? `${num(conns)} connected${c.mapped ? ` (${num(c.mapped)} mapped)` : ''}` : `${num(conns)} connected`),
+  );
+}
+
+function socketTable(services) {
+  const rows = services.map((svc) =>
+    h(
+      'tr',
+      { dataset: { service: `${svc.proto}/${svc.port}`, mode: svc.mode } },
+      h('th', { scope: 'row', class: 'mono' }, `${svc.proto}/${svc.port}`),
+      h(
+        'td',
+        { class: 'process' },
+        h('span', { class: 'proc-name' }, svc.process ?? 'unknown'),
+        svc.pid !== null ? h('span', { class: 'sub' }, ` pid ${svc.pid}`) : null,
+        svc.unit ? h('div', { class: 'sub mono' }, svc.unit) : null,
+        svc.sharedWith.length ? h('div', { class: 'sub' }, `+${svc.sharedWith.length} worker${svc.sharedWith.length === 1 ? '' : 's'}`) : null,
+      ),
+      h(
+        'td',
+        { class: 'bindings' },
+        h(
+          'ul',
+          { class: 'plain' },
+          svc.bindings.map((b) => h('li', { dataset: { address: b.address } }, h('span', { class: 'mono addr' }, b.address), h('span', { class: 'sub' }, ` IPv${b.family} `), v6onlyText(b))),
+        ),
+      ),
+      clientsCell(svc, 4),
+      clientsCell(svc, 6),
+      h('td', null, h('span', { class: `mode ${modeInfo(svc.mode).cls}`, dataset: { mode: svc.mode } }, modeInfo(svc.mode).label)),
+    ),
+  );
+  return table('Listening sockets per service: who can connect over each family', ['Service', 'Process', 'Socket (binding, V6ONLY)', 'IPv4 clients', 'IPv6 clients', 'Mode'], rows, { class: 'sockets', id: 'socket-table' });
+}
+
+function routeText(r) {
+  if (!r) return '–';
+  return `${r.destination}/${r.prefixLength}${r.gateway ? ` via ${r.gateway}` : ''} dev ${r.interface}`;
+}
+
+function routingSection(report) {
+  const reach = (report.reachability ?? []).map((r) =>
+    h(
+      'tr',
+      { dataset: { family: r.family } },
+      h('th', { scope: 'row' }, `IPv${r.family}`),
+      h('td', { class: 'mono' }, r.target),
+      h('td', null, yesNo(r.reachable, 'routable', 'unreachable', 'unknown'), r.error ? h('div', { class: 'sub mono' }, r.error) : null),
+      h('td', { class: 'mono' }, routeText(r.route)),
+      h('td', { class: 'mono' }, r.sourceAddress ?? '–'),
+      h('td', null, r.note ?? ''),
+    ),
+  );
+  const routes = (report.routes ?? []).map((r) =>
+    h(
+      'tr',
+      null,
+      h('td', null, `IPv${r.family}`),
+      h('td', { class: 'mono' }, `${r.destination}/${r.prefixLength}`),
+      h('td', { class: 'mono' }, r.gateway ?? '–'),
+      h('td', { class: 'mono' }, r.interface),
+      h('td', { class: 'n' }, String(r.metric)),
+      h('td', null, r.origin, r.expires ? ' (expires)' : ''),
+      h('td', { class: 'sub' }, r.flags.join(' ')),
+    ),
+  );
+  const defaults = (report.tableDefaults ?? []).map((d) =>
+    h('tr', null, h('td', null, `IPv${d.family}`), h('td', null, d.table), h('td', null, d.type), h('td', { class: 'mono' }, d.gateway ?? '–'), h('td', { class: 'mono' }, d.interface ?? '–'), h('td', null, d.protocol ?? '–'), h('td', null, d.expires ? 'yes' : 'no')),
+  );
+  const addresses = (report.addresses ?? []).map((a) =>
+    h('tr', null, h('td', null, `IPv${a.family}`), h('td', { class: 'mono' }, `${a.address}/${a.prefixLength}`), h('td', { class: 'mono' }, a.interface), h('td', null, a.scope), h('td', { class: 'sub' }, a.flags.join(' '))),
+  );
+  return h(
+    'section',
+    { id: 'routing', 'aria-labelledby': 'routing-h', class: 'panel' },
+    h('h2', { id: 'routing-h' }, 'Routing'),
+    table("The kernel's answer: a UDP connect() to a documentation address (no packet is sent)", ['Family', 'Target', 'Routable', 'Route used', 'Source address', 'Note'], reach, { class: 'reachability' }),
+    addresses.length ? table('Addresses', ['Family', 'Address', 'Interface', 'Scope', 'Flags'], addresses) : null,
+    table('Routes (/proc/net/route and /proc/net/ipv6_route)', ['Family', 'Destination', 'Gateway', 'Interface', { label: 'Metric', numeric: true }, 'Origin', 'Flags'], routes, { class: 'routes' }),
+    defaults.length ? table('Default routes per routing table', ['Family', 'Table', 'Type', 'Gateway', 'Interface', 'Protocol', 'Expires'], defaults) : null,
+  );
+}
+
+const SYSCTL_KEYS = [
+  ['accept_ra', 'acceptRa'],
+  ['accept_ra_defrtr', 'acceptRaDefrtr'],
+  ['autoconf', 'autoconf'],
+  ['forwarding', 'forwarding'],
+  ['disable_ipv6', 'disableIpv6'],
+  ['accept_redirects', 'acceptRedirects'],
+  ['accept_source_route', 'acceptSourceRoute'],
+  ['use_tempaddr', 'useTempaddr'],
+];
+
+function effectiveText(v) {
+  if (v === true) return 'on';
+  if (v === false) return 'off';
+  if (v === null || v === undefined) return '–';
+  return String(v);
+}
+
+function sysctlSection(report) {
+  const sysctl = report.sysctl ?? { bindv6only: null, interfaces: [] };
+  const rows = sysctl.interfaces.map((i) =>
+    h(
+      'tr',
+      { dataset: { iface: i.name } },
+      h('th', { scope: 'row', class: 'mono' }, i.name),
+      SYSCTL_KEYS.map(([raw, eff]) => {
+        const r = i.raw[raw];
+        const e = i.effective ? i.effective[eff] : undefined;
+        const differs = i.effective && typeof e === 'boolean' && r !== null && (r > 0) !== e;
+        return h('td', { class: differs ? 'differs' : '' }, h('span', { class: 'mono' }, r === null ? '–' : String(r)), i.effective ? h('span', null, ' → ', h('strong', null, effectiveText(e))) : null, differs ? h('span', { class: 'sr-only' }, ' (the effective value differs from the raw one)') : null);
+      }),
+    ),
+  );
+  return h(
+    'section',
+    { id: 'sysctls', 'aria-labelledby': 'sysctls-h', class: 'panel' },
+    h('h2', { id: 'sysctls-h' }, 'IPv6 sysctls'),
+    h('p', null, h('span', { class: 'mono' }, 'net.ipv6.bindv6only'), ' = ', h('strong', { dataset: { sysctl: 'bindv6only' } }, sysctl.bindv6only === null ? 'unknown' : String(sysctl.bindv6only)), sysctl.bindv6only === 1 ? ' — programs that bind :: without asking become IPv6-only.' : ''),
+    rows.length
+      ? table('Per interface: raw value as read → effective value as the kernel applies it (accept_ra is ignored when forwarding=1 unless it is 2; accept_source_route is min(all, interface)). Marked cells differ.', ['Interface', ...SYSCTL_KEYS.map(([k]) => k)], rows, { class: 'sysctls' })
+      : h('p', { class: 'muted' }, 'No IPv6 sysctls (IPv6 is off or /proc/sys was not readable).'),
+  );
+}
+
+async function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) {
+    await navigator.clipboard.writeText(text);
+    return;
+  }
+  const area = h('textarea', { class: 'sr-only', readonly: true });
+  area.value = text;
+  document.body.appendChild(area);
+  area.select();
+  const ok = document.execCommand('copy');
+  area.remove();
+  if (!ok) throw new Error('copy refused');
+}
+
+function findingArticle(f, index) {
+  const commands = f.fix.commands.join('\n');
+  const feedback = h('span', { role: 'status', class: 'copy-status' });
+  const copy = h(
+    'button',
+    {
+      type: 'button',
+      class: 'copy',
+      'aria-describedby': `fix-${index}`,
+      on: {
+        click: async () => {
+          try {
+            await copyText(commands);
+            feedback.textContent = 'Copied.';
+          } catch {
+            feedback.textContent = 'Copy failed: select the commands and copy them by hand.';
+          }
+          setTimeout(() => (feedback.textContent = ''), 4000);
+        },
+      },
+    },
+    'Copy commands',
+  );
+  return h(
+    'article',
+    { class: `finding sev-${f.severity} ${f.resolvedAt ? 'resolved' : ''}`, dataset: { rule: f.rule, subject: f.subject } },
+    h('h3', null, severity(f.severity), ' ', h('span', { class: 'mono' }, f.rule), ' · ', h('span', { class: 'subject' }, f.subject)),
+    h('p', null, f.message),
+    h('p', { class: 'sub' }, 'Open since ', time(f.firstSeen), f.resolvedAt ? h('span', null, '; resolved ', time(f.resolvedAt)) : null),
+    f.evidence.length ? h('details', null, h('summary', null, `Evidence (${f.evidence.length})`), h('ul', { class: 'evidence mono' }, f.evidence.map((e) => h('li', null, e)))) : null,
+    h('div', { class: 'fix' }, h('h4', null, 'Fix'), h('p', null, f.fix.summary), commands ? h('div', { class: 'commands' }, h('pre', { id: `fix-${index}`, tabindex: '0', 'aria-label': `Fix commands for ${f.rule} on ${f.subject}` }, h('code', null, commands)), h('div', { class: 'copy-row' }, copy, feedback)) : null),
+  );
+}
+
+function findingsSection(findings) {
+  const open = findings.filter((f) => !f.resolvedAt);
+  const resolved = findings.filter((f) => f.resolvedAt);
+  let i = 0;
+  return h(
+    'section',
+    { id: 'findings', 'aria-labelledby': 'findings-h', class: 'panel' },
+    h('h2', { id: 'findings-h' }, `Findings (${open.length} open)`),
+    open.length ? open.map((f) => findingArticle(f, i++)) : h('p', { class: 'ok-note' }, h('span', { 'aria-hidden': 'true' }, '✔ '), 'No open findings.'),
+    resolved.length ? h('details', { class: 'resolved' }, h('summary', null, `Recently resolved (${resolved.length})`), resolved.map((f) => findingArticle(f, i++))) : null,
+  );
+}
+
+function historySection(history) {
+  const rows = history.map((p) =>
+    h(
+      'tr',
+      null,
+      h('td', null, time(p.collectedAt), h('div', { class: 'sub mono' }, p.collectedAt)),
+      h('td', null, yesNo(p.ipv6Routable, 'routes', 'unroutable')),
+      h('td', { class: 'n' }, `${num(p.dual)} / ${num(p.exposed)}`),
+      h('td', { class: 'n' }, num(p.critical)),
+      h('td', { class: 'n' }, num(p.warning)),
+    ),
+  );
+  return h(
+    'section',
+    { id: 'history', 'aria-labelledby': 'history-h', class: 'panel' },
+    h('h2', { id: 'history-h' }, 'Report history'),
+    history.length > 1 ? h('figure', { class: 'spark-figure' }, sparkline(history), h('figcaption', { class: 'sub' }, 'Dual-stack share of exposed services per report, oldest left.')) : null,
+    table('Reports, newest first', ['Collected', 'IPv6 routing', { label: 'Dual / exposed', numeric: true }, { label: 'Critical', numeric: true }, { label: 'Warning', numeric: true }], rows, { class: 'history' }),
+  );
+}
+
+function sourcesSection(report) {
+  const rows = (report.sources ?? []).map((s) =>
+    h('tr', null, h('th', { scope: 'row', class: 'mono' }, s.name), h('td', null, s.ok ? (s.status === 'ok' ? yesNo(true, 'ok') : h('span', { class: 'warn' }, s.status)) : yesNo(false, '', s.status)), h('td', null, s.error ?? s.detail ?? '')),
+  );
+  return h('details', { class: 'panel sources' }, h('summary', null, h('h2', { class: 'inline' }, 'Sources of this report')), table(null, ['Source', 'Status', 'Detail'], rows));
+}
+
+export async function host({ signal, id }) {
+  let detail;
+  try {
+    detail = await get(`/api/v1/hosts/${encodeURIComponent(id)}`, { signal });
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) {
+      return { title: 'Host not found', node: h('div', { class: 'view' }, h('h1', { tabindex: '-1' }, 'Host not found'), h('p', { role: 'alert' }, error.message), h('p', null, h('a', { href: '#/hosts' }, 'All hosts'))) };
+    }
+    throw error;
+  }
+  const { host: summary, latestReport: report, findings, history } = detail;
+  const r = report ?? {};
+  const facts = [
+    ['Host id', h('span', { class: 'mono' }, summary.hostId)],
+    ['System', `${summary.distro ?? 'unknown distro'}${r.host?.os?.release ? ` ${r.host.os.release}` : ''}, kernel ${summary.kernel ?? 'unknown'}${r.host?.os?.arch ? ` (${r.host.os.arch})` : ''}`],
+    ['Last report', h('span', null, time(summary.lastSeen), summary.stale ? h('span', { class: 'badge stale' }, ' ', 'stale') : null)],
+    ['First seen', time(summary.firstSeen)],
+    ['IPv6 routing', yesNo(summary.ipv6Routable, 'the kernel routes global IPv6', 'the kernel cannot route global IPv6')],
+    ['IPv4 routing', yesNo(summary.ipv4Routable, 'routes', 'unroutable')],
+    ['Readiness', h('span', null, `${pct(summary.readiness)} (${num(summary.services.dual)} of ${num(summary.services.exposed)} exposed services dual-stack) `, shareBar(summary.readiness))],
+    ['Agent', `${r.agent?.version ?? '?'}${r.host?.privileged === false ? ' — not root: process owners may be missing' : ''}${r.host?.replay ? ' — replayed from a captured /proc tree' : ''}`],
+  ];
+  return {
+    title: summary.hostname,
+    node: h(
+      'div',
+      { class: 'view host' },
+      h('p', { class: 'crumbs' }, h('a', { href: '#/hosts' }, 'Hosts'), ' / '),
+      h('h1', { tabindex: '-1' }, summary.hostname),
+      h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', null, k), h('dd', null, v)])),
+      h(
+        'nav',
+        { class: 'toc', 'aria-label': 'On this page' },
+        h('ul', { class: 'inline' }, [['#services', 'Sockets'], ['#findings', 'Findings'], ['#routing', 'Routing'], ['#sysctls', 'Sysctls'], ['#history', 'History']].map(([target, label]) => h('li', null, h('a', { href: target, dataset: { scroll: target.slice(1) } }, label)))),
+      ),
+      h('section', { id: 'services', 'aria-labelledby': 'services-h', class: 'panel' }, h('h2', { id: 'services-h' }, `Sockets (${detail.services.length} services)`), detail.services.length ? socketTable(detail.services) : h('p', { class: 'muted' }, 'No listening services.')),
+      findingsSection(findings),
+      routingSection(r),
+      sysctlSection(r),
+      historySection(history),
+      sourcesSection(r),
+    ),
+  };
+}

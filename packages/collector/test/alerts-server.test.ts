@@ -1,0 +1,86 @@
+// The jobs startCollector runs: evaluation on node-cron that never overlaps itself, the
+// retention job pruning alert history, shutdown finishing the running evaluation.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { resolveConfig } from '../src/config.js';
+import { resolveAlerts } from '../src/alerts/config.js';
+import { scheduleEvaluations } from '../src/alerts/schedule.js';
+import { AlertService } from '../src/alerts/service.js';
+import type { AlertStore } from '../src/alerts/store.js';
+import { SqliteAlertStore } from '../src/db/sqlite-alert-store.js';
+import { SqliteStore } from '../src/db/sqlite-store.js';
+import { startCollector } from '../src/server.js';
+import { sleep, waitFor } from './helpers/alerts.js';
+
+test('evaluations never overlap: a tick while one runs is skipped', async (t) => {
+  let running = 0;
+  let most = 0;
+  let runs = 0;
+  const task = scheduleEvaluations('* * * * * *', async () => {
+    runs++;
+    running++;
+    most = Math.max(most, running);
+    await sleep(2500);
+    running--;
+  });
+  t.after(() => task.stop());
+  await sleep(5600);
+  await task.stop();
+  assert.equal(most, 1, 'never two at once');
+  assert.ok(runs >= 1 && runs <= 3, `5.6 s of 1 s ticks with 2.5 s evaluations: ${runs} runs`);
+});
+
+test('stop() waits for the running evaluation, which completes and is recorded', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'dualstack-alerts-stop-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const store = new SqliteStore(join(dir, 'c.db'), { staleAfterSeconds: 900 });
+  t.after(() => store.close());
+  const real = new SqliteAlertStore(store.database);
+  // An AlertStore whose first read takes 300 ms: an evaluation still running when stop() comes.
+  const slow = new Proxy(real, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver) as unknown;
+      if (key === 'liveAlerts') return async () => (await sleep(300), target.liveAlerts());
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  }) as AlertStore;
+  const service = new AlertService({ store: slow, settings: resolveAlerts(undefined) });
+  const evaluation = service.evaluate();
+  await sleep(50);
+  await service.stop();
+  const recorded = await real.lastEvaluation();
+  assert.ok(recorded, 'recorded before stop() returned');
+  assert.equal(recorded.error, null);
+  assert.equal((await evaluation).error, null);
+  assert.equal((await service.evaluate()).error, 'stopping', 'no evaluation after stop');
+});
+
+test('startCollector: evaluation every tick of alerts.schedule, alert history pruned by the retention job, nothing after close', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'dualstack-alerts-server-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const db = join(dir, 'c.db');
+  const seed = new SqliteStore(db, { staleAfterSeconds: 900 });
+  const old = new Date(Date.now() - 3 * 86_400_000).toISOString();
+  seed.database.prepare("INSERT INTO alert_events (at, fingerprint, rule, labels, from_status, to_status, summary) VALUES (?, 'f', 'host-stale', '{}', NULL, 'firing', 'old')").run(old);
+  seed.database.prepare('INSERT INTO alert_evaluations (started_at, duration_ms, active, transitions, notifications, error) VALUES (?, 1, 0, 0, 0, NULL)').run(old);
+  await seed.close();
+
+  const config = resolveConfig([{ listen: '127.0.0.1:0', db, logLevel: 'silent', retentionDays: 1, retentionSchedule: '* * * * * *', alerts: { schedule: '* * * * * *' } }]);
+  const collector = await startCollector(config);
+  t.after(() => collector.close());
+  const store = collector.app.alerts.store;
+  const count = (sql: string) => (collector.app.store as SqliteStore).database.prepare(sql).pluck().get() as number;
+  await waitFor('the old history to be pruned', () => count("SELECT count(*) FROM alert_events WHERE summary = 'old'") === 0, 5000, 100);
+  await waitFor('two evaluations', () => count('SELECT count(*) FROM alert_evaluations') >= 2, 5000, 100);
+  const last = (await store.lastEvaluation())!;
+  assert.ok(Date.now() - Date.parse(last.startedAt) < 3000);
+  await collector.close();
+  const file = new SqliteStore(db, { staleAfterSeconds: 900 });
+  t.after(() => file.close());
+  const after = file.database.prepare('SELECT count(*) FROM alert_evaluations').pluck().get() as number;
+  await sleep(1500);
+  assert.equal(file.database.prepare('SELECT count(*) FROM alert_evaluations').pluck().get(), after, 'no evaluation after close');
+});
