@@ -19,7 +19,7 @@ export type ReceiverType = (typeof RECEIVER_TYPES)[number];
 export const AlertRuleInput = Type.Object(
   {
     name: Name,
-    kind: Type.Optional(Type.Union(RULE_KINDS.map((k) => Type.Literal(k)), { description: 'Defaults to the name when the name is a kind.' })),
+    kind: Type.Optional(Type.Enum(RULE_KINDS, { description: 'Defaults to the name when the name is a kind.' })),
     severity: Type.Optional(Severity),
     for: Type.Optional(Duration),
     keepFiringFor: Type.Optional(Duration),
@@ -45,7 +45,7 @@ export const AlertRuleInput = Type.Object(
 export const ReceiverInput = Type.Object(
   {
     name: Name,
-    type: Type.Union(RECEIVER_TYPES.map((t) => Type.Literal(t))),
+    type: Type.Enum(RECEIVER_TYPES),
     url: Type.String({ minLength: 1, description: 'http(s) URL; for alertmanager the base URL (/api/v2/alerts is appended).' }),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 300_000 })),
     headers: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Sent with every request (e.g. authorization).' })),
