@@ -83,6 +83,10 @@ function firstProblem(errors: SchemaError[]): { key: string; message: string } {
     const allowed = errors.filter((e) => e.keyword === 'const' && e.instancePath === first.instancePath).map((e) => JSON.stringify(e.params.allowedValue));
     return { key: dotted(first.instancePath) || '?', message: `must be one of ${allowed.join(', ')}` };
   }
+  if (first.keyword === 'enum') {
+    const allowed = ((first.params as { allowedValues?: unknown[] }).allowedValues ?? []).map((v) => JSON.stringify(v));
+    return { key: dotted(first.instancePath) || '?', message: `must be one of ${allowed.join(', ')}` };
+  }
   return { key: dotted(first.instancePath) || '?', message: first.message };
 }
 
