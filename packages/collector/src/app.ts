@@ -15,6 +15,13 @@ import { healthRoutes } from './routes/health.js';
 import { problem, sendProblem } from './problems.js';
 import { AGENT_FACING_VERSION } from './version.js';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The JSON body's text as received (application/json requests only). */
+    rawBody?: string;
+  }
+}
+
 export interface AppOptions {
   store: Store;
   config: Pick<CollectorConfig, 'bodyLimitBytes' | 'openReadsOnLoopback'>;
@@ -47,6 +54,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     ...(opts.https ? { https: opts.https } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  // Keep the JSON text of each body beside the parsed value: the store keeps a host's latest
+  // report as it arrived instead of serializing it again.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    request.rawBody = body as string;
+    parseJson(request, body as string, done);
+  });
 
   app.setErrorHandler((error, request, reply) => {
     const err = error as Error & { validation?: ValidationEntry[]; validationContext?: string; code?: string; statusCode?: number };

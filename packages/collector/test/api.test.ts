@@ -124,3 +124,11 @@ test('health, metrics and the OpenAPI document', async () => {
   assert.ok(openapi.body.paths['/api/v1/reports'].post);
   assert.ok(openapi.body.paths['/api/v1/hosts'].get);
 });
+
+test('the latest report is kept as the agent sent it (its JSON text, not a re-serialization)', async () => {
+  const report = { ...fixtureReport('bindv6only', 'raw-body'), agentNote: 'kept as sent' };
+  assert.equal((await post(report)).status, 202);
+  const detail = await get('/api/v1/hosts/raw-body');
+  assert.equal(detail.body.latestReport.agentNote, 'kept as sent');
+  assert.equal(detail.body.latestReport.reportId, report.reportId);
+});

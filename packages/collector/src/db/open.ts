@@ -45,6 +45,9 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
       // After a burst, truncate the WAL back to this size at the next checkpoint instead of
       // keeping a large file forever.
       db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
+      // 64 MiB of page cache instead of SQLite's 2 MiB: the hosts, services and findings pages an
+      // ingest touches stay in memory (test/bench/ingest.bench.mjs: ~5% less CPU per report).
+      db.pragma('cache_size = -65536');
       migrate(db);
     } else {
       const found = userVersion(db);

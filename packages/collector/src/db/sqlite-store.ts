@@ -406,7 +406,7 @@ export function prepareReport(report: Report, meta: IngestMeta): PreparedReport 
     critical: bySeverity.critical,
     warning: bySeverity.warning,
     info: bySeverity.info,
-    body: JSON.stringify(report),
+    body: meta.body ?? JSON.stringify(report),
   };
 }
 

@@ -37,6 +37,7 @@ export const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
         receivedAt: new Date().toISOString(),
         tokenId: request.token?.id ?? null,
         bytes: Number(request.headers['content-length'] ?? 0),
+        ...(request.rawBody !== undefined ? { body: request.rawBody } : {}),
       });
       stop();
       app.metrics.ingested.inc({ result: ack.duplicate ? 'duplicate' : 'stored' });
