@@ -13,23 +13,16 @@ import { capture } from './capture.js';
 import { jsonEventLog, LOG_LEVELS, type LogLevel } from './log.js';
 import type { Profile } from '@dualstack/core';
 import type { ScanOptions } from './sources.js';
-import {
-  AgentLoop,
-  DEFAULT_SPOOL_DIR,
-  ShipConfigError,
-  Spool,
-  checkCronExpression,
-  collectorEndpoint,
-  defaultJitter,
-  deliver,
-  describeInterval,
-  intervalToCron,
-  parseDuration,
-  parseSize,
-  readTokenFile,
-  scheduleInterval,
-  sendsTokenInClear,
-} from './ship/index.js';
+import type { Spool } from './ship/index.js';
+import { DEFAULT_SPOOL_DIR } from './ship/spool.js';
+
+// The shipping code pulls in undici and node-cron: ~80 ms of start-up on the 2-core bench
+// machine (import of ship/index.js 218 ms vs scan.js 132 ms). Only push and run load it, so
+// `scan` and `capture` do not pay for it.
+type ShipModule = typeof import('./ship/index.js');
+/** Set by loadShip(), which push and run await before anything else of theirs. */
+let shipLib: ShipModule;
+const loadShip = async (): Promise<ShipModule> => (shipLib ??= await import('./ship/index.js'));
 
 export class UsageError extends Error {}
 
@@ -302,7 +295,7 @@ function config<T>(command: string, check: () => T): T {
   try {
     return check();
   } catch (error) {
-    if (error instanceof ShipConfigError) throw new UsageError(`${command}: ${error.message}`);
+    if (error instanceof shipLib.ShipConfigError) throw new UsageError(`${command}: ${error.message}`);
     throw error;
   }
 }
@@ -313,16 +306,16 @@ function shipSetup(command: string, values: ShipInputValues, log: (line: string)
   if (!collector) throw new UsageError(`${command}: --collector URL is required (or set DUALSTACK_COLLECTOR)`);
   const tokenFile = values['token-file'] ?? process.env.DUALSTACK_TOKEN_FILE;
   if (!tokenFile) throw new UsageError(`${command}: --token-file FILE is required (or set DUALSTACK_TOKEN_FILE)`);
-  const url = config(command, () => collectorEndpoint(collector));
-  const { token, warning } = config(command, () => readTokenFile(resolve(tokenFile)));
+  const url = config(command, () => shipLib.collectorEndpoint(collector));
+  const { token, warning } = config(command, () => shipLib.readTokenFile(resolve(tokenFile)));
   if (warning) log(`warning: ${warning}`);
-  if (sendsTokenInClear(url)) log(`warning: --collector ${url.origin} is plain http: the token crosses the network in clear text`);
+  if (shipLib.sendsTokenInClear(url)) log(`warning: --collector ${url.origin} is plain http: the token crosses the network in clear text`);
   const maxReports = values['spool-max-reports'];
   if (maxReports !== undefined && !/^[1-9]\d*$/.test(maxReports)) throw new UsageError(`${command}: --spool-max-reports takes a whole number of at least 1, not '${maxReports}'`);
-  const maxBytes = values['spool-max-size'] === undefined ? undefined : config(command, () => parseSize(values['spool-max-size']!, '--spool-max-size'));
-  const timeoutMs = config(command, () => parseDuration(values.timeout ?? '30s', '--timeout'));
+  const maxBytes = values['spool-max-size'] === undefined ? undefined : config(command, () => shipLib.parseSize(values['spool-max-size']!, '--spool-max-size'));
+  const timeoutMs = config(command, () => shipLib.parseDuration(values.timeout ?? '30s', '--timeout'));
   if (timeoutMs < 100) throw new UsageError(`${command}: --timeout must be at least 100ms`);
-  const spool = new Spool({
+  const spool = new shipLib.Spool({
     dir: resolve(values.spool ?? DEFAULT_SPOOL_DIR),
     ...(maxReports !== undefined ? { maxReports: Number(maxReports) } : {}),
     ...(maxBytes !== undefined ? { maxBytes } : {}),
@@ -380,11 +373,12 @@ async function pushCommand(args: string[]): Promise<number> {
     process.stdout.write(`${HELP.push}\n`);
     return 0;
   }
+  await loadShip();
   const values = withConfigFile('push', parsed.values, { ...scanInputs, ...shipInputs });
   const setup = scanSetup('push', values);
   const ship = shipSetup('push', values, logLine);
   const { report } = await scan(setup.options, setup.disabled, setup.profiles);
-  const result = await deliver(report, { url: ship.url, token: ship.token, spool: ship.spool, timeoutMs: ship.timeoutMs, log: logLine });
+  const result = await shipLib.deliver(report, { url: ship.url, token: ship.token, spool: ship.spool, timeoutMs: ship.timeoutMs, log: logLine });
   switch (result.fate) {
     case 'delivered':
     case 'spooled':
@@ -403,6 +397,7 @@ async function runCommand(args: string[]): Promise<number> {
     process.stdout.write(`${HELP.run}\n`);
     return 0;
   }
+  await loadShip();
   const values = withConfigFile('run', parsed.values, { ...scanInputs, ...shipInputs, ...runInputs });
   const level = values['log-level'] ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`run: --log-level takes ${LOG_LEVELS.join(', ')}, not '${level}'`);
@@ -414,20 +409,20 @@ async function runCommand(args: string[]): Promise<number> {
   if (values.interval !== undefined && values.schedule !== undefined) throw new UsageError('run: give --interval or --schedule, not both');
   const schedule =
     values.schedule !== undefined
-      ? config('run', () => checkCronExpression(values.schedule!))
-      : config('run', () => intervalToCron(parseDuration(values.interval ?? '5m', '--interval')));
-  const intervalMs = scheduleInterval(schedule);
-  const jitterMs = values.jitter === undefined ? defaultJitter(intervalMs) : config('run', () => parseDuration(values.jitter!, '--jitter'));
-  if (jitterMs >= intervalMs) throw new UsageError(`run: --jitter ${describeInterval(jitterMs)} must be shorter than the interval between scans (${describeInterval(intervalMs)})`);
+      ? config('run', () => shipLib.checkCronExpression(values.schedule!))
+      : config('run', () => shipLib.intervalToCron(shipLib.parseDuration(values.interval ?? '5m', '--interval')));
+  const intervalMs = shipLib.scheduleInterval(schedule);
+  const jitterMs = values.jitter === undefined ? shipLib.defaultJitter(intervalMs) : config('run', () => shipLib.parseDuration(values.jitter!, '--jitter'));
+  if (jitterMs >= intervalMs) throw new UsageError(`run: --jitter ${shipLib.describeInterval(jitterMs)} must be shorter than the interval between scans (${shipLib.describeInterval(intervalMs)})`);
 
   let token = ship.token;
-  const loop = new AgentLoop({
+  const loop = new shipLib.AgentLoop({
     schedule,
     jitterMs,
     scan: async () => (await scan(setup.options, setup.disabled, setup.profiles)).report,
     token: () => {
       try {
-        token = readTokenFile(ship.tokenFile).token;
+        token = shipLib.readTokenFile(ship.tokenFile).token;
       } catch (error) {
         log(`${(error as Error).message}; using the token read before`);
       }
@@ -436,8 +431,8 @@ async function runCommand(args: string[]): Promise<number> {
     delivery: { url: ship.url, spool: ship.spool, timeoutMs: ship.timeoutMs },
     log,
   });
-  const every = values.schedule !== undefined ? `on '${schedule}'` : `every ${describeInterval(intervalMs)}`;
-  log(`running (pid ${process.pid}): scan ${every} after a random delay of up to ${describeInterval(jitterMs)}, deliver to ${ship.url.href}, spool ${ship.spool.dir}`);
+  const every = values.schedule !== undefined ? `on '${schedule}'` : `every ${shipLib.describeInterval(intervalMs)}`;
+  log(`running (pid ${process.pid}): scan ${every} after a random delay of up to ${shipLib.describeInterval(jitterMs)}, deliver to ${ship.url.href}, spool ${ship.spool.dir}`);
   await new Promise<void>((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {

@@ -30,11 +30,24 @@ export interface ScanResult {
 
 export async function runSources(options: ScanOptions, disabled: ReadonlySet<string> = new Set(), list: SourceDefinition[] = sources) {
   const facts = emptyFacts();
+  // Work a source can start on another thread starts before anything else; a failure shows
+  // when its run() awaits it (the catch only keeps it from counting as unhandled meanwhile).
+  const prepared = new Map<SourceDefinition, Promise<unknown> | null>();
+  for (const source of list) {
+    if (!source.prepare || disabled.has(source.name)) continue;
+    try {
+      const started = source.prepare(options);
+      started?.catch(() => {});
+      prepared.set(source, started);
+    } catch {
+      prepared.set(source, null); // run() reads it the ordinary way
+    }
+  }
   const runOne = async (source: SourceDefinition): Promise<SourceStatus> => {
     if (disabled.has(source.name)) return { name: source.name, status: 'skipped', ok: true, durationMs: 0, detail: 'switched off' };
     const started = performance.now();
     try {
-      const outcome = await source.run(options, facts);
+      const outcome = await source.run(options, facts, prepared.get(source) ?? null);
       return { name: source.name, ok: true, durationMs: elapsed(started), ...outcome };
     } catch (error) {
       return { name: source.name, status: 'failed', ok: false, durationMs: elapsed(started), error: (error as Error).message };
