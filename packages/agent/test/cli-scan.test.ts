@@ -1,0 +1,55 @@
+// The scan CLI's promises to operators: exit codes (0 done, 1 cannot run with one line, 2 a
+// finding at or above --fail-on), the hardening profile, switching a source off, --help.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { FIXTURES } from './helpers/proc-fixtures.js';
+
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+const replay = (fixture: string, ...args: string[]) => run('scan', '--proc-root', `${FIXTURES}${fixture}/proc`, ...args);
+
+test('--fail-on exits 2 at or above the severity, 0 below it', () => {
+  assert.equal(replay('no-ipv6-default', '--fail-on', 'critical').status, 2, 'ipv6-unroutable is critical');
+  assert.equal(replay('bindv6only', '--fail-on', 'warning').status, 2, 'bindv6only-set is a warning');
+  assert.equal(replay('bindv6only', '--fail-on', 'critical').status, 0);
+  assert.equal(replay('bindv6only').status, 0, 'without --fail-on findings never change the exit code');
+});
+
+test('usage errors exit 1 with one line naming the problem', () => {
+  for (const [args, pattern] of [
+    [['scan', '--fail-on', 'loud'], /--fail-on takes warning or critical, not 'loud'/],
+    [['scan', '--profile', 'paranoid'], /unknown profile 'paranoid'/],
+    [['scan', '--disable-source', 'nope'], /unknown source 'nope'/],
+    [['scan', '--proc-root', '/nonexistent-dir'], /is not a directory/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+  ] as const) {
+    const result = run(...args);
+    assert.equal(result.status, 1, args.join(' '));
+    assert.match(result.stderr, pattern);
+    assert.equal(result.stderr.trim().split('\n').length, 1, `one line: ${result.stderr}`);
+  }
+});
+
+test('the hardening profile runs only when asked for', () => {
+  const rules = (args: string[]) => (JSON.parse(replay('dual-stack-services', '--json', ...args).stdout).findings as Array<{ rule: string }>).map((f) => f.rule);
+  assert.ok(!rules([]).some((r) => r.startsWith('hardening-')));
+  assert.ok(rules(['--profile', 'hardening']).includes('hardening-accept-ra'));
+});
+
+test('a source switched off is reported as skipped, and its facts are missing', () => {
+  const report = JSON.parse(replay('dual-stack-services', '--json', '--disable-source', 'owners').stdout);
+  assert.deepEqual(report.sources.find((s: { name: string }) => s.name === 'owners'), { name: 'owners', status: 'skipped', ok: true, durationMs: 0, detail: 'switched off' });
+  assert.ok(report.services.every((s: { process: string | null }) => s.process === null));
+});
+
+test('--help and sources answer with exit 0', () => {
+  const help = run('--help');
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /Exit codes: 0 done; 1 could not run/);
+  assert.match(run('scan', '--help').stdout, /--fail-on SEVERITY/);
+  const sources = run('sources');
+  assert.equal(sources.status, 0);
+  for (const name of ['tcp6', 'sockdiag', 'owners', 'reachability', 'route-tables']) assert.match(sources.stdout, new RegExp(`^${name} `, 'm'));
+});
