@@ -109,7 +109,9 @@ export function readConfigFile(path: string): Record<string, unknown> {
 
 /** Environment variables DUALSTACK_LISTEN, DUALSTACK_DB, DUALSTACK_LOG_LEVEL. */
 export function configFromEnv(env: NodeJS.ProcessEnv): Partial<CollectorConfig> {
-  return { listen: env.DUALSTACK_LISTEN, db: env.DUALSTACK_DB, logLevel: env.DUALSTACK_LOG_LEVEL as CollectorConfig['logLevel'] | undefined };
+  // An empty variable (DUALSTACK_DB= in a unit file) means "not set", not "the empty path".
+  const set = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
+  return { listen: set(env.DUALSTACK_LISTEN), db: set(env.DUALSTACK_DB), logLevel: set(env.DUALSTACK_LOG_LEVEL) as CollectorConfig['logLevel'] | undefined };
 }
 
 /** `127.0.0.1:8080`, `[::1]:8080`, `[::]:0` -> host and port. */
