@@ -24,6 +24,9 @@ export const HostQuery = Type.Object({
   mode: Type.Optional(ServiceMode),
   stale: Type.Optional(Type.Boolean({ description: 'true: only stale hosts; false: only fresh ones.' })),
   q: Type.Optional(Type.String({ description: 'Substring of the hostname or host id.' })),
+  port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'Only hosts running a service on this port (with mode: in that mode).' })),
+  proto: Type.Optional(Type.Union([Type.Literal('tcp'), Type.Literal('udp')], { description: 'With port: the service\'s protocol.' })),
+  process: Type.Optional(Type.String({ maxLength: 256, description: 'With port: the service\'s process name.' })),
 });
 
 export const HostSummary = Type.Object({

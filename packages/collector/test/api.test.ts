@@ -132,3 +132,16 @@ test('the latest report is kept as the agent sent it (its JSON text, not a re-se
   assert.equal(detail.body.latestReport.agentNote, 'kept as sent');
   assert.equal(detail.body.latestReport.reportId, report.reportId);
 });
+
+test('hosts of one service: port, protocol, process and mode together', async () => {
+  await post(fixtureReport('dual-stack-services', 'svc-1'));
+  await post(fixtureReport('bindv6only', 'svc-2'));
+  const ids = async (query: string) => ((await get(`/api/v1/hosts?limit=1000&${query}`)).body.items as Array<{ hostId: string }>).map((h) => h.hostId);
+  const sshd = await ids('proto=tcp&port=22&process=sshd&mode=dual-separate');
+  assert.ok(sshd.includes('svc-1'));
+  assert.ok(!sshd.includes('svc-2'), 'the bindv6only capture runs no sshd');
+  assert.ok(!(await ids('proto=tcp&port=22&process=sshd&mode=ipv4-only')).includes('svc-1'), 'its sshd is dual-stack');
+  assert.ok((await ids('port=8000&mode=ipv6-only')).includes('svc-2'), 'python on :: with bindv6only=1');
+  assert.ok(!(await ids('proto=udp&port=22')).includes('svc-1'));
+  assert.equal((await get('/api/v1/hosts?port=70000')).status, 400);
+});

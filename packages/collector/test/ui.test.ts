@@ -367,6 +367,8 @@ describe('the dashboard in Chromium', { skip: missing ?? false, timeout: 300_000
     await page.waitForSelector('main[data-ready="hosts"]');
     assert.match(page.url(), /mode=ipv4-only/);
     assert.match(await page.locator('.note').innerText(), /tcp\/22 sshd/);
+    // Exactly the hosts of that cell: sshd on tcp/22 in that mode.
+    assert.equal(Number(await page.locator('[role="status"][data-total]').getAttribute('data-total')), sshd.modes['ipv4-only']);
     await page.close();
   });
 

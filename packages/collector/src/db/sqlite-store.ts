@@ -906,6 +906,14 @@ export class SqliteStore implements Store {
     if (query.mode !== undefined) where.push('(h.service_modes & @modeBit) != 0');
     if (query.stale !== undefined) where.push(query.stale ? 'h.last_seen < @staleBefore' : 'h.last_seen >= @staleBefore');
     if (query.q !== undefined && query.q !== '') where.push('(instr(lower(h.hostname), @q) > 0 OR instr(lower(h.host_id), @q) > 0)');
+    if (query.port !== undefined) {
+      // One service, in the given mode when there is one: the service matrix's cell.
+      const service = ['port = @port'];
+      if (query.proto !== undefined) service.push('proto = @proto');
+      if (query.process !== undefined) service.push('process = @process');
+      if (query.mode !== undefined) service.push('mode = @mode');
+      where.push(`h.host_id IN (SELECT host_id FROM services WHERE ${service.join(' AND ')})`);
+    }
     // One statement pair per combination of filters, prepared on first use and kept.
     const shape = where.join(' AND ');
     let statements = this.listHostStatements.get(shape);
@@ -918,7 +926,18 @@ export class SqliteStore implements Store {
       this.listHostStatements.set(shape, statements);
     }
     const staleBefore = this.staleBefore(now);
-    const params = { rule: query.rule, modeBit: query.mode === undefined ? 0 : modeBit(query.mode), staleBefore, q: query.q?.toLowerCase(), limit, offset };
+    const params = {
+      rule: query.rule,
+      mode: query.mode,
+      modeBit: query.mode === undefined ? 0 : modeBit(query.mode),
+      staleBefore,
+      q: query.q?.toLowerCase(),
+      port: query.port,
+      proto: query.proto,
+      process: query.process,
+      limit,
+      offset,
+    };
     const items = statements.page.all(params).map((row) => summaryOf(row, staleBefore));
     return { total: statements.total.get(params) ?? 0, limit, offset, items };
   }

@@ -198,7 +198,7 @@ export async function services({ signal, params }) {
         'td',
         { class: `n ${n ? '' : 'zero'}` },
         n > 0
-          ? h('a', { href: hashHref('/hosts', { mode: m.id, service: `${name} ${proc}` }), 'aria-label': `${num(n)} hosts run ${proc} on ${name} ${m.label}: list hosts with a service ${m.label}` }, num(n))
+          ? h('a', { href: hashHref('/hosts', { mode: m.id, proto: r.proto, port: r.port, process: r.process ?? undefined, service: `${name} ${proc}` }), 'aria-label': `${num(n)} hosts run ${proc} on ${name} ${m.label}: list them` }, num(n))
           : '0',
       );
     });
@@ -232,7 +232,7 @@ export async function services({ signal, params }) {
       'div',
       { class: 'view services' },
       h('h1', { tabindex: '-1' }, 'Service matrix'),
-      h('p', { class: 'muted' }, 'Each daemon and port across the fleet: how many hosts run it in each mode. A count opens the hosts that have a service in that mode.'),
+      h('p', { class: 'muted' }, 'Each daemon and port across the fleet: how many hosts run it in each mode. A count opens those hosts.'),
       h('form', { role: 'search', class: 'filters', 'aria-label': 'Filter services', on: { submit: (e) => e.preventDefault() } }, h('div', { class: 'field' }, h('label', { for: 'svc-filter' }, 'Process, port or protocol'), filterInput)),
       status,
       legend,

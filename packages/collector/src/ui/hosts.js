@@ -5,6 +5,8 @@ import { MODES, SEVERITIES, h, hashHref, hostHref, modeInfo, num, pct, replace, 
 
 const PAGE = 100;
 const FILTERS = ['q', 'rule', 'severity', 'mode', 'stale'];
+/** One service, set by the service matrix's links (no form control: the note shows it). */
+const SERVICE_FILTERS = ['proto', 'port', 'process'];
 
 function findingCounts(f) {
   const parts = SEVERITIES.filter((sev) => f[sev] > 0).map((sev) => h('li', { dataset: { severity: sev } }, severity(sev), ' ', num(f[sev])));
@@ -29,7 +31,7 @@ function hostRow(host) {
 function hostsQuery(p) {
   const offset = Math.max(0, Number.parseInt(p.get('offset') ?? '0', 10) || 0);
   const query = new URLSearchParams();
-  for (const name of FILTERS) if (p.get(name)) query.set(name, p.get(name));
+  for (const name of [...FILTERS, ...SERVICE_FILTERS]) if (p.get(name)) query.set(name, p.get(name));
   query.set('limit', String(PAGE));
   query.set('offset', String(offset));
   return { offset, path: `/api/v1/hosts?${query}` };
@@ -105,15 +107,15 @@ export async function hosts({ signal, params }) {
     const service = p.get('service');
     replace(
       note,
-      service && p.get('mode')
-        ? h('p', { class: 'note' }, `From the service matrix: ${service}, ${modeInfo(p.get('mode')).label}. Listed are the hosts with any service in that mode (the read API filters hosts by mode, not by port); each host's page shows which.`)
+      service && p.get('port')
+        ? h('p', { class: 'note' }, `From the service matrix: the hosts running ${service}${p.get('mode') ? `, ${modeInfo(p.get('mode')).label}` : ''}.`)
         : null,
     );
     const from = page.total === 0 ? 0 : offset + 1;
     const to = offset + page.items.length;
     status.textContent = page.total === 0 ? 'No host matches.' : `${num(page.total)} host${page.total === 1 ? '' : 's'} match; showing ${num(from)}–${num(to)}.`;
     status.dataset.total = String(page.total);
-    const linkFor = (o) => hashHref('/hosts', { ...Object.fromEntries(FILTERS.map((n) => [n, p.get(n)])), service: p.get('service'), offset: o || undefined });
+    const linkFor = (o) => hashHref('/hosts', { ...Object.fromEntries([...FILTERS, ...SERVICE_FILTERS].map((n) => [n, p.get(n)])), service: p.get('service'), offset: o || undefined });
     const pager =
       page.total > PAGE
         ? h(
