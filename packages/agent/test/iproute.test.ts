@@ -10,22 +10,11 @@ import { CommandOutputError } from '../src/ip-command.js';
 import { parseDefaultRoutes, parseRules } from '../src/iproute.js';
 import { captureFiles, emptyFacts, sources, type ScanOptions } from '../src/sources.js';
 import { procRoot } from '../src/proc/root.js';
-import { FIXTURES } from './helpers/proc-fixtures.js';
+import { commandErrorOf, FIXTURES } from './helpers/proc-fixtures.js';
 
 const commandDir = (scenario: string) => join(FIXTURES, 'commands', scenario);
 const output = (scenario: string, file: string) => readFileSync(join(commandDir(scenario), file), 'utf8');
 const routeTables = sources.find((s) => s.name === 'route-tables')!;
-
-/** Runs `fn`, which must throw a CommandOutputError, and returns it for the field checks. */
-function commandErrorOf(fn: () => unknown): CommandOutputError {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof CommandOutputError, `expected a CommandOutputError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected a CommandOutputError, nothing was thrown');
-}
 
 test('table-100: the IPv6 default sits in table 100, the IPv4 one in main (no "table" key), metric 0 when absent', () => {
   assert.deepEqual(parseDefaultRoutes(output('table-100', captureFiles.defaultRoutes6), 6), [

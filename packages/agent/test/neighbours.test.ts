@@ -6,25 +6,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CommandOutputError } from '../src/ip-command.js';
 import { parseRouterNeighbours } from '../src/neighbours.js';
 import { captureFiles, emptyFacts, sources } from '../src/sources.js';
 import { procRoot } from '../src/proc/root.js';
-import { FIXTURES } from './helpers/proc-fixtures.js';
+import { commandErrorOf, FIXTURES } from './helpers/proc-fixtures.js';
 
 const commandDir = (scenario: string) => join(FIXTURES, 'commands', scenario);
 const neighText = (scenario: string) => readFileSync(join(commandDir(scenario), captureFiles.neighbours6), 'utf8');
 const routersSource = sources.find((s) => s.name === 'routers')!;
-
-function commandErrorOf(fn: () => unknown): CommandOutputError {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof CommandOutputError, `expected a CommandOutputError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected a CommandOutputError, nothing was thrown');
-}
 
 test('ra-default: the RA sender (STALE) and the forwarding peer (REACHABLE) are routers; the FAILED neighbour is not', () => {
   const text = neighText('ra-default');

@@ -1,9 +1,10 @@
 // Rule facts from the golden reports in test/golden: full reports the agent produced by
 // replaying real captured fixtures (core must not import the agent, so tests start here).
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { Finding, Report, Service } from '../src/report.js';
-import type { RuleFacts } from '../src/rules/rule.js';
+import type { Rule, RuleFacts } from '../src/rules/rule.js';
 
 const goldenDir = new URL('../../../test/golden/', import.meta.url);
 const cache = new Map<string, RuleFacts>();
@@ -47,5 +48,32 @@ export function assertRunnableOrCommented(findings: Finding[]): void {
       if (trimmed.startsWith('#') || trimmed.startsWith('//')) continue;
       assert.doesNotMatch(command, /\{[^\s{}]+\}|<[A-Za-z][\w-]*>/, `${f.rule} ${f.subject}: placeholder in a runnable line: ${command}`);
     }
+  }
+}
+
+/** One row of a rule's table-driven test: the facts, the subjects expected, further checks. */
+export interface RuleCase {
+  name: string;
+  rule: Rule;
+  facts: () => RuleFacts;
+  /** Subjects of the expected findings, in any order. */
+  expect: string[];
+  /** Further checks on the findings. */
+  check?: (findings: Finding[]) => void;
+}
+
+/** One test per case: the expected subjects, the rule's id and severity, runnable fixes. */
+export function runRuleCases(cases: RuleCase[]): void {
+  for (const c of cases) {
+    test(`${c.rule.id}: ${c.name}`, () => {
+      const findings = c.rule.check(c.facts());
+      assert.deepEqual(subjects(findings), [...c.expect].sort());
+      for (const f of findings) {
+        assert.equal(f.rule, c.rule.id);
+        assert.equal(f.severity, c.rule.severity);
+      }
+      assertRunnableOrCommented(findings);
+      c.check?.(findings);
+    });
   }
 }

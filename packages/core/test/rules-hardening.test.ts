@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { hardeningAcceptRa, hardeningAcceptRedirects, hardeningAcceptSourceRoute, hardeningForwarding } from '../src/rules/hardening-rules.js';
 import { rules, runRules } from '../src/rules/index.js';
 import type { InterfaceSysctlsRaw } from '../src/report.js';
-import type { Rule, RuleFacts } from '../src/rules/rule.js';
-import { assertRunnableOrCommented, golden, only, subjects } from './golden-facts.js';
+import type { RuleFacts } from '../src/rules/rule.js';
+import { golden, only, runRuleCases, type RuleCase } from './golden-facts.js';
 
 const hardening = [hardeningAcceptRa, hardeningAcceptRedirects, hardeningAcceptSourceRoute, hardeningForwarding];
 
@@ -18,15 +18,7 @@ function withSysctl(setting: keyof InterfaceSysctlsRaw, value: number, names: st
   };
 }
 
-interface Case {
-  name: string;
-  rule: Rule;
-  facts: () => RuleFacts;
-  expect: string[];
-  check?: (findings: ReturnType<Rule['check']>) => void;
-}
-
-const cases: Case[] = [
+const cases: RuleCase[] = [
   // accept_ra
   {
     name: 'accept_ra=1 on all and default (the fixture): one finding per key, existing interfaces set too',
@@ -133,14 +125,7 @@ const cases: Case[] = [
   { name: 'default.forwarding alone is not a CIS key', rule: hardeningForwarding, facts: withSysctl('forwarding', 1, ['default']), expect: [] },
 ];
 
-for (const c of cases) {
-  test(`${c.rule.id}: ${c.name}`, () => {
-    const findings = c.rule.check(c.facts());
-    assert.deepEqual(subjects(findings), [...c.expect].sort());
-    assertRunnableOrCommented(findings);
-    c.check?.(findings);
-  });
-}
+runRuleCases(cases);
 
 test('hardening rules are silent without the profile and run with it', () => {
   const facts = golden('dual-stack-services');

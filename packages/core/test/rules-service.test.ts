@@ -9,33 +9,7 @@ import {
   serviceMappedClients,
   serviceV6onlyUnknown,
 } from '../src/rules/service-rules.js';
-import type { Rule, RuleFacts } from '../src/rules/rule.js';
-import { assertRunnableOrCommented, golden, only, service, subjects } from './golden-facts.js';
-
-interface Case {
-  name: string;
-  rule: Rule;
-  facts: () => RuleFacts;
-  /** Subjects of the expected findings, sorted. */
-  expect: string[];
-  /** Further checks on the findings. */
-  check?: (findings: ReturnType<Rule['check']>) => void;
-}
-
-function run(cases: Case[]): void {
-  for (const c of cases) {
-    test(`${c.rule.id}: ${c.name}`, () => {
-      const findings = c.rule.check(c.facts());
-      assert.deepEqual(subjects(findings), [...c.expect].sort());
-      for (const f of findings) {
-        assert.equal(f.rule, c.rule.id);
-        assert.equal(f.severity, c.rule.severity);
-      }
-      assertRunnableOrCommented(findings);
-      c.check?.(findings);
-    });
-  }
-}
+import { golden, only, runRuleCases, service } from './golden-facts.js';
 
 const withIpv6Flag = (flag: string) => () => {
   const facts = golden('dual-stack-services');
@@ -45,7 +19,7 @@ const withIpv6Flag = (flag: string) => () => {
 
 // --- service-ipv4-only ----------------------------------------------------------------------
 
-run([
+runRuleCases([
   {
     name: 'sendmail on 0.0.0.0 and postgres on 192.0.2.2 refuse the IPv6 clients of a routed dual-stack host',
     rule: serviceIpv4Only,
@@ -193,7 +167,7 @@ run([
 
 // --- service-ipv6-only ----------------------------------------------------------------------
 
-run([
+runRuleCases([
   {
     name: 'mariadbd on 2001:db8:1::2 and a :: V6ONLY daemon refuse the IPv4 clients of a routed host',
     rule: serviceIpv6Only,
@@ -248,7 +222,7 @@ run([
 
 // --- service-loopback-v4-only ---------------------------------------------------------------
 
-run([
+runRuleCases([
   {
     name: 'redis on 127.0.0.1 only, and the mirror case memcached on ::1 only',
     rule: serviceLoopbackV4Only,
@@ -344,7 +318,7 @@ run([
 
 // --- service-dual-mapped --------------------------------------------------------------------
 
-run([
+runRuleCases([
   {
     name: 'apache on one [::] V6ONLY=0 socket: ACL directive and separate sockets with the host addresses; avahi generic',
     rule: serviceDualMapped,
@@ -419,7 +393,7 @@ run([
 
 // --- service-mapped-clients -----------------------------------------------------------------
 
-run([
+runRuleCases([
   {
     name: 'four IPv4 clients arrive mapped on apache right now, with counts',
     rule: serviceMappedClients,
@@ -471,7 +445,7 @@ const ssMissing = () => {
   return facts;
 };
 
-run([
+runRuleCases([
   {
     name: 'without ss every :: socket is inferred from bindv6only: one finding per service, install iproute2',
     rule: serviceV6onlyUnknown,

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { CommandOutputError } from '../../src/ip-command.js';
 import { ProcParseError } from '../../src/proc/errors.js';
 import { procRoot, type ProcRoot } from '../../src/proc/root.js';
 
@@ -62,4 +63,15 @@ export function tempProc(t: TestContext, files: Record<string, string>, links: R
     symlinkSync(target, join(dir, rel));
   }
   return procRoot(dir);
+}
+
+/** Runs `fn`, which must throw a CommandOutputError (ip's output), and returns it for the field checks. */
+export function commandErrorOf(fn: () => unknown): CommandOutputError {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof CommandOutputError, `expected a CommandOutputError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected a CommandOutputError, nothing was thrown');
 }
