@@ -39,7 +39,8 @@ export async function packageAgent({ outfile = DEFAULT_OUTFILE, minify = true } 
     legalComments: 'eof',
     metafile: true,
     logLevel: 'warning',
-    alias: { '@dualstack/core': join(root, 'packages/core/src/index.ts') },
+    // The directory, so subpaths map too: @dualstack/core/worker -> src/worker.ts.
+    alias: { '@dualstack/core': join(root, 'packages/core/src') },
     tsconfig: join(root, 'packages/agent/tsconfig.json'),
     banner: {
       js: [

@@ -1,5 +1,6 @@
 // The worker-thread reader must be indistinguishable from reading on the main thread: the
-// same summary, and the same error class and fields for a broken table.
+// same summary, and the same error class and fields for a broken table. fallback: false, so
+// a worker that does not run fails the test instead of being read here silently.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readSocketTable } from '../src/proc/net-sockets.js';
@@ -11,10 +12,10 @@ import { fixtureProc } from './helpers/proc-fixtures.js';
 test('a table read on a worker equals the one read here', async () => {
   for (const root of [fixtureProc('dual-stack-services'), fixtureProc('bindv6only')]) {
     for (const file of ['tcp', 'tcp6', 'udp6'] as const) {
-      assert.deepEqual(await readSocketTableOnWorker(root, file), readSocketTable(root, file), `${root.path} ${file}`);
+      assert.deepEqual(await readSocketTableOnWorker(root, file, { fallback: false }), readSocketTable(root, file), `${root.path} ${file}`);
     }
   }
-  assert.equal(await readSocketTableOnWorker(fixtureProc('ipv6-off'), 'tcp6'), null, 'a missing table is null there too');
+  assert.equal(await readSocketTableOnWorker(fixtureProc('ipv6-off'), 'tcp6', { fallback: false }), null, 'a missing table is null there too');
 });
 
 test('a broken table rejects with the same ProcParseError fields from the worker', async () => {
@@ -25,7 +26,7 @@ test('a broken table rejects with the same ProcParseError fields from the worker
   } catch (error) {
     here = error;
   }
-  await assert.rejects(readSocketTableOnWorker(root, 'tcp'), (error: unknown) => {
+  await assert.rejects(readSocketTableOnWorker(root, 'tcp', { fallback: false }), (error: unknown) => {
     assert.ok(error instanceof ProcParseError);
     const expected = here as ProcParseError;
     assert.deepEqual([error.file, error.line, error.field, error.raw, error.message], [expected.file, expected.line, expected.field, expected.raw, expected.message]);

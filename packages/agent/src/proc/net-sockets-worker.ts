@@ -5,10 +5,11 @@
 //
 // This module is both sides: the main thread calls readSocketTableOnWorker, which starts a
 // worker on this very file (its own URL, so the same code runs from dist/*.js and, under tsx in
-// the tests, from src/*.ts); in the worker, the block at the bottom reads the table and posts
+// the tests, from src/*.ts: see startWorker); in the worker, the block at the bottom reads the table and posts
 // the summary back (structured clone keeps the Map and the plain objects; errors are sent as
 // fields and rebuilt, since a clone loses an error's class and own fields).
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData, type Worker } from 'node:worker_threads';
+import { startWorker } from '@dualstack/core/worker';
 import { ProcParseError } from './errors.js';
 import { readSocketTable, type SocketFile, type SocketTableSummary } from './net-sockets.js';
 import type { ProcRoot } from './root.js';
@@ -33,7 +34,8 @@ interface SentError {
 type Reply = { ok: true; summary: SocketTableSummary | null } | { ok: false; error: SentError };
 
 /** Reads the table on a new worker thread; resolves and rejects as readSocketTable returns and throws. */
-export function readSocketTableOnWorker(root: ProcRoot, file: SocketFile): Promise<SocketTableSummary | null> {
+export function readSocketTableOnWorker(root: ProcRoot, file: SocketFile, options: { fallback?: boolean } = {}): Promise<SocketTableSummary | null> {
+  const fallback = options.fallback ?? true;
   return new Promise((resolve, reject) => {
     let settled = false;
     const settle = (done: () => void) => {
@@ -41,9 +43,14 @@ export function readSocketTableOnWorker(root: ProcRoot, file: SocketFile): Promi
       settled = true;
       done();
     };
-    // A worker that cannot run (thread or memory limits) must not cost the table: read it here.
-    const readHere = () =>
+    // A worker that cannot run (thread or memory limits) must not cost the table: read it here
+    // (unless told not to: the tests, which must see the worker itself work).
+    const readHere = (why?: unknown) =>
       settle(() => {
+        if (!fallback) {
+          reject(new Error(`the socket table worker did not run: ${(why as Error | undefined)?.message ?? 'it exited without answering'}`, { cause: why }));
+          return;
+        }
         try {
           resolve(readSocketTable(root, file));
         } catch (error) {
@@ -52,9 +59,9 @@ export function readSocketTableOnWorker(root: ProcRoot, file: SocketFile): Promi
       });
     let worker: Worker;
     try {
-      worker = new Worker(new URL(import.meta.url), { workerData: { kind: JOB_KIND, root: { path: root.path, live: root.live }, file } satisfies Job });
-    } catch {
-      readHere();
+      worker = startWorker(new URL(import.meta.url), { workerData: { kind: JOB_KIND, root: { path: root.path, live: root.live }, file } satisfies Job });
+    } catch (error) {
+      readHere(error);
       return;
     }
     worker.once('message', (reply: Reply) => {
@@ -62,7 +69,7 @@ export function readSocketTableOnWorker(root: ProcRoot, file: SocketFile): Promi
       void worker.terminate();
     });
     worker.once('error', readHere);
-    worker.once('exit', readHere);
+    worker.once('exit', () => readHere());
   });
 }
 
