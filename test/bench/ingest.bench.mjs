@@ -395,7 +395,9 @@ async function collectorMetrics(port) {
   const duplicate = value(/^dualstack_ingest_reports_total\{result="duplicate"\} (\S+)/m);
   const sum = value(/^dualstack_ingest_duration_seconds_sum (\S+)/m);
   const count = value(/^dualstack_ingest_duration_seconds_count (\S+)/m);
-  return `${fmtInt(stored)} stored, ${Number.isNaN(duplicate) ? 0 : fmtInt(duplicate)} duplicates; mean time in store.ingestReport (prepare + wait for the batch commit) ${((sum / count) * 1000).toFixed(1)} ms`;
+  const transactions = value(/^dualstack_ingest_transactions_total (\S+)/m);
+  const batched = value(/^dualstack_ingest_batched_reports_total (\S+)/m);
+  return `${fmtInt(stored)} stored, ${Number.isNaN(duplicate) ? 0 : fmtInt(duplicate)} duplicates; mean time in store.ingestReport (prepare + wait for the batch commit) ${((sum / count) * 1000).toFixed(1)} ms; ${fmtInt(transactions)} write transactions, ${(batched / transactions).toFixed(1)} reports each on average`;
 }
 
 // --- raw better-sqlite3 --------------------------------------------------------------------------
@@ -412,14 +414,14 @@ async function rawInserts(file, templates, hosts, start, group, seconds) {
   const db = openDatabase(file);
   const host = db.prepare(`INSERT INTO hosts (host_id, hostname, distro, kernel, first_seen, last_seen, last_report_id, collected_at,
       ipv6_routable, ipv4_routable, services_exposed, services_dual, findings_critical, findings_warning, findings_info,
-      conn_ipv4, conn_ipv6, conn_mapped, service_modes, services_hash, services_updated_at, connections_hash, findings_hash)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'h', ?, 'c', 'f')
+      conn_ipv4, conn_ipv6, conn_mapped, service_modes, services_hash, services_updated_at, findings_hash)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'h', ?, 'f')
     ON CONFLICT (host_id) DO UPDATE SET last_seen = excluded.last_seen, last_report_id = excluded.last_report_id, collected_at = excluded.collected_at`);
   const latest = db.prepare('INSERT INTO latest_reports (host_id, report_id, body) VALUES (?, ?, ?) ON CONFLICT (host_id) DO UPDATE SET report_id = excluded.report_id, body = excluded.body');
   const history = db.prepare(`INSERT INTO reports (report_id, host_id, collected_at, received_at, bytes, token_id, applied, ipv6_routable, exposed, dual, critical, warning, ack_open, ack_opened, ack_resolved)
     VALUES (?, ?, ?, ?, ?, NULL, 1, 1, 0, 0, 0, 0, 10, 0, 0)`);
   const delServices = db.prepare('DELETE FROM services WHERE host_id = ?');
-  const service = db.prepare('INSERT INTO services (host_id, seq, proto, port, process, pid, mode, ipv4, ipv6, bindings, conn_ipv4, conn_ipv6, conn_mapped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  const service = db.prepare('INSERT INTO services (host_id, seq, proto, port, process, pid, mode, ipv4, ipv6, bindings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
   const finding = db.prepare(`INSERT INTO findings (host_id, rule, subject, severity, message, evidence, fix, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (host_id, rule, subject) DO UPDATE SET last_seen = excluded.last_seen, message = excluded.message`);
   const write = db.transaction((batch) => {
@@ -445,7 +447,7 @@ async function rawInserts(file, templates, hosts, start, group, seconds) {
       now: new Date().toISOString(),
       body,
       services: report.services.map((s, seq) => [
-        hostId, seq, s.proto, s.port, s.process, s.pid, s.mode, s.ipv4, s.ipv6, JSON.stringify(s.bindings), s.connections.ipv4, s.connections.ipv6, s.connections.mapped,
+        hostId, seq, s.proto, s.port, s.process, s.pid, s.mode, s.ipv4, s.ipv6, JSON.stringify(s.bindings),
       ]),
       findings: report.findings.map((f) => [hostId, f.rule, f.subject, f.severity, f.message, JSON.stringify(f.evidence), JSON.stringify(f.fix), report.collectedAt, report.collectedAt]),
     };
@@ -554,7 +556,13 @@ function summarizeProfile(profileDir, windows) {
     console.log(`\nno .cpuprofile in ${profileDir}`);
     return;
   }
-  const file = files.sort().at(-1);
+  // One profile per thread of the last collector run (node names them CPU.<date>.<time>.<pid>.<thread>.<seq>):
+  // the HTTP thread and the ingest thread.
+  const pid = files.sort().at(-1).split('.').at(-4);
+  for (const file of files.filter((f) => f.split('.').at(-4) === pid)) summarizeThreadProfile(file, windows);
+}
+
+function summarizeThreadProfile(file, windows) {
   const profile = JSON.parse(readFileSync(file, 'utf8'));
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map();
@@ -610,7 +618,8 @@ function summarizeProfile(profileDir, windows) {
         .map(([k, us]) => `  ${((us / total) * 100).toFixed(1).padStart(5)}%  ${(us / 1e6).toFixed(2).padStart(6)} s  ${k}`)
         .join('\n');
     const boring = (k) => /^\((root|idle|program|garbage collector)\)/.test(k) || /^(processImmediate|processTicksAndRejections|listOnTimeout|emit|runMicrotasks|(anonymous)) node:/.test(k) || k === '(anonymous)';
-    console.log(`\ncollector CPU profile, ${window.label}: ${(total / 1e6).toFixed(1)} s of samples (${file})`);
+    const thread = file.split('.').at(-3) === '0' ? 'HTTP (main) thread' : `thread ${file.split('.').at(-3)} (the ingest writer)`;
+    console.log(`\ncollector CPU profile, ${thread}, ${window.label}: ${(total / 1e6).toFixed(1)} s of samples (${file})`);
     console.log(`self time by package:\n${top(byPackage, 10)}`);
     console.log(`self time by function:\n${top(byFunction, 20)}`);
     console.log(`inclusive time (function and what it calls):\n${top(inclusive, 25, boring)}`);

@@ -18,8 +18,10 @@ export interface IngestMeta {
   tokenId: string | null;
   bytes: number;
   /**
-   * The report's JSON text as it arrived, kept as the host's latest report: serializing the
-   * parsed report again cost ~15% of the collector's CPU per ingest (test/bench/ingest.bench.mjs).
+   * The report's JSON text as it arrived (the very text `report` was parsed from), kept as the
+   * host's latest report: serializing the parsed report again cost ~15% of the collector's CPU
+   * per ingest (test/bench/ingest.bench.mjs). The SQLite store's writer also rebuilds changed
+   * service and finding rows from it.
    */
   body?: string;
 }
@@ -64,6 +66,11 @@ export interface Store {
    * whole. Refuses to overwrite an existing file.
    */
   backup(path: string): Promise<void>;
+  /**
+   * Ingest write transactions since start and the reports they carried (their ratio is the
+   * mean group-commit size), for /metrics. Synchronous: counters kept in memory.
+   */
+  ingestBatches(): { transactions: number; reports: number };
   close(): Promise<void>;
 }
 

@@ -120,6 +120,12 @@ test('health, metrics and the OpenAPI document', async () => {
   const metrics = await get('/metrics', null);
   assert.match(metrics.body, /dualstack_ingest_reports_total\{result="stored"\} \d+/);
   assert.match(metrics.body, /dualstack_fleet_hosts \d+/);
+  // Group commit is observable: transactions and the reports they carried (earlier tests stored some).
+  const transactions = Number(/^dualstack_ingest_transactions_total (\d+)/m.exec(metrics.body)?.[1]);
+  const batched = Number(/^dualstack_ingest_batched_reports_total (\d+)/m.exec(metrics.body)?.[1]);
+  const stored = Number(/^dualstack_ingest_reports_total\{result="stored"\} (\d+)/m.exec(metrics.body)?.[1]);
+  assert.ok(transactions > 0 && transactions <= batched, `${transactions} transactions, ${batched} reports`);
+  assert.ok(batched >= stored, `every stored report went through a transaction: ${batched} >= ${stored}`);
   const openapi = await get('/docs/json', null);
   assert.ok(openapi.body.paths['/api/v1/reports'].post);
   assert.ok(openapi.body.paths['/api/v1/hosts'].get);

@@ -11,11 +11,13 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { Report } from '@dualstack/core';
-import { ReportRejectedError, SqliteStore, TokenNameTakenError, type SqliteStoreOptions } from '../src/db/sqlite-store.js';
+import { prepareReport, ReportRejectedError, SqliteStore, TokenNameTakenError, type SqliteStoreOptions } from '../src/db/sqlite-store.js';
+import { IngestThread } from '../src/db/ingest-thread.js';
 import { migrate, migrations, SCHEMA_VERSION, SchemaTooNewError } from '../src/db/migrations.js';
-import { openDatabase } from '../src/db/open.js';
+import { openDatabase, PAGE_SIZE } from '../src/db/open.js';
 import type { IngestMeta } from '../src/store.js';
 import { finding, golden, realisticReport, reportFrom } from './helpers/reports.js';
 
@@ -78,6 +80,19 @@ describe('migrations', () => {
     });
   });
 
+  test('a new file gets 8 KiB pages; an existing file keeps its page size', (t) => {
+    const fresh = tempFile(t);
+    openDatabase(fresh).close();
+    assert.equal(peek(fresh, (db) => db.pragma('page_size', { simple: true })), PAGE_SIZE);
+    const old = tempFile(t);
+    const made = new Database(old);
+    made.pragma('page_size = 4096');
+    made.exec('CREATE TABLE kept (x INTEGER)');
+    made.close();
+    openDatabase(old).close();
+    assert.equal(peek(old, (db) => db.pragma('page_size', { simple: true })), 4096);
+  });
+
   test('openDatabase sets WAL, foreign keys, busy timeout and synchronous=FULL on the connection', (t) => {
     const db = openDatabase(tempFile(t));
     t.after(() => db.close());
@@ -112,6 +127,31 @@ describe('migrations', () => {
     assert.throws(() => migrate(db, broken), /syntax error/);
     assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
     assert.deepEqual(db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'half_made'").get(), { n: 0 });
+  });
+
+  test('migration 4 drops the connection counters of services and settles open findings\' last_seen', (t) => {
+    const file = tempFile(t);
+    const db = new Database(file);
+    t.after(() => db.close());
+    migrate(db, migrations.slice(0, 3));
+    db.exec(`
+      INSERT INTO hosts VALUES ('m4', 'm4.example', NULL, NULL, '2026-01-01T00:00:00.000Z', '2026-01-02T00:00:00.000Z', 'r2',
+        '2026-01-02T00:00:00.000Z', 1, 1, 1, 1, 0, 1, 0, 5, 6, 7, 'sh', 1, '2026-01-01T00:00:00.000Z', 'ch', 'fh');
+      INSERT INTO services VALUES ('m4', 0, 'tcp', 22, 'sshd', 1, 'dual-separate', 'any', 'any', '[]', 5, 6, 7);
+      INSERT INTO findings VALUES ('m4', 'open-rule', 'tcp/22', 'warning', 'm', '[]', '{}', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', NULL);
+      INSERT INTO findings VALUES ('m4', 'gone-rule', 'tcp/22', 'warning', 'm', '[]', '{}', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', '2026-01-01T12:00:00.000Z');
+    `);
+    assert.deepEqual(migrate(db), { from: 3, to: SCHEMA_VERSION });
+    const columns = (table: string) => (db.prepare(`SELECT name FROM pragma_table_info('${table}')`).pluck().all() as string[]);
+    assert.ok(!columns('services').some((c) => c.startsWith('conn_')), columns('services').join());
+    assert.ok(!columns('hosts').includes('connections_hash'));
+    assert.deepEqual(columns('hosts').filter((c) => c.startsWith('conn_')), ['conn_ipv4', 'conn_ipv6', 'conn_mapped'], 'the host totals stay');
+    assert.deepEqual(db.prepare("SELECT rule, last_seen FROM findings WHERE host_id = 'm4' ORDER BY rule").raw().all(), [
+      ['gone-rule', '2026-01-01T00:00:00.000Z'],
+      ['open-rule', '2026-01-02T00:00:00.000Z'],
+    ]);
+    assert.equal(db.prepare("SELECT count(*) FROM services WHERE host_id = 'm4'").pluck().get(), 1);
+    assert.deepEqual(db.pragma('integrity_check', { simple: true }), 'ok');
   });
 
   test('reopening keeps the data', async (t) => {
@@ -155,9 +195,13 @@ describe('migrations', () => {
   });
 });
 
-describe('ingest', () => {
+// Every ingest behaviour holds wherever the write transaction runs: on the ingest worker
+// thread (the default) and on the caller's connection (':memory:', or ingestThread: false).
+for (const ingestThread of [true, false]) describe(`ingest (${ingestThread ? 'on the worker thread' : 'inline'})`, () => {
+  const open = (t: TestContext, file = tempFile(t), options: Partial<SqliteStoreOptions> = {}) => openStore(t, file, { ingestThread, ...options });
+
   test('stores a report once; a replay returns the same ack with duplicate=true and writes nothing', async (t) => {
-    const store = openStore(t);
+    const store = open(t);
     const report = reportFrom('dual-stack-services', { hostId: 'dup-1', collectedAt: minutesAgo(2) });
     const receivedAt = new Date();
     const ack = await store.ingestReport(report, meta(receivedAt));
@@ -179,7 +223,7 @@ describe('ingest', () => {
   });
 
   test('a reportId already stored for another host is rejected', async (t) => {
-    const store = openStore(t);
+    const store = open(t);
     const report = reportFrom('bindv6only', { hostId: 'first', collectedAt: minutesAgo(2) });
     await store.ingestReport(report, meta());
     const error = await rejectionOf(store.ingestReport({ ...report, host: { ...report.host, hostId: 'second' } }, meta()));
@@ -189,7 +233,7 @@ describe('ingest', () => {
   });
 
   test('200 concurrent ingests are written in one transaction', async (t) => {
-    const store = openStore(t);
+    const store = open(t);
     const before = store.stats();
     const reports = Array.from({ length: 200 }, (_, i) => reportFrom('bindv6only', { hostId: `batch-${i}`, collectedAt: minutesAgo(3) }));
     const acks = await Promise.all(reports.map((r) => store.ingestReport(r, meta())));
@@ -206,7 +250,7 @@ describe('ingest', () => {
   });
 
   test('a report sent twice in the same batch is stored once', async (t) => {
-    const store = openStore(t);
+    const store = open(t);
     const report = reportFrom('ipv6-off', { hostId: 'twice', collectedAt: minutesAgo(3) });
     const other = reportFrom('ipv6-off', { hostId: 'other', collectedAt: minutesAgo(3) });
     const [a, b, c] = await Promise.all([store.ingestReport(report, meta()), store.ingestReport(other, meta()), store.ingestReport(report, meta())]);
@@ -218,7 +262,7 @@ describe('ingest', () => {
   });
 
   test('a report that violates a constraint fails alone; the rest of its batch is stored', async (t) => {
-    const store = openStore(t);
+    const store = open(t);
     // The report schema puts no length limit on hostId; the hosts table does (1..256).
     const bad = reportFrom('no-ipv6-default', { hostId: 'x'.repeat(300), collectedAt: minutesAgo(1) });
     const good = Array.from({ length: 19 }, (_, i) => reportFrom('no-ipv6-default', { hostId: `good-${i}`, collectedAt: minutesAgo(1) }));
@@ -246,7 +290,7 @@ describe('ingest', () => {
 
   test('a busy database fails the whole batch at once, without retrying each report', async (t) => {
     const file = tempFile(t);
-    const store = openStore(t, file, { busyTimeoutMs: 50 });
+    const store = open(t, file, { busyTimeoutMs: 50 });
     // Another process holds the write lock (a backup, the sqlite3 shell, a token CLI).
     const other = new Database(file);
     t.after(() => other.close());
@@ -267,7 +311,7 @@ describe('ingest', () => {
   });
 
   test('an ingest naming a token that does not exist is rejected by its foreign key', async (t) => {
-    const store = openStore(t);
+    const store = open(t);
     const token = await store.createToken({ name: 'agent', role: 'agent', hash: 'hash-agent' });
     const ok = reportFrom('ipv6-off', { hostId: 'tok-1', collectedAt: minutesAgo(1) });
     const bad = reportFrom('ipv6-off', { hostId: 'tok-2', collectedAt: minutesAgo(1) });
@@ -282,7 +326,7 @@ describe('ingest', () => {
   });
 
   test('collectedAt a day ahead of the collector clock is rejected before any write', async (t) => {
-    const store = openStore(t);
+    const store = open(t);
     const report = reportFrom('ipv6-off', { hostId: 'future', collectedAt: new Date(Date.now() + 30 * 3600_000) });
     const error = await rejectionOf(store.ingestReport(report, meta()));
     assert.equal(error.field, '/collectedAt');
@@ -292,7 +336,7 @@ describe('ingest', () => {
   });
 
   test('data the route schema would refuse is rejected by the store too (STRICT types, shape)', async (t) => {
-    const store = openStore(t);
+    const store = open(t);
     const base = reportFrom('ipv6-off', { hostId: 'strict', collectedAt: minutesAgo(1) });
     // STRICT coerces '22' to 22 losslessly, so a port that is no number at all.
     const textPort = { ...base, services: [{ ...base.services[0]!, port: 'ssh' }] } as unknown as Report;
@@ -306,7 +350,7 @@ describe('ingest', () => {
 
   test('finding lifecycle: open, resolved when gone, reopened when back (first_seen reset)', async (t) => {
     const file = tempFile(t);
-    const store = openStore(t, file);
+    const store = open(t, file);
     const a = finding('ipv6-unroutable', 'host', 'critical');
     const b = finding('service-ipv4-only', 'tcp/25');
     const t1 = minutesAgo(30);
@@ -353,7 +397,7 @@ describe('ingest', () => {
   });
 
   test('an out-of-order report goes to history only and does not change the host', async (t) => {
-    const store = openStore(t);
+    const store = open(t);
     const newer = reportFrom('dual-stack-services', { hostId: 'ooo', collectedAt: minutesAgo(5) });
     const older = reportFrom('ipv6-off', { hostId: 'ooo', collectedAt: minutesAgo(10) });
     await store.ingestReport(newer, meta(minutesAgo(4)));
@@ -375,43 +419,43 @@ describe('ingest', () => {
     assert.deepEqual(await store.counts(), { hosts: 1, reports: 2, services: 11, findings: 9, tokens: 0 });
   });
 
-  test('services are rewritten only when the service set changes, not for new connection counts', async (t) => {
+  test('new connection counts alone write no service or finding row; a changed service set rewrites the services', async (t) => {
     const file = tempFile(t);
-    const store = openStore(t, file);
+    const store = open(t, file);
     const servicesRows = () =>
-      peek(file, (db) => db.prepare<[], { seq: number; port: number; pid: number | null; conn_ipv4: number; conn_ipv6: number; conn_mapped: number }>(
-        "SELECT seq, port, pid, conn_ipv4, conn_ipv6, conn_mapped FROM services WHERE host_id = 'svc' ORDER BY seq",
-      ).all());
+      peek(file, (db) => db.prepare<[], { seq: number; port: number; pid: number | null }>("SELECT seq, port, pid FROM services WHERE host_id = 'svc' ORDER BY seq").all());
     const updatedAt = () => peek(file, (db) => db.prepare("SELECT services_updated_at AS at FROM hosts WHERE host_id = 'svc'").get()) as { at: string };
+    // Rows as stored, whole: an unchanged service set and unchanged findings must leave them as they are.
+    const snapshot = () => peek(file, (db) => JSON.stringify([db.prepare("SELECT * FROM services WHERE host_id = 'svc' ORDER BY seq").all(), db.prepare("SELECT * FROM findings WHERE host_id = 'svc' ORDER BY rule, subject").all()]));
 
     const t1 = minutesAgo(30);
     await store.ingestReport(realisticReport({ hostId: 'svc', collectedAt: t1, round: 0 }), meta());
     assert.equal(store.stats().servicesRewritten, 1);
     assert.equal(updatedAt().at, t1.toISOString());
+    const before = snapshot();
 
     // New connection counts, services in another order: the same set.
-    const second = realisticReport({ hostId: 'svc', collectedAt: minutesAgo(20), round: 1 });
+    const t2 = minutesAgo(20);
+    const second = realisticReport({ hostId: 'svc', collectedAt: t2, round: 1 });
     second.services.reverse();
+    assert.notDeepEqual(second.services.map((s) => s.connections), realisticReport({ hostId: 'svc', collectedAt: t1, round: 0 }).services.reverse().map((s) => s.connections), 'the counts did change');
     await store.ingestReport(second, meta());
-    let stats = store.stats();
-    assert.equal(stats.servicesRewritten, 1, 'not rewritten');
-    assert.ok(stats.serviceCountersUpdated > 0, 'counters updated in place');
+    assert.equal(store.stats().servicesRewritten, 1, 'not rewritten');
+    assert.equal(snapshot(), before, 'no service or finding row written');
     assert.equal(updatedAt().at, t1.toISOString());
-    const rows = servicesRows();
-    assert.equal(rows.length, 50);
-    const expected = (s: { connections: { ipv4: number; ipv6: number; mapped: number } }) => [s.connections.ipv4, s.connections.ipv6, s.connections.mapped];
-    const byPortPid = new Map(second.services.map((s) => [`${s.port}/${s.pid}`, expected(s)]));
-    for (const row of rows) assert.deepEqual([row.conn_ipv4, row.conn_ipv6, row.conn_mapped], byPortPid.get(`${row.port}/${row.pid}`));
     const host = (await store.getHost('svc', new Date()))!;
-    assert.deepEqual(host.services, second.services, 'getHost shows the services as last sent');
+    assert.deepEqual(host.services, second.services, 'getHost shows the services, with their counts, as last sent');
+    assert.ok(host.findings.length > 0);
+    for (const f of host.findings) assert.equal(f.lastSeen, t2.toISOString(), 'an open finding was last seen in the current report');
+    const total = (key: 'ipv4' | 'ipv6' | 'mapped') => second.services.reduce((sum, s) => sum + s.connections[key], 0);
+    assert.deepEqual((await store.summary(new Date())).connections, { ipv4: total('ipv4'), ipv6: total('ipv6'), mapped: total('mapped') });
 
     // A restarted daemon (new pid) changes the set.
     const t3 = minutesAgo(10);
     const third = realisticReport({ hostId: 'svc', collectedAt: t3, round: 1 });
     third.services[0] = { ...third.services[0]!, pid: 4242 };
     await store.ingestReport(third, meta());
-    stats = store.stats();
-    assert.equal(stats.servicesRewritten, 2);
+    assert.equal(store.stats().servicesRewritten, 2);
     assert.equal(updatedAt().at, t3.toISOString());
     assert.ok(servicesRows().some((r) => r.pid === 4242));
     assert.equal((await store.counts()).services, 50);
@@ -425,8 +469,51 @@ describe('ingest', () => {
     await store.close();
     assert.equal((await pending).reportId, report.reportId);
     await assert.rejects(store.ingestReport(reportFrom('ipv6-off', { hostId: 'late', collectedAt: minutesAgo(1) }), meta()), /closed/);
-    const reopened = openStore(t, file);
+    const reopened = open(t, file);
     assert.equal((await reopened.counts()).reports, 1);
+  });
+});
+
+describe('the ingest thread', () => {
+  test('a file database writes on a worker thread; :memory: and ingestThread: false on this one', async (t) => {
+    assert.equal(openStore(t).stats().ingestOn, 'worker');
+    assert.equal(openStore(t, tempFile(t), { ingestThread: false }).stats().ingestOn, 'inline');
+    assert.equal(openStore(t, ':memory:').stats().ingestOn, 'inline');
+    // The worker really is another thread with its own connection: it commits while this
+    // thread's connection holds a read transaction open (WAL), and this connection sees the
+    // commit once its read transaction ends.
+    const file = tempFile(t);
+    const store = openStore(t, file);
+    const db = store.database;
+    const hostsNow = db.prepare('SELECT count(*) FROM hosts').pluck();
+    db.exec('BEGIN');
+    assert.equal(hostsNow.get(), 0);
+    await store.ingestReport(reportFrom('ipv6-off', { hostId: 'w1', collectedAt: minutesAgo(1) }), meta());
+    assert.equal(hostsNow.get(), 0, 'the open read transaction still sees its snapshot');
+    db.exec('COMMIT');
+    assert.equal(hostsNow.get(), 1);
+  });
+
+  test('a worker that dies in the middle of a batch fails it whole; the next batch starts a new worker', async (t) => {
+    const file = tempFile(t);
+    openStore(t, file).database; // creates and migrates the file
+    const thread = new IngestThread(file, { busyTimeoutMs: 5000, synchronous: 'FULL' });
+    t.after(() => thread.close());
+    const prepared = (hostId: string) => prepareReport(realisticReport({ hostId, collectedAt: minutesAgo(1) }), meta());
+    const first = await thread.write([prepared('warm-up')], []);
+    assert.ok('ok' in first.outcomes[0]!);
+    const worker = (thread as unknown as { worker: Worker | null }).worker;
+    assert.ok(worker, 'a worker runs after a write');
+    const batch = Array.from({ length: 300 }, (_, i) => prepared(`dies-${i}`));
+    const dying = thread.write(batch, []);
+    await worker.terminate();
+    await assert.rejects(dying, /ingest thread exited/);
+    const stored = peek(file, (db) => db.prepare("SELECT count(*) FROM reports WHERE host_id LIKE 'dies-%'").pluck().get() as number);
+    assert.ok(stored === 0 || stored === 300, `all or nothing of the batch: ${stored}`);
+    const again = await thread.write(batch.slice(0, 2), []);
+    assert.equal(again.outcomes.length, 2);
+    for (const outcome of again.outcomes) assert.ok('ok' in outcome, JSON.stringify(outcome));
+    assert.notEqual((thread as unknown as { worker: Worker | null }).worker, worker, 'a new worker');
   });
 });
 
@@ -689,7 +776,7 @@ describe('retention and tokens', () => {
     assert.deepEqual(await store.findTokenByHash('hash-1'), agent);
 
     // The lookup's last-use time is written with the next flush, without a commit of its own.
-    await new Promise((resolve) => setImmediate(resolve));
+    await store.idle();
     const used = (await store.listTokens()).find((tk) => tk.id === agent.id)!;
     assert.ok(used.lastUsedAt !== null && Date.parse(used.lastUsedAt) >= Date.parse(agent.createdAt));
 

@@ -299,6 +299,29 @@ export const migrations: readonly Migration[] = [
       db.exec('CREATE INDEX services_by_port ON services (port, proto, mode, host_id)');
     },
   },
+  {
+    version: 4,
+    description: 'fewer writes per report: no per-service connection counters, no last_seen refresh of open findings',
+    up(db) {
+      // Nothing read them: the per-service counts a user sees come from the latest report's
+      // body, the fleet's from hosts.conn_*. Updating them cost ~3 page writes per report.
+      db.exec(`
+        ALTER TABLE services DROP COLUMN conn_ipv4;
+        ALTER TABLE services DROP COLUMN conn_ipv6;
+        ALTER TABLE services DROP COLUMN conn_mapped;
+        ALTER TABLE hosts DROP COLUMN connections_hash;
+      `);
+      // An open finding is in the host's current report by definition, so its last_seen is
+      // hosts.collected_at, read with a join; only a resolved finding keeps its own (the
+      // collectedAt of the last report that had it). Refreshing every open finding's row cost
+      // ~3 page writes per report. Settle the open ones' stored value once, for readers that
+      // look at the column itself.
+      db.exec(`
+        UPDATE findings SET last_seen = (SELECT h.collected_at FROM hosts h WHERE h.host_id = findings.host_id)
+        WHERE resolved_at IS NULL AND EXISTS (SELECT 1 FROM hosts h WHERE h.host_id = findings.host_id)
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes and understands. */

@@ -61,6 +61,19 @@ export const metricsPlugin = fp(
         for (const [severity, count] of Object.entries(findings)) this.set({ severity }, count);
       },
     });
+    // Counters read at scrape time: rate(reports) / rate(transactions) is the group-commit size.
+    const batches = (name: string, help: string, pick: (b: { transactions: number; reports: number }) => number) =>
+      new Counter({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(pick(app.store.ingestBatches()));
+        },
+      });
+    batches('dualstack_ingest_transactions_total', 'Ingest write transactions (each commits a batch of concurrent reports).', (b) => b.transactions);
+    batches('dualstack_ingest_batched_reports_total', 'Reports written by those transactions.', (b) => b.reports);
     app.decorate('metrics', { registry, ingested, ingestSeconds });
     app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
       reply.type(registry.contentType);

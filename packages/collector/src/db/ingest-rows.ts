@@ -1,0 +1,263 @@
+// A report turned into the rows the store writes, in plain JS and before any transaction, so
+// the write transaction (db/ingest-writer.ts, on the ingest thread) runs SQL only. Pure: no
+// database here, and a PreparedReport is plain data, so it crosses to the ingest thread by
+// structured clone as it stands.
+import { createHash } from 'node:crypto';
+import type { Binding, Finding, Reach, Report, ServiceMode } from '@dualstack/core';
+import type { IngestAck } from '../api.js';
+import type { IngestMeta } from '../store.js';
+
+/**
+ * A report the store refuses for its content: the caller should answer 4xx and the agent
+ * should not send it again. statusCode lets Fastify's error handler answer it as it stands.
+ */
+export class ReportRejectedError extends Error {
+  readonly statusCode: 400 | 409;
+
+  constructor(
+    readonly reportId: string,
+    /** JSON pointer of the offending report field, when one is to blame. */
+    readonly field: string | null,
+    message: string,
+    options?: { cause?: unknown; statusCode?: 400 | 409 },
+  ) {
+    super(message, options);
+    this.name = 'ReportRejectedError';
+    this.statusCode = options?.statusCode ?? 400;
+  }
+}
+
+/** A report's collectedAt may run ahead of the collector's clock by this much (clock skew). */
+export const MAX_CLOCK_AHEAD_MS = 24 * 3600 * 1000;
+const EARLIEST_COLLECTED_AT = Date.parse('2000-01-01T00:00:00Z');
+
+// The named CHECK constraints of migrations.ts and the report field each one guards.
+const constraintFields: Record<string, string> = {
+  host_id_length: '/host/hostId',
+  hostname_length: '/host/hostname',
+  report_id_length: '/reportId',
+  process_length: '/services/process',
+  rule_length: '/findings/rule',
+  subject_length: '/findings/subject',
+};
+
+export const MODES: readonly ServiceMode[] = ['dual-separate', 'dual-mapped', 'ipv4-only', 'ipv6-only', 'loopback-only'];
+export const modeBit = (mode: ServiceMode): number => 1 << MODES.indexOf(mode);
+
+export interface PreparedService {
+  proto: 'tcp' | 'udp';
+  port: number;
+  process: string | null;
+  pid: number | null;
+  mode: ServiceMode;
+  ipv4: Reach;
+  ipv6: Reach;
+  bindings: readonly Binding[];
+}
+
+export interface PreparedFinding {
+  key: string;
+  finding: Finding;
+}
+
+export interface PreparedReport {
+  reportId: string;
+  hostId: string;
+  hostname: string;
+  distro: string | null;
+  kernel: string | null;
+  collectedAt: string;
+  receivedAt: string;
+  bytes: number;
+  tokenId: string | null;
+  ipv4Routable: 0 | 1 | null;
+  ipv6Routable: 0 | 1 | null;
+  servicesHash: string;
+  exposed: number;
+  dual: number;
+  /** Bit i set when a service has mode MODES[i]. */
+  serviceModes: number;
+  connIpv4: number;
+  connIpv6: number;
+  connMapped: number;
+  findingsHash: string;
+  critical: number;
+  warning: number;
+  info: number;
+  /**
+   * The report's JSON text. The service and finding rows are not carried: the writer needs
+   * them only when a hash differs from the host's stored one, and then rebuilds them from this
+   * text (serviceRows, findingRows). Carrying them cost more to clone to the ingest thread
+   * than JSON.parse of the whole report.
+   */
+  body: string;
+}
+
+export interface WriteResult {
+  ack: IngestAck;
+  duplicate: boolean;
+  applied: boolean;
+  servicesRewritten: boolean;
+}
+
+const isOutside = (reach: Reach): boolean => reach === 'any' || reach === 'addresses';
+const bit = (value: boolean | null | undefined): 0 | 1 | null => (value === null || value === undefined ? null : value ? 1 : 0);
+export const findingKey = (rule: string, subject: string): string => `${rule}\u0000${subject}`;
+const digest = (text: string): string => createHash('sha1').update(text).digest('base64url');
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The bindings as stored: a fixed key order, sorted, so equal sets give equal text. */
+export function bindingsJson(bindings: readonly Binding[]): string {
+  const sorted = bindings
+    .map((b) => ({ address: b.address, family: b.family, v6only: b.v6only, v6onlySource: b.v6onlySource, inode: b.inode }))
+    .sort((a, b) => a.family - b.family || compareText(a.address, b.address) || a.inode - b.inode);
+  return JSON.stringify(sorted);
+}
+
+// Separators that do not occur in the values hashed (NUL between fields, SOH between list items).
+const FIELD = '\u0000';
+const ITEM = '\u0001';
+
+function isoTime(value: string, reportId: string, field: string): { ms: number; iso: string } {
+  const ms = Date.parse(value);
+  if (!Number.isFinite(ms)) throw new ReportRejectedError(reportId, field, `${field} is not a date-time: '${value}'`);
+  return { ms, iso: new Date(ms).toISOString() };
+}
+
+/**
+ * The report's services as rows, in canonical order (seq in the services table is the index),
+ * each with its identity: everything a service row stores (the per-service connection
+ * counters, which change with every report, are only in the latest report's body). pid and
+ * the sockets' inodes are in: a restarted daemon is a changed service (new pid, maybe new
+ * bindings), and a row must never keep a stale pid. The agent's order is not part of it.
+ */
+export function serviceRows(report: Report): Array<{ service: PreparedService; identity: string }> {
+  const keyed = report.services.map((s) => {
+    let identity = `${s.proto}${FIELD}${s.port}${FIELD}${s.process ?? ''}${FIELD}${s.process === null ? 0 : 1}${FIELD}${s.pid ?? ''}${FIELD}${s.mode}${FIELD}${s.ipv4}${FIELD}${s.ipv6}`;
+    const bindings = s.bindings.map((b) => `${b.family}${FIELD}${b.address}${FIELD}${String(b.v6only)}${FIELD}${b.v6onlySource}${FIELD}${b.inode}`).sort();
+    for (const b of bindings) identity += ITEM + b;
+    const service: PreparedService = { proto: s.proto, port: s.port, process: s.process, pid: s.pid, mode: s.mode, ipv4: s.ipv4, ipv6: s.ipv6, bindings: s.bindings };
+    return { service, identity };
+  });
+  return keyed.sort(
+    (a, b) =>
+      compareText(a.service.proto, b.service.proto) ||
+      a.service.port - b.service.port ||
+      compareText(a.service.process ?? '', b.service.process ?? '') ||
+      (a.service.pid ?? -1) - (b.service.pid ?? -1) ||
+      compareText(a.identity, b.identity),
+  );
+}
+
+/**
+ * The report's findings as rows: one per (rule, subject), the first wins, and the identity of
+ * the set, which covers everything stored, so an unchanged set needs no per-finding write.
+ */
+export function findingRows(report: Report): { rows: PreparedFinding[]; identity: string } {
+  const rows: PreparedFinding[] = [];
+  const seen = new Set<string>();
+  let identity = '';
+  for (const f of report.findings) {
+    const key = findingKey(f.rule, f.subject);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    rows.push({ key, finding: f });
+    identity += `${key}${FIELD}${f.severity}${FIELD}${f.message}${FIELD}${f.evidence.join(ITEM)}${FIELD}${f.fix.summary}${FIELD}${f.fix.commands.join(ITEM)}\n`;
+  }
+  return { rows, identity };
+}
+
+/**
+ * Everything of a report that goes to SQL, computed before the transaction so the transaction
+ * does only SQL. Throws ReportRejectedError for a report that cannot be stored sensibly.
+ */
+export function prepareReport(report: Report, meta: IngestMeta): PreparedReport {
+  const reportId = report.reportId;
+  const received = isoTime(meta.receivedAt, reportId, 'receivedAt');
+  const collected = isoTime(report.collectedAt, reportId, '/collectedAt');
+  // A collectedAt far in the future would make this report the host's "latest" until the
+  // clock catches up, and every real report after it would count as out of order.
+  if (collected.ms > received.ms + MAX_CLOCK_AHEAD_MS) {
+    const hours = Math.round((collected.ms - received.ms) / 3600_000);
+    throw new ReportRejectedError(reportId, '/collectedAt', `collectedAt ${report.collectedAt} is ${hours} h ahead of the collector's clock (${received.iso}): fix the host's clock`);
+  }
+  if (collected.ms < EARLIEST_COLLECTED_AT) {
+    throw new ReportRejectedError(reportId, '/collectedAt', `collectedAt ${report.collectedAt} is before 2000: fix the host's clock`);
+  }
+
+  const keyed = serviceRows(report);
+  let exposed = 0;
+  let dual = 0;
+  let connIpv4 = 0;
+  let connIpv6 = 0;
+  let connMapped = 0;
+  let serviceModes = 0;
+  for (const { service: s } of keyed) {
+    serviceModes |= modeBit(s.mode);
+    const v4 = isOutside(s.ipv4);
+    const v6 = isOutside(s.ipv6);
+    if (v4 || v6) exposed++;
+    if (v4 && v6) dual++;
+  }
+  for (const s of report.services) {
+    connIpv4 += s.connections.ipv4;
+    connIpv6 += s.connections.ipv6;
+    connMapped += s.connections.mapped;
+  }
+  const findings = findingRows(report);
+  const bySeverity = { critical: 0, warning: 0, info: 0 };
+  for (const { finding } of findings.rows) bySeverity[finding.severity]++;
+
+  const reach = (family: 4 | 6) => bit(report.reachability.find((r) => r.family === family)?.reachable);
+  return {
+    reportId,
+    hostId: report.host.hostId,
+    hostname: report.host.hostname,
+    distro: report.host.os.distro,
+    kernel: report.host.os.kernel,
+    collectedAt: collected.iso,
+    receivedAt: received.iso,
+    bytes: Math.max(0, Math.trunc(meta.bytes)),
+    tokenId: meta.tokenId,
+    ipv4Routable: reach(4),
+    ipv6Routable: reach(6),
+    servicesHash: digest(keyed.map((k) => k.identity).join('\n')),
+    exposed,
+    dual,
+    serviceModes,
+    connIpv4,
+    connIpv6,
+    connMapped,
+    findingsHash: digest(findings.identity),
+    critical: bySeverity.critical,
+    warning: bySeverity.warning,
+    info: bySeverity.info,
+    body: meta.body ?? JSON.stringify(report),
+  };
+}
+
+/** SQLite constraint errors are the report's fault (4xx); anything else is the store's (5xx). */
+export function asRejection(error: unknown, reportId: string): unknown {
+  if (error instanceof ReportRejectedError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_CONSTRAINT')) return error;
+  const message = (error as Error).message;
+  const name = /CHECK constraint failed: (\w+)/.exec(message)?.[1];
+  const field = name ? (constraintFields[name] ?? null) : null;
+  const why = code === 'SQLITE_CONSTRAINT_FOREIGNKEY' ? `${message} (is the ingest token id a stored token?)` : message;
+  return new ReportRejectedError(reportId, field, `report ${reportId} cannot be stored: ${why}${field ? ` (${field})` : ''}`, { cause: error });
+}
+
+/**
+ * Whether an error inside the batch comes from one report's data (a constraint, a STRICT type
+ * mismatch, a value too big, or a JS error on its values) rather than from the database.
+ */
+export function isReportFault(error: unknown): boolean {
+  if (error instanceof ReportRejectedError) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return true;
+  return code.startsWith('SQLITE_CONSTRAINT') || code === 'SQLITE_TOOBIG' || code === 'SQLITE_MISMATCH';
+}
