@@ -470,6 +470,13 @@ function sourcesCommand(args: string[]): number {
   return 0;
 }
 
+// Output piped into a reader that stops early (`| head`): stop quietly, as other Unix tools do,
+// instead of an unhandled EPIPE with a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

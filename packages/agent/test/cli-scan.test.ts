@@ -53,3 +53,12 @@ test('--help and sources answer with exit 0', () => {
   assert.equal(sources.status, 0);
   for (const name of ['tcp6', 'sockdiag', 'owners', 'reachability', 'route-tables']) assert.match(sources.stdout, new RegExp(`^${name} `, 'm'));
 });
+
+test('output into a pipe whose reader is gone (| head, | true) ends quietly with exit 0', () => {
+  // `true` exits at once (long before node has started), so the agent's first write gets EPIPE.
+  for (const args of ['sources', `scan --json --proc-root ${FIXTURES}dual-stack-services/proc`]) {
+    const piped = spawnSync('bash', ['-c', `"${process.execPath}" "${cli}" ${args} | true; echo "agent exit \${PIPESTATUS[0]}"`], { encoding: 'utf8' });
+    assert.equal(piped.stderr, '', `no EPIPE trace for ${args}`);
+    assert.equal(piped.stdout, 'agent exit 0\n', args);
+  }
+});
