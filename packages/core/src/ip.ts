@@ -37,6 +37,31 @@ export function wordHexToBytes(hex: string, family: Family, order: 'little' | 'b
   return bytes;
 }
 
+/**
+ * The inverse of wordHexToBytes: an address's bytes as a /proc socket table prints them
+ * (uppercase, host-order words). Lets a reader compare raw table bytes with a known address
+ * or prefix without decoding every line.
+ */
+export function bytesToWordHex(bytes: readonly number[], order: 'little' | 'big' = hostByteOrder): string {
+  if (bytes.length !== 4 && bytes.length !== 16) throw new AddressDecodeError(JSON.stringify(bytes), 'expected 4 or 16 bytes');
+  let hex = '';
+  for (let word = 0; word < bytes.length; word += 4) {
+    const wordBytes = bytes.slice(word, word + 4);
+    if (order === 'little') wordBytes.reverse();
+    for (const b of wordBytes) hex += b.toString(16).toUpperCase().padStart(2, '0');
+  }
+  return hex;
+}
+
+/**
+ * The first 24 hex digits (96 bits) of every IPv4-mapped address (::ffff:0:0/96) as a /proc
+ * socket table prints it on a host of this byte order: a remote address that starts with
+ * them is an IPv4 client of a dual-stack socket.
+ */
+export function procMappedPrefixHex(order: 'little' | 'big' = hostByteOrder): string {
+  return bytesToWordHex(ipaddr.parse('::ffff:0.0.0.0').toByteArray(), order).slice(0, 24);
+}
+
 /** Bytes of an address printed in network byte order (/proc/net/if_inet6, /proc/net/ipv6_route). */
 export function networkHexToBytes(hex: string): number[] {
   if (hex.length !== 32 || !HEX_RE.test(hex)) {

@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import {
   AddressDecodeError,
   bindKind,
+  bytesToWordHex,
+  isIpv4Mapped,
+  procMappedPrefixHex,
   decodeNetworkIpv6,
   decodeProcSocketAddress,
   formatAddress,
@@ -66,4 +69,24 @@ test('netmask prefix lengths', () => {
   assert.equal(prefixLengthOfNetmask(parseAddress('255.255.255.0')), 24);
   assert.equal(prefixLengthOfNetmask(parseAddress('0.0.0.0')), 0);
   assert.equal(prefixLengthOfNetmask(parseAddress('255.0.255.0')), null);
+});
+
+test('bytesToWordHex is the inverse of wordHexToBytes, in both byte orders', () => {
+  for (const order of ['little', 'big'] as const) {
+    for (const text of ['127.0.0.1', '192.0.2.10', '::1', '2001:db8::1', '::ffff:192.0.2.1', 'fe80::1:2:3:4']) {
+      const bytes = parseAddress(text).toByteArray();
+      const hex = bytesToWordHex(bytes, order);
+      assert.match(hex, /^[0-9A-F]+$/, 'uppercase, as the kernel prints %08X');
+      assert.deepEqual(wordHexToBytes(hex, bytes.length === 4 ? 4 : 6, order), bytes, `${text} ${order}`);
+    }
+  }
+  // As a little-endian /proc/net/tcp6 prints ::ffff:127.0.0.1 (the FACTS.md case above).
+  assert.equal(bytesToWordHex(parseAddress('::ffff:127.0.0.1').toByteArray(), 'little'), '0000000000000000FFFF00000100007F');
+  assert.throws(() => bytesToWordHex([1, 2, 3]), AddressDecodeError);
+});
+
+test('procMappedPrefixHex: the 96-bit prefix of every IPv4-mapped address as /proc prints it', () => {
+  assert.equal(procMappedPrefixHex('little'), '0000000000000000FFFF0000');
+  assert.equal(procMappedPrefixHex('big'), '00000000000000000000FFFF');
+  assert.ok(isIpv4Mapped(decodeProcSocketAddress(`${procMappedPrefixHex()}0100007F`, 6)));
 });

@@ -2,7 +2,10 @@
 // Line: `sl: local:port remote:port st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ...`
 // Parsed by position (the header is not trusted); addresses are host-order words, decoded in
 // @dualstack/core's ip.ts only.
-import { decodeProcSocketAddress, formatAddress, isIpv4Mapped, type Family } from '@dualstack/core';
+// The address helpers alone: this module also runs on the socket-table worker, which then
+// loads ip.js and ipaddr.js instead of all of core (rules, knowledge base, analysis).
+import { decodeProcSocketAddress, formatAddress, procMappedPrefixHex } from '@dualstack/core/ip';
+import type { Family } from '@dualstack/core';
 import { ProcParseError } from './errors.js';
 import { forEachProcLineBytes, type ProcRoot } from './root.js';
 
@@ -130,11 +133,6 @@ export class SocketLineFields {
     return this.#text(this.starts[2]!, family === 4 ? 8 : 32);
   }
 
-  /** The first 96 bits of the remote address, which decide whether it is IPv4-mapped. */
-  remotePrefixHex(): string {
-    return this.#text(this.starts[2]!, 24);
-  }
-
   /** True when the remote's first 96 bits are byte for byte those of `prefix` (24 latin1 bytes). */
   remotePrefixEquals(prefix: Uint8Array): boolean {
     if (prefix.length !== 24) return false;
@@ -243,11 +241,7 @@ export function readSocketTable(root: ProcRoot, file: SocketFile): SocketTableSu
   const listeningPorts = new Uint8Array(65536);
   // Peers of not-yet-listening ports, per port and class (ipv4, ipv6, mapped).
   const early = new Uint32Array(65536 * 3);
-  // Whether a remote address is IPv4-mapped depends on its first 96 bits only: cache per prefix.
-  const mappedByPrefix = new Map<string, boolean>();
   const fields = new SocketLineFields();
-  let lastPrefix: Uint8Array = new Uint8Array(0);
-  let lastMapped = false;
   let earlyCount = 0;
   const found = forEachProcLineBytes(root, path, (buf, start, end, lineNo) => {
     if (start === end || (lineNo === 1 && isHeaderBytes(buf, start, end))) return;
@@ -260,20 +254,10 @@ export function readSocketTable(root: ProcRoot, file: SocketFile): SocketTableSu
       return;
     }
     if (proto !== 'tcp' || fields.state !== TCP_ESTABLISHED) return;
-    let peer: 0 | 1 | 2 = 0;
-    if (family === 6) {
-      if (!fields.remotePrefixEquals(lastPrefix)) {
-        const prefix = fields.remotePrefixHex();
-        let mapped = mappedByPrefix.get(prefix);
-        if (mapped === undefined) {
-          mapped = isIpv4Mapped(decodeProcSocketAddress(`${prefix}00000000`, 6));
-          mappedByPrefix.set(prefix, mapped);
-        }
-        lastPrefix = Buffer.from(prefix, 'latin1');
-        lastMapped = mapped;
-      }
-      peer = lastMapped ? 2 : 1;
-    }
+    // IPv4-mapped or not is decided by the remote's first 96 bits: one byte comparison with
+    // the mapped prefix as this host prints it (no string, no decode per line; an earlier
+    // per-prefix cache thrashed when mapped and native peers alternate, as they do).
+    const peer: 0 | 1 | 2 = family === 4 ? 0 : fields.remotePrefixEquals(MAPPED_PREFIX) ? 2 : 1;
     if (listeningPorts[fields.localPort] === 0) {
       early[fields.localPort * 3 + peer]!++;
       earlyCount++;
@@ -304,6 +288,7 @@ export function readSocketTable(root: ProcRoot, file: SocketFile): SocketTableSu
 }
 
 const wildcardHex: Record<Family, string> = { 4: '0'.repeat(8), 6: '0'.repeat(32) };
+const MAPPED_PREFIX = Buffer.from(procMappedPrefixHex(), 'latin1');
 
 function endpoint(summary: SocketTableSummary, localHex: string, localPort: number) {
   const key = `${localHex}:${localPort}`;
