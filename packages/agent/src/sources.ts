@@ -1,7 +1,7 @@
 // Every source the agent reads, declared in one explicit list. Each reads one thing, can fail
 // alone, and reports its status and duration; docs/sources.md is generated from this list.
 import { existsSync, readFileSync } from 'node:fs';
-import { hostname as osHostname } from 'node:os';
+import { arch as osArch, hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import type { HostAddress, NetworkConfig, Reachability, Route, Router, RoutingRule, Sysctls, TableDefaultRoute } from '@dualstack/core';
 import { readSocketTable, type SocketFile, type SocketTableSummary } from './proc/net-sockets.js';
@@ -18,6 +18,7 @@ import { CommandMissingError } from './command.js';
 import { probeFamily } from './reachability.js';
 import { readIpv4Addresses } from './addresses4.js';
 import { runIp } from './ip-command.js';
+import { readOsRelease } from './os-release.js';
 import { commandLine, DEFAULT_ROUTE_ARGS, parseDefaultRoutes, parseRules, RULE_ARGS } from './iproute.js';
 import { NEIGHBOUR_ARGS, parseRouterNeighbours } from './neighbours.js';
 import { readNetworkConfig, resolveEtcRoot } from './netconfig.js';
@@ -147,13 +148,27 @@ export interface SocketTableReaders {
 export const socketTableReaders: SocketTableReaders = { inThread: readSocketTable, onWorker: readSocketTableOnWorker, counts: readTcpSocketCounts };
 
 /**
- * Both TCP tables at least this big: tcp6 is read on a worker thread while the main thread
- * reads tcp. Measured on 2 cores at 100k sockets (50k per table): tcp ~150 ms and tcp6
- * ~175 ms when read one after the other, both done after ~260-290 ms in parallel; a worker
- * takes ~55 ms to start (25 ms for the thread, 30 ms to load the parser and @dualstack/core),
- * so below about 20k sockets a table is read before the worker could have started.
+ * Both TCP tables at least this big: one is read on a worker thread while the main thread
+ * reads the other. Measured on 2 cores at 100k sockets (50k per table): tcp ~150 ms and tcp6
+ * ~175 ms when read one after the other; in parallel both are done after ~260-290 ms. A worker
+ * takes ~30-40 ms to start (the thread, then the parser and core's address helpers), so below
+ * about 20k sockets a table is read before the worker could have started.
  */
 export const WORKER_MIN_SOCKETS = 20_000;
+
+// Bytes per line of each table, for the kernel's text and our parse (IPv6 addresses are 32
+// hex digits, IPv4 ones 8): measured on this machine's tables, lines of established sockets.
+const LINE_BYTES = { tcp: 150, tcp6: 178 } as const;
+
+/**
+ * Which TCP table goes to the worker: none unless both are big; else the one with less text,
+ * since the worker starts later than this thread does and the two should finish together.
+ */
+export function tcpTableOnWorker(counts: TcpSocketCounts): 'tcp' | 'tcp6' | null {
+  const { tcp, tcp6 } = counts;
+  if (tcp === null || tcp6 === null || tcp < WORKER_MIN_SOCKETS || tcp6 < WORKER_MIN_SOCKETS) return null;
+  return tcp * LINE_BYTES.tcp <= tcp6 * LINE_BYTES.tcp6 ? 'tcp' : 'tcp6';
+}
 
 function socketSource(file: SocketFile, description: string, readers: SocketTableReaders = socketTableReaders): SourceDefinition {
   const ipv6 = file.endsWith('6');
@@ -161,12 +176,10 @@ function socketSource(file: SocketFile, description: string, readers: SocketTabl
     name: file,
     description,
     paths: [`net/${file}`],
-    ...(file === 'tcp6'
+    ...(file === 'tcp' || file === 'tcp6'
       ? {
           prepare(options: ScanOptions) {
-            const counts = readers.counts(options.procRoot);
-            const big = (n: number | null) => n !== null && n >= WORKER_MIN_SOCKETS;
-            return big(counts.tcp) && big(counts.tcp6) ? readers.onWorker(options.procRoot, file) : null;
+            return tcpTableOnWorker(readers.counts(options.procRoot)) === file ? readers.onWorker(options.procRoot, file) : null;
           },
         }
       : {}),
@@ -447,7 +460,7 @@ export const sources: SourceDefinition[] = [
     name: 'host',
     description: 'Host identity and OS: machine id, hostname, distribution, and the kernel release from <proc-root>/sys/kernel/osrelease.',
     paths: ['sys/kernel/osrelease'],
-    live: '/etc/machine-id, hostname, and the distribution through systeminformation',
+    live: '/etc/machine-id, hostname, and the distribution from /etc/os-release (systeminformation where it is missing)',
     concurrent: true,
     async run(options, facts) {
       facts.kernel = readProcText(options.procRoot, 'sys/kernel/osrelease')?.trim() ?? null;
@@ -456,15 +469,23 @@ export const sources: SourceDefinition[] = [
         if (facts.host === null) return notLive(captureFiles.host);
         return { status: 'ok' };
       }
-      const { osInfo } = await import('systeminformation');
-      const info = await osInfo();
+      // os.arch(), as systeminformation reports it; the distribution from os-release(5).
+      let os: { distro: string | null; release: string | null; arch: string | null };
+      const release = readOsRelease();
+      if (release) {
+        os = { ...release, arch: osArch() };
+      } else {
+        const { osInfo } = await import('systeminformation');
+        const info = await osInfo();
+        os = { distro: info.distro || null, release: info.release || null, arch: info.arch || null };
+      }
       let hostId: string;
       try {
         hostId = readFileSync('/etc/machine-id', 'utf8').trim();
       } catch {
         hostId = '';
       }
-      facts.host = { hostId, hostname: osHostname(), distro: info.distro || null, release: info.release || null, arch: info.arch || null };
+      facts.host = { hostId, hostname: osHostname(), ...os };
       return hostId ? { status: 'ok' } : { status: 'partial', detail: '/etc/machine-id is unreadable: the hostname stands in as host id' };
     },
   }),
