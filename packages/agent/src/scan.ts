@@ -54,10 +54,29 @@ export async function runSources(options: ScanOptions, disabled: ReadonlySet<str
     }
   };
   // Concurrent sources start first and wait on their child processes while the /proc
-  // sources parse; the others run in list order, since later ones read earlier facts.
+  // sources parse; the others run in list order, since later ones read earlier facts. A
+  // source whose work was prepared on another thread runs beside the sources after it that
+  // have a prepare hook too (the other socket table, read here meanwhile), and is awaited
+  // before the first later source without one.
   const pending = new Map(list.filter((s) => s.concurrent).map((s) => [s, runOne(s)]));
   const statuses: Array<SourceStatus | Promise<SourceStatus>> = [];
-  for (const source of list) statuses.push(pending.get(source) ?? (await runOne(source)));
+  let beside: Array<Promise<SourceStatus>> = [];
+  for (const source of list) {
+    const running = pending.get(source);
+    if (running) {
+      statuses.push(running);
+    } else if (source.prepare && prepared.get(source)) {
+      const started = runOne(source);
+      beside.push(started);
+      statuses.push(started);
+    } else {
+      if (!source.prepare && beside.length > 0) {
+        await Promise.all(beside);
+        beside = [];
+      }
+      statuses.push(await runOne(source));
+    }
+  }
   return { facts, statuses: await Promise.all(statuses) };
 }
 

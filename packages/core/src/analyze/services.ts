@@ -149,10 +149,19 @@ export function buildServices(
   }
   services.sort((a, b) => a.proto.localeCompare(b.proto) || a.port - b.port || (a.pid ?? 0) - (b.pid ?? 0));
 
+  // The services of each (proto, port), in the order above: a host with 1,000 listeners and as
+  // many connection groups would otherwise scan every service for every group.
+  const byPort = new Map<string, Service[]>();
+  for (const service of services) {
+    const key = `${service.proto}|${service.port}`;
+    const list = byPort.get(key);
+    if (list) list.push(service);
+    else byPort.set(key, [service]);
+  }
   const totals = { ...zeroCounts(), unattributed: 0 };
   for (const group of established) {
     addCounts(totals, group.peers);
-    const candidates = services.filter((s) => s.proto === group.proto && s.port === group.localPort);
+    const candidates = byPort.get(`${group.proto}|${group.localPort}`) ?? [];
     const target = candidates.find((s) => s.bindings.some((b) => bindingServes(b, group))) ?? candidates[0];
     if (target) addCounts(target.connections, group.peers);
     else totals.unattributed += group.peers.ipv4 + group.peers.ipv6 + group.peers.mapped;
