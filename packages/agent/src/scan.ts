@@ -108,6 +108,8 @@ export function analyzeServices(facts: Facts) {
   }
   const established: EstablishedGroup[] = [];
   let unattributed = 0;
+  // Many groups share a local address (one per listening port): decode each hex spelling once.
+  const localAddresses = new Map<string, string>();
   for (const file of Object.keys(socketFiles) as SocketFile[]) {
     const { proto, family } = socketFiles[file];
     for (const entry of facts.sockets[file]?.established.values() ?? []) {
@@ -115,7 +117,11 @@ export function analyzeServices(facts: Facts) {
         unattributed += entry.peers.ipv4 + entry.peers.ipv6 + entry.peers.mapped;
         continue;
       }
-      const localAddress = formatAddress(decodeProcSocketAddress(entry.localHex, family));
+      let localAddress = localAddresses.get(entry.localHex);
+      if (localAddress === undefined) {
+        localAddress = formatAddress(decodeProcSocketAddress(entry.localHex, family));
+        localAddresses.set(entry.localHex, localAddress);
+      }
       established.push({ proto, family, localAddress, localPort: entry.localPort, peers: entry.peers });
     }
   }

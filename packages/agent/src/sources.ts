@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { arch as osArch, hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import type { HostAddress, NetworkConfig, Reachability, Route, Router, RoutingRule, Sysctls, TableDefaultRoute } from '@dualstack/core';
-import { readSocketTable, type SocketFile, type SocketTableSummary } from './proc/net-sockets.js';
+import { readSocketTableYielding, type SocketFile, type SocketTableSummary } from './proc/net-sockets.js';
 import { readSocketTableOnWorker } from './proc/net-sockets-worker.js';
 import { readTcpSocketCounts, type TcpSocketCounts } from './proc/sockstat.js';
 import { readIfInet6 } from './proc/if-inet6.js';
@@ -139,13 +139,14 @@ function defineSource(source: SourceDefinition): SourceDefinition {
 
 /** How a socket source reads its table: here, or on a worker thread. Injectable for tests. */
 export interface SocketTableReaders {
-  inThread(root: ProcRoot, file: SocketFile): SocketTableSummary | null;
+  /** On this thread, returning to the event loop between chunks (child processes run beside). */
+  inThread(root: ProcRoot, file: SocketFile): Promise<SocketTableSummary | null>;
   onWorker(root: ProcRoot, file: SocketFile): Promise<SocketTableSummary | null>;
   /** Sockets in use per table, from net/sockstat{,6}; null where unknown. */
   counts(root: ProcRoot): TcpSocketCounts;
 }
 
-export const socketTableReaders: SocketTableReaders = { inThread: readSocketTable, onWorker: readSocketTableOnWorker, counts: readTcpSocketCounts };
+export const socketTableReaders: SocketTableReaders = { inThread: readSocketTableYielding, onWorker: readSocketTableOnWorker, counts: readTcpSocketCounts };
 
 /**
  * Both TCP tables at least this big: one is read on a worker thread while the main thread
@@ -184,7 +185,7 @@ function socketSource(file: SocketFile, description: string, readers: SocketTabl
         }
       : {}),
     async run(options, facts, prepared) {
-      const summary = prepared ? ((await prepared) as SocketTableSummary | null) : readers.inThread(options.procRoot, file);
+      const summary = prepared ? ((await prepared) as SocketTableSummary | null) : await readers.inThread(options.procRoot, file);
       if (summary === null) {
         // A missing *6 file means the kernel has IPv6 off, not a failure.
         if (ipv6) return { status: 'absent', detail: `net/${file} is missing: IPv6 is disabled in this kernel` };

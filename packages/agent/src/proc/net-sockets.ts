@@ -7,7 +7,7 @@
 import { decodeProcSocketAddress, formatAddress, procMappedPrefixHex } from '@dualstack/core/ip';
 import type { Family } from '@dualstack/core';
 import { ProcParseError } from './errors.js';
-import { forEachProcLineBytes, type ProcRoot } from './root.js';
+import { forEachProcLineBytes, forEachProcLineBytesYielding, type ProcRoot } from './root.js';
 
 export type Proto = 'tcp' | 'udp';
 export type SocketFile = 'tcp' | 'tcp6' | 'udp' | 'udp6';
@@ -235,6 +235,22 @@ export interface SocketTableSummary {
  * Returns null when the file is absent (for *6 files: IPv6 is off).
  */
 export function readSocketTable(root: ProcRoot, file: SocketFile): SocketTableSummary | null {
+  const parser = socketTableParser(file);
+  return parser.finish(forEachProcLineBytes(root, `net/${file}`, parser.onLine));
+}
+
+/**
+ * readSocketTable returning to the event loop between chunks of the file (see
+ * forEachProcLineBytesYielding), for the main thread of a scan whose child processes run
+ * beside the read.
+ */
+export async function readSocketTableYielding(root: ProcRoot, file: SocketFile): Promise<SocketTableSummary | null> {
+  const parser = socketTableParser(file);
+  return parser.finish(await forEachProcLineBytesYielding(root, `net/${file}`, parser.onLine));
+}
+
+/** The line handler of one table's read, and what turns its tallies into the summary. */
+function socketTableParser(file: SocketFile) {
   const { proto, family } = socketFiles[file];
   const path = `net/${file}`;
   const summary: SocketTableSummary = { listening: [], established: new Map(), unattributed: { ipv4: 0, ipv6: 0, mapped: 0 }, lines: 0 };
@@ -243,7 +259,7 @@ export function readSocketTable(root: ProcRoot, file: SocketFile): SocketTableSu
   const early = new Uint32Array(65536 * 3);
   const fields = new SocketLineFields();
   let earlyCount = 0;
-  const found = forEachProcLineBytes(root, path, (buf, start, end, lineNo) => {
+  const onLine = (buf: Buffer, start: number, end: number, lineNo: number): void => {
     if (start === end || (lineNo === 1 && isHeaderBytes(buf, start, end))) return;
     fields.scan(buf, start, end, lineNo, path, family);
     summary.lines++;
@@ -268,23 +284,26 @@ export function readSocketTable(root: ProcRoot, file: SocketFile): SocketTableSu
     if (peer === 0) entry.peers.ipv4++;
     else if (peer === 1) entry.peers.ipv6++;
     else entry.peers.mapped++;
-  });
-  if (!found) return null;
-  // Walking all 65536 ports costs ~4 ms a table (a profile showed it on every scan, even of
-  // empty udp tables): only when some peer was put aside, and without an array per port.
-  for (let port = 0; earlyCount > 0 && port < 65536; port++) {
-    const ipv4 = early[port * 3]!;
-    const ipv6 = early[port * 3 + 1]!;
-    const mapped = early[port * 3 + 2]!;
-    if (ipv4 + ipv6 + mapped === 0) continue;
-    // Rare: the listener was printed after its peers. Their local address was not kept, so
-    // they go to the wildcard endpoint of the port.
-    const target = listeningPorts[port] ? endpoint(summary, wildcardHex[family], port).peers : summary.unattributed;
-    target.ipv4 += ipv4;
-    target.ipv6 += ipv6;
-    target.mapped += mapped;
-  }
-  return summary;
+  };
+  const finish = (found: boolean): SocketTableSummary | null => {
+    if (!found) return null;
+    // Walking all 65536 ports costs ~4 ms a table (a profile showed it on every scan, even of
+    // empty udp tables): only when some peer was put aside, and without an array per port.
+    for (let port = 0; earlyCount > 0 && port < 65536; port++) {
+      const ipv4 = early[port * 3]!;
+      const ipv6 = early[port * 3 + 1]!;
+      const mapped = early[port * 3 + 2]!;
+      if (ipv4 + ipv6 + mapped === 0) continue;
+      // Rare: the listener was printed after its peers. Their local address was not kept, so
+      // they go to the wildcard endpoint of the port.
+      const target = listeningPorts[port] ? endpoint(summary, wildcardHex[family], port).peers : summary.unattributed;
+      target.ipv4 += ipv4;
+      target.ipv6 += ipv6;
+      target.mapped += mapped;
+    }
+    return summary;
+  };
+  return { onLine, finish };
 }
 
 const wildcardHex: Record<Family, string> = { 4: '0'.repeat(8), 6: '0'.repeat(32) };

@@ -1,6 +1,21 @@
 // Listening sockets -> services with a reachability verdict per family (the table in DESIGN.md).
 import type { Binding, ConnectionCounts, Family, Reach, Service, ServiceMode, V6onlySource } from '../report.js';
-import { bindKind, isIpv4Mapped, parseAddress, type BindKind } from '../ip.js';
+import { bindKind, isIpv4Mapped, parseAddress, type BindKind, type IpAddress } from '../ip.js';
+
+// The same few address strings (0.0.0.0, ::, 127.0.0.1, the host's own) are parsed for every
+// binding and every connection group; ipaddr.js parsing was ~50 ms of a scan with 1,000
+// listeners. Parsed addresses are only read, never changed, so they can be shared; the cache is
+// emptied when it grows past a bound.
+const parsedAddresses = new Map<string, IpAddress>();
+function parsed(text: string): IpAddress {
+  let address = parsedAddresses.get(text);
+  if (address === undefined) {
+    if (parsedAddresses.size >= 4096) parsedAddresses.clear();
+    address = parseAddress(text);
+    parsedAddresses.set(text, address);
+  }
+  return address;
+}
 
 export interface ListeningSocket {
   proto: 'tcp' | 'udp';
@@ -42,7 +57,7 @@ const isOutside = (reach: Reach): boolean => reach === 'any' || reach === 'addre
 
 /** Who can reach one socket: IPv4 clients and IPv6 clients. */
 export function bindingReach(binding: Pick<Binding, 'address' | 'family' | 'v6only'>): { ipv4: Reach; ipv6: Reach } {
-  const address = parseAddress(binding.address);
+  const address = parsed(binding.address);
   const kind = bindKind(address);
   if (binding.family === 4) return { ipv4: reachOfKind[kind], ipv6: 'none' };
   // An AF_INET6 socket bound to ::ffff:a.b.c.d serves that IPv4 address only.
@@ -61,7 +76,7 @@ export function serviceMode(bindings: Pick<Binding, 'address' | 'family' | 'v6on
     const reach = bindingReach(binding);
     ipv4 = wider(ipv4, reach.ipv4);
     ipv6 = wider(ipv6, reach.ipv6);
-    const viaMapping = binding.family === 6 && !isIpv4Mapped(parseAddress(binding.address));
+    const viaMapping = binding.family === 6 && !isIpv4Mapped(parsed(binding.address));
     if (!viaMapping) ipv4FromInetSocket = wider(ipv4FromInetSocket, reach.ipv4);
   }
   let mode: ServiceMode;
@@ -95,10 +110,10 @@ function addCounts(into: ConnectionCounts, from: ConnectionCounts): void {
 function bindingServes(binding: Binding, group: EstablishedGroup): boolean {
   if (binding.family !== group.family) return false;
   if (binding.address === group.localAddress) return true;
-  const kind = bindKind(parseAddress(binding.address));
+  const kind = bindKind(parsed(binding.address));
   if (kind !== 'wildcard') return false;
   // A `::` socket with V6ONLY=1 never accepts on a mapped local address.
-  if (group.family === 6 && isIpv4Mapped(parseAddress(group.localAddress))) return binding.v6only !== true;
+  if (group.family === 6 && isIpv4Mapped(parsed(group.localAddress))) return binding.v6only !== true;
   return true;
 }
 
