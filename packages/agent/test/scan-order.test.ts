@@ -22,7 +22,7 @@ test('a prepared source runs beside the next prepare-hook source and is done bef
       prepare: () => worker.then(() => 'rows of a'),
       async run(_o, facts, prepared) {
         events.push(`a got ${String(await prepared)}`);
-        facts.commandOutputs['a'] = 'done';
+        facts.kernel = 'done';
         return { status: 'ok' };
       },
     },
@@ -32,7 +32,7 @@ test('a prepared source runs beside the next prepare-hook source and is done bef
       paths: [],
       prepare: () => null,
       run(_o, facts) {
-        events.push(`b ran, a ${facts.commandOutputs['a'] ?? 'not yet'}`);
+        events.push(`b ran, a ${facts.kernel ?? 'not yet'}`);
         // The "worker" finishes while b is being read here.
         finishWorker();
         return { status: 'ok' };
@@ -43,7 +43,7 @@ test('a prepared source runs beside the next prepare-hook source and is done bef
       description: 'reads what a found',
       paths: [],
       run(_o, facts) {
-        events.push(`after saw a ${facts.commandOutputs['a'] ?? 'missing'}`);
+        events.push(`after saw a ${facts.kernel ?? 'missing'}`);
         return { status: 'ok' };
       },
     },
