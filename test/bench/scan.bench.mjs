@@ -20,6 +20,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..');
 const SELF = fileURLToPath(import.meta.url);
 const LOAD = join(here, 'socket-load.mjs');
+const NAIVE = join(here, 'naive-socket-read.mjs');
 const SOCKET_SOURCES = ['tcp', 'tcp6', 'udp', 'udp6'];
 const TARGET_SCAN_RATIO = 1.5; // agent wall time / ss -tan wall time, at 100k sockets
 const TARGET_OWNERS_RATIO = 2; // owners source / socket parse sources
@@ -107,17 +108,22 @@ function inner() {
   const states = {};
   for (const l of lines) { const s = l.split(/\s+/, 1)[0]; states[s] = (states[s] ?? 0) + 1; }
 
-  const res = { sockets: lines.length, states, reps, agentPath, agentPresent, startup: [], ssTan: [], ssTanp: [], agent: [], rss: [], rssHow: null, agentErrors: [], sources: [] };
+  const res = { sockets: lines.length, states, reps, agentPath, agentPresent, startup: [], ssTan: [], ssTanp: [], naive: [], naiveRssKb: NaN, agent: [], rss: [], rssHow: null, agentErrors: [], sources: [] };
 
   // warm-up round (page cache, code cache): not recorded
-  run([node, '-e', '0']); run(['ss', '-tan']); run(['ss', '-tanp']);
+  run([node, '-e', '0']); run(['ss', '-tan']); run(['ss', '-tanp']); run([node, NAIVE]);
   if (agentPresent) runAgent();
+  if (timeBin) {
+    run([timeBin, '-f', '%M', '-o', rssFile, node, NAIVE]);
+    res.naiveRssKb = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop());
+  }
 
   for (let i = 0; i < reps; i++) {
     log(`rep ${i + 1}/${reps}`);
     res.startup.push(run([node, '-e', '0']).ms);
     res.ssTan.push(run(['ss', '-tan']).ms);
     res.ssTanp.push(run(['ss', '-tanp']).ms);
+    res.naive.push(run([node, NAIVE]).ms);
     if (!agentPresent) continue;
     const a = runAgent();
     if (a.status !== 0 || !a.json) {
@@ -271,6 +277,7 @@ function printSize(r) {
   const startup = median(r.startup);
   const ssTan = median(r.ssTan);
   const ssTanp = median(r.ssTanp);
+  const naive = median(r.naive);
   const agent = r.agentPresent ? median(r.agent) : NaN;
   const perRun = (name) => r.sources.map((s) => s?.find((x) => x.name === name)?.durationMs);
   const parse = median(r.sources.map((s) => {
@@ -291,7 +298,8 @@ function printSize(r) {
     ['node -e 0 (Node startup)', f1(startup), 'ms; included in the agent total below', ''],
     ['ss -tan', f1(ssTan), 'ms', ''],
     ['ss -tanp', f1(ssTanp), `ms = ${f1(ssTanp / ssTan)}x ss -tan`, ''],
-    ['agent scan --json, total', f1(agent), 'ms (wall, whole process)', ''],
+    ['naive read-split-parse (tcp, tcp6)', f1(naive), `ms = ${f2(naive / ssTan)}x ss -tan; peak RSS ${f1(r.naiveRssKb * 1024 / 1e6)} MB (naive-socket-read.mjs)`, ''],
+    ['agent scan --json, total', f1(agent), `ms (wall, whole process) = ${f2(agent / naive)}x the naive read`, ''],
     ['agent / ss -tan', f2(scanRatio), `x  target <= ${TARGET_SCAN_RATIO}x${at100k}`, verdict(chk(scanRatio, scanRatio <= TARGET_SCAN_RATIO))],
     ['agent - node startup', f1(agent - startup), `ms = ${f2((agent - startup) / ssTan)}x ss -tan (info)`, ''],
     ['socket parse (tcp+tcp6+udp+udp6)', f1(parse), 'ms (agent JSON durationMs)', ''],
@@ -313,16 +321,16 @@ function printSize(r) {
     console.log('  agent JSON had no sources[] (looked at .sources and .report.sources)');
   }
   if (r.outputBytes !== undefined) console.log(`  agent JSON output: ${r.outputBytes} bytes; peak RSS measured with ${r.rssHow}`);
-  console.log(`  raw ms: startup ${r.startup.map(f1).join(' ')} | ss -tan ${r.ssTan.map(f1).join(' ')} | ss -tanp ${r.ssTanp.map(f1).join(' ')} | agent ${r.agent.map(f1).join(' ')} | rss kB ${r.rss.join(' ')}`);
-  return { size: r.size, sockets: r.sockets, startup, ssTan, ssTanp, agent, scanRatio, parse, owners, ownersRatio, rssMB };
+  console.log(`  raw ms: startup ${r.startup.map(f1).join(' ')} | ss -tan ${r.ssTan.map(f1).join(' ')} | ss -tanp ${r.ssTanp.map(f1).join(' ')} | naive ${r.naive.map(f1).join(' ')} | agent ${r.agent.map(f1).join(' ')} | rss kB ${r.rss.join(' ')}`);
+  return { size: r.size, sockets: r.sockets, startup, ssTan, ssTanp, naive, agent, scanRatio, parse, owners, ownersRatio, rssMB };
 }
 
 function printSummary(rows) {
   console.log('\n== summary (medians; ms unless noted) ==');
-  const head = ['sockets', 'node -e 0', 'ss -tan', 'ss -tanp', 'agent', 'agent/ss', 'parse', 'owners', 'own/parse', 'RSS MB'];
+  const head = ['sockets', 'node -e 0', 'ss -tan', 'ss -tanp', 'naive', 'agent', 'agent/ss', 'agent/nv', 'parse', 'owners', 'own/parse', 'RSS MB'];
   console.log(`  ${head.map((h) => h.padStart(10)).join('')}`);
   for (const r of rows) {
-    const cells = [String(r.sockets), f1(r.startup), f1(r.ssTan), f1(r.ssTanp), f1(r.agent), f2(r.scanRatio), f1(r.parse), f1(r.owners), f2(r.ownersRatio), f1(r.rssMB)];
+    const cells = [String(r.sockets), f1(r.startup), f1(r.ssTan), f1(r.ssTanp), f1(r.naive), f1(r.agent), f2(r.scanRatio), f2(r.agent / r.naive), f1(r.parse), f1(r.owners), f2(r.ownersRatio), f1(r.rssMB)];
     console.log(`  ${cells.map((c) => c.padStart(10)).join('')}`);
   }
   console.log(`  targets at 100k: agent/ss <= ${TARGET_SCAN_RATIO}x, owners/parse <= ${TARGET_OWNERS_RATIO}x, peak RSS < ${TARGET_RSS_MB} MB`);
