@@ -5,7 +5,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { CollectorConfig } from './config.js';
-import type { Store } from './store.js';
+import { StoreBusyError, type Store } from './store.js';
 import { storePlugin } from './plugins/store.js';
 import { authPlugin } from './plugins/auth.js';
 import { metricsPlugin } from './plugins/metrics.js';
@@ -78,6 +78,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     }
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       return sendProblem(reply, problem(415, 'media-type', 'Unsupported Media Type', 'Send the report as application/json.'));
+    }
+    if (error instanceof StoreBusyError) {
+      reply.header('retry-after', String(error.retryAfterSeconds));
+      return sendProblem(reply, problem(503, 'busy', 'Service Unavailable', `${error.message}. The agent keeps the report in its spool.`));
     }
     if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
       const field = (err as { field?: string | null }).field;

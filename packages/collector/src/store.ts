@@ -78,3 +78,20 @@ export interface StoreOptions {
   /** A host is stale when its last report is older than this. */
   staleAfterSeconds: number;
 }
+
+/**
+ * The store has more reports waiting for their commit than it accepts: the caller should
+ * answer 503 with Retry-After, and the agent keeps the report in its spool and sends it later.
+ * Without a bound, a collector that receives faster than it commits would hold every waiting
+ * report (~30 KB each) in memory until it runs out.
+ */
+export class StoreBusyError extends Error {
+  readonly statusCode = 503;
+  constructor(
+    readonly waiting: number,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(`${waiting} reports are waiting to be stored; send again in ${retryAfterSeconds} s`);
+    this.name = 'StoreBusyError';
+  }
+}

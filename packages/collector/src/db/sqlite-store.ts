@@ -25,7 +25,7 @@ import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Finding, Report, Severity } from '@dualstack/core';
 import type { FindingRuleRow, FleetSummary, HostDetail, HostQuery, HostSummary, IngestAck, Paged, ReadinessPoint, Role, ServiceMatrixRow, StoredFinding } from '../api.js';
-import type { IngestMeta, Store, StoreCounts, StoreOptions, TokenRecord } from '../store.js';
+import { StoreBusyError, type IngestMeta, type Store, type StoreCounts, type StoreOptions, type TokenRecord } from '../store.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, openDatabase, type OpenDatabaseOptions } from './open.js';
 import { backupDatabase } from './backup.js';
 import { modeBit, prepareReport, ReportRejectedError, type PreparedReport } from './ingest-rows.js';
@@ -42,7 +42,14 @@ export interface SqliteStoreOptions extends StoreOptions, OpenDatabaseOptions {
    * thread's connection (always for ':memory:', which another connection cannot see).
    */
   ingestThread?: boolean;
+  /**
+   * Most reports waiting for their commit (default 2,000, ~60 MB of report text); beyond it
+   * ingestReport refuses with StoreBusyError (503 + Retry-After) instead of queueing.
+   */
+  maxQueued?: number;
 }
+
+const RETRY_AFTER_BUSY_SECONDS = 5;
 
 /** Counters since the store was opened; documented so tests and /metrics can observe the writes. */
 export interface SqliteStoreStats {
@@ -64,6 +71,8 @@ export interface SqliteStoreStats {
   servicesRewritten: number;
   /** Where the ingest transaction runs. */
   ingestOn: 'worker' | 'inline';
+  /** Reports refused because maxQueued were waiting (StoreBusyError). */
+  refusedBusy: number;
 }
 
 export class TokenNameTakenError extends Error {
@@ -257,6 +266,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly staleAfterMs: number;
   private readonly maxBatch: number;
+  private readonly maxQueued: number;
   private queue: Pending[] = [];
   private pendingTouches = new Map<string, string>();
   private flushScheduled = false;
@@ -273,6 +283,7 @@ export class SqliteStore implements Store {
     outOfOrder: 0,
     servicesRewritten: 0,
     ingestOn: 'inline',
+    refusedBusy: 0,
   };
   private readonly listHostStatements = new Map<string, { page: Database.Statement<[Record<string, unknown>], HostSummaryRow>; total: Database.Statement<[Record<string, unknown>], number> }>();
   private readonly s: ReturnType<typeof prepareStatements>;
@@ -283,6 +294,7 @@ export class SqliteStore implements Store {
   constructor(file: string, options: SqliteStoreOptions) {
     this.staleAfterMs = options.staleAfterSeconds * 1000;
     this.maxBatch = Math.max(1, options.maxBatch ?? 500);
+    this.maxQueued = Math.max(1, options.maxQueued ?? 2000);
     const db = openDatabase(file, options);
     this.db = db;
     try {
@@ -359,6 +371,10 @@ export class SqliteStore implements Store {
 
   ingestReport(report: Report, meta: IngestMeta): Promise<IngestAck> {
     if (this.closing) return Promise.reject(new Error('the store is closed'));
+    if (this.queue.length >= this.maxQueued) {
+      this.counters.refusedBusy++;
+      return Promise.reject(new StoreBusyError(this.queue.length, RETRY_AFTER_BUSY_SECONDS));
+    }
     let prepared: PreparedReport;
     try {
       prepared = prepareReport(report, meta);

@@ -14,7 +14,7 @@ export const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['ingest'],
         security: [{ bearer: [] }],
         body: Report,
-        response: { 200: IngestAck, 202: IngestAck, 400: Problem, 401: Problem, 403: Problem, 413: Problem },
+        response: { 200: IngestAck, 202: IngestAck, 400: Problem, 401: Problem, 403: Problem, 413: Problem, 503: Problem },
       },
       preHandler: app.authorize('agent'),
       // A report of another major version would fail validation with a confusing message:
