@@ -9,7 +9,8 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { startTestCollector, type TestCollector } from '../../packages/collector/test/helpers/collector.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -94,6 +95,30 @@ test('a live scan from the bundle (systeminformation is imported lazily inside i
   const host = report.sources.find((s) => s.name === 'host')!;
   assert.ok(host.status === 'ok' || host.status === 'partial', JSON.stringify(host));
   assert.ok(report.host.hostname.length > 0);
+});
+
+test('a live scan that reads a socket table on a worker thread: the bundle, run again as the worker, prints one report only', () => {
+  // The bundle is its own worker module: without the entry's main-thread guard, the worker
+  // ran the CLI too and printed its usage into the report (seen at 100k sockets, where the
+  // worker path is taken). DUALSTACK_WORKER_MIN_SOCKETS=0 takes that path on this small host.
+  const env: NodeJS.ProcessEnv = { ...process.env, DUALSTACK_WORKER_MIN_SOCKETS: '0' };
+  delete env.NODE_PATH;
+  delete env.NODE_OPTIONS;
+  const live = spawnSync(process.execPath, [bundle, 'scan', '--json'], { cwd: dir, env, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(live.status, 0, live.stderr);
+  assert.doesNotMatch(live.stdout, /Usage: dualstack-agent/);
+  const report = JSON.parse(live.stdout) as { sources: Array<{ name: string; status: string }> };
+  for (const name of ['tcp', 'tcp6']) assert.equal(report.sources.find((s) => s.name === name)?.status, 'ok', name);
+});
+
+test('the bundle loaded on a worker thread (as the socket-table worker loads it) runs no CLI and prints nothing', async () => {
+  const worker = new Worker(pathToFileURL(bundle), { argv: ['scan', '--json'], stdout: true, stderr: true });
+  let output = '';
+  worker.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  worker.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const code = await new Promise<number>((resolve) => worker.once('exit', resolve));
+  assert.equal(output, '', 'a worker with no socket-table job must stay silent');
+  assert.equal(code, 0);
 });
 
 test('push and run from the bundle deliver to a real collector on 127.0.0.1; run logs pino JSON on stdout', async (t) => {

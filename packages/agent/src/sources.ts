@@ -7,6 +7,7 @@ import type { HostAddress, NetworkConfig, Reachability, Route, Router, RoutingRu
 import { readSocketTableYielding, type SocketFile, type SocketTableSummary } from './proc/net-sockets.js';
 import { readSocketTableOnWorker } from './proc/net-sockets-worker.js';
 import { readTcpSocketCounts, type TcpSocketCounts } from './proc/sockstat.js';
+
 import { readIfInet6 } from './proc/if-inet6.js';
 import { readIpv6Route } from './proc/ipv6-route.js';
 import { readIpv4Route } from './proc/route.js';
@@ -148,22 +149,29 @@ export interface SocketTableReaders {
 
 export const socketTableReaders: SocketTableReaders = { inThread: readSocketTableYielding, onWorker: readSocketTableOnWorker, counts: readTcpSocketCounts };
 
-/**
- * Both TCP tables at least this big: one is read on a worker thread while the main thread
- * reads the other. Measured on 2 cores at 100k sockets (50k per table): tcp ~150 ms and tcp6
- * ~175 ms when read one after the other; in parallel both are done after ~260-290 ms. A worker
- * takes ~30-40 ms to start (the thread, then the parser and core's address helpers), so below
- * about 20k sockets a table is read before the worker could have started.
- */
-export const WORKER_MIN_SOCKETS = 20_000;
-
 // Bytes per line of each table, for the kernel's text and our parse (IPv6 addresses are 32
 // hex digits, IPv4 ones 8): measured on this machine's tables, lines of established sockets.
 const LINE_BYTES = { tcp: 150, tcp6: 178 } as const;
 
 /**
+ * Both TCP tables at least this big: one is read on a worker thread while the main thread
+ * reads the other. A worker takes ~30 ms to start on an idle machine (more while the main
+ * thread loads), so below about 20k sockets a table is read before the worker could have
+ * started. DUALSTACK_WORKER_MIN_SOCKETS overrides it (the tests use 0 to take the worker path
+ * on a small host). Tried and dropped: both tables on workers, started before the agent's
+ * modules load: on 2 cores the second worker's start-up cost more than it overlapped (+50 ms).
+ */
+export const WORKER_MIN_SOCKETS = workerMinSockets(process.env.DUALSTACK_WORKER_MIN_SOCKETS);
+
+function workerMinSockets(value: string | undefined): number {
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : 20_000;
+}
+
+/**
  * Which TCP table goes to the worker: none unless both are big; else the one with less text,
- * since the worker starts later than this thread does and the two should finish together.
+ * since the worker starts later than this thread and the two should finish together. Measured
+ * on 2 cores at 100k sockets (50k per table): tcp ~150 ms and tcp6 ~175 ms one after the
+ * other, both done after ~260-290 ms in parallel.
  */
 export function tcpTableOnWorker(counts: TcpSocketCounts): 'tcp' | 'tcp6' | null {
   const { tcp, tcp6 } = counts;

@@ -1,0 +1,488 @@
+// dualstack-agent: scan | capture | sources | push | run (loaded by cli.ts, the entry).
+// Exit codes: 0 done, 1 could not run (usage or environment; one line on stderr), 2 a finding
+// at or above --fail-on was present, 3 the collector rejected the report (push).
+import { parseArgs } from 'node:util';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { procRoot } from './proc/root.js';
+import { sources } from './sources.js';
+import { scan, AGENT_VERSION } from './scan.js';
+import { renderReport } from './render.js';
+import { capture } from './capture.js';
+import { jsonEventLog, LOG_LEVELS, type LogLevel } from './log.js';
+import type { Profile } from '@dualstack/core';
+import type { ScanOptions } from './sources.js';
+import type { Spool } from './ship/index.js';
+import { DEFAULT_SPOOL_DIR } from './ship/spool.js';
+
+// The shipping code pulls in undici and node-cron: ~80 ms of start-up on the 2-core bench
+// machine (import of ship/index.js 218 ms vs scan.js 132 ms). Only push and run load it, so
+// `scan` and `capture` do not pay for it.
+type ShipModule = typeof import('./ship/index.js');
+/** Set by loadShip(), which push and run await before anything else of theirs. */
+let shipLib: ShipModule;
+const loadShip = async (): Promise<ShipModule> => (shipLib ??= await import('./ship/index.js'));
+
+export class UsageError extends Error {}
+
+const HELP: Record<string, string> = {
+  main: `dualstack-agent ${AGENT_VERSION} — what IPv4 and IPv6 clients can really reach on this server.
+
+Usage: dualstack-agent <command> [options]
+
+Commands:
+  scan              read the kernel's view of this host and print the report
+  capture DIR       copy what a scan reads into DIR, to replay it with scan --proc-root DIR/proc
+  sources           list the sources a scan reads
+  push              scan once and deliver the report to the collector (spooled if it is down)
+  run               scan on a schedule and deliver every report, until SIGTERM
+
+Run 'dualstack-agent <command> --help' for a command's options.
+Exit codes: 0 done; 1 could not run (the reason is printed on one line); 2 a finding at or
+above --fail-on was found; 3 the collector rejected the report (push).`,
+  scan: `Usage: dualstack-agent scan [options]
+
+Options:
+  --json                   print the report as JSON (schema dualstack.report/v1)
+  --proc-root DIR          read /proc from DIR (a captured tree); what a capture keeps beside
+                           it (sockdiag.txt, ipv4-addresses.json, reachability.json, host.json,
+                           the ip-*.json command outputs, and etc/) is read from DIR/..
+  --etc-root DIR           read network configuration files from DIR (default: /etc, or the
+                           capture's etc/ when replaying; without one that source is skipped)
+  --host-id ID             host id to report (default: /etc/machine-id, or the capture's)
+  --hostname NAME          hostname to report (default: the system's, or the capture's)
+  --disable-source NAME    do not run this source (repeatable; see 'dualstack-agent sources')
+  --profile hardening      also run the CIS-style hardening rules (off by default: they
+                           flag accept_ra, which hosts using SLAAC need)
+  --fail-on SEVERITY       exit 2 when a finding of SEVERITY or worse is present
+                           (warning or critical), for Ansible and CI
+  -h, --help               this help
+
+Runs without root with reduced facts: other users' processes cannot be read, so their
+sockets show no process name. The report says so. CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE
+(both; what the dualstack-agent systemd unit grants) are enough to name them without root.`,
+  capture: `Usage: dualstack-agent capture DIR [--etc-root ETC]
+
+Copies the /proc files a scan reads (socket tables, addresses, routes, IPv6 sysctls, and the
+fd links, names and cgroups of the processes holding listening sockets) into DIR/proc, what
+the live-only sources saw (ss and ip output, IPv4 addresses, the reachability answers, host
+facts) beside it, and the network configuration files into DIR/etc (passwords and keys
+replaced by <redacted>; read from ETC, default /etc). Replay with:
+dualstack-agent scan --proc-root DIR/proc`,
+  sources: `Usage: dualstack-agent sources
+
+Lists every source with what it reads.`,
+  push: `Usage: dualstack-agent push --collector URL --token-file FILE [options]
+
+Scans this host once and delivers the report to the collector. Reports that could not be
+delivered earlier wait in the spool and go first, oldest first. When the collector is down
+or busy the new report is spooled as well, and goes with the next push or run.
+
+Options:
+  --collector URL          the collector, e.g. https://collector.example:8443 (/api/v1/reports
+                           is appended); default $DUALSTACK_COLLECTOR
+  --token-file FILE        the file holding this agent's bearer token (keep it mode 600);
+                           default $DUALSTACK_TOKEN_FILE
+  --spool DIR              where undelivered reports wait (default ${DEFAULT_SPOOL_DIR})
+  --spool-max-reports N    keep at most N reports; the oldest are dropped first (default 1000)
+  --spool-max-size SIZE    keep at most SIZE of reports, e.g. 100M or 512k (default 100M)
+  --timeout DURATION       for each of connect, response headers, response body (default 30s)
+  --config FILE            a JSON object whose keys are these long options without the dashes
+                           (e.g. {"collector": "https://...", "token-file": "/etc/dualstack/token"});
+                           options given on the command line win. Keys only 'run' knows are
+                           ignored here, so push and run can share one file
+  --proc-root DIR, --etc-root DIR, --host-id ID, --hostname NAME, --disable-source NAME,
+  --profile hardening      as for 'dualstack-agent scan'
+  -h, --help               this help
+
+Exit codes: 0 delivered, or spooled for later (a line on stderr says which); 1 could not run;
+3 the collector rejected the report (its reason is printed). A report rejected for what it
+holds is dropped; one refused for the token or the URL (401, 403, 404) stays in the spool.`,
+  run: `Usage: dualstack-agent run --collector URL --token-file FILE [options]
+
+Scans on a schedule and delivers each report as push does, until SIGTERM or SIGINT. Each scan
+starts after a random delay, so a fleet does not report in the same second, and never while
+the previous one still runs. Between scans, spooled reports are retried with exponential
+backoff and full jitter, no sooner than the collector's Retry-After. On SIGTERM the push in
+flight is abandoned and its report kept in the spool; the process exits 0.
+
+Options:
+  --interval DURATION      scan every 30s, 5m, 1h, ... (default 5m; it must divide a minute,
+                           an hour or a day)
+  --schedule CRON          scan on a cron expression instead (node-cron; an optional first
+                           field holds seconds), e.g. '0 */10 * * * *'
+  --jitter DURATION        the random delay before each scan is at most this (default a fifth
+                           of the interval, at most 30s; 0s for none)
+  --log-level LEVEL        fatal, error, warn, info (default), debug, trace or silent
+  --collector URL, --token-file FILE, --spool DIR, --spool-max-reports N,
+  --spool-max-size SIZE, --timeout DURATION, --config FILE    as for 'dualstack-agent push'
+  --proc-root DIR, --etc-root DIR, --host-id ID, --hostname NAME, --disable-source NAME,
+  --profile hardening      as for 'dualstack-agent scan'
+  -h, --help               this help
+
+The token file is read again before each delivery: a rotated token needs no restart.
+One JSON line per event on stdout (pino, for journald): delivered, spooled, dropped, rejected,
+retrying, with "event" and, where one is meant, "reportId". Mistakes in the options are still
+one plain line on stderr with exit code 1.`,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+    process.stdout.write(`${HELP.main}\n`);
+    return 0;
+  }
+  if (command === '--version' || command === '-V') {
+    process.stdout.write(`${AGENT_VERSION}\n`);
+    return 0;
+  }
+  switch (command) {
+    case 'scan':
+      return scanCommand(rest);
+    case 'capture':
+      return captureCommand(rest);
+    case 'sources':
+      return sourcesCommand(rest);
+    case 'push':
+      return pushCommand(rest);
+    case 'run':
+      return runCommand(rest);
+    default:
+      throw new UsageError(`unknown command '${command}' (try 'dualstack-agent --help')`);
+  }
+}
+
+/** Runs node:util parseArgs, turning its errors into a usage message for `command`. */
+function parse<T>(command: string, run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    throw new UsageError(`${command}: ${(error as Error).message} (try 'dualstack-agent ${command} --help')`);
+  }
+}
+
+const help = { type: 'boolean', short: 'h' } as const;
+
+/** The options that say what a scan reads: shared by scan, push and run. */
+const scanInputs = {
+  'proc-root': { type: 'string' },
+  'etc-root': { type: 'string' },
+  'host-id': { type: 'string' },
+  hostname: { type: 'string' },
+  'disable-source': { type: 'string', multiple: true },
+  profile: { type: 'string', multiple: true },
+} as const;
+
+interface ScanInputValues {
+  'proc-root'?: string | undefined;
+  'etc-root'?: string | undefined;
+  'host-id'?: string | undefined;
+  hostname?: string | undefined;
+  'disable-source'?: string[] | undefined;
+  profile?: string[] | undefined;
+}
+
+interface ScanSetup {
+  options: ScanOptions;
+  disabled: Set<string>;
+  profiles: Profile[];
+}
+
+/** Checks the scan inputs of `command`, naming the wrong one. */
+function scanSetup(command: string, values: ScanInputValues): ScanSetup {
+  const rootPath = resolve(values['proc-root'] ?? '/proc');
+  if (!existsSync(rootPath) || !statSync(rootPath).isDirectory()) throw new UsageError(`${command}: --proc-root ${rootPath} is not a directory`);
+  const disabled = new Set(values['disable-source'] ?? []);
+  for (const name of disabled) {
+    if (!sources.some((s) => s.name === name)) throw new UsageError(`${command}: unknown source '${name}' (see 'dualstack-agent sources')`);
+  }
+  const profiles = values.profile ?? [];
+  for (const profile of profiles) {
+    if (profile !== 'hardening') throw new UsageError(`${command}: unknown profile '${profile}' (known: hardening)`);
+  }
+  const etcRoot = values['etc-root'] === undefined ? undefined : resolve(values['etc-root']);
+  if (etcRoot !== undefined && (!existsSync(etcRoot) || !statSync(etcRoot).isDirectory())) throw new UsageError(`${command}: --etc-root ${etcRoot} is not a directory`);
+  const root = procRoot(rootPath);
+  return {
+    options: {
+      procRoot: root,
+      captureDir: root.live ? null : dirname(rootPath),
+      ...(etcRoot !== undefined ? { etcRoot } : {}),
+      ...(values['host-id'] ? { hostId: values['host-id'] } : {}),
+      ...(values.hostname ? { hostname: values.hostname } : {}),
+    },
+    disabled,
+    profiles: profiles as Profile[],
+  };
+}
+
+async function scanCommand(args: string[]): Promise<number> {
+  const { values } = parse('scan', () =>
+    parseArgs({
+      args,
+      options: {
+        help,
+        json: { type: 'boolean' },
+        ...scanInputs,
+        'fail-on': { type: 'string' },
+      },
+    }),
+  );
+  if (values.help) {
+    process.stdout.write(`${HELP.scan}\n`);
+    return 0;
+  }
+  const setup = scanSetup('scan', values);
+  const failOn = values['fail-on'];
+  if (failOn !== undefined && failOn !== 'warning' && failOn !== 'critical') throw new UsageError(`scan: --fail-on takes warning or critical, not '${failOn}'`);
+  const { report } = await scan(setup.options, setup.disabled, setup.profiles);
+  process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderReport(report)}\n`);
+  if (failOn !== undefined) {
+    const worst = failOn === 'critical' ? ['critical'] : ['critical', 'warning'];
+    if (report.findings.some((f) => worst.includes(f.severity))) return 2;
+  }
+  return 0;
+}
+
+async function captureCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse('capture', () => parseArgs({ args, options: { help, 'etc-root': { type: 'string' } }, allowPositionals: true }));
+  if (values.help) {
+    process.stdout.write(`${HELP.capture}\n`);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError('capture: give exactly one directory to write into');
+  const dir = resolve(positionals[0]!);
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UsageError(`capture: ${dir} exists and is not a directory`);
+  const etcRoot = resolve(values['etc-root'] ?? '/etc');
+  if (values['etc-root'] !== undefined && (!existsSync(etcRoot) || !statSync(etcRoot).isDirectory())) throw new UsageError(`capture: --etc-root ${etcRoot} is not a directory`);
+  const summary = await capture(dir, procRoot('/proc'), etcRoot);
+  process.stderr.write(`captured ${summary.files} files (${summary.processes} socket-holding processes) into ${dir}\n`);
+  for (const s of summary.sources.filter((x) => x.status !== 'ok')) process.stderr.write(`  ${s.name}: ${s.status}${s.detail ? ` — ${s.detail}` : ''}\n`);
+  process.stderr.write(`replay: dualstack-agent scan --proc-root ${dir}/proc\n`);
+  return 0;
+}
+
+/** The options that say where and how reports go: shared by push and run. */
+const shipInputs = {
+  collector: { type: 'string' },
+  'token-file': { type: 'string' },
+  spool: { type: 'string' },
+  'spool-max-reports': { type: 'string' },
+  'spool-max-size': { type: 'string' },
+  timeout: { type: 'string' },
+} as const;
+
+interface ShipInputValues {
+  collector?: string | undefined;
+  'token-file'?: string | undefined;
+  spool?: string | undefined;
+  'spool-max-reports'?: string | undefined;
+  'spool-max-size'?: string | undefined;
+  timeout?: string | undefined;
+}
+
+interface ShipSetup {
+  url: URL;
+  tokenFile: string;
+  token: string;
+  spool: Spool;
+  timeoutMs: number;
+}
+
+/** Runs `check`, turning a ShipConfigError into a usage message for `command`. */
+function config<T>(command: string, check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof shipLib.ShipConfigError) throw new UsageError(`${command}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** Checks the collector, token file, spool and timeout options (environment as defaults). */
+function shipSetup(command: string, values: ShipInputValues, log: (line: string) => void): ShipSetup {
+  const collector = values.collector ?? process.env.DUALSTACK_COLLECTOR;
+  if (!collector) throw new UsageError(`${command}: --collector URL is required (or set DUALSTACK_COLLECTOR)`);
+  const tokenFile = values['token-file'] ?? process.env.DUALSTACK_TOKEN_FILE;
+  if (!tokenFile) throw new UsageError(`${command}: --token-file FILE is required (or set DUALSTACK_TOKEN_FILE)`);
+  const url = config(command, () => shipLib.collectorEndpoint(collector));
+  const { token, warning } = config(command, () => shipLib.readTokenFile(resolve(tokenFile)));
+  if (warning) log(`warning: ${warning}`);
+  if (shipLib.sendsTokenInClear(url)) log(`warning: --collector ${url.origin} is plain http: the token crosses the network in clear text`);
+  const maxReports = values['spool-max-reports'];
+  if (maxReports !== undefined && !/^[1-9]\d*$/.test(maxReports)) throw new UsageError(`${command}: --spool-max-reports takes a whole number of at least 1, not '${maxReports}'`);
+  const maxBytes = values['spool-max-size'] === undefined ? undefined : config(command, () => shipLib.parseSize(values['spool-max-size']!, '--spool-max-size'));
+  const timeoutMs = config(command, () => shipLib.parseDuration(values.timeout ?? '30s', '--timeout'));
+  if (timeoutMs < 100) throw new UsageError(`${command}: --timeout must be at least 100ms`);
+  const spool = new shipLib.Spool({
+    dir: resolve(values.spool ?? DEFAULT_SPOOL_DIR),
+    ...(maxReports !== undefined ? { maxReports: Number(maxReports) } : {}),
+    ...(maxBytes !== undefined ? { maxBytes } : {}),
+    log,
+  });
+  return { url, tokenFile: resolve(tokenFile), token, spool, timeoutMs };
+}
+
+const logLine = (line: string) => {
+  process.stderr.write(`${line}\n`);
+};
+
+/** The options of run beyond push's. */
+const runInputs = { interval: { type: 'string' }, schedule: { type: 'string' }, jitter: { type: 'string' }, 'log-level': { type: 'string' } } as const;
+
+/** The keys an agent --config file may hold: the long options of push and run. */
+const configKeys: Record<string, { type: 'string'; multiple?: boolean }> = { ...scanInputs, ...shipInputs, ...runInputs };
+
+/**
+ * Fills the options not given on the command line from the --config file (a JSON object keyed
+ * by long option names): flags win, then the file, then the environment (DUALSTACK_COLLECTOR,
+ * DUALSTACK_TOKEN_FILE). A key neither push nor run knows is an error (a typo must not do
+ * nothing silently); a key of the other command is ignored, so both can share one file.
+ */
+function withConfigFile<T extends { config?: string | undefined }>(command: string, values: T, own: Record<string, unknown>): T {
+  const file = values.config;
+  if (file === undefined) return values;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(resolve(file), 'utf8'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable by this user' : `is not valid JSON: ${(error as Error).message}`;
+    throw new UsageError(`${command}: --config ${file} ${why}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`${command}: --config ${file} must hold a JSON object`);
+  const merged: Record<string, unknown> = { ...values };
+  for (const [key, value] of Object.entries(parsed)) {
+    const option = configKeys[key];
+    if (!option) throw new UsageError(`${command}: --config ${file}: unknown key '${key}' (the keys are the long options of push and run: ${Object.keys(configKeys).join(', ')})`);
+    if (!(key in own) || merged[key] !== undefined) continue;
+    const scalar = (v: unknown): string => {
+      if (typeof v === 'string') return v;
+      if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+      throw new UsageError(`${command}: --config ${file}: '${key}' must be a string${option.multiple ? ' or a list of strings' : ''}`);
+    };
+    merged[key] = option.multiple ? (Array.isArray(value) ? value.map(scalar) : [scalar(value)]) : scalar(value);
+  }
+  return merged as T;
+}
+
+async function pushCommand(args: string[]): Promise<number> {
+  const parsed = parse('push', () => parseArgs({ args, options: { help, ...scanInputs, ...shipInputs, config: { type: 'string' } } }));
+  if (parsed.values.help) {
+    process.stdout.write(`${HELP.push}\n`);
+    return 0;
+  }
+  await loadShip();
+  const values = withConfigFile('push', parsed.values, { ...scanInputs, ...shipInputs });
+  const setup = scanSetup('push', values);
+  const ship = shipSetup('push', values, logLine);
+  const { report } = await scan(setup.options, setup.disabled, setup.profiles);
+  const result = await shipLib.deliver(report, { url: ship.url, token: ship.token, spool: ship.spool, timeoutMs: ship.timeoutMs, log: logLine });
+  switch (result.fate) {
+    case 'delivered':
+    case 'spooled':
+      return 0;
+    case 'rejected':
+    case 'held':
+      return 3;
+    case 'dropped':
+      throw new Error(`report ${report.reportId} was neither delivered nor spooled`);
+  }
+}
+
+async function runCommand(args: string[]): Promise<number> {
+  const parsed = parse('run', () => parseArgs({ args, options: { help, ...scanInputs, ...shipInputs, ...runInputs, config: { type: 'string' } } }));
+  if (parsed.values.help) {
+    process.stdout.write(`${HELP.run}\n`);
+    return 0;
+  }
+  await loadShip();
+  const values = withConfigFile('run', parsed.values, { ...scanInputs, ...shipInputs, ...runInputs });
+  const level = values['log-level'] ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`run: --log-level takes ${LOG_LEVELS.join(', ')}, not '${level}'`);
+  // JSON lines with a timestamp on stdout: a long-running process's lines are read later, by
+  // journald and whatever reads its journal, not as they appear.
+  const log = await jsonEventLog(level as LogLevel);
+  const setup = scanSetup('run', values);
+  const ship = shipSetup('run', values, log);
+  if (values.interval !== undefined && values.schedule !== undefined) throw new UsageError('run: give --interval or --schedule, not both');
+  const schedule =
+    values.schedule !== undefined
+      ? config('run', () => shipLib.checkCronExpression(values.schedule!))
+      : config('run', () => shipLib.intervalToCron(shipLib.parseDuration(values.interval ?? '5m', '--interval')));
+  const intervalMs = shipLib.scheduleInterval(schedule);
+  const jitterMs = values.jitter === undefined ? shipLib.defaultJitter(intervalMs) : config('run', () => shipLib.parseDuration(values.jitter!, '--jitter'));
+  if (jitterMs >= intervalMs) throw new UsageError(`run: --jitter ${shipLib.describeInterval(jitterMs)} must be shorter than the interval between scans (${shipLib.describeInterval(intervalMs)})`);
+
+  let token = ship.token;
+  const loop = new shipLib.AgentLoop({
+    schedule,
+    jitterMs,
+    scan: async () => (await scan(setup.options, setup.disabled, setup.profiles)).report,
+    token: () => {
+      try {
+        token = shipLib.readTokenFile(ship.tokenFile).token;
+      } catch (error) {
+        log(`${(error as Error).message}; using the token read before`);
+      }
+      return token;
+    },
+    delivery: { url: ship.url, spool: ship.spool, timeoutMs: ship.timeoutMs },
+    log,
+  });
+  const every = values.schedule !== undefined ? `on '${schedule}'` : `every ${shipLib.describeInterval(intervalMs)}`;
+  log(`running (pid ${process.pid}): scan ${every} after a random delay of up to ${shipLib.describeInterval(jitterMs)}, deliver to ${ship.url.href}, spool ${ship.spool.dir}`);
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        log(`${signal} again: exiting now`);
+        process.exit(1);
+      }
+      stopping = true;
+      void loop.stop(signal).then(resolve, (error: unknown) => {
+        log(`stopping failed: ${(error as Error).message}`);
+        resolve();
+      });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    loop.start();
+  });
+  log('stopped');
+  // Anything still holding the event loop (a socket closing slowly) must not keep a stopped
+  // agent alive: systemd would wait for TimeoutStopSec and then kill it.
+  setTimeout(() => process.exit(0), 2000).unref();
+  return 0;
+}
+
+function sourcesCommand(args: string[]): number {
+  const { values } = parse('sources', () => parseArgs({ args, options: { help } }));
+  if (values.help) {
+    process.stdout.write(`${HELP.sources}\n`);
+    return 0;
+  }
+  for (const s of sources) {
+    const reads = [...s.paths.map((p) => `/proc/${p}`), ...(s.live ? [s.live] : [])].join('; ');
+    process.stdout.write(`${s.name.padEnd(15)} ${s.description}\n${''.padEnd(15)} reads: ${reads}\n`);
+  }
+  return 0;
+}
+
+// Output piped into a reader that stops early (`| head`): stop quietly, as other Unix tools do,
+// instead of an unhandled EPIPE with a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const message = error instanceof UsageError ? error.message : `error: ${(error as Error).message ?? String(error)}`;
+    process.stderr.write(`dualstack-agent: ${message}\n`);
+    process.exitCode = 1;
+  },
+);
