@@ -13,6 +13,11 @@
 //   output cannot `require` on its own, so a banner defines `require` with createRequire.
 // - The agent imports systeminformation lazily (`await import(...)`): esbuild inlines a static
 //   dynamic import into the same file (no splitting), still evaluated only when first used.
+// - The socket-table worker (packages/agent/src/proc/net-sockets-worker.ts) would start on the
+//   bundle's own URL and so parse and compile all of it (~1.2 MB) on its thread, which at 100k
+//   sockets made the bundle ~100 ms slower than the unbundled agent. Its code is bundled a
+//   second time, alone (CommonJS, ~50 KB: the table parser, core's ip helpers, ipaddr.js), and
+//   given to the main bundle as a string constant, from which the worker starts with eval.
 // - TypeBox must not be in it: the agent imports only '@dualstack/core' (types and pure code);
 //   the bundle is checked for it below and the build fails if it shows up.
 import { build } from 'esbuild';
@@ -27,6 +32,24 @@ export const DEFAULT_OUTFILE = join(root, 'dist-artifacts', 'dualstack-agent.mjs
 /** Builds the single-file agent; resolves to its path, size in bytes and the bundled packages. */
 export async function packageAgent({ outfile = DEFAULT_OUTFILE, minify = true } = {}) {
   mkdirSync(dirname(outfile), { recursive: true });
+  const alias = { '@dualstack/core': join(root, 'packages/core/src') }; // the directory, so subpaths map too
+  const tsconfig = join(root, 'packages/agent/tsconfig.json');
+  const worker = await build({
+    entryPoints: [join(root, 'packages/agent/src/proc/net-sockets-worker.ts')],
+    write: false,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    minify,
+    keepNames: true,
+    logLevel: 'error',
+    alias,
+    tsconfig,
+    // Only the worker side runs from this copy; the main-thread starter is never called there.
+    define: { 'import.meta.url': 'undefined' },
+  });
+  const workerSource = worker.outputFiles[0].text;
   const result = await build({
     entryPoints: [join(root, 'packages/agent/src/cli.ts')],
     outfile,
@@ -39,9 +62,9 @@ export async function packageAgent({ outfile = DEFAULT_OUTFILE, minify = true } 
     legalComments: 'eof',
     metafile: true,
     logLevel: 'warning',
-    // The directory, so subpaths map too: @dualstack/core/worker -> src/worker.ts.
-    alias: { '@dualstack/core': join(root, 'packages/core/src') },
-    tsconfig: join(root, 'packages/agent/tsconfig.json'),
+    alias,
+    tsconfig,
+    define: { __DUALSTACK_SOCKET_WORKER_SOURCE__: JSON.stringify(workerSource) },
     banner: {
       js: [
         '// dualstack-agent, a single-file bundle (scripts/package-agent.mjs). Run: node dualstack-agent.mjs --help',

@@ -107,8 +107,12 @@ test('a live scan that reads a socket table on a worker thread: the bundle, run 
   const live = spawnSync(process.execPath, [bundle, 'scan', '--json'], { cwd: dir, env, encoding: 'utf8', timeout: 30_000 });
   assert.equal(live.status, 0, live.stderr);
   assert.doesNotMatch(live.stdout, /Usage: dualstack-agent/);
-  const report = JSON.parse(live.stdout) as { sources: Array<{ name: string; status: string }> };
+  const report = JSON.parse(live.stdout) as { sources: Array<{ name: string; status: string; detail?: string }> };
   for (const name of ['tcp', 'tcp6']) assert.equal(report.sources.find((s) => s.name === name)?.status, 'ok', name);
+  // One table went to the worker (the bundle's embedded worker code), and it really ran there.
+  const onWorker = report.sources.filter((s) => s.detail?.includes('worker'));
+  assert.equal(onWorker.length, 1, JSON.stringify(report.sources.slice(0, 2)));
+  assert.equal(onWorker[0]!.detail, 'read on a worker thread');
 });
 
 test('the bundle loaded on a worker thread (as the socket-table worker loads it) runs no CLI and prints nothing', async () => {

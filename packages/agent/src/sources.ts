@@ -142,7 +142,8 @@ function defineSource(source: SourceDefinition): SourceDefinition {
 export interface SocketTableReaders {
   /** On this thread, returning to the event loop between chunks (child processes run beside). */
   inThread(root: ProcRoot, file: SocketFile): Promise<SocketTableSummary | null>;
-  onWorker(root: ProcRoot, file: SocketFile): Promise<SocketTableSummary | null>;
+  /** On a worker thread; onFallback hears why when it could not run and the table was read here. */
+  onWorker(root: ProcRoot, file: SocketFile, options?: { onFallback?(reason: string): void }): Promise<SocketTableSummary | null>;
   /** Sockets in use per table, from net/sockstat{,6}; null where unknown. */
   counts(root: ProcRoot): TcpSocketCounts;
 }
@@ -188,19 +189,29 @@ function socketSource(file: SocketFile, description: string, readers: SocketTabl
     ...(file === 'tcp' || file === 'tcp6'
       ? {
           prepare(options: ScanOptions) {
-            return tcpTableOnWorker(readers.counts(options.procRoot)) === file ? readers.onWorker(options.procRoot, file) : null;
+            if (tcpTableOnWorker(readers.counts(options.procRoot)) !== file) return null;
+            let fellBack: string | null = null;
+            return readers.onWorker(options.procRoot, file, { onFallback: (reason) => (fellBack = reason) }).then((summary) => ({ summary, fellBack }));
           },
         }
       : {}),
     async run(options, facts, prepared) {
-      const summary = prepared ? ((await prepared) as SocketTableSummary | null) : await readers.inThread(options.procRoot, file);
+      let summary: SocketTableSummary | null;
+      let detail: string | undefined;
+      if (prepared) {
+        const onWorker = (await prepared) as { summary: SocketTableSummary | null; fellBack: string | null };
+        summary = onWorker.summary;
+        detail = onWorker.fellBack ? `${onWorker.fellBack}; read on the main thread instead` : 'read on a worker thread';
+      } else {
+        summary = await readers.inThread(options.procRoot, file);
+      }
       if (summary === null) {
         // A missing *6 file means the kernel has IPv6 off, not a failure.
         if (ipv6) return { status: 'absent', detail: `net/${file} is missing: IPv6 is disabled in this kernel` };
         throw new Error(`net/${file} is missing`);
       }
       facts.sockets[file] = summary;
-      return { status: 'ok' };
+      return detail ? { status: 'ok', detail } : { status: 'ok' };
     },
   });
 }

@@ -8,7 +8,7 @@
 // the tests, from src/*.ts: see startWorker); in the worker, the block at the bottom reads the table and posts
 // the summary back (structured clone keeps the Map and the plain objects; errors are sent as
 // fields and rebuilt, since a clone loses an error's class and own fields).
-import { isMainThread, parentPort, workerData, type Worker } from 'node:worker_threads';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { startWorker } from '@dualstack/core/worker';
 import { ProcParseError } from './errors.js';
 import { readSocketTable, type SocketFile, type SocketTableSummary } from './net-sockets.js';
@@ -22,6 +22,11 @@ interface Job {
 
 const JOB_KIND = 'dualstack:read-socket-table';
 
+// In the single-file agent, this module's own code bundled alone (scripts/package-agent.mjs
+// defines it): the worker then compiles ~50 KB instead of the whole bundle. Unset elsewhere.
+declare const __DUALSTACK_SOCKET_WORKER_SOURCE__: string | undefined;
+const BUNDLED_WORKER_SOURCE = typeof __DUALSTACK_SOCKET_WORKER_SOURCE__ === 'string' ? __DUALSTACK_SOCKET_WORKER_SOURCE__ : null;
+
 interface SentError {
   message: string;
   stack: string | undefined;
@@ -34,7 +39,11 @@ interface SentError {
 type Reply = { ok: true; summary: SocketTableSummary | null } | { ok: false; error: SentError };
 
 /** Reads the table on a new worker thread; resolves and rejects as readSocketTable returns and throws. */
-export function readSocketTableOnWorker(root: ProcRoot, file: SocketFile, options: { fallback?: boolean } = {}): Promise<SocketTableSummary | null> {
+export function readSocketTableOnWorker(
+  root: ProcRoot,
+  file: SocketFile,
+  options: { fallback?: boolean; onFallback?(reason: string): void } = {},
+): Promise<SocketTableSummary | null> {
   const fallback = options.fallback ?? true;
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -47,10 +56,12 @@ export function readSocketTableOnWorker(root: ProcRoot, file: SocketFile, option
     // (unless told not to: the tests, which must see the worker itself work).
     const readHere = (why?: unknown) =>
       settle(() => {
+        const reason = `the socket table worker did not run: ${(why as Error | undefined)?.message ?? 'it exited without answering'}`;
         if (!fallback) {
-          reject(new Error(`the socket table worker did not run: ${(why as Error | undefined)?.message ?? 'it exited without answering'}`, { cause: why }));
+          reject(new Error(reason, { cause: why }));
           return;
         }
+        options.onFallback?.(reason);
         try {
           resolve(readSocketTable(root, file));
         } catch (error) {
@@ -59,7 +70,8 @@ export function readSocketTableOnWorker(root: ProcRoot, file: SocketFile, option
       });
     let worker: Worker;
     try {
-      worker = startWorker(new URL(import.meta.url), { workerData: { kind: JOB_KIND, root: { path: root.path, live: root.live }, file } satisfies Job });
+      const workerData = { kind: JOB_KIND, root: { path: root.path, live: root.live }, file } satisfies Job;
+      worker = BUNDLED_WORKER_SOURCE !== null ? new Worker(BUNDLED_WORKER_SOURCE, { eval: true, workerData }) : startWorker(new URL(import.meta.url), { workerData });
     } catch (error) {
       readHere(error);
       return;
