@@ -218,6 +218,13 @@ function print(text: string): number {
   return 0;
 }
 
+// Output piped into a reader that stops early (`token list | head`): stop quietly, as other
+// Unix tools do, instead of an unhandled EPIPE with a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     if (code >= 0) process.exitCode = code;

@@ -55,3 +55,10 @@ test('migrate creates the database; a bad configuration key is named', (t) => {
   const empty = spawnSync(process.execPath, [cli, 'migrate', '--config', config], { encoding: 'utf8', env: { ...env, DUALSTACK_DB: '' } });
   assert.match(empty.stderr, /bad key 'listen'/, 'the file was read, the empty DUALSTACK_DB ignored');
 });
+
+test('output into a pipe whose reader is gone (| head, | true) ends quietly with exit 0', () => {
+  // `true` exits at once, long before node has started, so the CLI's first write gets EPIPE.
+  const piped = spawnSync('bash', ['-c', `"${process.execPath}" "${cli}" --help | true; echo "collector exit \${PIPESTATUS[0]}"`], { encoding: 'utf8', env });
+  assert.equal(piped.stderr, '', 'no EPIPE trace');
+  assert.equal(piped.stdout, 'collector exit 0\n');
+});
