@@ -2,6 +2,7 @@
 // Exit codes: 0 done, 1 could not run (usage or environment; one line on stderr), 2 a finding
 // at or above --fail-on was present, 3 the collector rejected the report (push).
 import { parseArgs } from 'node:util';
+import { runCli } from '@dualstack/core/cli';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { procRoot } from './proc/root.js';
@@ -469,20 +470,4 @@ function sourcesCommand(args: string[]): number {
   return 0;
 }
 
-// Output piped into a reader that stops early (`| head`): stop quietly, as other Unix tools do,
-// instead of an unhandled EPIPE with a stack trace.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(0);
-  throw error;
-});
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    const message = error instanceof UsageError ? error.message : `error: ${(error as Error).message ?? String(error)}`;
-    process.stderr.write(`dualstack-agent: ${message}\n`);
-    process.exitCode = 1;
-  },
-);
+runCli('dualstack-agent', main, (error) => error instanceof UsageError);

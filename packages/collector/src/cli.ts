@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // dualstack-collector: serve | token create|list|revoke | migrate | backup FILE | alerts test.
 // Exit codes: 0 done; 1 could not run (the reason on one line).
+import { runCli } from '@dualstack/core/cli';
 import { parseArgs } from 'node:util';
 import { ConfigError, configFromEnv, readConfigFile, resolveConfig, type CollectorConfig } from './config.js';
 import { closeOnSignals, startCollector } from './server.js';
@@ -218,20 +219,4 @@ function print(text: string): number {
   return 0;
 }
 
-// Output piped into a reader that stops early (`token list | head`): stop quietly, as other
-// Unix tools do, instead of an unhandled EPIPE with a stack trace.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(0);
-  throw error;
-});
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    if (code >= 0) process.exitCode = code;
-  },
-  (error: unknown) => {
-    const message = error instanceof UsageError || error instanceof ConfigError ? error.message : `error: ${(error as Error).message ?? String(error)}`;
-    process.stderr.write(`dualstack-collector: ${message}\n`);
-    process.exitCode = 1;
-  },
-);
+runCli('dualstack-collector', main, (error) => error instanceof UsageError || error instanceof ConfigError);
