@@ -61,7 +61,25 @@ export function runRules(facts: RuleFacts, options: { profiles?: Profile[]; only
       });
     }
   }
-  return findings.sort((a, b) => severityRank[a.severity] - severityRank[b.severity]);
+  return findings.sort(compareFindings);
+}
+
+// Numeric so that tcp/80 comes before tcp/443 and eth2 before eth10.
+const subjectCollator = new Intl.Collator('en', { numeric: true });
+const ruleOrder = new Map(rules.map((rule, index) => [rule.id, index]));
+
+/**
+ * The one order of findings everywhere they are listed (scan output, report, dashboard):
+ * most severe first, then the order of the rule list, then subject. Rules not in the list
+ * (from a newer agent) go after the known ones, by id.
+ */
+export function compareFindings(a: Pick<Finding, 'rule' | 'severity' | 'subject'>, b: Pick<Finding, 'rule' | 'severity' | 'subject'>): number {
+  const bySeverity = severityRank[a.severity] - severityRank[b.severity];
+  if (bySeverity !== 0) return bySeverity;
+  const byRule = (ruleOrder.get(a.rule) ?? rules.length) - (ruleOrder.get(b.rule) ?? rules.length);
+  if (byRule !== 0) return byRule;
+  if (a.rule !== b.rule) return a.rule < b.rule ? -1 : 1;
+  return subjectCollator.compare(a.subject, b.subject);
 }
 
 export * from './rule.js';
