@@ -49,3 +49,22 @@ test('longest prefix wins, then the lowest metric; local routes are skipped', ()
   assert.equal(lookupRoute([route('2001:db8:1::', 64)], '2001:db8:2::1'), null);
   assert.equal(lookupRoute([route('0.0.0.0', 0, { gateway: '192.0.2.1' })], '2001:db8::1'), null, 'families never mix');
 });
+
+// disable_ipv6 (ip-sysctl.rst): writing conf/all/disable_ipv6 writes conf/default and every
+// interface's own value, so afterwards the interface's value is the one in force; reading
+// `all` "does not have any particular meaning" (an interface re-enabled later reads 0 beside
+// all=1). The kernel treats any nonzero value as disabled: writing -1 or 2 removes every IPv6
+// address of the interface (checked in test/netns/sysctl-effective.test.ts).
+test('disable_ipv6: the interface value decides, all does not; any nonzero value disables', () => {
+  const off = (iface: number | null, all: number | null): boolean =>
+    effectiveSysctls(raw({ disable_ipv6: iface }), all === null ? null : raw({ disable_ipv6: all })).disableIpv6;
+  assert.equal(off(1, 0), true, 'disabled on the interface alone');
+  assert.equal(off(1, 1), true, 'after all=1 the kernel wrote 1 into the interface');
+  assert.equal(off(1, null), true);
+  assert.equal(off(0, 1), false, 'all=1, then the interface re-enabled: it has IPv6');
+  assert.equal(off(0, 0), false);
+  assert.equal(off(0, null), false);
+  assert.equal(off(-1, 0), true, 'the kernel stores -1 as written and treats it as disabled');
+  assert.equal(off(2, 0), true);
+  assert.equal(off(null, 1), false, 'unknown claims nothing');
+});

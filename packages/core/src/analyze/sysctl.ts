@@ -20,7 +20,10 @@ export function effectiveSysctls(iface: InterfaceSysctlsRaw, all: InterfaceSysct
     acceptRaDefrtr: acceptRa && on(iface.accept_ra_defrtr),
     autoconf: acceptRa && on(iface.autoconf),
     forwarding,
-    disableIpv6: on(iface.disable_ipv6),
+    // Any nonzero value disables: the kernel stores what was written (-1 and 2 included) and
+    // tests it for truth (checked in test/netns/sysctl-effective.test.ts). Only the interface's
+    // own value counts: writing all.disable_ipv6 copies it into every interface.
+    disableIpv6: iface.disable_ipv6 !== null && iface.disable_ipv6 !== 0,
     // "Functional default: enabled if local forwarding is disabled" (ip-sysctl.rst).
     acceptRedirects: on(iface.accept_redirects) && !forwarding,
     acceptSourceRoute: sourceRoute.length > 0 ? Math.min(...sourceRoute) : 0,
