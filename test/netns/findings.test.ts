@@ -159,7 +159,7 @@ test('fix-line filter: keeps namespace-only commands, drops writes to this machi
   assert.equal(outsideNamespace('sysctl -w net.ipv6.conf.veth0.accept_ra=2'), null);
   assert.equal(outsideNamespace('sysctl -w net/ipv6/conf/veth0.100/accept_ra=2'), null);
   for (const line of [
-    "echo 'net.ipv6.conf.veth0.accept_ra = 2' >> /etc/sysctl.d/60-dualstack.conf",
+    "grep -qsxF 'net.ipv6.conf.veth0.accept_ra = 2' /etc/sysctl.d/60-dualstack.conf || echo 'net.ipv6.conf.veth0.accept_ra = 2' >> /etc/sysctl.d/60-dualstack.conf",
     'ifdown veth0 && ifup veth0',
     'ifdown veth0; ifup veth0',
     'netplan apply',
@@ -287,49 +287,74 @@ async function forwardingHostIgnoringRa(t: TestContext, prefix: string): Promise
   return { r, raSource: ra.source, report };
 }
 
-test('4. forwarding=1 + accept_ra=1 and a real RA: ipv6-ra-ignored; accept_ra=2 then the RA installs the default', { skip }, async (t) => {
-  const { r, raSource, report } = await forwardingHostIgnoringRa(t, 'f4');
+/** Runs every finding's fix in the order the scan prints them, as an operator would. */
+async function runEveryFix(t: TestContext, ns: Netns, report: Report): Promise<string[]> {
+  const ran: string[] = [];
+  for (const f of report.findings) ran.push(...(await runFix(t, ns, f)).ran.map((x) => x.line));
+  return ran;
+}
+
+/** After the fixes and one more RA: the default is the router's own (proto ra), and a rescan is clean. */
+async function assertRaDefaultAfterFix(t: TestContext, r: RoutedHost, raSource: string): Promise<void> {
   const { host, router } = r;
+  await sendRouterAdvertisement(router, ROUTER_IF, { routerLifetime: 1800 });
+  const learned = await waitFor(async () => (await ipv6Defaults(host)).find((d) => d.gateway === raSource && d.protocol === 'ra'), {
+    message: `no RA default via ${raSource} after the printed fixes`,
+  });
+  t.diagnostic(`kernel: default via ${learned.gateway} dev ${learned.dev} proto ${learned.protocol}`);
+  const defaults = await ipv6Defaults(host);
+  assert.deepEqual(defaults.map((d) => d.protocol), ['ra'], `the only default must be the RA-learned one: ${JSON.stringify(defaults)}`);
+  await assertRoutes(t, host, FAR6, new RegExp(`via ${raSource} dev ${HOST_IF} proto ra`));
+  const after = await scan(t, host, 'after the fixes and a second RA');
+  assert.deepEqual(alarms(after), [], show(after.findings));
+}
+
+test('4. forwarding=1 + accept_ra=1 and a real RA: every printed fix in order, then the RA installs the default (proto ra)', { skip }, async (t) => {
+  const { r, raSource, report } = await forwardingHostIgnoringRa(t, 'f4');
+  const { host } = r;
   const ignored = only(report, 'ipv6-ra-ignored');
   const unroutable = only(report, 'ipv6-unroutable');
   await t.test('ipv6-unroutable headline names the cause (forwarding with accept_ra=1)', () => {
     assert.match(unroutable.message, /accept_ra|forward/);
   });
+  // The cause is "RAs ignored": the fix is accept_ra=2; the static default (via the RA sender, a
+  // router neighbour now) is only a commented alternative, because added beside the RA it would win.
+  assert.equal(unroutable.fix.commands[0], `sysctl -w net.ipv6.conf.${HOST_IF}.accept_ra=2`);
+  assert.ok(unroutable.fix.commands.includes(`#   ip -6 route add default via ${raSource} dev ${HOST_IF}`), unroutable.fix.commands.join(' | '));
+  assert.equal(ignored.fix.commands[0], `sysctl -w net.ipv6.conf.${HOST_IF}.accept_ra=2`);
 
-  const fix = await runFix(t, host, ignored);
-  assert.deepEqual(fix.ran.map((x) => x.line), [`sysctl -w net.ipv6.conf.${HOST_IF}.accept_ra=2`]);
-  // The persistence line is printed, and it is exactly the kind of line this test must not run.
-  assert.ok(
-    fix.skipped.some((s) => /^echo 'net\.ipv6\.conf\.veth0\.accept_ra = 2' >> \/etc\/sysctl\.d\//.test(s.line)),
-    `the sysctl.d line should be printed (and skipped here): ${ignored.fix.commands.join(' | ')}`,
-  );
+  const ran = await runEveryFix(t, host, report);
+  assert.deepEqual(ran, [`sysctl -w net.ipv6.conf.${HOST_IF}.accept_ra=2`, `sysctl -w net.ipv6.conf.${HOST_IF}.accept_ra=2`]);
   assert.equal(await host.sysctl(`net.ipv6.conf.${HOST_IF}.accept_ra`), '2');
+  await assertRaDefaultAfterFix(t, r, raSource);
+});
 
-  await sendRouterAdvertisement(router, ROUTER_IF, { routerLifetime: 1800 });
-  const learned = await waitFor(async () => (await ipv6Defaults(host)).find((d) => d.gateway === raSource && d.protocol === 'ra'), {
-    message: `no RA default via ${raSource} after accept_ra=2`,
+/** A plain host (no forwarding) whose RA handling is switched off one way; the router advertises. */
+async function hostRefusingRaDefault(t: TestContext, prefix: string, setting: 'accept_ra' | 'accept_ra_defrtr'): Promise<{ r: RoutedHost; raSource: string; report: Report }> {
+  const r = await routed(t, prefix, { 4: true });
+  const { host, router } = r;
+  await host.sysctl(`net.ipv6.conf.${HOST_IF}.${setting}`, '0');
+  const inBefore = (await snmp6(host, HOST_IF)).Icmp6InRouterAdvertisements ?? 0;
+  const ra = await sendRouterAdvertisement(router, ROUTER_IF, { routerLifetime: 1800 });
+  await waitFor(async () => ((await snmp6(host, HOST_IF)).Icmp6InRouterAdvertisements ?? 0) > inBefore, { message: 'RA not received' });
+  assert.deepEqual(await ipv6Defaults(host), [], `${setting}=0 must not learn a default`);
+  await assertUnreachable(t, host, FAR6);
+  const report = await scan(t, host, 'before');
+  assert.deepEqual(alarms(report).map((f) => f.rule), ['ipv6-unroutable'], show(report.findings));
+  return { r, raSource: ra.source, report };
+}
+
+for (const [label, setting, value] of [['4b', 'accept_ra', 1], ['4c', 'accept_ra_defrtr', 1]] as const) {
+  test(`${label}. ${setting}=0 and a real RA: ipv6-unroutable sets ${setting}=${value}; every printed fix in order, then the default is proto ra`, { skip }, async (t) => {
+    const { r, raSource, report } = await hostRefusingRaDefault(t, `f${label}`, setting);
+    const unroutable = only(report, 'ipv6-unroutable');
+    assert.ok(unroutable.evidence.some((e) => e.includes(`${setting}=0`)), `the cause must be named: ${unroutable.evidence.join(' | ')}`);
+    assert.equal(unroutable.fix.commands[0], `sysctl -w net.ipv6.conf.${HOST_IF}.${setting}=${value}`);
+    const ran = await runEveryFix(t, r.host, report);
+    assert.deepEqual(ran, [`sysctl -w net.ipv6.conf.${HOST_IF}.${setting}=${value}`]);
+    await assertRaDefaultAfterFix(t, r, raSource);
   });
-  t.diagnostic(`kernel: default via ${learned.gateway} dev ${learned.dev} proto ${learned.protocol}`);
-  await assertRoutes(t, host, FAR6, new RegExp(`via ${raSource} dev ${HOST_IF} proto ra`));
-  const after = await scan(t, host, 'after the fix and a second RA');
-  assert.deepEqual(ofRule(after, 'ipv6-ra-ignored'), [], show(after.findings));
-  assert.deepEqual(ofRule(after, 'ipv6-unroutable'), [], show(after.findings));
-  assert.deepEqual(alarms(after), [], show(after.findings));
-});
-
-test('4b. same host: the ipv6-unroutable fix (static default via the RA sender) also works', { skip }, async (t) => {
-  const { r, raSource, report } = await forwardingHostIgnoringRa(t, 'f4b');
-  const { host } = r;
-  const unroutable = only(report, 'ipv6-unroutable');
-  // The ignored RA still marked its sender as a router in the neighbour table: that is the candidate.
-  assert.equal(unroutable.fix.commands[0], `ip -6 route add default via ${raSource} dev ${HOST_IF}`);
-  await runFix(t, host, unroutable);
-  await assertRoutes(t, host, FAR6, new RegExp(`via ${raSource} dev ${HOST_IF}`));
-  const after = await scan(t, host, 'after the static default');
-  assert.deepEqual(ofRule(after, 'ipv6-unroutable'), [], show(after.findings));
-  // With a static default on the interface, RAs are not needed: ipv6-ra-ignored stays quiet by design.
-  assert.deepEqual(ofRule(after, 'ipv6-ra-ignored'), [], show(after.findings));
-});
+}
 
 // ------------------------------------------------------------------ 5. IPv4 without a default
 

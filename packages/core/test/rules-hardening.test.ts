@@ -29,9 +29,9 @@ const cases: RuleCase[] = [
       const all = only(findings, 'net.ipv6.conf.all.accept_ra');
       assert.deepEqual(all.fix.commands, [
         'sysctl -w net.ipv6.conf.all.accept_ra=0',
-        "echo 'net.ipv6.conf.all.accept_ra = 0' >> /etc/sysctl.d/60-dualstack.conf",
+        "grep -qsxF 'net.ipv6.conf.all.accept_ra = 0' /etc/sysctl.d/60-dualstack.conf || echo 'net.ipv6.conf.all.accept_ra = 0' >> /etc/sysctl.d/60-dualstack.conf",
         'sysctl -w net.ipv6.conf.veth0.accept_ra=0',
-        "echo 'net.ipv6.conf.veth0.accept_ra = 0' >> /etc/sysctl.d/60-dualstack.conf",
+        "grep -qsxF 'net.ipv6.conf.veth0.accept_ra = 0' /etc/sysctl.d/60-dualstack.conf || echo 'net.ipv6.conf.veth0.accept_ra = 0' >> /etc/sysctl.d/60-dualstack.conf",
       ]);
       assert.ok(all.evidence.includes('net.ipv6.conf.veth0.accept_ra = 1 (not changed by writing net.ipv6.conf.all.accept_ra)'));
       assert.match(all.fix.summary, /no RA-learned route or SLAAC address/);
@@ -47,7 +47,7 @@ const cases: RuleCase[] = [
     expect: ['net.ipv6.conf.veth0.accept_ra'],
     check([f]) {
       assert.match(f!.message, /net\.ipv6\.conf\.all\.accept_ra = 0 does not change veth0/);
-      assert.deepEqual(f!.fix.commands, ['sysctl -w net.ipv6.conf.veth0.accept_ra=0', "echo 'net.ipv6.conf.veth0.accept_ra = 0' >> /etc/sysctl.d/60-dualstack.conf"]);
+      assert.deepEqual(f!.fix.commands, ['sysctl -w net.ipv6.conf.veth0.accept_ra=0', "grep -qsxF 'net.ipv6.conf.veth0.accept_ra = 0' /etc/sysctl.d/60-dualstack.conf || echo 'net.ipv6.conf.veth0.accept_ra = 0' >> /etc/sysctl.d/60-dualstack.conf"]);
     },
   },
   {
@@ -106,7 +106,7 @@ const cases: RuleCase[] = [
     facts: withSysctl('accept_source_route', 1, ['default', 'veth0']),
     expect: ['net.ipv6.conf.default.accept_source_route'],
     check([f]) {
-      assert.deepEqual(f!.fix.commands.slice(0, 2), ['sysctl -w net.ipv6.conf.default.accept_source_route=0', "echo 'net.ipv6.conf.default.accept_source_route = 0' >> /etc/sysctl.d/60-dualstack.conf"]);
+      assert.deepEqual(f!.fix.commands.slice(0, 2), ['sysctl -w net.ipv6.conf.default.accept_source_route=0', "grep -qsxF 'net.ipv6.conf.default.accept_source_route = 0' /etc/sysctl.d/60-dualstack.conf || echo 'net.ipv6.conf.default.accept_source_route = 0' >> /etc/sysctl.d/60-dualstack.conf"]);
     },
   },
   // forwarding

@@ -56,6 +56,46 @@ test('ipv6-unroutable: the old 2.6 default-route bug adds both half routes', () 
   assert.ok(!commands(ipv6Unroutable.check(facts)).some((c) => c.includes('8000::/1')), 'RHEL 5.3 has the fix');
 });
 
+const runnable = (f: Finding) => f.fix.commands.filter((c) => !c.trimStart().startsWith('#'));
+const persisted = (key: string, value: number) => `grep -qsxF '${key} = ${value}' /etc/sysctl.d/60-dualstack.conf || echo '${key} = ${value}' >> /etc/sysctl.d/60-dualstack.conf`;
+const ROUTER_LL = 'fe80::1';
+
+test('ipv6-unroutable: RAs ignored on a forwarding interface -> accept_ra=2, the static default only as a comment', () => {
+  const facts = noDefault();
+  Object.assign(iface(facts, 'veth0').raw, { forwarding: 1, accept_ra: 1 });
+  facts.routers = [{ address: ROUTER_LL, interface: 'veth0', state: 'STALE' }];
+  const [f] = ipv6Unroutable.check(facts);
+  assert.deepEqual(runnable(f!), ['sysctl -w net.ipv6.conf.veth0.accept_ra=2', persisted('net.ipv6.conf.veth0.accept_ra', 2)]);
+  assert.match(f!.fix.summary, /forwards, so accept_ra=1 ignores router advertisements/);
+  // The router is known, and the static route is offered, but commented out: run as printed it would shadow the RA default.
+  assert.ok(f!.fix.commands.includes(`#   ip -6 route add default via ${ROUTER_LL} dev veth0`), f!.fix.commands.join('\n'));
+  // Printed beside ipv6-ra-ignored, running both in order writes the sysctl.d line once.
+  const [ignored] = ipv6RaIgnored.check(facts);
+  assert.deepEqual(runnable(ignored!), runnable(f!));
+});
+
+test('ipv6-unroutable: accept_ra=0 -> accept_ra=1 (2 when forwarding); accept_ra_defrtr=0 -> 1', () => {
+  const facts = noDefault();
+  facts.routers = [{ address: ROUTER_LL, interface: 'veth0', state: 'STALE' }];
+  Object.assign(iface(facts, 'veth0').raw, { forwarding: 0, accept_ra: 0 });
+  assert.deepEqual(runnable(ipv6Unroutable.check(facts)[0]!).filter((c) => c.startsWith('sysctl')), ['sysctl -w net.ipv6.conf.veth0.accept_ra=1']);
+  Object.assign(iface(facts, 'veth0').raw, { forwarding: 1, accept_ra: 0 });
+  assert.deepEqual(runnable(ipv6Unroutable.check(facts)[0]!).filter((c) => c.startsWith('sysctl')), ['sysctl -w net.ipv6.conf.veth0.accept_ra=2']);
+  Object.assign(iface(facts, 'veth0').raw, { forwarding: 0, accept_ra: 1, accept_ra_defrtr: 0 });
+  const [f] = ipv6Unroutable.check(facts);
+  assert.deepEqual(runnable(f!), ['sysctl -w net.ipv6.conf.veth0.accept_ra_defrtr=1', persisted('net.ipv6.conf.veth0.accept_ra_defrtr', 1)]);
+  assert.match(f!.fix.summary, /accept_ra_defrtr=0/);
+});
+
+test('ipv6-unroutable: RAs off but the network configuration names a static gateway -> the static default stays the fix', () => {
+  const facts = noDefault();
+  Object.assign(iface(facts, 'veth0').raw, { forwarding: 0, accept_ra: 0 });
+  facts.networkConfig = { systems: ['ifupdown'], gateways: [{ family: 6, gateway: '2001:db8:1::1', interface: 'veth0', system: 'ifupdown', file: 'network/interfaces' }] };
+  const [f] = ipv6Unroutable.check(facts);
+  assert.equal(f!.fix.commands[0], 'ip -6 route add default via 2001:db8:1::1 dev veth0');
+  assert.ok(!f!.fix.commands.some((c) => c.includes('accept_ra')), f!.fix.commands.join('\n'));
+});
+
 test('ipv6-unroutable: silent when the kernel routes, or when the only address is tentative', () => {
   assert.deepEqual(ipv6Unroutable.check(healthy()), []);
   const facts = noDefault();
@@ -69,7 +109,7 @@ test('ipv6-ra-ignored: forwarding=1 with accept_ra=1 and no default of its own',
   const [f, ...rest] = ipv6RaIgnored.check(facts);
   assert.equal(rest.length, 0);
   assert.equal(f!.subject, 'veth0');
-  assert.deepEqual(f!.fix.commands, ['sysctl -w net.ipv6.conf.veth0.accept_ra=2', "echo 'net.ipv6.conf.veth0.accept_ra = 2' >> /etc/sysctl.d/60-dualstack.conf"]);
+  assert.deepEqual(f!.fix.commands, ['sysctl -w net.ipv6.conf.veth0.accept_ra=2', "grep -qsxF 'net.ipv6.conf.veth0.accept_ra = 2' /etc/sysctl.d/60-dualstack.conf || echo 'net.ipv6.conf.veth0.accept_ra = 2' >> /etc/sysctl.d/60-dualstack.conf"]);
   Object.assign(iface(facts, 'veth0').raw, { accept_ra: 2 });
   assert.deepEqual(ipv6RaIgnored.check(facts), [], 'accept_ra=2 takes RAs while forwarding');
 });

@@ -49,6 +49,12 @@ export function defaultRoutes(facts: RuleFacts, family: Family): Route[] {
 export interface GatewayCandidate {
   gateway: string;
   interface: string | null;
+  /**
+   * Where it comes from: a default in another table or the host's network configuration
+   * mean the operator chose a static gateway; an RA route or a router neighbour mean a
+   * router announces itself on the link.
+   */
+  kind: 'other-table' | 'ra-route' | 'configuration' | 'router-neighbour';
   /** Where the candidate comes from, in words for the evidence. */
   from: string;
 }
@@ -64,15 +70,15 @@ export function gatewayCandidates(facts: RuleFacts, family: Family, preferInterf
     if (!out.some((o) => o.gateway === c.gateway && o.interface === c.interface)) out.push(c);
   };
   for (const d of facts.tableDefaults) {
-    if (d.family === family && d.table !== 'main' && d.gateway && d.type === 'unicast') add({ gateway: d.gateway, interface: d.interface, from: `the default route in table ${d.table}` });
+    if (d.family === family && d.table !== 'main' && d.gateway && d.type === 'unicast') add({ gateway: d.gateway, interface: d.interface, kind: 'other-table', from: `the default route in table ${d.table}` });
   }
   for (const r of facts.routes) {
-    if (r.family === family && r.origin === 'ra' && r.gateway) add({ gateway: r.gateway, interface: r.interface, from: 'a route learned from router advertisements' });
+    if (r.family === family && r.origin === 'ra' && r.gateway) add({ gateway: r.gateway, interface: r.interface, kind: 'ra-route', from: 'a route learned from router advertisements' });
   }
   for (const g of facts.networkConfig.gateways) {
-    if (g.family === family) add({ gateway: g.gateway, interface: g.interface, from: `${g.system} configuration (${g.file})` });
+    if (g.family === family) add({ gateway: g.gateway, interface: g.interface, kind: 'configuration', from: `${g.system} configuration (${g.file})` });
   }
-  if (family === 6) for (const r of facts.routers) add({ gateway: r.address, interface: r.interface, from: `a neighbour flagged as router (${r.state})` });
+  if (family === 6) for (const r of facts.routers) add({ gateway: r.address, interface: r.interface, kind: 'router-neighbour', from: `a neighbour flagged as router (${r.state})` });
   if (preferInterface) out.sort((a, b) => Number(b.interface === preferInterface) - Number(a.interface === preferInterface));
   return out;
 }
@@ -85,9 +91,16 @@ export function viaClause(gateway: string, iface: string | null): string {
 /** What to write where a value could not be found: clearly a placeholder, never runnable. */
 export const placeholder = (what: string) => `<${what}>`;
 
-/** `sysctl -w` now and the sysctl.d line that keeps it after a reboot. */
+export const SYSCTL_FILE = '/etc/sysctl.d/60-dualstack.conf';
+
+/**
+ * `sysctl -w` now and the sysctl.d line that keeps it after a reboot. The line is appended
+ * only when the file lacks it, so two findings printing the same setting (ipv6-unroutable
+ * and ipv6-ra-ignored both want accept_ra=2) can be run one after the other.
+ */
 export function sysctlCommands(key: string, value: number | string): string[] {
-  return [`sysctl -w ${key}=${value}`, `echo '${key} = ${value}' >> /etc/sysctl.d/60-dualstack.conf`];
+  const line = `${key} = ${value}`;
+  return [`sysctl -w ${key}=${value}`, `grep -qsxF '${line}' ${SYSCTL_FILE} || echo '${line}' >> ${SYSCTL_FILE}`];
 }
 
 /** Sysctl key of an interface setting; interface names with dots need the slash form. */

@@ -5,6 +5,7 @@ import { defineRule, finding, type RuleFacts } from './rule.js';
 import {
   defaultRoutes,
   gatewayCandidates,
+  type GatewayCandidate,
   interfaceSysctlKey,
   interfaceSysctls,
   kernelHasIpv6,
@@ -169,7 +170,7 @@ function explainMissingDefault(facts: RuleFacts, family: Family, iface: string):
   const sysctl = family === 6 ? realInterfaces(facts).find((i) => i.name === iface) : undefined;
   if (sysctl) {
     if (sysctl.raw.forwarding === 1 && sysctl.raw.accept_ra === 1) causes.push(`${iface} forwards (forwarding=1) with accept_ra=1, so router advertisements are ignored and no default is learned`);
-    else if (sysctl.raw.accept_ra === 0) causes.push(`${iface} ignores router advertisements (accept_ra=0), so only a static default can work`);
+    else if (sysctl.raw.accept_ra === 0) causes.push(`${iface} ignores router advertisements (accept_ra=0), so no default is learned from a router`);
     else if (sysctl.raw.accept_ra_defrtr === 0) causes.push(`${iface} does not learn a default router from RAs (accept_ra_defrtr=0)`);
     else if (!facts.routes.some((r) => r.family === 6 && r.origin === 'ra')) symptoms.push(`${iface} accepts RAs but no router advertised itself (or its default expired)`);
   }
@@ -192,16 +193,31 @@ export const ipv6Unroutable = defineRule({
     const best = candidates[0];
     const gateway = best?.gateway ?? placeholder('IPv6-gateway');
     const dev = best?.interface ?? iface;
-    const commands = best
+    const staticCommands = best
       ? [`ip -6 route add default ${viaClause(gateway, dev)}`]
       : [`# ip -6 route add default via ${gateway} dev ${dev}   (no gateway found on this host: replace ${gateway} with your router's address)`];
     const advisories = facts.host.os.kernel ? advisoriesFor(facts.host.os.kernel).filter((a) => a.id === 'linux-2.6-ipv6-default-route') : [];
     if (advisories.length > 0) {
-      commands.push(`# kernel ${facts.host.os.kernel} has the old default-route bug: add both halves instead of (or beside) the default`);
-      commands.push(...(best ? defaultRouteWorkaround(gateway, dev) : defaultRouteWorkaround(gateway, dev).map((c) => `# ${c}`)));
+      staticCommands.push(`# kernel ${facts.host.os.kernel} has the old default-route bug: add both halves instead of (or beside) the default`);
+      staticCommands.push(...(best ? defaultRouteWorkaround(gateway, dev) : defaultRouteWorkaround(gateway, dev).map((c) => `# ${c}`)));
     }
-    commands.push(...persistentDefaultRoute(facts, 6, gateway, dev));
+    staticCommands.push(...persistentDefaultRoute(facts, 6, gateway, dev));
     const reasons = explainMissingDefault(facts, 6, iface);
+    const ra = raSettingsToFix(facts, iface, best);
+    const fix: Finding['fix'] = ra
+      ? {
+          summary: `${ra.why}: let ${iface} learn its default route from router advertisements again (${ra.settings.map((x) => `${x.setting}=${x.value}`).join(', ')}, kept across reboots). A static default is the alternative only where no router advertises.`,
+          commands: [
+            ...ra.settings.flatMap((x) => sysctlCommands(interfaceSysctlKey(6, iface, x.setting), x.value)),
+            `# The default route arrives with the router's next advertisement (at most MaxRtrAdvInterval apart, 600 s by default; rdisc6 ${iface} from ndisc6 asks at once).`,
+            '# Alternative, only if no router advertises on this link: a static default. Not both: a static default keeps the RA-learned one out of the table, and the router\'s lifetime and preference then no longer apply.',
+            ...staticCommands.map((c) => (c.startsWith('#') ? c : `#   ${c}`)),
+          ],
+        }
+      : {
+          summary: best ? `Add the default route via ${gateway} on ${dev}, and make it persistent.` : 'Add a default route via your IPv6 router; none could be found on this host.',
+          commands: staticCommands,
+        };
     return [
       finding(this, {
         subject: 'host',
@@ -212,11 +228,42 @@ export const ipv6Unroutable = defineRule({
           best ? `gateway from ${best.from}` : 'no gateway candidate: no default in other tables, no RA route, no configured gateway, no router neighbour',
           ...advisories.map((a) => `${a.title} (${a.sources[0] ?? ''})`),
         ],
-        fix: { summary: best ? `Add the default route via ${gateway} on ${dev}, and make it persistent.` : 'Add a default route via your IPv6 router; none could be found on this host.', commands },
+        fix,
       }),
     ];
   },
 });
+
+/**
+ * When the default is missing because the interface does not take it from router
+ * advertisements, the fix is the RA setting, not a static route: a static default added
+ * beside RAs would shadow the router's own (and its lifetime). Not when the host's own
+ * configuration or another table names a static gateway: then static routing is the intent.
+ */
+function raSettingsToFix(
+  facts: RuleFacts,
+  iface: string,
+  best: GatewayCandidate | undefined,
+): { why: string; settings: Array<{ setting: 'accept_ra' | 'accept_ra_defrtr'; value: number }> } | null {
+  if (best && (best.kind === 'configuration' || best.kind === 'other-table')) return null;
+  const sysctl = realInterfaces(facts).find((i) => i.name === iface);
+  if (!sysctl) return null;
+  const settings: Array<{ setting: 'accept_ra' | 'accept_ra_defrtr'; value: number }> = [];
+  const why: string[] = [];
+  const forwarding = sysctl.raw.forwarding === 1;
+  if (sysctl.raw.accept_ra === 0) {
+    settings.push({ setting: 'accept_ra', value: forwarding ? 2 : 1 });
+    why.push(`${iface} ignores router advertisements (accept_ra=0)`);
+  } else if (sysctl.raw.accept_ra === 1 && forwarding) {
+    settings.push({ setting: 'accept_ra', value: 2 });
+    why.push(`${iface} forwards, so accept_ra=1 ignores router advertisements`);
+  }
+  if (sysctl.raw.accept_ra_defrtr === 0) {
+    settings.push({ setting: 'accept_ra_defrtr', value: 1 });
+    why.push(`${iface} learns no default router from them (accept_ra_defrtr=0)`);
+  }
+  return settings.length > 0 ? { why: why.join(' and '), settings } : null;
+}
 
 export const ipv6RaIgnored = defineRule({
   id: 'ipv6-ra-ignored',

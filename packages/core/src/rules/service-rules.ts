@@ -95,22 +95,49 @@ function uncertainV6only(service: Service): Binding[] {
   return service.bindings.filter((b) => b.v6onlySource === 'inferred' || b.v6onlySource === 'unknown');
 }
 
-function knowledgeEvidence(daemon: DaemonKnowledge | null, service: Service): string {
+function knowledgeEvidence(facts: RuleFacts, daemon: DaemonKnowledge | null, service: Service): string {
   return daemon
     ? `${daemon.displayName} (${daemon.configFile}): ${daemon.defaultListening}`
-    : `process ${service.process === null ? 'unknown (run the agent as root to see it)' : `"${service.process}"`} is not in the knowledge base: generic fix`;
+    : `process ${service.process === null ? `unknown (${unknownProcessReason(facts)})` : `"${service.process}"`} is not in the knowledge base: generic fix`;
+}
+
+/**
+ * Why a listening socket has no process, in the owners source's own words: the agent lacks
+ * privileges only when that source says so; as root the cause is a security module refusing
+ * ptrace, or a holder outside the agent's PID namespace (or a kernel socket).
+ */
+export function unknownProcessReason(facts: RuleFacts): string {
+  const owners = facts.sources.find((s) => s.name === 'owners');
+  if (!owners) return 'the owners source did not run';
+  if (owners.status === 'failed') return `the owners source failed: ${owners.error ?? 'no reason given'}`;
+  if (owners.detail) return owners.detail;
+  return 'no process visible to the agent holds the socket: a process in another PID namespace, or a socket of the kernel itself';
 }
 
 // --- service-ipv4-only / service-ipv6-only ----------------------------------------------------
 
-/** Services reachable from outside over `served` only, on a host that is reachable over the other family. */
+/** The host finding that says why the host itself cannot route a family, if it fires. */
+const UNROUTABLE_RULE: Record<Family, string> = { 4: 'ipv4-unroutable', 6: 'ipv6-unroutable' };
+
+/**
+ * Services reachable from outside over `served` only, on a host that has a usable address
+ * (global or unique-local) of the other family. Raised even when the host cannot route that
+ * family yet: clients on its own link and on routed internal networks are refused today, and
+ * one scan should give the whole to-do list (the evidence points at the host finding).
+ */
 function singleFamilyFindings(rule: Pick<Rule, 'id' | 'severity'>, facts: RuleFacts, served: Family): Finding[] {
   const missing = otherFamily(served);
   const addresses = usableGlobalAddresses(facts, missing);
   const answer = reachability(facts, missing);
-  // Without a usable global address of the other family, or without a route for it, adding
-  // that family to one service would not help: host rules report those causes instead.
-  if (addresses.length === 0 || answer?.reachable !== true) return [];
+  // Without a usable address of the other family, adding that family to one service would
+  // not help: ipv6-no-global-address / ipv6-disabled report that cause instead.
+  if (addresses.length === 0) return [];
+  const routing =
+    answer?.reachable === true
+      ? `${familyName(missing)} is routed: the kernel reached ${answer.target}${answer.route ? ` ${viaClause(answer.route.gateway ?? 'on-link', answer.route.interface)}` : ''}`
+      : answer?.reachable === false
+        ? `the host itself cannot route ${familyName(missing)} beyond its networks yet (${answer.error ?? 'unreachable'} for ${answer.target}: see ${UNROUTABLE_RULE[missing]}); clients on its link and routed internal networks are refused now`
+        : `whether the host routes ${familyName(missing)} is unknown (the reachability probe gave no answer)`;
   const mode = served === 4 ? 'ipv4-only' : 'ipv6-only';
   const out: Finding[] = [];
   for (const service of facts.services) {
@@ -129,8 +156,8 @@ function singleFamilyFindings(rule: Pick<Rule, 'id' | 'severity'>, facts: RuleFa
     const evidence = [
       `listening: ${bindingsText(service)} (${where})`,
       `${familyName(missing)} addresses of this host: ${addresses.map((a) => `${a.address}/${a.prefixLength} ${a.interface}`).join(', ')}`,
-      `${familyName(missing)} is routed: the kernel reached ${answer.target}${answer.route ? ` ${viaClause(answer.route.gateway ?? 'on-link', answer.route.interface)}` : ''}`,
-      knowledgeEvidence(daemon, service),
+      routing,
+      knowledgeEvidence(facts, daemon, service),
     ];
     const uncertain = uncertainV6only(service);
     if (uncertain.length > 0) evidence.push(`V6ONLY of ${uncertain.map(bindingText).join(', ')} was not read from the kernel (see service-v6only-unknown): the IPv4 verdict may be wrong`);
@@ -150,7 +177,7 @@ function singleFamilyFindings(rule: Pick<Rule, 'id' | 'severity'>, facts: RuleFa
 }
 
 const SINGLE_FAMILY_DOCS =
-  ' Raised only when the host has a usable global address of the missing family (not tentative, deprecated or DAD-failed) and the kernel can route that family (the reachability probe answered), because otherwise the host, not the service, is what to fix. Not raised when another process serves the same port for the missing family, or when the socket table of the missing family failed to read. The fix comes from the knowledge base by process name; unknown programs get a plain explanation of the socket table.';
+  ' Raised when the host has a usable address of the missing family (global or unique-local; not tentative, deprecated or DAD-failed), also when the host cannot route that family beyond its own networks yet: clients on its link and on routed internal networks are refused now, and the evidence then points at ipv4-unroutable / ipv6-unroutable. Without such an address, the host, not the service, is what to fix. Not raised when another process serves the same port for the missing family, or when the socket table of the missing family failed to read. The fix comes from the knowledge base by process name; unknown programs get a plain explanation of the socket table.';
 
 export const serviceIpv4Only = defineRule({
   id: 'service-ipv4-only',
@@ -299,7 +326,7 @@ export const serviceLoopbackV4Only = defineRule({
         finding(this, {
           subject: subjectOf(service),
           message,
-          evidence: [`listening: ${bindingsText(service)}`, `nothing on ${absent}:${service.port} (${service.proto})`, knowledgeEvidence(daemon, service)],
+          evidence: [`listening: ${bindingsText(service)}`, `nothing on ${absent}:${service.port} (${service.proto})`, knowledgeEvidence(facts, daemon, service)],
           fix: { summary: daemon ? `${daemon.displayName}: ${fix.summary}` : fix.summary, commands: guardPlaceholders(fix.commands) },
         }),
       );
@@ -342,7 +369,7 @@ export const serviceDualMapped = defineRule({
       if (service.connections.mapped > 0) evidence.push(`connected now: ${service.connections.mapped} IPv4-mapped, ${service.connections.ipv6} IPv6 (see service-mapped-clients)`);
       const uncertain = uncertainV6only(service);
       if (uncertain.length > 0) evidence.push(`V6ONLY=0 was inferred, not read from the kernel: ${uncertain.map(bindingText).join(', ')}`);
-      evidence.push(knowledgeEvidence(daemon, service));
+      evidence.push(knowledgeEvidence(facts, daemon, service));
       out.push(
         finding(this, {
           subject: subjectOf(service),
