@@ -454,6 +454,14 @@ export const sources: SourceDefinition[] = [
           detail: `${ownerless} listening socket${ownerless === 1 ? ' has' : 's have'} no known process: ${facts.owners.denied} of ${facts.owners.processes} processes refuse ptrace read access even to CAP_SYS_PTRACE (a security module such as Landlock, Yama, AppArmor or SELinux)`,
         };
       }
+      // Every process was read and still some sockets have no holder: not a privilege problem,
+      // so the report must not send the operator to run the agent as root.
+      if (ownerless > 0) {
+        return {
+          status: 'partial',
+          detail: `${ownerless} listening socket${ownerless === 1 ? ' has' : 's have'} no process visible to the agent although every process was read: held by a process in another PID namespace (a container sharing this network namespace), or by the kernel itself`,
+        };
+      }
       return { status: 'ok' };
     },
   }),

@@ -50,7 +50,7 @@ runRuleCases([
   { name: 'not raised when every global IPv6 address is deprecated', rule: serviceIpv4Only, facts: withIpv6Flag('deprecated'), expect: [] },
   { name: 'not raised when every global IPv6 address failed DAD', rule: serviceIpv4Only, facts: withIpv6Flag('dadfailed'), expect: [] },
   {
-    name: 'not raised when IPv6 is unroutable (the host, not the service, is broken)',
+    name: 'raised when the host cannot route IPv6 yet: its own link and internal networks are refused now; the evidence points at ipv6-unroutable',
     rule: serviceIpv4Only,
     facts: () => {
       const facts = golden('dual-stack-services');
@@ -58,18 +58,68 @@ runRuleCases([
       Object.assign(v6, { reachable: false, error: 'ENETUNREACH', route: null, sourceAddress: null });
       return facts;
     },
-    expect: [],
+    expect: ['tcp/25', 'tcp/5432'],
+    check(findings) {
+      const evidence = only(findings, 'tcp/25').evidence;
+      assert.ok(evidence.some((e) => /cannot route IPv6 beyond its networks yet \(ENETUNREACH for 2001:db8::1: see ipv6-unroutable\)/.test(e)), evidence.join(' | '));
+      assert.ok(!evidence.some((e) => /IPv6 is routed/.test(e)));
+    },
   },
   {
-    name: 'not raised when IPv6 reachability is unknown (probe missing)',
+    name: 'raised on an internal server with only a unique-local IPv6 address and no route beyond',
+    rule: serviceIpv4Only,
+    facts: () => {
+      const facts = golden('dual-stack-services');
+      facts.addresses = facts.addresses.filter((a) => !(a.family === 6 && a.scope === 'global'));
+      facts.addresses.push({ family: 6, address: 'fd00:db8::2', prefixLength: 64, interface: 'veth0', scope: 'global', flags: ['permanent'] });
+      const v6 = facts.reachability.find((r) => r.family === 6)!;
+      Object.assign(v6, { reachable: false, error: 'ENETUNREACH', route: null, sourceAddress: null });
+      return facts;
+    },
+    expect: ['tcp/25', 'tcp/5432'],
+    check(findings) {
+      assert.match(only(findings, 'tcp/25').message, /IPv6 clients of fd00:db8::2 get "connection refused"/);
+    },
+  },
+  {
+    name: 'raised when IPv6 reachability is unknown (probe missing), saying so',
     rule: serviceIpv4Only,
     facts: () => {
       const facts = golden('dual-stack-services');
       facts.reachability = facts.reachability.filter((r) => r.family !== 6);
       return facts;
     },
-    expect: [],
+    expect: ['tcp/25', 'tcp/5432'],
+    check(findings) {
+      assert.ok(only(findings, 'tcp/25').evidence.some((e) => /whether the host routes IPv6 is unknown/.test(e)));
+    },
   },
+  ...(
+    [
+      ['partial', '3 of 40 processes could not be read (run as root, or with CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE, to name every socket\'s process)', /could not be read \(run as root/],
+      ['partial', '1 listening socket has no known process: 2 of 40 processes refuse ptrace read access even to CAP_SYS_PTRACE (a security module such as Landlock, Yama, AppArmor or SELinux)', /refuse ptrace read access even to CAP_SYS_PTRACE/],
+      ['ok', undefined, /another PID namespace/],
+    ] as const
+  ).map(([status, detail, says]) => ({
+    name: `an unknown process: the evidence gives the owners source's reason (${status}${detail ? `: ${detail.slice(0, 30)}…` : ''}), never a privilege the agent has`,
+    rule: serviceIpv4Only,
+    facts: () => {
+      const facts = golden('dual-stack-services');
+      Object.assign(service(facts, 'tcp', 25), { process: null, pid: null, unit: null });
+      const owners = facts.sources.find((s) => s.name === 'owners')!;
+      owners.status = status;
+      if (detail) owners.detail = detail;
+      else delete owners.detail;
+      return facts;
+    },
+    expect: ['tcp/25', 'tcp/5432'],
+    check(findings: import('../src/report.js').Finding[]) {
+      const evidence = only(findings, 'tcp/25').evidence.find((e) => e.startsWith('process unknown'));
+      assert.ok(evidence, only(findings, 'tcp/25').evidence.join(' | '));
+      assert.match(evidence, says);
+      if (status === 'ok' || /ptrace/.test(detail ?? '')) assert.doesNotMatch(evidence, /run (the agent )?as root/);
+    },
+  })),
   {
     name: 'one usable address is enough: a tentative address beside a good one still counts the good one',
     rule: serviceIpv4Only,
@@ -209,14 +259,17 @@ runRuleCases([
     expect: [],
   },
   {
-    name: 'not raised when IPv4 is unroutable',
+    name: 'raised when IPv4 is unroutable too, pointing at ipv4-unroutable',
     rule: serviceIpv6Only,
     facts: () => {
       const facts = golden('dual-stack-services');
-      facts.reachability.find((r) => r.family === 4)!.reachable = false;
+      Object.assign(facts.reachability.find((r) => r.family === 4)!, { reachable: false, error: 'ENETUNREACH', route: null });
       return facts;
     },
-    expect: [],
+    expect: ['tcp/3306', 'tcp/8443'],
+    check(findings) {
+      assert.ok(only(findings, 'tcp/3306').evidence.some((e) => /cannot route IPv4 beyond its networks yet .*see ipv4-unroutable/.test(e)));
+    },
   },
 ]);
 
