@@ -177,7 +177,13 @@ export function buildServices(
   for (const group of established) {
     addCounts(totals, group.peers);
     const candidates = byPort.get(`${group.proto}|${group.localPort}`) ?? [];
-    const target = candidates.find((s) => s.bindings.some((b) => bindingServes(b, group))) ?? candidates[0];
+    // The kernel's listener lookup tries sockets bound to the local address before wildcard
+    // ones (two processes can hold 0.0.0.0:P and 192.0.2.3:P with SO_REUSEPORT), so an exact
+    // binding wins over a wildcard one whatever the order of the services.
+    const target =
+      candidates.find((s) => s.bindings.some((b) => b.family === group.family && b.address === group.localAddress)) ??
+      candidates.find((s) => s.bindings.some((b) => bindingServes(b, group))) ??
+      candidates[0];
     if (target) addCounts(target.connections, group.peers);
     else totals.unattributed += group.peers.ipv4 + group.peers.ipv6 + group.peers.mapped;
   }
