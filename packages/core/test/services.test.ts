@@ -114,7 +114,7 @@ test('connections of one port served by two processes go to the process that acc
   const v4 = (local: string, n: number) => ({ proto: 'tcp' as const, family: 4 as const, localAddress: local, localPort: 7000, peers: { ipv4: n, ipv6: 0, mapped: 0 } });
   const v6 = (local: string, n: number) => ({ proto: 'tcp' as const, family: 6 as const, localAddress: local, localPort: 7000, peers: { ipv4: 0, ipv6: n, mapped: 0 } });
   const mapped = (local: string, n: number) => ({ proto: 'tcp' as const, family: 6 as const, localAddress: local, localPort: 7000, peers: { ipv4: 0, ipv6: 0, mapped: n } });
-  const counts = (sockets: ListeningSocket[], groups: ReturnType<typeof v4>[]) => {
+  const counts = (sockets: ListeningSocket[], groups: EstablishedGroup[]) => {
     const { services, connections } = buildServices(sockets, owners, groups);
     assert.equal(connections.unattributed, 0);
     return Object.fromEntries(services.map((s) => [s.pid, s.connections]));
