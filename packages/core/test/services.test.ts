@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bindingReach, buildServices, representativeOwner, serviceMode, type ListeningSocket, type SocketOwner } from '../src/analyze/services.js';
+import { bindingReach, buildServices, representativeOwner, serviceMode, type EstablishedGroup, type ListeningSocket, type SocketOwner } from '../src/analyze/services.js';
 
 // The table from DESIGN.md (the field report), one row per socket.
 test('per-socket reach follows the field report table', () => {
