@@ -42,6 +42,30 @@ function rowsOf(db: string, reportId: string, hostId: string) {
   }
 }
 
+/**
+ * The statuses of the collector's POSTs once at least `min` are logged with their answer and
+ * no further one arrived for 300 ms (the agent has exited by then: nothing more is coming).
+ */
+async function answered(collector: Collector, min: number, context: () => string): Promise<Array<number | null>> {
+  let last = '';
+  let stableSince = Date.now();
+  await until(
+    () => {
+      const posts = collectorPosts(collector);
+      const now = JSON.stringify(posts);
+      if (now !== last) {
+        last = now;
+        stableSince = Date.now();
+      }
+      return posts.length >= min && posts.every((p) => p.status !== null) && Date.now() - stableSince >= 300;
+    },
+    5000,
+    `${min} POSTs answered in the collector's log`,
+    context,
+  );
+  return collectorPosts(collector).map((p) => p.status);
+}
+
 async function setup(t: TestContext, prefix: string) {
   const h = Harness.create(t, prefix);
   const db = join(h.dir, 'collector.db');
@@ -73,8 +97,7 @@ test('lost ack: the collector commits, the answer never reaches the agent; the n
   assert.match(firstEvents[0]!.line, /collector unavailable: /, context(first));
   assert.deepEqual(spooledIds(spool), [x], 'the agent kept the report it got no ack for');
   assert.deepEqual(proxy.answers.map((a) => [a.statusLine.slice(9, 12), a.fault]), [['202', 'drop']], context(first));
-  await until(() => collectorPosts(collector).every((p) => p.status !== null), 5000, 'the collector to log its answer', context);
-  assert.deepEqual(collectorPosts(collector).map((p) => p.status), [202], `one POST, stored\n${context(first)}`);
+  assert.deepEqual(await answered(collector, 1, context), [202], `one POST, stored\n${context(first)}`);
   const stored = rowsOf(db, x, hostId);
   assert.equal(stored.report.length, 1, 'the collector committed X before its answer was lost');
   const receivedAt = stored.report[0]!.received_at;
@@ -92,16 +115,14 @@ test('lost ack: the collector commits, the answer never reaches the agent; the n
   const y = secondEvents[1]!.reportId;
   assert.notEqual(y, x);
   assert.deepEqual(spooledIds(spool), [], 'the resent report left the spool once acknowledged');
-  await until(() => collectorPosts(collector).length === 3 && collectorPosts(collector).every((p) => p.status !== null), 5000, 'three POSTs answered', context);
-  assert.deepEqual(collectorPosts(collector).map((p) => p.status), [202, 200, 202], `X stored, X resent and answered 200 (duplicate), Y stored\n${context(second)}`);
+  assert.deepEqual(await answered(collector, 3, context), [202, 200, 202], `X stored, X resent and answered 200 (duplicate), Y stored\n${context(second)}`);
 
   // 3. A third push has nothing left to resend: one more POST, its own, 202.
   const third = await push(proxy.url);
   assert.deepEqual([third.code, third.signal], [0, null], context(third));
   assert.deepEqual(agentEvents(linesOf(third)).map((e) => [e.kind, e.status]), [['delivered', 202]], context(third));
   const z = agentEvents(linesOf(third))[0]!.reportId;
-  await until(() => collectorPosts(collector).length === 4 && collectorPosts(collector).every((p) => p.status !== null), 5000, 'four POSTs answered', context);
-  assert.deepEqual(collectorPosts(collector).map((p) => p.status), [202, 200, 202, 202], context(third));
+  assert.deepEqual(await answered(collector, 4, context), [202, 200, 202, 202], context(third));
   assert.deepEqual(proxy.answers.map((a) => a.statusLine.slice(9, 12)), ['202', '200', '202', '202'], 'the relay saw the same answers');
 
   // 4. The file: X once, with the first delivery's received_at; the host holds X, Y, Z only.
@@ -155,8 +176,7 @@ test('agent killed after the collector stored a spooled report, before it remove
   );
   const y = events[1]!.reportId;
   assert.deepEqual(spooledIds(spool), []);
-  await until(() => collectorPosts(collector).length === 3 && collectorPosts(collector).every((p) => p.status !== null), 5000, 'three POSTs answered', context);
-  assert.deepEqual(collectorPosts(collector).map((p) => p.status), [202, 200, 202], `X stored, X resent and answered 200 (duplicate), Y stored\n${context(next)}`);
+  assert.deepEqual(await answered(collector, 3, context), [202, 200, 202], `X stored, X resent and answered 200 (duplicate), Y stored\n${context(next)}`);
 
   assert.deepEqual(await collector.stop(), { code: 0, signal: null }, collector.describe());
   const after = rowsOf(db, x, hostId);
