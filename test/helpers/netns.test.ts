@@ -48,7 +48,7 @@ async function serverClientPair(t: TestContext, prefix: string): Promise<{ srv: 
   return { srv, cli };
 }
 
-test('socket table: which families reach which listener (DESIGN.md table)', { skip }, async (t) => {
+test('socket table: which families reach which listener (docs/linux-facts.md table)', { skip }, async (t) => {
   const { srv, cli } = await serverClientPair(t, 'tbl');
   const specs: ListenerSpec[] = [
     { proto: 'tcp', address: '0.0.0.0', port: 8001 },
@@ -290,7 +290,7 @@ test('RA: a host with accept_ra=1, forwarding=0 learns the default router', { sk
   await waitFor(async () => (await defaultRoute6(host)) === '', { timeoutMs: 3000, intervalMs: 5, message: 'default withdrawn' });
   t.diagnostic(`router lifetime 0: default gone after ${Date.now() - t0} ms`);
 
-  // Learn again, then turn all.forwarding on: the RA-learned default is deleted (FACTS.md).
+  // Learn again, then turn all.forwarding on: the RA-learned default is deleted (docs/linux-facts.md#ipv6-sysctls).
   await sendRouterAdvertisement(router, 'rt0', { prefix: '2001:db8:2::/64' });
   await waitForRaDefault(host, ra.source);
   await host.sysctl('net.ipv6.conf.all.forwarding', '1');

@@ -219,7 +219,7 @@ function describe(o: ProbeOutcome): string {
 
 // ------------------------------------------------------------------ tests
 
-/** From DESIGN.md's socket table, per process of servicePlan. */
+/** From the socket table of docs/linux-facts.md, per process of servicePlan. */
 const expectedServices: Record<string, { proto: 'tcp' | 'udp'; port: number; ipv4: Reach; ipv6: Reach; mode: Service['mode'] }> = {
   sshd: { proto: 'tcp', port: 22, ipv4: 'any', ipv6: 'any', mode: 'dual-separate' },
   apache2: { proto: 'tcp', port: 80, ipv4: 'any', ipv6: 'any', mode: 'dual-mapped' },

@@ -1,5 +1,6 @@
-// The terminal report: host summary, the service table (a column per family, as in
-// DESIGN.md), routing answers, and the sources that failed and why.
+// The terminal report: host summary, the service table (a column per family, as in the socket
+// table of docs/linux-facts.md#which-clients-reach-which-socket), routing answers, and the
+// sources that failed and why.
 import type { Binding, Report, Service } from '@dualstack/core';
 
 const reachWords: Record<Service['ipv4'], string> = { any: 'yes', addresses: 'some addresses', loopback: 'loopback only', none: 'no' };

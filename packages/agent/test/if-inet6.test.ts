@@ -45,7 +45,7 @@ test('no-ipv6-default: the link-local address captured during DAD is tentative (
   assert.equal(linkLocal?.address, 'fe80::f85d:f7ff:fe36:11d');
 });
 
-test('flag bytes seen on real hosts (FACTS.md) name their IFA_F_* bits', () => {
+test('flag bytes seen on real hosts (docs/linux-facts.md#ipv6-addresses-and-their-flags) name their IFA_F_* bits', () => {
   const cases: Array<[string, string[]]> = [
     ['80', ['permanent']], // static after DAD
     ['c0', ['tentative', 'permanent']], // during DAD

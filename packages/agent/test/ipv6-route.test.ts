@@ -88,7 +88,7 @@ test('RA-learned routes (flags seen on real hosts) have origin ra and expire', (
   });
 });
 
-test('routeOrigin on the FACTS.md flag words; RTF bits match the kernel headers', () => {
+test('routeOrigin on the flag words seen on real hosts (docs/linux-facts.md#ipv6-routes-and-their-flags); RTF bits match the kernel headers', () => {
   assert.equal(routeOrigin(0x80200001), 'local');
   assert.equal(routeOrigin(0x00200200), 'reject');
   assert.equal(routeOrigin(0x00450003), 'ra');

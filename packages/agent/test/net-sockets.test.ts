@@ -15,7 +15,7 @@ import {
 } from '../src/proc/net-sockets.js';
 import { fixtureProc, fixtureProcText, linesOf, parseErrorOf, tempProc } from './helpers/proc-fixtures.js';
 
-// Host-order words as /proc prints them on a little-endian host (FACTS.md).
+// Host-order words as /proc prints them on a little-endian host (docs/linux-facts.md#address-encoding).
 const ANY6 = '00000000000000000000000000000000';
 const HOST6 = 'B80D0120000001000000000002000000'; // 2001:db8:1::2
 const PEER6 = 'B80D0120000001000000000001000000'; // 2001:db8:1::1

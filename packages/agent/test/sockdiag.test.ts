@@ -1,5 +1,5 @@
 // `ss -Hlne -A inet` output (sockdiag.txt in each capture): socket inode -> IPV6_V6ONLY, which
-// /proc/net/tcp6 does not show (FACTS.md).
+// /proc/net/tcp6 does not show (docs/linux-facts.md#v6only-is-not-in-proc).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

@@ -14,7 +14,7 @@ import {
   wordHexToBytes,
 } from '../src/ip.js';
 
-// Values from FACTS.md, seen in /proc/net/tcp6 and tcp on a little-endian host.
+// Values from docs/linux-facts.md#address-encoding, seen in /proc/net/tcp6 and tcp on a little-endian host.
 const socketTableCases: Array<[string, 4 | 6, string]> = [
   ['B80D0120000001000000000002000000', 6, '2001:db8:1::2'],
   ['00000000000000000000000001000000', 6, '::1'],
@@ -80,7 +80,7 @@ test('bytesToWordHex is the inverse of wordHexToBytes, in both byte orders', () 
       assert.deepEqual(wordHexToBytes(hex, bytes.length === 4 ? 4 : 6, order), bytes, `${text} ${order}`);
     }
   }
-  // As a little-endian /proc/net/tcp6 prints ::ffff:127.0.0.1 (the FACTS.md case above).
+  // As a little-endian /proc/net/tcp6 prints ::ffff:127.0.0.1 (the docs/linux-facts.md case above).
   assert.equal(bytesToWordHex(parseAddress('::ffff:127.0.0.1').toByteArray(), 'little'), '0000000000000000FFFF00000100007F');
   assert.throws(() => bytesToWordHex([1, 2, 3]), AddressDecodeError);
 });

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bindingReach, buildServices, representativeOwner, serviceMode, type EstablishedGroup, type ListeningSocket, type SocketOwner } from '../src/analyze/services.js';
 
-// The table from DESIGN.md (the field report), one row per socket.
+// The socket table of docs/linux-facts.md#which-clients-reach-which-socket (from the field
+// report), one row per socket.
 test('per-socket reach follows the field report table', () => {
   assert.deepEqual(bindingReach({ address: '0.0.0.0', family: 4, v6only: null }), { ipv4: 'any', ipv6: 'none' });
   assert.deepEqual(bindingReach({ address: '::', family: 6, v6only: true }), { ipv4: 'none', ipv6: 'any' });

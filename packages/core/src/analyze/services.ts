@@ -1,4 +1,5 @@
-// Listening sockets -> services with a reachability verdict per family (the table in DESIGN.md).
+// Listening sockets -> services with a reachability verdict per family (the socket table in
+// docs/linux-facts.md#which-clients-reach-which-socket).
 import type { Binding, ConnectionCounts, Family, Reach, Service, ServiceMode, V6onlySource } from '../report.js';
 import { bindKind, isIpv4Mapped, parseAddress, type BindKind, type IpAddress } from '../ip.js';
 

@@ -1,5 +1,5 @@
 // How common daemons listen on IPv4/IPv6 and the exact change that makes them dual-stack.
-// Defaults are for Debian 12 packages (see /work/shared/FACTS.md), RHEL paths where they
+// Defaults are for Debian 12 packages (see docs/daemon-defaults.md), RHEL paths where they
 // differ. Every entry lists its sources; where a daemon cannot do something (e.g. separate
 // sockets) the method is left out and `defaultListening` says why.
 
@@ -36,7 +36,7 @@ export interface DaemonKnowledge {
   sources: string[];
 }
 
-const FACTS = 'dualstack FACTS.md (Debian 12 packaged configs, checked in network namespaces)';
+const DEBIAN_DEFAULTS = 'docs/daemon-defaults.md (Debian 12 packaged configs, checked in network namespaces)';
 
 // --- helpers -----------------------------------------------------------------------------
 
@@ -117,7 +117,7 @@ const sshd: DaemonKnowledge = {
   sources: [
     'sshd_config(5): AddressFamily, ListenAddress — https://man.openbsd.org/sshd_config',
     'OpenSSH canohost.c ipv64_normalise_mapped()',
-    FACTS,
+    DEBIAN_DEFAULTS,
   ],
 };
 
@@ -170,7 +170,7 @@ const nginx: DaemonKnowledge = {
   sources: [
     'nginx listen directive (ipv6only, default on since 1.3.4) — https://nginx.org/en/docs/http/ngx_http_core_module.html#listen',
     'ngx_http_access_module source: IN6_IS_ADDR_V4MAPPED peers are checked against IPv4 rules — https://nginx.org/en/docs/http/ngx_http_access_module.html',
-    FACTS,
+    DEBIAN_DEFAULTS,
   ],
 };
 
@@ -222,7 +222,7 @@ const apache: DaemonKnowledge = {
   sources: [
     'Apache httpd "Binding to Addresses and Ports", special IPv6 considerations (--enable-v4-mapped) — https://httpd.apache.org/docs/2.4/bind.html',
     'APR network_io/unix/sockaddr.c: apr_ipsubnet_test(), apr_sockaddr_ip_getbuf()',
-    FACTS,
+    DEBIAN_DEFAULTS,
   ],
 };
 
@@ -262,7 +262,7 @@ const named: DaemonKnowledge = {
   sources: [
     'BIND 9 ARM: listen-on, listen-on-v6, address match lists — https://bind9.readthedocs.io/en/v9.18.0/reference.html',
     'named(8): -4, -6',
-    FACTS,
+    DEBIAN_DEFAULTS,
   ],
 };
 
@@ -300,7 +300,7 @@ const postfix: DaemonKnowledge = {
   sources: [
     'postconf(5) inet_protocols ("postfix stop" and "postfix start" after changing) — https://www.postfix.org/postconf.5.html#inet_protocols',
     'Postfix IPv6 support — https://www.postfix.org/IPV6_README.html',
-    FACTS,
+    DEBIAN_DEFAULTS,
   ],
 };
 
@@ -351,7 +351,7 @@ const sendmail: DaemonKnowledge = {
     'sendmail DaemonPortOptions (Family=inet|inet6, Addr=, Port=) — https://www.sendmail.org/~gshapiro/8.10.Training/DaemonPortOptions.html',
     'IBM z/OS sendmail: DAEMON_OPTIONS(`Name=MTA-v6, Family=inet6\') listens on IPv4 and IPv6 — https://www.ibm.com/docs/en/zos/2.2.0?topic=sendmail-configuring-ipv6-daemon-relay-client',
     'Linux: enabling both inet and inet6 wildcard daemons makes sendmail report a wedged socket — http://www.g-excess.com/computer/network_ipv6/ipv6_network_-_the_sendmail_mail_transfer_agent.html',
-    FACTS,
+    DEBIAN_DEFAULTS,
   ],
 };
 
@@ -396,7 +396,7 @@ const vsftpd: DaemonKnowledge = {
     'On the listen_ipv6 socket IPv4 clients appear as ::ffff:192.0.2.1 in vsftpd\'s log and to tcp_wrappers=YES (/etc/hosts.allow), whose IPv6 entries need brackets: vsftpd: [2001:db8::]/32. Check how your libwrap matches IPv4 rules against mapped peers before relying on them.',
   sources: [
     'vsftpd.conf(5): listen, listen_ipv6, listen_address6 — https://security.appspot.com/vsftpd/vsftpd_conf.html',
-    FACTS,
+    DEBIAN_DEFAULTS,
   ],
 };
 
@@ -436,7 +436,7 @@ const dovecot: DaemonKnowledge = {
   sources: [
     'dovecot.conf: "*" listens in all IPv4 interfaces, "::" listens in all IPv6 interfaces',
     'Dovecot allow_nets (IPv6 mapped IPv4 addresses are converted) — https://doc.dovecot.org/2.3/configuration_manual/authentication/allow_nets/',
-    FACTS,
+    DEBIAN_DEFAULTS,
   ],
 };
 
@@ -495,7 +495,7 @@ const exim: DaemonKnowledge = {
     'Exim specification ch. 13, starting the daemon and the use of network interfaces — https://www.exim.org/exim-html-current/doc/html/spec_html/ch-starting_the_daemon_and_the_use_of_network_interfaces.html',
     'Exim src/host.c host_ntoa(): "If the result is a mapped IPv4 address, show it in V4 format"',
     'exim-users: "<;" changes the list separator so IPv6 addresses can be listed — https://mail-archive.com/exim-users@exim.org/msg34527.html',
-    FACTS,
+    DEBIAN_DEFAULTS,
   ],
 };
 
@@ -634,7 +634,7 @@ const redis: DaemonKnowledge = {
   sources: [
     'redis.conf NETWORK section ("-" prefix, bind * -::*) — https://raw.githubusercontent.com/redis/redis/7.0/redis.conf',
     'Redis src/anet.c anetV6Only() (IPV6_V6ONLY on IPv6 listeners)',
-    FACTS,
+    DEBIAN_DEFAULTS,
   ],
 };
 

@@ -106,7 +106,7 @@ const defaultRouteBug: KernelAdvisory = {
   fixedIn: 'Linux 2.6.22 (fix merged June 2007, released 8 July 2007); RHEL 5.3 kernel 2.6.18-128.el5',
   workaround: defaultRouteWorkaround('{gateway}', '{interface}'),
   sources: [
-    'Hosting operator field report, JANOG 23 (2009), as summarised in dualstack DESIGN.md / FACTS.md: ::/1 + 8000::/1 needed on RHEL 5.2, fixed in RHEL 5.3',
+    'Hosting operator field report, JANOG 23 (2009), as summarised in docs/linux-facts.md#the-old-default-route-bug: ::/1 + 8000::/1 needed on RHEL 5.2, fixed in RHEL 5.3',
     'Linux 2.6.22 released July 8, 2007 — https://www.eweek.com/servers/linux-releases-a-cleaner-tighter-kernel-2-6-22',
     'RHEL 5 kernel builds 2.6.18-92.el5 and 2.6.18-128.el5 (uname of a 2.6.18-128.el5 host: "#1 SMP Wed Jan 21 10:41:14 EST 2009")',
     'Linux 2.6.22 net/ipv6/ip6_fib.c, net/ipv6/route.c: ::/0 at the fib6 root, default router selection',

@@ -88,7 +88,8 @@ function raDependence(facts: RuleFacts): string[] {
     if (r.family === 6 && r.origin === 'ra') reasons.push(`route ${r.destination}/${r.prefixLength}${r.gateway ? ` via ${r.gateway}` : ''} dev ${r.interface} was learned from a router advertisement`);
   }
   for (const a of facts.addresses) {
-    // SLAAC addresses carry no PERMANENT flag (FACTS.md: SLAAC `00`, temporary `01`).
+    // SLAAC addresses carry no PERMANENT flag (docs/linux-facts.md#ipv6-addresses-and-their-flags:
+    // SLAAC `00`, temporary `01`).
     if (a.family === 6 && a.scope === 'global' && !a.flags.includes('permanent')) reasons.push(`${a.address}/${a.prefixLength} on ${a.interface} was made from a router advertisement (SLAAC${a.flags.includes('temporary') ? ', temporary' : ''})`);
   }
   return reasons;

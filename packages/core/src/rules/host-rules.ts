@@ -183,7 +183,7 @@ export const ipv6Unroutable = defineRule({
   severity: 'critical',
   profile: 'default',
   docs: "With a global address published (often in DNS) but no working default route, every connect to a remote IPv6 host fails at once with 'Network is unreachable', and clients that prefer IPv6 stall. Causes: no default route, a default in a table no rule reaches, or an RA-learned default that never came or expired (accept_ra=0, accept_ra_defrtr=0, or forwarding=1 with accept_ra=1). On Linux 2.6 before the June 2007 fix (RHEL 5 before 5.3) a configured default could be ignored; two half routes, ::/1 and 8000::/1, work around it.",
-  sources: [IP_SYSCTL, 'FACTS.md: the old default-route bug (bug records not found)', 'ip-route(8), ip-rule(8)'],
+  sources: [IP_SYSCTL, 'docs/linux-facts.md#the-old-default-route-bug (bug records not found)', 'ip-route(8), ip-rule(8)'],
   check(facts) {
     const answer = reachability(facts, 6);
     const globals = usableGlobalAddresses(facts, 6);

@@ -36,7 +36,7 @@ export const kernelIpv6Advisory = defineRule({
   profile: 'default',
   docs:
     'A small cited table of kernel IPv6 bugs by version: the Linux 2.6 default-route bug (a configured IPv6 default route not used; fixed upstream in June 2007 and in RHEL 5.3, worked around with the ::/1 and 8000::/1 half routes, both needed) and CVE-2007-2242 (type 0 routing headers processed, deprecated by RFC 5095). One finding per advisory, with its sources and the workaround filled in with this host\'s gateway and interface where one is known. Distribution kernels backport fixes without changing the upstream version, so outside RHEL a match means "this upstream version had the bug": the distribution\'s advisory has the last word. Not raised while the kernel has IPv6 off.',
-  sources: ['dualstack knowledge base (packages/core/src/knowledge/kernels.ts) and the sources of each advisory', 'FACTS.md: the old default-route bug', 'CVE-2007-2242', 'RFC 5095'],
+  sources: ['dualstack knowledge base (packages/core/src/knowledge/kernels.ts) and the sources of each advisory', 'docs/linux-facts.md#the-old-default-route-bug', 'CVE-2007-2242', 'RFC 5095'],
   check(facts) {
     const release = facts.host.os.kernel;
     if (!release || !kernelHasIpv6(facts)) return [];

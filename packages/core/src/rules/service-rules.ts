@@ -1,5 +1,6 @@
 // Service rules: which family's clients can reach each listening service, and the traps of
-// serving IPv4 on an IPv6 socket (the socket table in DESIGN.md, from the JANOG 23 report).
+// serving IPv4 on an IPv6 socket (the socket table in docs/linux-facts.md#which-clients-reach-which-socket,
+// from the JANOG 23 report).
 import { daemonForProcess, genericFix, type DaemonFix, type DaemonKnowledge, type FixContext } from '../knowledge/daemons.js';
 import type { Binding, Family, Finding, HostAddress, Reach, Service } from '../report.js';
 import { defineRule, finding, type Rule, type RuleFacts } from './rule.js';
@@ -215,7 +216,8 @@ const isIpv6Loopback1 = (b: Binding): boolean => b.family === 6 && b.address ===
 /**
  * The lines that make a known daemon listen on both 127.0.0.1 and ::1. Kept here rather than
  * in the knowledge base because only this rule needs them; they follow the same sources
- * (FACTS.md Debian 12 defaults: Redis "bind 127.0.0.1 -::1", exim "127.0.0.1 ; ::1").
+ * (docs/daemon-defaults.md#loopback-on-both-families, Debian 12 defaults: Redis "bind 127.0.0.1 -::1",
+ * exim "127.0.0.1 ; ::1").
  */
 function loopbackFix(daemon: DaemonKnowledge, missing: Family, ctx: FixContext): DaemonFix | null {
   const port = ctx.port;
