@@ -2,12 +2,12 @@
 // its notifications, graceful shutdown on SIGTERM/SIGINT (stop accepting, finish in-flight
 // requests, finish the running evaluation, stop delivery, close the database).
 import { readFileSync } from 'node:fs';
-import cron from 'node-cron';
+import { Counter } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { parseListen, type CollectorConfig } from './config.js';
 import { openStore } from './open-store.js';
-import { scheduleEvaluations } from './alerts/schedule.js';
+import { SKIP_REASONS, scheduleEvaluations, scheduleJob, type JobOptions } from './alerts/schedule.js';
 
 export interface RunningCollector {
   app: FastifyInstance;
@@ -29,7 +29,20 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
     ...(config.tls ? { https: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } } : {}),
     alerts: { config: config.alerts, clock: options.clock, staleAfterSeconds: config.staleAfterSeconds },
   });
-  const retention = cron.schedule(
+  // Both jobs never overlap themselves: a tick while the previous run still goes is skipped,
+  // counted here and logged at debug (alerts/schedule.ts), never a console warning.
+  const skippedTicks = new Counter({
+    name: 'dualstack_schedule_skipped_ticks_total',
+    help: 'Ticks of the collector\'s cron jobs that did not run, by job (alerts, retention) and reason: overlap (the previous run was still going), missed (fired too late).',
+    labelNames: ['job', 'reason'],
+    registers: [app.metrics.registry],
+  });
+  const jobOptions = (job: string): JobOptions => {
+    for (const reason of SKIP_REASONS) skippedTicks.inc({ job, reason }, 0);
+    return { log: app.log, onSkip: (reason) => skippedTicks.inc({ job, reason }) };
+  };
+  const retention = scheduleJob(
+    'retention',
     config.retentionSchedule,
     async () => {
       const before = new Date(Date.now() - config.retentionDays * 86_400_000);
@@ -37,11 +50,11 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
       const alertRows = await app.alerts.prune(before);
       app.log.info({ removed, alertRows, before: before.toISOString() }, 'retention: pruned report and alert history');
     },
-    { noOverlap: true, name: 'retention' },
+    jobOptions('retention'),
   );
   // Alerts: evaluated on the schedule, never two at once (a tick while one runs is skipped).
   // Delivery runs on its own (kicked after each evaluation), so a slow receiver never delays it.
-  const alerting = scheduleEvaluations(app.alerts.settings.schedule, () => app.alerts.evaluate());
+  const alerting = scheduleEvaluations(app.alerts.settings.schedule, () => app.alerts.evaluate(), jobOptions('alerts'));
   await app.alerts.startDelivery();
   // Added after buildApp, so it runs before the plugins' onClose hooks (alerts, then store).
   app.addHook('onClose', async () => {
@@ -49,7 +62,15 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
     await alerting.stop();
   });
   const { host, port } = parseListen(config.listen);
-  const address = await app.listen({ host, port });
+  let address: string;
+  try {
+    address = await app.listen({ host, port });
+  } catch (error) {
+    // The port taken (EADDRINUSE), an address not on this host...: stop the jobs, the delivery
+    // and the database, or they would keep a collector that cannot serve alive.
+    await app.close();
+    throw error;
+  }
   return { app, url: address, close: () => app.close() };
 }
 

@@ -1,10 +1,11 @@
 // dualstack-collector's commands as an operator runs them: tokens (printed once, stored
-// hashed, listed without the secret, revoked), migrate, and configuration errors that name
-// the bad key.
+// hashed, listed without the secret, revoked), migrate, configuration errors that name
+// the bad key, and serve on a port already taken.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,4 +62,25 @@ test('output into a pipe whose reader is gone (| head, | true) ends quietly with
   const piped = spawnSync('bash', ['-c', `"${process.execPath}" "${cli}" --help | true; echo "collector exit \${PIPESTATUS[0]}"`], { encoding: 'utf8', env });
   assert.equal(piped.stderr, '', 'no EPIPE trace');
   assert.equal(piped.stdout, 'collector exit 0\n');
+});
+
+test('serve on a port already in use: one line naming it, exit 1, at once (the jobs do not keep it alive)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'dualstack-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  t.after(() => taken.close());
+  const { port } = taken.address() as AddressInfo;
+  const r = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [cli, 'serve', '--listen', `127.0.0.1:${port}`, '--db', join(dir, 'c.db'), '--log-level', 'silent'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stderr });
+    });
+  });
+  assert.equal(r.status, 1, `still running after 15 s (killed): ${r.stderr}`);
+  assert.equal(r.stderr, `dualstack-collector: error: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`);
 });
