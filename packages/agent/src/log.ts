@@ -26,7 +26,11 @@ const EVENTS: Array<[RegExp, AgentEvent['level'], string]> = [
   [/^stopping /, 'info', 'stopping'],
   [/^stopped$/, 'info', 'stopped'],
   [/^SIG\w+ again/, 'warn', 'stopping'],
-  [/^skipped a scan/, 'warn', 'overlap'],
+  // A tick skipped (the previous scan still running, or its time missed) is expected, counted
+  // by the loop: debug. So are node-cron's own notices about it; its errors stay warnings.
+  [/^skipped a scan .*still running$/, 'debug', 'overlap'],
+  [/^skipped a scan .*missed so far/, 'debug', 'missed'],
+  [/^scheduler notice: /, 'debug', 'scheduler'],
   [/^scheduler: /, 'warn', 'scheduler'],
   [/^\w+ failed: /, 'error', 'failed'],
   [/^(moved corrupt|removed .*partial spool write)/, 'warn', 'spool'],

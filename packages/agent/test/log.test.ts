@@ -27,5 +27,10 @@ test('ship sentences get a level, an event name and the report they are about', 
   assert.equal(classifyLine('retrying 2 reports in 5s (attempt 1)').event, 'retrying');
   assert.equal(classifyLine('scan failed: boom').level, 'error');
   assert.equal(classifyLine('stopped').event, 'stopped');
+  // Skipped ticks are expected (a slow scan, a suspended host) and counted: debug, not warnings.
+  assert.deepEqual(classifyLine('skipped a scan (2 so far): the previous one is still running'), { level: 'debug', event: 'overlap', msg: 'skipped a scan (2 so far): the previous one is still running' });
+  assert.equal(classifyLine('skipped a scan (1 missed so far): its time, 2026-01-01T00:00:00.000Z, passed while the process was blocked or suspended').event, 'missed');
+  assert.equal(classifyLine('scheduler notice: task still running, new execution blocked by overlap prevention!').level, 'debug');
+  assert.equal(classifyLine('scheduler: Task failed with error!: boom').level, 'warn');
   assert.deepEqual(classifyLine('something new'), { level: 'info', event: 'message', msg: 'something new' });
 });

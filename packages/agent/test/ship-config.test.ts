@@ -1,10 +1,11 @@
 // What push and run are told: collector URL, token file, durations, sizes, schedules; and the
-// run loop's retries between scans, in-process against a real HTTP server.
+// run loop's retries between scans and its skipped ticks, in-process against a real HTTP server.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { format } from 'node:util';
 import {
   ShipConfigError,
   checkCronExpression,
@@ -15,6 +16,7 @@ import {
   readTokenFile,
   sendsTokenInClear,
 } from '../src/ship/config.js';
+import { classifyLine } from '../src/log.js';
 import { AgentLoop, backoffFor, defaultJitter, scheduleInterval } from '../src/ship/loop.js';
 import { Spool } from '../src/ship/spool.js';
 import { FakeCollector, fixtureReport, reportAt } from './ship-fake-collector.js';
@@ -138,4 +140,74 @@ test('AgentLoop: spooled reports are retried between scans with backoff until th
   const retrying = lines.filter((l) => l.startsWith('retrying '));
   assert.deepEqual(retrying, ['retrying 2 spooled reports in 25 ms (attempt 1)', 'retrying 2 spooled reports in 50 ms (attempt 2)']);
   assert.equal(lines.at(-1), 'stopping (test over)');
+});
+
+/** What fn wrote to the console or stderr (node-cron's default logger writes there), one entry per call. */
+async function consoleOutput(fn: () => Promise<void>): Promise<string[]> {
+  const written: string[] = [];
+  const methods = ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const;
+  const saved = methods.map((m) => console[m]);
+  const write = process.stderr.write;
+  for (const m of methods) console[m] = (...args: unknown[]) => void written.push(`console.${m}: ${format(...args)}`);
+  process.stderr.write = ((chunk: string | Uint8Array) => (written.push(`stderr: ${String(chunk)}`), true)) as typeof process.stderr.write;
+  try {
+    await fn();
+  } finally {
+    methods.forEach((m, i) => (console[m] = saved[i]!));
+    process.stderr.write = write;
+  }
+  return written;
+}
+
+test('AgentLoop: a tick while the scan still runs is skipped, counted and logged at debug, never a console warning', async (t) => {
+  const dir = tempDir(t);
+  const lines: string[] = [];
+  const log = (line: string) => lines.push(line);
+  const spool = new Spool({ dir: join(dir, 'spool'), log });
+  const base = await fixtureReport();
+  const collector = await FakeCollector.start();
+  t.after(() => collector.close());
+  let scans = 0;
+  let running = 0;
+  let most = 0;
+  const loop = new AgentLoop({
+    schedule: '* * * * * *',
+    jitterMs: 0,
+    scan: async () => {
+      scans += 1;
+      running += 1;
+      most = Math.max(most, running);
+      await new Promise((r) => setTimeout(r, 2500));
+      running -= 1;
+      return reportAt(base, new Date());
+    },
+    token: () => 'tok',
+    delivery: { url: collector.endpoint, spool, timeoutMs: 2000 },
+    log,
+  });
+  const written = await consoleOutput(async () => {
+    loop.start();
+    try {
+      await new Promise((r) => setTimeout(r, 4600));
+    } finally {
+      await loop.stop('test over');
+    }
+  });
+  assert.equal(most, 1, 'never two scans at once');
+  assert.ok(scans >= 1 && scans <= 2, `4.6 s of 1 s ticks with 2.5 s scans: ${scans} scans`);
+  // node-cron 4 with noOverlap warns for each such tick through its logger, by default on the
+  // console ("[NODE-CRON] [WARN] task still running, new execution blocked by overlap prevention!").
+  assert.deepEqual(written, [], 'nothing on the console or stderr');
+  const overlaps = loop.skippedScans('overlap');
+  assert.ok(overlaps >= 1, `ticks skipped: ${overlaps}`);
+  const skipped = lines.filter((l) => l.startsWith('skipped a scan'));
+  assert.deepEqual(skipped, Array.from({ length: overlaps }, (_, i) => `skipped a scan (${i + 1} so far): the previous one is still running`));
+  const scheduler = lines.filter((l) => /^(skipped a scan|scheduler)/.test(l));
+  assert.ok(scheduler.some((l) => l.startsWith('scheduler notice: task still running')), "node-cron's own notice reaches the log");
+  assert.deepEqual(
+    scheduler.map((l) => [l, classifyLine(l).level]),
+    scheduler.map((l) => [l, 'debug']),
+    'a skipped tick is logged at debug only',
+  );
+  assert.equal(loop.skippedScans('missed'), 0);
 });

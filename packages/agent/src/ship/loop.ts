@@ -2,6 +2,15 @@
 // each scan (node-cron's maxRandomDelay) so a fleet started together does not hit the
 // collector in the same second, never two cycles at once (node-cron's noOverlap for scans,
 // one-at-a-time here for spool retries), and spool retries with backoff between scans.
+//
+// A tick that comes while the previous scan (or its random delay) still goes is skipped: an
+// expected event on a slow scan, not a fault. It is handled here from node-cron's
+// 'execution:overlap' event: counted (skippedScans) and logged at debug. node-cron 4 also warns
+// about it, always, through the task's logger (by default on the console: "[NODE-CRON] [WARN]
+// task still running, new execution blocked by overlap prevention!"); the task's logger here
+// puts node-cron's notices at debug, its errors at warn, and nothing on the console. A tick
+// node-cron fires too late ('execution:missed': the process was blocked or the host suspended
+// past its 1 s tolerance) is skipped by node-cron and handled the same way.
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Report } from '@dualstack/core';
 import { retryDelay, type BackoffPolicy, type RandomSource } from './backoff.js';
@@ -50,8 +59,11 @@ export function backoffFor(intervalMs: number): BackoffPolicy {
   return { baseMs, capMs: Math.max(baseMs, Math.min(300_000, intervalMs)) };
 }
 
+export type SkippedScan = 'overlap' | 'missed';
+
 export class AgentLoop {
   private task: ScheduledTask | null = null;
+  private readonly skipped: Record<SkippedScan, number> = { overlap: 0, missed: 0 };
   private retryTimer: NodeJS.Timeout | null = null;
   private current: Promise<void> | null = null;
   private readonly abort = new AbortController();
@@ -74,16 +86,28 @@ export class AgentLoop {
       noOverlap: true,
       maxRandomDelay: this.options.jitterMs,
       logger: {
-        info: () => undefined,
-        debug: () => undefined,
-        warn: (message) => log(`scheduler: ${message}`),
+        info: (message) => log(`scheduler notice: ${message}`),
+        warn: (message) => log(`scheduler notice: ${message}`),
+        debug: (message) => log(`scheduler notice: ${message instanceof Error ? message.message : message}`),
         error: (message, error) => log(`scheduler: ${message instanceof Error ? message.message : message}${error ? `: ${error.message}` : ''}`),
       },
     });
-    this.task.on('execution:overlap', () => log('skipped a scan: the previous one is still running'));
+    this.task.on('execution:overlap', () => {
+      this.skipped.overlap += 1;
+      log(`skipped a scan (${this.skipped.overlap} so far): the previous one is still running`);
+    });
+    this.task.on('execution:missed', (context) => {
+      this.skipped.missed += 1;
+      log(`skipped a scan (${this.skipped.missed} missed so far): its time, ${context.date.toISOString()}, passed while the process was blocked or suspended`);
+    });
     void this.task.start();
     // Reports spooled by an earlier run (or a `push`) need not wait for the first scan.
     void this.exclusive('retry', () => this.retryCycle());
+  }
+
+  /** Scheduled scans that did not run: the previous one still running, or their time missed. */
+  skippedScans(reason: SkippedScan): number {
+    return this.skipped[reason];
   }
 
   /** When the next scan is due (before its random delay), or null once stopped. */
