@@ -158,33 +158,58 @@ test("push: 400 -> exit 3 with the collector's detail; the report is not kept", 
   assert.deepEqual(ws.spooled(), []);
 });
 
-test('push: the token file must exist and hold a token (exit 1, one line); readable by others is a warning', async (t) => {
+test('push: the token file must exist, be a readable file and hold one token: each refusal is exit 1 with one line and nothing sent; readable by others is a warning', async (t) => {
   const ws = workspace(t, 0o644);
   const collector = await collectorFor(t);
-  const missing = await runCli(t, pushArgs(collector.base, join(ws.dir, 'nope'), ws.spool));
-  assert.equal(missing.code, 1);
-  assert.equal(missing.stderr, `dualstack-agent: push: token file ${join(ws.dir, 'nope')} does not exist\n`);
-  const empty = join(ws.dir, 'empty');
-  writeFileSync(empty, '\n');
-  const blank = await runCli(t, pushArgs(collector.base, empty, ws.spool));
-  assert.equal(blank.code, 1);
-  assert.equal(blank.stderr, `dualstack-agent: push: token file ${empty} is empty\n`);
-  assert.equal(collector.received.length, 0);
+  const file = (name: string, text: string) => {
+    const path = join(ws.dir, name);
+    writeFileSync(path, text, { mode: 0o600 });
+    return path;
+  };
+  const cases: Array<[string, string, string]> = [
+    ['missing', join(ws.dir, 'nope'), 'does not exist'],
+    ['empty', file('empty', '\n'), 'is empty'],
+    ['two lines', file('two-lines', 'abc\nX-Injected: 1\n'), 'must hold one token on one line (no spaces or control characters)'],
+    ['a directory', ws.dir, 'is a directory'],
+  ];
+  if (process.getuid?.() !== 0) {
+    // root reads any file: this case only exists for other users.
+    const locked = file('locked', `${TOKEN}\n`);
+    chmodSync(locked, 0o000);
+    cases.push(['not readable', locked, 'is not readable by this user']);
+  } else t.diagnostic('running as root: the unreadable-file case is skipped (root reads a mode 000 file)');
+  // In parallel: each is a whole process start for a one-line refusal.
+  const runs = await Promise.all(cases.map(([, path]) => runCli(t, pushArgs(collector.base, path, ws.spool))));
+  for (const [i, [what, path, why]] of cases.entries()) {
+    const run = runs[i]!;
+    assert.equal(run.code, 1, `${what}: exit code\n${run.stderr}`);
+    assert.equal(run.stderr, `dualstack-agent: push: token file ${path} ${why}\n`, `${what}: one line on stderr`);
+    assert.equal(run.stdout, '', what);
+  }
+  assert.equal(collector.received.length, 0, 'no refused token file led to a request');
+  assert.deepEqual(ws.spooled(), [], 'nor to a spooled report');
 
   const loose = await runCli(t, pushArgs(collector.base, ws.tokenFile, ws.spool));
   assert.equal(loose.code, 0, loose.stderr);
   assert.match(loose.stderr, new RegExp(`^warning: token file ${ws.tokenFile} is readable by others \\(mode 0644\\); chmod 600 `, 'm'));
+  assert.deepEqual(collector.answers.map(([, answer]) => answer), [202], 'the warning does not stop the delivery');
+  assert.equal(collector.received[0]!.headers.authorization, `Bearer ${TOKEN}`);
 });
 
-test('push: DUALSTACK_COLLECTOR and DUALSTACK_TOKEN_FILE are the defaults; without them, a usage error', async (t) => {
+test('push: DUALSTACK_COLLECTOR and DUALSTACK_TOKEN_FILE are the defaults; without either, a usage error naming it', async (t) => {
   const ws = workspace(t);
   const collector = await collectorFor(t);
   const run = await runCli(t, ['push', '--proc-root', PROC, '--spool', ws.spool], cleanEnv({ DUALSTACK_COLLECTOR: collector.base, DUALSTACK_TOKEN_FILE: ws.tokenFile }));
   assert.equal(run.code, 0, run.stderr);
   assert.equal(collector.received.length, 1);
+  assert.equal(collector.received[0]!.headers.authorization, `Bearer ${TOKEN}`, 'the token of DUALSTACK_TOKEN_FILE');
   const none = await runCli(t, ['push', '--proc-root', PROC, '--spool', ws.spool]);
   assert.equal(none.code, 1);
   assert.equal(none.stderr, 'dualstack-agent: push: --collector URL is required (or set DUALSTACK_COLLECTOR)\n');
+  const noToken = await runCli(t, ['push', '--proc-root', PROC, '--spool', ws.spool], cleanEnv({ DUALSTACK_COLLECTOR: collector.base }));
+  assert.equal(noToken.code, 1);
+  assert.equal(noToken.stderr, 'dualstack-agent: push: --token-file FILE is required (or set DUALSTACK_TOKEN_FILE)\n');
+  assert.equal(collector.received.length, 1, 'the refused runs sent nothing');
 });
 
 test('help: push and run are listed, exit code 3 is documented; bad run options are usage errors', async (t) => {
@@ -198,9 +223,11 @@ test('help: push and run are listed, exit code 3 is documented; bad run options 
   assert.equal(odd.code, 1);
   assert.match(odd.stderr, /^dualstack-agent: run: --interval 7m does not divide/);
   const both = await runCli(t, [...base, '--interval', '5m', '--schedule', '* * * * *']);
+  assert.equal(both.code, 1);
   assert.equal(both.stderr, 'dualstack-agent: run: give --interval or --schedule, not both\n');
   const jitter = await runCli(t, [...base, '--interval', '30s', '--jitter', '1m']);
-  assert.match(jitter.stderr, /--jitter 1m must be shorter than the interval between scans \(30s\)/);
+  assert.equal(jitter.code, 1);
+  assert.match(jitter.stderr, /^dualstack-agent: run: --jitter 1m must be shorter than the interval between scans \(30s\)\n$/);
 });
 
 test('run --interval 1s: collector down, then up: spooled reports are delivered, each once; SIGTERM stops it cleanly', async (t) => {
@@ -230,11 +257,13 @@ test('run --interval 1s: collector down, then up: spooled reports are delivered,
   // pino levels: spooled is a warning (40), delivered is info (30).
   assert.ok(log.some((e) => e.event === 'spooled' && e.level === 40 && spooledIds.includes(e.reportId!)));
   assert.ok(log.some((e) => e.event === 'delivered' && e.level === 30 && e.reportId !== undefined));
-  // Exactly once each: no report stored twice, none even sent twice (no ack was lost).
-  for (const [id, count] of collector.stored) assert.equal(count, 1, id);
+  // Each once: every POST the fake got (it records all of them) was a new report answered
+  // 202; no report was sent twice and none was answered 200 (no ack was lost, nothing resent).
   const sends = new Map<string, number>();
   for (const id of collector.receivedIds) sends.set(id, (sends.get(id) ?? 0) + 1);
   for (const [id, count] of sends) assert.equal(count, 1, `${id} sent ${count} times`);
+  assert.deepEqual(collector.answers.filter(([, answer]) => answer !== 202), [], 'every POST answered 202');
+  for (const id of spooledIds) assert.ok(sends.has(id), `spooled report ${id} was sent once the collector was up`);
   // Oldest first: the reports spooled while down reached the collector in the order collected.
   const order = collector.receivedIds.filter((id) => spooledIds.includes(id));
   assert.deepEqual(order, spooledIds.filter((id) => order.includes(id)));
@@ -284,9 +313,12 @@ test('--config: push and run share one JSON file (the unit uses /etc/dualstack/a
   assert.match(typo.stderr, /^dualstack-agent: push: --config \S+agent\.json: unknown key 'token-flie' \(the keys are the long options of push and run: /);
   writeFileSync(config, '{"collector": ');
   const broken = await runCli(t, ['push', '--config', config]);
+  assert.equal(broken.code, 1);
   assert.match(broken.stderr, /^dualstack-agent: push: --config \S+agent\.json is not valid JSON: /);
   const absent = await runCli(t, ['run', '--config', join(ws.dir, 'nope.json')]);
+  assert.equal(absent.code, 1);
   assert.equal(absent.stderr, `dualstack-agent: run: --config ${join(ws.dir, 'nope.json')} does not exist\n`);
+  assert.equal(collector.received.length, 1, 'refused configurations sent nothing');
 });
 
 test('run --log-level: warn keeps warnings and errors only; a bad level is a usage error', async (t) => {

@@ -1,6 +1,8 @@
 // deliver(): the spool first, oldest first, then the new report, against a real HTTP server
-// that goes down, comes back, rejects, or loses an ack. Each report must reach the collector's
-// store exactly once, and leave the spool only when acknowledged.
+// that goes down, comes back, rejects, or loses an ack. Each report must be POSTed once, or
+// again only when its ack was lost (then answered 200 duplicate), and leave the spool only
+// when acknowledged. The fake records every request with its answer (ship-fake-collector.ts);
+// that the real collector stores a resent report once is test/e2e/resend.test.ts.
 import { before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,7 +48,7 @@ test('collector down: the report is spooled, with a line that says so and why', 
   assert.match(lines[0]!, new RegExp(`^spooled report ${report.reportId} \\(collected .*; collector unavailable: .*ECONNREFUSED.*\\); 1 report waiting in `));
 });
 
-test('down, then back up: the spool is flushed oldest first, then the new report; each stored exactly once', async (t) => {
+test('down, then back up: the spool is flushed oldest first, then the new report; each POSTed once and answered 202, none resent', async (t) => {
   const { spool, lines, options } = setup(t);
   const port = await FakeCollector.freePort();
   const url = `http://127.0.0.1:${port}/api/v1/reports`;
@@ -60,22 +62,23 @@ test('down, then back up: the spool is flushed oldest first, then the new report
   const result = await deliver(fresh, options(url));
   assert.equal(result.fate, 'delivered');
   assert.deepEqual(result.flush, { delivered: 3, rejected: 0, stoppedBy: null, waiting: 0 });
-  assert.deepEqual(collector.receivedIds, [spooled[1]!, spooled[2]!, spooled[0]!, fresh].map((r) => r.reportId));
-  for (const report of [...spooled, fresh]) assert.equal(collector.stored.get(report.reportId), 1, report.collectedAt);
-  assert.equal(collector.received.length, 4, 'nothing sent twice');
+  // Every POST the server got, with its answer: four, one per report, oldest first, all 202.
+  assert.deepEqual(collector.answers, [spooled[1]!, spooled[2]!, spooled[0]!, fresh].map((r) => [r.reportId, 202]));
   assert.deepEqual(await spool.list(), []);
   assert.equal(lines.filter((l) => l.startsWith('delivered spooled report ')).length, 3);
   assert.match(lines.at(-1)!, new RegExp(`^delivered report ${fresh.reportId} \\(collected .*\\): 202 stored; 2 findings open \\(1 opened, 0 resolved\\)$`));
 
   // Nothing left: the next delivery sends only its own report.
-  await deliver(reportAt(base, day(5)), options(url));
-  assert.equal(collector.received.length, 5);
+  const next = reportAt(base, day(5));
+  await deliver(next, options(url));
+  assert.deepEqual(collector.answers.slice(4), [[next.reportId, 202]]);
 });
 
 test('the flush stops at the first retryable failure; the new report is spooled without a try', async (t) => {
   const { spool, options } = setup(t);
   const collector = await startCollector(t);
-  for (const n of [1, 2, 3]) await spool.add(reportAt(base, day(n)));
+  const waiting = [1, 2, 3].map((n) => reportAt(base, day(n)));
+  for (const report of waiting) await spool.add(report);
   collector.answer('accept', { status: 503, headers: { 'retry-after': '30' } });
   const fresh = reportAt(base, day(4));
   const result = await deliver(fresh, options(collector.endpoint));
@@ -83,7 +86,7 @@ test('the flush stops at the first retryable failure; the new report is spooled 
   assert.equal(result.flush.delivered, 1);
   assert.equal(result.outcome?.kind, 'retry');
   assert.equal(result.retryAfterMs, 30_000);
-  assert.equal(collector.received.length, 2, 'one delivered, one 503, the rest not tried');
+  assert.deepEqual(collector.answers, [[waiting[0]!.reportId, 202], [waiting[1]!.reportId, 503]], 'one delivered, one 503, the rest (and the new report) not tried');
   assert.equal(result.waiting, 3);
   assert.deepEqual((await spool.list()).map((e) => e.collectedAt.slice(0, 10)), ['2025-01-02', '2025-01-03', '2025-01-04']);
 });
@@ -108,26 +111,36 @@ test('a spooled report the collector rejects is dropped and the flush goes on', 
   await spool.add(bad);
   await spool.add(good);
   collector.answer({ status: 413, body: { type: 'about:blank', title: 'Payload Too Large', status: 413, detail: 'body over 1 MiB' } });
-  const result = await deliver(reportAt(base, day(3)), options(collector.endpoint));
+  const fresh = reportAt(base, day(3));
+  const result = await deliver(fresh, options(collector.endpoint));
   assert.equal(result.fate, 'delivered');
   assert.deepEqual([result.flush.delivered, result.flush.rejected], [1, 1]);
+  assert.deepEqual(collector.answers, [[bad.reportId, 413], [good.reportId, 202], [fresh.reportId, 202]]);
   assert.ok(lines.some((l) => l.startsWith(`rejected spooled report ${bad.reportId}`) && l.includes('body over 1 MiB')));
   assert.deepEqual(await spool.list(), []);
 });
 
-test('a lost ack: the report stays spooled, the resend is answered 200 duplicate, stored once', async (t) => {
-  const { spool, options } = setup(t);
+test('a lost ack: the report stays spooled; the flush resends it once, it is answered 200 duplicate and leaves the spool', async (t) => {
+  const { spool, lines, options } = setup(t);
   const collector = await startCollector(t);
   collector.answer('store-then-close');
   const report = reportAt(base, day(1));
   assert.equal((await deliver(report, options(collector.endpoint))).fate, 'spooled');
-  assert.equal(collector.stored.get(report.reportId), 1);
+  assert.deepEqual(collector.answers, [[report.reportId, 'stored-then-closed']]);
+  assert.deepEqual((await spool.list()).map((e) => e.reportId), [report.reportId]);
 
   const flush = await flushSpool(options(collector.endpoint));
-  assert.deepEqual([flush.delivered, flush.waiting], [1, 0]);
-  assert.equal(collector.stored.get(report.reportId), 1, 'stored once');
-  assert.equal(collector.receivedIds.filter((id) => id === report.reportId).length, 2, 'sent twice: at least once');
+  assert.deepEqual(flush, { delivered: 1, rejected: 0, stoppedBy: null, waiting: 0 });
+  // Two POSTs in all: the first (stored, ack lost), the resend answered 200; no third.
+  assert.deepEqual(collector.answers, [
+    [report.reportId, 'stored-then-closed'],
+    [report.reportId, 200],
+  ]);
+  assert.match(lines.at(-1)!, new RegExp(`^delivered spooled report ${report.reportId} \\(collected .*\\): 200 already stored \\(duplicate, nothing written again\\)`));
   assert.deepEqual(await spool.list(), []);
+  // A later flush has nothing to send.
+  assert.deepEqual(await flushSpool(options(collector.endpoint)), { delivered: 0, rejected: 0, stoppedBy: null, waiting: 0 });
+  assert.equal(collector.received.length, 2);
 });
 
 test('401: the collector refuses this agent; the spool is kept and the new report held in it', async (t) => {

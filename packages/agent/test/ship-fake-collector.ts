@@ -1,7 +1,10 @@
 // A real HTTP server on 127.0.0.1 that plays the collector's ingest endpoint for the ship
 // tests, answering from a script: accept (202 the first time a reportId comes, 200 duplicate
-// after, like the real one), a status with a body, close the connection, or stall. It counts
-// what it received and stored by reportId, so a test can say "each exactly once".
+// after, like the real one), a status with a body, close the connection, or stall. It records
+// EVERY request with the answer it got (`received[i].answer`), without deduplicating anything,
+// so a test says "sent once" by counting requests and "the resend was answered 200" by reading
+// the answers. Whether the real collector stores a report once is checked against the real
+// collector (test/e2e/resend.test.ts), not here.
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -17,6 +20,12 @@ export interface ReceivedRequest {
   body: string;
   /** reportId of the body, when it parsed. */
   reportId: string | null;
+  /**
+   * What this request got: the HTTP status sent, 'stored-then-closed' (stored, then the
+   * connection dropped before any answer: a lost ack), 'closed' (dropped, nothing stored) or
+   * 'stalled' (never answered).
+   */
+  answer: number | 'stored-then-closed' | 'closed' | 'stalled';
 }
 
 export type Answer =
@@ -28,9 +37,10 @@ export type Answer =
   | { status: number; body?: unknown; headers?: Record<string, string> };
 
 export class FakeCollector {
+  /** Every request, in arrival order, each with the answer it got. */
   readonly received: ReceivedRequest[] = [];
-  /** reportId -> how many times it was stored (must never exceed 1: the real one is idempotent). */
-  readonly stored = new Map<string, number>();
+  /** The reportIds this fake holds: what makes it answer 202 the first time and 200 after. */
+  readonly stored = new Set<string>();
   private readonly queue: Answer[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly waiters: Array<{ count: number; resolve: () => void }> = [];
@@ -89,6 +99,11 @@ export class FakeCollector {
     return this.received.map((r) => r.reportId ?? '?');
   }
 
+  /** [reportId, answer] of every request, in arrival order. */
+  get answers(): Array<[string, ReceivedRequest['answer']]> {
+    return this.received.map((r) => [r.reportId ?? '?', r.answer]);
+  }
+
   /** Resolves once `count` requests have arrived. */
   waitForRequests(count: number): Promise<void> {
     if (this.received.length >= count) return Promise.resolve();
@@ -108,32 +123,37 @@ export class FakeCollector {
     } catch {
       /* not JSON: reportId stays null */
     }
-    this.received.push({ method, path, headers, body, reportId });
+    const answer = this.queue.shift() ?? this.fallback;
+    const request: ReceivedRequest = { method, path, headers, body, reportId, answer: 'stalled' };
+    this.received.push(request);
     for (const waiter of [...this.waiters]) {
       if (this.received.length >= waiter.count) {
         this.waiters.splice(this.waiters.indexOf(waiter), 1);
         waiter.resolve();
       }
     }
-    const answer = this.queue.shift() ?? this.fallback;
     if (answer === 'stall') return;
     if (answer === 'close') {
+      request.answer = 'closed';
       res.socket?.destroy();
       return;
     }
     if (answer === 'accept' || answer === 'store-then-close') {
       const duplicate = reportId !== null && this.stored.has(reportId);
-      if (reportId !== null && !duplicate) this.stored.set(reportId, (this.stored.get(reportId) ?? 0) + 1);
+      if (reportId !== null) this.stored.add(reportId);
       if (answer === 'store-then-close') {
+        request.answer = 'stored-then-closed';
         res.socket?.destroy();
         return;
       }
       const ack = { reportId, hostId: 'fake-host', duplicate, receivedAt: new Date().toISOString(), findings: { open: 2, opened: duplicate ? 0 : 1, resolved: 0 } };
-      res.writeHead(duplicate ? 200 : 202, { 'content-type': 'application/json' }).end(JSON.stringify(ack));
+      request.answer = duplicate ? 200 : 202;
+      res.writeHead(request.answer, { 'content-type': 'application/json' }).end(JSON.stringify(ack));
       return;
     }
     const payload = answer.body === undefined ? '' : typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
     const type = typeof answer.body === 'object' ? { 'content-type': 'application/problem+json' } : {};
+    request.answer = answer.status;
     res.writeHead(answer.status, { ...type, ...answer.headers }).end(payload);
   }
 }

@@ -41,12 +41,16 @@ test('202: delivered with the ack; the request is a POST of the report as JSON w
 test('200 for a reportId stored before: delivered, duplicate', async () => {
   const report = reportAt(base, '2025-01-01T00:01:00Z');
   collector.answer('accept', 'accept');
-  await push(report);
+  const before = collector.received.length;
+  const first = await push(report);
+  assert.ok(first.kind === 'delivered');
+  assert.equal(first.duplicate, false);
   const outcome = await push(report);
   assert.ok(outcome.kind === 'delivered');
   assert.equal(outcome.status, 200);
   assert.equal(outcome.duplicate, true);
-  assert.equal(collector.stored.get(report.reportId), 1);
+  assert.equal(outcome.ack?.duplicate, true);
+  assert.deepEqual(collector.answers.slice(before), [[report.reportId, 202], [report.reportId, 200]], 'one POST per push, answered 202 then 200');
 });
 
 test('500 and 503: retry, with the status and the body in the message', async () => {
@@ -87,13 +91,16 @@ test("400 with a problem body: rejected, carrying the collector's detail and fie
   assert.equal(outcome.message, '400 Invalid report: services/0/port must be an integer (field /services/0/port)');
 });
 
-test('401, 403 and 413: rejected, not retried', async () => {
+test('401, 403 and 413: rejected after one POST, not retried', async () => {
   for (const status of [401, 403, 413]) {
     collector.answer({ status, body: { type: 'about:blank', title: `status ${status}`, status, detail: `because ${status}` } });
-    const outcome = await push(reportAt(base, '2025-01-01T00:06:00Z'));
+    const before = collector.received.length;
+    const report = reportAt(base, '2025-01-01T00:06:00Z');
+    const outcome = await push(report);
     assert.ok(outcome.kind === 'rejected', String(status));
     assert.equal(outcome.status, status);
     assert.equal(outcome.problem?.detail, `because ${status}`);
+    assert.deepEqual(collector.answers.slice(before), [[report.reportId, status]], `${status}: one POST`);
   }
 });
 
