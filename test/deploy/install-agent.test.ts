@@ -3,13 +3,14 @@
 // systemctl is not run): installed twice in a row leaves the identical tree (nothing even
 // rewritten), then --uninstall leaves the tree as it was before. Needs root and useradd.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { skipUnlessAvailable, skipUnlessCommands } from '../helpers/requirements.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const SCRIPT = join(REPO, 'deploy/install-agent.sh');
@@ -19,18 +20,9 @@ const PROC = join(REPO, 'test/fixtures/dual-stack-services/proc');
 // .pwd.lock; on a real host these exist before and after, their content follows each change.
 const SHADOW_BACKUPS = new Set(['etc/passwd-', 'etc/group-', 'etc/shadow-', 'etc/gshadow-', 'etc/.pwd.lock']);
 
-function skipReason(): string | false {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) return 'needs root (it creates a user with useradd --root and chowns files)';
-  for (const tool of ['useradd', 'userdel', 'groupdel']) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    } catch {
-      return `needs ${tool} (passwd package)`;
-    }
-  }
-  return false;
-}
-const skip = skipReason();
+const skip =
+  skipUnlessAvailable((process.platform !== 'linux' || process.getuid?.() !== 0) && 'needs root (it creates a user with useradd --root and chowns files)', { how: 'run the tests as root (.ci/run runs as root)' }) ||
+  skipUnlessCommands({ useradd: 'passwd', userdel: 'passwd', groupdel: 'passwd' });
 
 interface Entry {
   path: string;

@@ -1,30 +1,24 @@
 // The systemd units: `systemd-analyze verify` passes without a single warning (through
 // deploy/systemd/verify-units.sh, as .ci/run runs it), the paths agree with what the installer
 // writes and what the programs default to, and `systemd-analyze security` rates both well.
-// Skipped where systemd-analyze is not installed (.ci/run installs it).
+// Skipped where systemd-analyze is not installed; under CI (CI=true) that fails instead
+// (test/helpers/requirements.ts; .ci/run installs it).
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_SPOOL_DIR } from '../../packages/agent/src/ship/spool.js';
 import { readConfigFile, resolveConfig } from '../../packages/collector/src/config.js';
+import { skipUnlessAvailable, skipUnlessCommands } from '../helpers/requirements.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const DIR = join(REPO, 'deploy/systemd');
 const AGENT = join(DIR, 'dualstack-agent.service');
 const COLLECTOR = join(DIR, 'dualstack-collector.service');
 
-function hasAnalyze(): string | false {
-  try {
-    execFileSync('sh', ['-c', 'command -v systemd-analyze'], { stdio: 'ignore' });
-    return false;
-  } catch {
-    return 'needs systemd-analyze (the systemd package; .ci/run installs it)';
-  }
-}
-const skip = hasAnalyze();
+const skip = skipUnlessCommands({ 'systemd-analyze': 'systemd' });
 
 /** key -> values of a unit's [Service] (and other) settings; repeated keys accumulate. */
 function settings(file: string): Map<string, string[]> {
@@ -88,7 +82,7 @@ test('systemd-analyze security rates both units OK or better (exposure <= 3.0 of
   for (const unit of [AGENT, COLLECTOR]) {
     const r = spawnSync('systemd-analyze', ['security', '--offline=yes', '--no-pager', unit], { encoding: 'utf8', timeout: 60_000 });
     if (r.status !== 0 && /offline/.test(r.stderr)) {
-      t.skip('this systemd-analyze has no --offline');
+      t.skip(skipUnlessAvailable('this systemd-analyze has no --offline (systemd 250 or newer has)', 'systemd'));
       return;
     }
     const level = /Overall exposure level for \S+: (\d+\.\d)/.exec(r.stdout);

@@ -17,10 +17,10 @@ import { readFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { findOnPath, skipUnlessAvailable, type Provider } from './requirements.js';
 
 const LISTENER = fileURLToPath(new URL('./listener.mjs', import.meta.url));
 const RA_SENDER = fileURLToPath(new URL('./ra-sender.py', import.meta.url));
-const SKIP_REASON = 'needs root and ip netns';
 
 export interface ExecResult {
   stdout: string;
@@ -39,20 +39,33 @@ export interface ExecOptions {
 
 // ------------------------------------------------------------------ small utilities
 
-let skipCache: string | false | undefined;
+let missingCache: { missing: string; provider: Provider } | false | undefined;
 
-/** `'needs root and ip netns'` unless running as root on Linux with a working `ip netns`. */
-export function rootSkipReason(): string | false {
-  if (skipCache !== undefined) return skipCache;
-  skipCache = SKIP_REASON;
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) return skipCache;
-  try {
-    execFileSync('ip', ['netns', 'list'], { stdio: 'ignore', timeout: 5000 });
-  } catch {
-    return skipCache;
+/** Why kernel-checked tests cannot run here, and what provides it; false when they can. */
+function netnsMissing(): { missing: string; provider: Provider } | false {
+  if (process.platform !== 'linux') return { missing: 'needs Linux network namespaces', provider: { how: 'run the tests on Linux' } };
+  if (process.getuid?.() !== 0) return { missing: 'needs root (network namespaces)', provider: { how: 'run the tests as root (.ci/run runs as root)' } };
+  // ss: the agent reads V6ONLY through it; python3: ra-sender.py and V6ONLY-less listeners.
+  for (const [command, pkg] of [['ip', 'iproute2'], ['ss', 'iproute2'], ['python3', 'python3']] as const) {
+    if (findOnPath(command) === null) return { missing: `needs ${command}, not found on PATH`, provider: pkg };
   }
-  skipCache = false;
-  return skipCache;
+  try {
+    execFileSync('ip', ['netns', 'list'], { stdio: 'pipe', timeout: 5000 });
+  } catch (e) {
+    const why = (e as { stderr?: Buffer }).stderr?.toString().trim() || (e as Error).message;
+    return { missing: `\`ip netns list\` fails (${why})`, provider: { how: 'needs a kernel with network namespaces and a writable /run/netns' } };
+  }
+  return false;
+}
+
+/**
+ * For `{ skip: rootSkipReason() }` of kernel-checked tests: false when running as root on Linux
+ * with ip, ss and python3 and a working `ip netns`; otherwise the reason locally, and under CI
+ * (CI=true) a thrown MissingRequirementError (see requirements.ts), so CI never skips them.
+ */
+export function rootSkipReason(): string | false {
+  missingCache ??= netnsMissing();
+  return missingCache ? skipUnlessAvailable(missingCache.missing, missingCache.provider) : false;
 }
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };

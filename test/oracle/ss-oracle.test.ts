@@ -35,10 +35,11 @@ import {
   waitForDad,
 } from '../helpers/netns.js';
 import { heldConnections, holdConnections, PEER4, servicePlan, startDaemons, twoHosts } from '../helpers/scenarios.js';
+import { skipUnlessCommands } from '../helpers/requirements.js';
 
 const run = promisify(execFile);
 const skip = rootSkipReason();
-const ssMissing = (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(`${dir}/ss`)) ? false : 'ss (iproute2) is not installed';
+const ssMissing = skipUnlessCommands({ ss: 'iproute2' });
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const startedPids: number[] = [];
 

@@ -13,31 +13,19 @@
 // Needs root (to create the namespace and switch users), `ip`, `ss` and `setpriv`; skipped
 // with the reason otherwise.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Netns, rootSkipReason, startListeners, type Listeners } from '../helpers/netns.js';
+import { skipUnlessCommands } from '../helpers/requirements.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const UNIT = join(REPO, 'deploy/systemd/dualstack-agent.service');
 const NOBODY = 65534;
 
-function skipReason(): string | false {
-  const root = rootSkipReason();
-  if (root) return root;
-  for (const tool of ['setpriv', 'ss']) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    } catch {
-      return `needs ${tool} (util-linux, iproute2)`;
-    }
-  }
-  return false;
-}
-const skip = skipReason();
+const skip = rootSkipReason() || skipUnlessCommands({ setpriv: 'util-linux', ss: 'iproute2' });
 
 /** The unit's capability lines, as setpriv names: CAP_SYS_PTRACE -> sys_ptrace. */
 function unitCapabilities(key: 'AmbientCapabilities' | 'CapabilityBoundingSet'): string[] {

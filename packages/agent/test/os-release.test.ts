@@ -7,6 +7,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseOsRelease, parseOsReleaseFields, readOsRelease } from '../src/os-release.js';
+import { skipUnlessAvailable } from '../../../test/helpers/requirements.js';
 
 const DEBIAN_12 = `PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
 NAME="Debian GNU/Linux"
@@ -70,7 +71,7 @@ test('readOsRelease: /etc/os-release, else /usr/lib/os-release beside the /etc r
 });
 
 test('this machine: the same distro and release as systeminformation reports', async (t) => {
-  if (!existsSync('/etc/os-release') && !existsSync('/usr/lib/os-release')) return t.skip('no os-release here');
+  if (!existsSync('/etc/os-release') && !existsSync('/usr/lib/os-release')) return t.skip(skipUnlessAvailable('no /etc/os-release or /usr/lib/os-release here', 'base-files'));
   const { osInfo } = await import('systeminformation');
   const info = await osInfo();
   const mine = readOsRelease();

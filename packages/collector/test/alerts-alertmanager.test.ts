@@ -2,9 +2,9 @@
 // on 127.0.0.1 with a config in a temp dir, fed by a real collector process: a firing alert is
 // listed by Alertmanager's own API with our labels, stays active while it fires (the collector
 // re-sends it every resendInterval), and is gone once it resolves. Skipped, saying why, when the
-// binary is missing.
+// binary is missing; under CI (CI=true) that fails instead (test/helpers/requirements.ts).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,10 +12,11 @@ import { test } from 'node:test';
 import { request } from 'undici';
 import { reportFrom } from './helpers/reports.js';
 import { freePort, sleep, startCollectorProcess, stopProcess, waitFor, type CollectorProcess } from './helpers/alerts.js';
+import { findOnPath, skipUnlessAvailable } from '../../../test/helpers/requirements.js';
 
 const BINARY = 'prometheus-alertmanager';
-const found = spawnSync('sh', ['-c', `command -v ${BINARY}`], { encoding: 'utf8' });
-const binary = found.status === 0 ? found.stdout.trim() : null;
+const binary = findOnPath(BINARY);
+const skip = skipUnlessAvailable(binary === null && `${BINARY} is not installed`, 'prometheus-alertmanager');
 
 interface AmAlert {
   labels: Record<string, string>;
@@ -35,7 +36,7 @@ async function push(collector: CollectorProcess, hostId: string): Promise<void> 
   assert.equal(res.statusCode, 202);
 }
 
-test('Alertmanager lists a firing alert with our labels, keeps it while it fires, and drops it once resolved', { skip: binary === null ? `${BINARY} is not installed (apt-get install -y ${BINARY}; .ci/run installs it)` : false }, async (t) => {
+test('Alertmanager lists a firing alert with our labels, keeps it while it fires, and drops it once resolved', { skip }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'dualstack-am-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const port = await freePort();

@@ -11,6 +11,7 @@ import type { Page } from 'playwright-core';
 import { startTestCollector, type TestCollector } from './helpers/collector.js';
 import { artifactDir, chromiumMissing, launchBrowser, type Browser } from './helpers/ui-browser.js';
 import { seedFleet, XSS_HOSTNAME, XSS_PROCESS, type SeededHost } from './helpers/ui-fleet.js';
+import { skipUnlessAvailable } from '../../../test/helpers/requirements.js';
 
 const TOKEN_KEY = 'dualstack.readerToken';
 
@@ -84,7 +85,7 @@ describe('the dashboard is served by the collector', () => {
 
 const missing = chromiumMissing();
 
-describe('the dashboard in Chromium', { skip: missing ?? false, timeout: 300_000 }, () => {
+describe('the dashboard in Chromium', { skip: skipUnlessAvailable(missing, 'chromium'), timeout: 300_000 }, () => {
   let c: TestCollector;
   let browser: Browser;
   let fleet: SeededHost[];

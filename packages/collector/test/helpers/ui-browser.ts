@@ -11,7 +11,7 @@ export const CHROMIUM = process.env.DUALSTACK_CHROMIUM ?? '/usr/bin/chromium';
 
 /** Why browser tests cannot run here, or null when they can. */
 export function chromiumMissing(): string | null {
-  return existsSync(CHROMIUM) ? null : `${CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium); .ci/run does`;
+  return existsSync(CHROMIUM) ? null : `${CHROMIUM} is missing (DUALSTACK_CHROMIUM may name another)`;
 }
 
 export const CHROMIUM_ARGS = [
