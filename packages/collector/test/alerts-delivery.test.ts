@@ -16,25 +16,45 @@ import { sleep, startReceiver, waitFor } from './helpers/alerts.js';
 
 function setup(t: TestContext, receivers: ReceiverInput[]) {
   const dir = mkdtempSync(join(tmpdir(), 'dualstack-delivery-'));
-  const store = new SqliteStore(join(dir, 'c.db'), { staleAfterSeconds: 900 });
-  const alertStore = new SqliteAlertStore(store.database);
+  const file = join(dir, 'c.db');
   const settings = resolveAlerts({ rules: [], receivers });
-  const worker = new DeliveryWorker({ store: alertStore, settings, clock: () => new Date() });
+  const open = () => {
+    const store = new SqliteStore(file, { staleAfterSeconds: 900 });
+    const alertStore = new SqliteAlertStore(store.database);
+    const worker = new DeliveryWorker({ store: alertStore, settings, clock: () => new Date() });
+    return { store, alertStore, worker };
+  };
+  let current = open();
   t.after(async () => {
-    await worker.stop();
-    await store.close();
+    await current.worker.stop();
+    await current.store.close();
     rmSync(dir, { recursive: true, force: true });
   });
   let n = 0;
   return {
-    store,
-    alertStore,
-    worker,
+    get store() {
+      return current.store;
+    },
+    get alertStore() {
+      return current.alertStore;
+    },
+    get worker() {
+      return current.worker;
+    },
+    /**
+     * A collector restart: the worker stopped and the store closed (the file's connections
+     * with it), then a new store and worker opened on the same SQLite file. Not started.
+     */
+    async restart(): Promise<void> {
+      await current.worker.stop();
+      await current.store.close();
+      current = open();
+    },
     /** Queues one notification per receiver named, as an evaluation would. */
     async enqueue(...names: string[]): Promise<string> {
       const id = `n-${++n}`;
       const now = new Date();
-      await alertStore.commitEvaluation({
+      await current.alertStore.commitEvaluation({
         at: now.toISOString(),
         upserts: [],
         deletes: [],
@@ -46,10 +66,10 @@ function setup(t: TestContext, receivers: ReceiverInput[]) {
       return id;
     },
     outbox() {
-      return store.database.prepare<[], { notification_id: string; receiver: string; status: string; attempts: number }>('SELECT notification_id, receiver, status, attempts FROM alert_outbox ORDER BY id').all();
+      return current.store.database.prepare<[], { notification_id: string; receiver: string; status: string; attempts: number }>('SELECT notification_id, receiver, status, attempts FROM alert_outbox ORDER BY id').all();
     },
     async attempts(receiver: string) {
-      return (await alertStore.deliveries({ limit: 100, offset: 0, receiver })).items.reverse();
+      return (await current.alertStore.deliveries({ limit: 100, offset: 0, receiver })).items.reverse();
     },
   };
 }
@@ -169,19 +189,36 @@ describe('delivery', () => {
     assert.deepEqual(down.received.map((x) => (x.body as WebhookBody).notificationId), ids);
   });
 
-  test('stop() in the middle of an attempt: aborted, recorded as to retry, still queued', async (t) => {
+  test('stop() in the middle of an attempt: aborted, recorded as to retry, still queued; after a restart on the same file it is sent again at once and delivered', async (t) => {
     const r = await startReceiver(t);
-    r.respond = () => undefined; // hangs
+    let hang = true;
+    r.respond = (_req, res) => {
+      if (!hang) res.writeHead(200).end(); // the first request hangs
+    };
     const d = setup(t, [hook('hang', `${r.url}/hook`, { timeoutMs: 30_000 })]);
-    await d.enqueue('hang');
+    const id = await d.enqueue('hang');
     await d.worker.start();
     await waitFor('the request', () => r.received.length === 1, 5000, 10);
     const stopping = Date.now();
     await d.worker.stop();
     assert.ok(Date.now() - stopping < 2000, 'stop does not wait for the timeout');
+    assert.deepEqual((await d.attempts('hang')).map((a) => [a.outcome, a.error]), [['retry', 'aborted: the collector is shutting down']]);
+    assert.equal(d.outbox()[0]?.status, 'pending', 'still queued');
+
+    // The restart: store closed and reopened on the same file, a new worker started.
+    hang = false;
+    await d.restart();
+    const restarted = Date.now();
+    await d.worker.start();
+    await waitFor('delivered after the restart', () => d.outbox()[0]?.status === 'delivered', 5000, 20);
+    assert.ok(Date.now() - restarted < 2000, `sent again at once, not after a backoff: ${Date.now() - restarted} ms`);
+    assert.deepEqual(r.received.map((x) => (x.body as WebhookBody).notificationId), [id, id], 'the same notification, twice: at least once');
     const attempts = await d.attempts('hang');
-    assert.deepEqual(attempts.map((a) => [a.outcome, a.error]), [['retry', 'aborted: the collector is shutting down']]);
-    assert.equal(d.outbox()[0]?.status, 'pending', 'sent again after a restart: at least once');
+    assert.deepEqual(attempts.map((a) => [a.notificationId, a.attempt, a.outcome, a.statusCode]), [
+      [id, 1, 'retry', null],
+      [id, 2, 'delivered', 200],
+    ]);
+    assert.deepEqual(d.outbox().map((o) => [o.notification_id, o.status, o.attempts]), [[id, 'delivered', 2]]);
   });
 
   test('entries of receivers no longer configured are failed at start, saying why', async (t) => {
