@@ -10,3 +10,7 @@ export * from './analyze/sysctl.js';
 export * from './rules/index.js';
 export * from './knowledge/daemons.js';
 export * from './knowledge/kernels.js';
+export * from './firewall/model.js';
+export * from './firewall/values.js';
+export * from './firewall/evaluate.js';
+export * from './firewall/services.js';

@@ -194,6 +194,63 @@ export const ConnectionCounts = Type.Object({
   mapped: Type.Integer({ minimum: 0, description: 'IPv4 peers arriving as ::ffff:a.b.c.d on an IPv6 socket.' }),
 });
 
+export const FirewallRuleRef = Type.Object(
+  {
+    backend: Type.Union([Type.Literal('nftables'), Type.Literal('iptables-nft'), Type.Literal('iptables-legacy')]),
+    family: Type.String({ description: 'Table family: ip, ip6, inet.' }),
+    table: Type.String(),
+    chain: Type.String(),
+    handle: Nullable(Type.Integer({ description: 'nftables rule handle.' })),
+    line: Nullable(Type.Integer({ description: 'Line in the iptables-save output.' })),
+    position: Nullable(Type.Integer({ description: '1-based position in the chain; null for the chain policy.' })),
+    text: Type.String({ description: 'The rule as written, or "policy drop" / "policy accept".' }),
+  },
+  { description: 'The rule (or chain policy) that decided.' },
+);
+
+export const FirewallVerdict = Type.Union([Type.Literal('accepted'), Type.Literal('dropped'), Type.Literal('restricted'), Type.Literal('unknown')], {
+  description: 'accepted from anywhere; dropped (or rejected); restricted: accepted only from some sources or on some interfaces; unknown: a rule the evaluator does not model decides, or the firewall was not read.',
+});
+
+export const FamilyFirewall = Type.Object({
+  verdict: FirewallVerdict,
+  by: Nullable(FirewallRuleRef),
+  allowedSources: Type.Array(Type.String(), { description: 'restricted: the source prefixes or ranges accepted.' }),
+  unmodelled: Nullable(Type.String({ description: 'unknown: what the evaluator could not model, or why the firewall was not read.' })),
+  interfaces: Type.Array(Type.String(), { description: 'Interfaces a client of that family arrives on (where the packet was evaluated).' }),
+  acceptedOn: Type.Array(Type.String(), { description: 'When the answer differs per interface: those that accept.' }),
+});
+
+export const ServiceFirewall = Type.Object(
+  { ipv4: Nullable(FamilyFirewall), ipv6: Nullable(FamilyFirewall) },
+  { description: "The host firewall's answer to a new connection from outside, per family the service listens for (null: not exposed in that family)." },
+);
+
+export const FirewallRulesetSummary = Type.Object({
+  backend: Type.Union([Type.Literal('nftables'), Type.Literal('iptables-nft'), Type.Literal('iptables-legacy')]),
+  command: Type.String(),
+  tables: Type.Integer({ minimum: 0 }),
+  rules: Type.Integer({ minimum: 0 }),
+});
+
+export const Icmpv6Firewall = Type.Object({
+  type: Type.Integer(),
+  name: Type.String(),
+  interface: Type.String(),
+  verdict: FirewallVerdict,
+  by: Nullable(FirewallRuleRef),
+  allowedSources: Type.Array(Type.String()),
+  unmodelled: Nullable(Type.String()),
+  breaks: Type.String({ description: 'What IPv6 loses when this message is dropped.' }),
+});
+
+export const FirewallFacts = Type.Object({
+  read: Type.Boolean({ description: 'Whether the rule sets could be read; when false every verdict is unknown.' }),
+  why: Nullable(Type.String({ description: 'Why not read (e.g. needs CAP_NET_ADMIN).' })),
+  rulesets: Type.Array(FirewallRulesetSummary),
+  icmpv6: Type.Array(Icmpv6Firewall, { description: 'Essential ICMPv6 (RFC 4890) per IPv6 interface.' }),
+});
+
 export const Service = Type.Object({
   proto: Type.Union([Type.Literal('tcp'), Type.Literal('udp')]),
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
@@ -208,6 +265,7 @@ export const Service = Type.Object({
   ipv6: Reach,
   mode: ServiceMode,
   connections: ConnectionCounts,
+  firewall: Type.Optional(ServiceFirewall),
 });
 
 export const Severity = Type.Union([Type.Literal('critical'), Type.Literal('warning'), Type.Literal('info')]);
@@ -244,6 +302,7 @@ export const Report = Type.Object({
     ...ConnectionCounts.properties,
     unattributed: Type.Integer({ minimum: 0, description: 'Established connections to no listening service (outgoing ones).' }),
   }),
+  firewall: Type.Optional(FirewallFacts),
   findings: Type.Array(Finding),
 });
 
@@ -269,6 +328,13 @@ export type V6onlySource = Static<typeof V6onlySource>;
 export type Binding = Static<typeof Binding>;
 export type ConnectionCounts = Static<typeof ConnectionCounts>;
 export type Service = Static<typeof Service>;
+export type FirewallRuleRef = Static<typeof FirewallRuleRef>;
+export type FirewallVerdict = Static<typeof FirewallVerdict>;
+export type FamilyFirewall = Static<typeof FamilyFirewall>;
+export type ServiceFirewall = Static<typeof ServiceFirewall>;
+export type FirewallRulesetSummary = Static<typeof FirewallRulesetSummary>;
+export type FirewallFacts = Static<typeof FirewallFacts>;
+export type Icmpv6Firewall = Static<typeof Icmpv6Firewall>;
 export type Severity = Static<typeof Severity>;
 export type Finding = Static<typeof Finding>;
 export type Report = Static<typeof Report>;

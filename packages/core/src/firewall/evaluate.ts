@@ -1,0 +1,504 @@
+// Would the host's firewall accept a new inbound packet? Walks every base chain on the
+// prerouting and input hooks of every rule set (nftables, iptables-nft, iptables-legacy: the
+// kernel applies them all, so a packet must pass each), in priority order, following jumps,
+// gotos, returns, verdict maps and named sets, the way netfilter does (nft(8), "CHAINS" and
+// "VERDICT STATEMENT"). Matches are three-valued: an expression the evaluator does not model
+// makes the answer `unknown` unless another match of the same rule is certainly false; it
+// never guesses.
+//
+// The source address is symbolic: "a client from anywhere" never falls in a listed prefix
+// (so `ip saddr 192.0.2.0/24 accept` does not accept it), and each listed prefix is walked
+// again as its own class, which tells `restricted` (accepted only from those) from `dropped`.
+import type { Family, FirewallRuleRef, FirewallVerdict } from '../report.js';
+import type { FirewallBackend, FirewallChain, FirewallRule, FirewallRuleset, FirewallTable, NftExpr } from './model.js';
+import { addressInterval, contains, icmpv6TypeNumber, interfaceMatches, l4ProtocolNumber, overlaps, prefixInterval, rangeInterval, type AddressInterval } from './values.js';
+
+export interface FirewallPacket {
+  family: Family;
+  proto: 'tcp' | 'udp' | 'icmpv6';
+  /** Destination port (tcp, udp). */
+  port: number | null;
+  /** ICMPv6 type number (icmpv6). */
+  icmpType: number | null;
+  /** Conntrack state the packet has: a first SYN is `new`; a packet-too-big about a connection is `related`; neighbour discovery is `untracked`. */
+  ctState: 'new' | 'related' | 'untracked';
+  pktType: 'unicast' | 'multicast';
+  /** The interface it arrives on. */
+  iif: string;
+}
+
+export interface FirewallDecision {
+  verdict: FirewallVerdict;
+  /** The rule or policy that decided for a client from anywhere; null when no base chain saw the packet. */
+  by: FirewallRuleRef | null;
+  /** restricted: the source prefixes (or ranges) accepted. */
+  allowedSources: string[];
+  /** unknown: the expression the evaluator does not model. */
+  unmodelled: string | null;
+}
+
+type Tri = true | false | { unknown: string };
+const isUnknown = (t: Tri): t is { unknown: string } => typeof t === 'object';
+
+type ChainOutcome =
+  | { kind: 'accept'; by: FirewallRuleRef }
+  | { kind: 'drop'; by: FirewallRuleRef }
+  | { kind: 'unknown'; by: FirewallRuleRef; what: string }
+  | { kind: 'end' };
+
+/** Hooks an inbound packet for a local socket traverses, in order (nft(8): prerouting, then input). */
+const HOOK_ORDER: Record<string, number> = { prerouting: 0, input: 1 };
+const MAX_JUMP_DEPTH = 16;
+const MAX_SOURCE_CLASSES = 64;
+
+interface BaseChain {
+  ruleset: FirewallRuleset;
+  table: FirewallTable;
+  chain: FirewallChain;
+}
+
+function appliesTo(tableFamily: string, family: Family): boolean {
+  return tableFamily === 'inet' || (family === 4 ? tableFamily === 'ip' : tableFamily === 'ip6');
+}
+
+/** The base chains a packet of `family` meets on its way to a local socket, in the kernel's order. */
+export function inboundBaseChains(rulesets: FirewallRuleset[], family: Family): BaseChain[] {
+  const out: BaseChain[] = [];
+  for (const ruleset of rulesets) {
+    for (const table of ruleset.tables) {
+      if (!appliesTo(table.family, family)) continue;
+      for (const chain of table.chains) {
+        if (chain.hook === null || !(chain.hook in HOOK_ORDER)) continue;
+        // nat and route chains do not filter; a chain of unknown type is treated as a filter.
+        if (chain.type === 'nat' || chain.type === 'route') continue;
+        out.push({ ruleset, table, chain });
+      }
+    }
+  }
+  return out.sort((a, b) => HOOK_ORDER[a.chain.hook!]! - HOOK_ORDER[b.chain.hook!]! || (a.chain.priority ?? 0) - (b.chain.priority ?? 0));
+}
+
+function refOf(base: { ruleset: FirewallRuleset; table: FirewallTable }, chain: FirewallChain, rule: FirewallRule | null, index: number | null): FirewallRuleRef {
+  return {
+    backend: base.ruleset.backend,
+    family: base.table.family,
+    table: base.table.name,
+    chain: chain.name,
+    handle: rule?.handle ?? null,
+    line: rule?.line ?? null,
+    position: index === null ? null : index + 1,
+    text: rule ? rule.text : `policy ${chain.policy ?? 'accept'}`,
+  };
+}
+
+/** One walk of the rule sets for one source class: null is "a client from anywhere". */
+class Walk {
+  readonly forks: AddressInterval[] = [];
+
+  constructor(
+    private readonly packet: FirewallPacket,
+    private readonly source: AddressInterval | null,
+  ) {}
+
+  run(chains: BaseChain[]): { verdict: 'accept' | 'drop' | 'unknown'; by: FirewallRuleRef | null; what: string | null } {
+    let lastAccept: FirewallRuleRef | null = null;
+    for (const base of chains) {
+      const outcome = this.chain(base, base.chain, 0);
+      if (outcome.kind === 'drop') return { verdict: 'drop', by: outcome.by, what: null };
+      if (outcome.kind === 'unknown') return { verdict: 'unknown', by: outcome.by, what: outcome.what };
+      if (outcome.kind === 'accept') {
+        lastAccept = outcome.by;
+        continue;
+      }
+      const policy = refOf(base, base.chain, null, null);
+      if (base.chain.policy === 'drop') return { verdict: 'drop', by: policy, what: null };
+      lastAccept = policy;
+    }
+    return { verdict: 'accept', by: lastAccept, what: null };
+  }
+
+  private chain(base: { ruleset: FirewallRuleset; table: FirewallTable }, chain: FirewallChain, depth: number): ChainOutcome {
+    if (depth > MAX_JUMP_DEPTH) return { kind: 'unknown', by: refOf(base, chain, null, null), what: `jumps nested deeper than ${MAX_JUMP_DEPTH}` };
+    for (let i = 0; i < chain.rules.length; i++) {
+      const rule = chain.rules[i]!;
+      const outcome = this.rule(base, chain, rule, i, depth);
+      if (outcome === null) continue;
+      return outcome;
+    }
+    return { kind: 'end' };
+  }
+
+  /** null: the rule did not decide (no match, or matched without a verdict, or a jump that came back). */
+  private rule(base: { ruleset: FirewallRuleset; table: FirewallTable }, chain: FirewallChain, rule: FirewallRule, index: number, depth: number): ChainOutcome | null {
+    const ref = refOf(base, chain, rule, index);
+    // First pass: any match that is certainly false means the rule does not apply, whatever else it holds.
+    let uncertain: string | null = null;
+    for (const expr of rule.expr) {
+      if (!('match' in expr)) continue;
+      const t = this.match(base.table, expr.match as MatchExpr);
+      if (t === false) return null;
+      if (isUnknown(t) && uncertain === null) uncertain = t.unknown;
+    }
+    for (const expr of rule.expr) {
+      const [key] = Object.keys(expr);
+      if (key === undefined || key === 'match') continue;
+      const verdict = this.statement(base, chain, key, expr[key], depth);
+      if (verdict === 'continue') continue;
+      if (verdict === 'stop-rule') return null;
+      if (typeof verdict === 'object' && 'unknownStatement' in verdict) return { kind: 'unknown', by: ref, what: verdict.unknownStatement };
+      if (uncertain !== null) return { kind: 'unknown', by: ref, what: uncertain };
+      if (verdict === 'accept') return { kind: 'accept', by: ref };
+      if (verdict === 'drop') return { kind: 'drop', by: ref };
+      if (verdict === 'return') return { kind: 'end' };
+      // a sub-chain's outcome (jump/goto/vmap)
+      const sub = verdict.sub;
+      if (sub.kind === 'end') return verdict.goto ? { kind: 'end' } : null;
+      return sub;
+    }
+    return null;
+  }
+
+  /** A statement: continue with the next one, or a verdict. */
+  private statement(
+    base: { ruleset: FirewallRuleset; table: FirewallTable },
+    chain: FirewallChain,
+    key: string,
+    value: unknown,
+    depth: number,
+  ): 'continue' | 'stop-rule' | 'accept' | 'drop' | 'return' | { unknownStatement: string } | { sub: ChainOutcome; goto: boolean } {
+    switch (key) {
+      case 'accept':
+        return 'accept';
+      case 'drop':
+      case 'reject':
+        return 'drop';
+      case 'return':
+        return 'return';
+      case 'continue':
+        return 'stop-rule';
+      case 'jump':
+      case 'goto': {
+        const target = (value as { target?: unknown } | null)?.target;
+        return this.jump(base, chain, String(target), key === 'goto', depth);
+      }
+      case 'vmap': {
+        const vmap = value as { key?: unknown; data?: unknown };
+        const keyValue = this.value(base.table, vmap.key);
+        if (isUnknownValue(keyValue)) return { unknownStatement: keyValue.unknown };
+        if (keyValue === ABSENT) return 'stop-rule';
+        const entries = vmapEntries(base.table, vmap.data);
+        if (entries === null) return { unknownStatement: `verdict map ${JSON.stringify(vmap.data)}` };
+        for (const [element, verdict] of entries) {
+          const hit = this.elementMatches(keyValue, element);
+          if (isUnknown(hit)) return { unknownStatement: hit.unknown };
+          if (!hit) continue;
+          const [vKey] = Object.keys(verdict);
+          if (vKey === undefined) return { unknownStatement: 'empty verdict in a verdict map' };
+          return this.statement(base, chain, vKey, verdict[vKey], depth);
+        }
+        return 'stop-rule'; // no entry: the packet goes on to the next rule
+      }
+      // Statements that do not decide a new packet's fate.
+      case 'counter':
+      case 'log':
+      case 'limit': // the first packet of a connection is within any rate
+      case 'nftrace':
+      case 'set':
+      case 'mangle':
+      case 'notrack':
+      case 'ct count':
+      case 'flow':
+      case 'comment':
+        return 'continue';
+      case 'xt':
+        return { unknownStatement: `iptables target ${(value as { name?: string } | null)?.name ?? '?'}` };
+      default:
+        return { unknownStatement: `statement "${key}"` };
+    }
+  }
+
+  private jump(base: { ruleset: FirewallRuleset; table: FirewallTable }, from: FirewallChain, target: string, goto: boolean, depth: number): { sub: ChainOutcome; goto: boolean } | { unknownStatement: string } {
+    const chain = base.table.chains.find((c) => c.name === target);
+    if (!chain) return { unknownStatement: `${goto ? 'goto' : 'jump'} to a chain not in the rule set: ${target} (from ${from.name})` };
+    return { sub: this.chain(base, chain, depth + 1), goto };
+  }
+
+  // ---------------------------------------------------------------- matches
+
+  private match(table: FirewallTable, m: MatchExpr): Tri {
+    const left = m.left as Record<string, unknown> | undefined;
+    if (left && typeof left === 'object' && 'payload' in left) {
+      const payload = left.payload as { protocol?: string; field?: string };
+      if (payload.field === 'saddr' && (payload.protocol === 'ip' || payload.protocol === 'ip6')) return this.sourceMatch(table, payload.protocol === 'ip' ? 4 : 6, m);
+    }
+    const value = this.value(table, m.left);
+    if (isUnknownValue(value)) return { unknown: value.unknown };
+    if (value === ABSENT) return false; // the header is not in this packet: nft's implicit dependency fails
+    return this.compare(table, value, m.op ?? '==', m.right);
+  }
+
+  private compare(table: FirewallTable, value: Scalar, op: string, right: unknown): Tri {
+    const elements = elementsOf(table, right);
+    if (elements === null) return { unknown: `match against ${JSON.stringify(right)}` };
+    let hit: Tri = false;
+    for (const element of elements) {
+      const r = this.elementMatches(value, element);
+      if (r === true) {
+        hit = true;
+        break;
+      }
+      if (isUnknown(r)) hit = r;
+    }
+    if (isUnknown(hit)) return hit;
+    switch (op) {
+      case '==':
+      case 'in':
+        return hit;
+      case '!=':
+        return !hit;
+      default:
+        if (typeof value.value === 'number' && typeof right === 'number') {
+          const v = value.value;
+          if (op === '<') return v < right;
+          if (op === '>') return v > right;
+          if (op === '<=') return v <= right;
+          if (op === '>=') return v >= right;
+        }
+        return { unknown: `operator ${op}` };
+    }
+  }
+
+  private elementMatches(value: Scalar, element: unknown): Tri {
+    switch (value.kind) {
+      case 'number': {
+        if (typeof element === 'number') return element === value.value;
+        if (typeof element === 'string' && /^\d+$/.test(element)) return Number(element) === value.value;
+        const range = (element as { range?: unknown[] } | null)?.range;
+        if (Array.isArray(range) && typeof range[0] === 'number' && typeof range[1] === 'number') return range[0] <= value.value && value.value <= range[1];
+        if (typeof element === 'string' && value.names) {
+          const n = value.names(element);
+          if (n !== null) return n === value.value;
+        }
+        return { unknown: `value ${JSON.stringify(element)}` };
+      }
+      case 'string': {
+        if (typeof element !== 'string') return { unknown: `value ${JSON.stringify(element)}` };
+        return value.pattern ? interfaceMatches(element, value.value) : element === value.value;
+      }
+      case 'flags': {
+        if (typeof element !== 'string') return { unknown: `value ${JSON.stringify(element)}` };
+        return value.value.includes(element);
+      }
+      case 'bool':
+        return element === value.value;
+    }
+  }
+
+  private sourceMatch(table: FirewallTable, family: Family, m: MatchExpr): Tri {
+    if (this.packet.family !== family) return false;
+    const elements = elementsOf(table, m.right);
+    if (elements === null) return { unknown: `source match against ${JSON.stringify(m.right)}` };
+    const intervals: AddressInterval[] = [];
+    for (const element of elements) {
+      const interval = intervalOf(element);
+      if (interval === null) return { unknown: `source address ${JSON.stringify(element)}` };
+      if (interval.family === family) intervals.push(interval);
+    }
+    const op = m.op ?? '==';
+    if (op !== '==' && op !== '!=' && op !== 'in') return { unknown: `operator ${op} on a source address` };
+    let inside: boolean;
+    if (this.source === null) {
+      // A client from anywhere is in no listed prefix; each listed prefix is walked on its own.
+      this.forks.push(...intervals);
+      inside = false;
+    } else {
+      const source = this.source;
+      inside = intervals.some((i) => contains(i, source));
+      if (!inside) for (const i of intervals) if (overlaps(i, source) && !contains(i, source)) this.forks.push(i);
+    }
+    return op === '!=' ? !inside : inside;
+  }
+
+  /** The packet's value for an expression's left side, ABSENT when its header is not there. */
+  private value(table: FirewallTable, left: unknown): Scalar | typeof ABSENT | UnknownValue {
+    const p = this.packet;
+    if (left === null || typeof left !== 'object') return { unknown: `expression ${JSON.stringify(left)}` };
+    const l = left as Record<string, unknown>;
+    if ('payload' in l) {
+      const { protocol, field } = l.payload as { protocol?: string; field?: string };
+      const present = headerPresent(p, protocol);
+      if (present === null) return { unknown: `header ${protocol} ${field}` };
+      if (!present) return ABSENT;
+      if ((protocol === 'tcp' || protocol === 'udp' || protocol === 'th') && field === 'dport') return num(p.port ?? -1);
+      if (protocol === 'tcp' && field === 'flags') return { kind: 'flags', value: ['syn'] };
+      if (protocol === 'icmpv6' && field === 'type') return num(p.icmpType ?? -1, icmpv6TypeNumber);
+      if ((protocol === 'ip' && field === 'protocol') || (protocol === 'ip6' && field === 'nexthdr')) return num(l4Of(p), l4ProtocolNumber);
+      return { unknown: `${protocol} ${field}` };
+    }
+    if ('meta' in l) {
+      const key = (l.meta as { key?: string }).key;
+      switch (key) {
+        case 'l4proto':
+          return num(l4Of(p), l4ProtocolNumber);
+        case 'nfproto':
+          return { kind: 'string', value: p.family === 4 ? 'ipv4' : 'ipv6' };
+        case 'iifname':
+        case 'iif':
+          return { kind: 'string', value: p.iif, pattern: key === 'iifname' };
+        case 'pkttype':
+          return { kind: 'string', value: p.pktType };
+        case 'oifname':
+        case 'oif':
+          return ABSENT; // no output interface on the way in
+        default:
+          return { unknown: `meta ${key}` };
+      }
+    }
+    if ('ct' in l) {
+      const key = (l.ct as { key?: string }).key;
+      if (key === 'state') return { kind: 'flags', value: [p.ctState] };
+      return { unknown: `ct ${key}` };
+    }
+    if ('fib' in l) {
+      const fib = l.fib as { result?: string; flags?: string[] };
+      const flags = fib.flags ?? [];
+      // Reverse-path filter (`fib saddr . iif oif missing drop`): a client that really reaches
+      // this interface has a route back through it, so the lookup finds an oif.
+      if (fib.result === 'oif' && flags.includes('saddr') && flags.includes('iif')) return { kind: 'bool', value: true };
+      if (fib.result === 'type' && flags.includes('daddr')) return { kind: 'string', value: p.pktType === 'multicast' ? 'multicast' : 'local' };
+      return { unknown: `fib ${flags.join(' . ')} ${fib.result}` };
+    }
+    // Extension headers (`rt type 0`): the probe packets carry none, so such a match fails.
+    if ('exthdr' in l) return ABSENT;
+    if ('xt' in l) return { unknown: `iptables extension "${(l.xt as { name?: string }).name}"` };
+    return { unknown: `expression ${Object.keys(l)[0]}` };
+  }
+}
+
+interface MatchExpr {
+  op?: string;
+  left?: unknown;
+  right?: unknown;
+}
+
+type Scalar =
+  | { kind: 'number'; value: number; names?: (name: string) => number | null }
+  | { kind: 'string'; value: string; pattern?: boolean }
+  | { kind: 'flags'; value: string[] }
+  | { kind: 'bool'; value: boolean };
+type UnknownValue = { unknown: string };
+const ABSENT = Symbol('absent');
+const isUnknownValue = (v: Scalar | typeof ABSENT | UnknownValue): v is UnknownValue => typeof v === 'object' && 'unknown' in v;
+const num = (value: number, names?: (name: string) => number | null): Scalar => (names ? { kind: 'number', value, names } : { kind: 'number', value });
+
+function l4Of(p: FirewallPacket): number {
+  return p.proto === 'tcp' ? 6 : p.proto === 'udp' ? 17 : 58;
+}
+
+/** Whether the packet has that header: the dependency nft adds to every payload match. */
+function headerPresent(p: FirewallPacket, protocol: string | undefined): boolean | null {
+  switch (protocol) {
+    case 'ip':
+      return p.family === 4;
+    case 'ip6':
+      return p.family === 6;
+    case 'tcp':
+      return p.proto === 'tcp';
+    case 'udp':
+      return p.proto === 'udp';
+    case 'th':
+      return p.proto === 'tcp' || p.proto === 'udp';
+    case 'icmpv6':
+      return p.proto === 'icmpv6';
+    case 'icmp':
+    case 'sctp':
+    case 'dccp':
+    case 'udplite':
+    case 'esp':
+    case 'ah':
+    case 'gre':
+    case 'igmp':
+    case 'arp':
+      return false;
+    default:
+      return null;
+  }
+}
+
+/** The elements a match's right side stands for: one value, an anonymous set, or a named set (`@name`). */
+function elementsOf(table: FirewallTable, right: unknown): unknown[] | null {
+  if (typeof right === 'string' && right.startsWith('@')) {
+    const set = table.sets.find((s) => s.name === right.slice(1));
+    return set ? set.elements : null;
+  }
+  if (Array.isArray(right)) return right;
+  if (right !== null && typeof right === 'object' && 'set' in right) {
+    const set = (right as { set: unknown }).set;
+    return Array.isArray(set) ? set : [set];
+  }
+  return [right];
+}
+
+function vmapEntries(table: FirewallTable, data: unknown): Array<[unknown, Record<string, unknown>]> | null {
+  const elements = elementsOf(table, data);
+  if (elements === null) return null;
+  const out: Array<[unknown, Record<string, unknown>]> = [];
+  for (const e of elements) {
+    if (!Array.isArray(e) || e.length !== 2 || e[1] === null || typeof e[1] !== 'object') return null;
+    out.push([e[0], e[1] as Record<string, unknown>]);
+  }
+  return out;
+}
+
+function intervalOf(element: unknown): AddressInterval | null {
+  try {
+    if (typeof element === 'string') return addressInterval(element);
+    if (element !== null && typeof element === 'object') {
+      if ('prefix' in element) {
+        const prefix = (element as { prefix: { addr: string; len: number } }).prefix;
+        return prefixInterval(prefix.addr, prefix.len);
+      }
+      if ('range' in element) {
+        const [first, last] = (element as { range: [string, string] }).range;
+        return rangeInterval(first, last);
+      }
+    }
+  } catch {
+    return null;
+  }
+  return null;
+}
+
+/**
+ * The firewall's answer for one packet: walked once for a client from anywhere, then once per
+ * source prefix the rule sets mention, to tell which prefixes are let in where others are not.
+ */
+export function evaluatePacket(rulesets: FirewallRuleset[], packet: FirewallPacket): FirewallDecision {
+  const chains = inboundBaseChains(rulesets, packet.family);
+  const generic = new Walk(packet, null);
+  const result = generic.run(chains);
+  if (result.verdict === 'accept') return { verdict: 'accepted', by: result.by, allowedSources: [], unmodelled: null };
+  if (result.verdict === 'unknown') return { verdict: 'unknown', by: result.by, allowedSources: [], unmodelled: result.what };
+  const allowed: string[] = [];
+  const queue = dedupe(generic.forks);
+  const seen = new Set(queue.map((i) => i.text));
+  for (let i = 0; i < queue.length && i < MAX_SOURCE_CLASSES; i++) {
+    const walk = new Walk(packet, queue[i]!);
+    const r = walk.run(chains);
+    if (r.verdict === 'accept') allowed.push(queue[i]!.text);
+    for (const fork of walk.forks) {
+      if (!seen.has(fork.text)) {
+        seen.add(fork.text);
+        queue.push(fork);
+      }
+    }
+  }
+  if (allowed.length > 0) return { verdict: 'restricted', by: result.by, allowedSources: allowed, unmodelled: null };
+  return { verdict: 'dropped', by: result.by, allowedSources: [], unmodelled: null };
+}
+
+function dedupe(intervals: AddressInterval[]): AddressInterval[] {
+  const out = new Map<string, AddressInterval>();
+  for (const i of intervals) if (!out.has(i.text)) out.set(i.text, i);
+  return [...out.values()];
+}
