@@ -17,6 +17,10 @@ import {
   formatAddress,
   runRules,
   type Profile,
+  icmpv6Firewall,
+  serviceFirewall,
+  unreadServiceFirewall,
+  type FirewallFacts,
 } from '@dualstack/core';
 import { emptyFacts, sources, type Facts, type ScanOptions, type SourceDefinition } from './sources.js';
 import { socketFiles, type SocketFile, type SocketLine } from './proc/net-sockets.js';
@@ -167,8 +171,23 @@ export function buildReport(facts: Facts, statuses: SourceStatus[], options: Bui
     connections,
     findings: [],
   };
+  if (facts.firewall) report.firewall = applyFirewall(report, facts.firewall);
   report.findings = runRules(report, { profiles: options.profiles ?? [] });
   return report;
+}
+
+/** The firewall's verdict on each service and on essential ICMPv6, from the rule sets read. */
+function applyFirewall(report: Report, firewall: NonNullable<Facts['firewall']>): FirewallFacts {
+  const why = firewall.read ? null : firewall.problems.join('; ') || 'firewall not read';
+  for (const service of report.services) {
+    service.firewall = why === null ? serviceFirewall(firewall.rulesets, service, report.addresses) : unreadServiceFirewall(service, why);
+  }
+  return {
+    read: firewall.read,
+    why,
+    rulesets: firewall.rulesets.map((r) => ({ backend: r.backend, command: r.command, tables: r.tables.length, rules: r.tables.reduce((n, t) => n + t.chains.reduce((m, c) => m + c.rules.length, 0), 0) })),
+    icmpv6: why === null ? icmpv6Firewall(firewall.rulesets, report.addresses) : [],
+  };
 }
 
 export async function scan(options: ScanOptions, disabled: ReadonlySet<string> = new Set(), profiles: Profile[] = []): Promise<ScanResult> {

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { arch as osArch, hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
-import type { HostAddress, NetworkConfig, Reachability, Route, Router, RoutingRule, Sysctls, TableDefaultRoute } from '@dualstack/core';
+import type { FirewallRuleset, HostAddress, NetworkConfig, Reachability, Route, Router, RoutingRule, Sysctls, TableDefaultRoute } from '@dualstack/core';
 import { readSocketTableYielding, type SocketFile, type SocketTableSummary } from './proc/net-sockets.js';
 import { readSocketTableOnWorker } from './proc/net-sockets-worker.js';
 import { readTcpSocketCounts, type TcpSocketCounts } from './proc/sockstat.js';
@@ -23,6 +23,7 @@ import { readOsRelease } from './os-release.js';
 import { commandLine, DEFAULT_ROUTE_ARGS, parseDefaultRoutes, parseRules, RULE_ARGS } from './iproute.js';
 import { NEIGHBOUR_ARGS, parseRouterNeighbours } from './neighbours.js';
 import { readNetworkConfig, resolveEtcRoot } from './netconfig.js';
+import { combineFirewallOutputs, firewallCaptureFiles, readFirewall, type FirewallCaptureKey } from './firewall/read.js';
 
 /** Files a capture keeps beside the proc tree for the sources that do not read /proc. */
 export const captureFiles = {
@@ -36,6 +37,8 @@ export const captureFiles = {
   rules6: 'ip-6-rules.json',
   rules4: 'ip-4-rules.json',
   neighbours6: 'ip-6-neigh.json',
+  // The firewall as nft and iptables-save printed it.
+  ...firewallCaptureFiles,
 } as const;
 
 export type CaptureFile = (typeof captureFiles)[keyof typeof captureFiles];
@@ -83,6 +86,8 @@ export interface Facts {
   reachability: Reachability[];
   host: CapturedHost | null;
   kernel: string | null;
+  /** The host firewall's rule sets; null when not read (switched off, or a replay without them). */
+  firewall: { rulesets: FirewallRuleset[]; read: boolean; problems: string[] } | null;
 }
 
 export function emptyFacts(): Facts {
@@ -104,6 +109,7 @@ export function emptyFacts(): Facts {
     reachability: [],
     host: null,
     kernel: null,
+    firewall: null,
   };
 }
 
@@ -482,6 +488,31 @@ export const sources: SourceDefinition[] = [
       results.push(await probeFamily(4, facts.routes4));
       facts.reachability = results;
       return { status: 'ok' };
+    },
+  }),
+  defineSource({
+    name: 'firewall',
+    description:
+      'The host firewall: the nftables rule set (nft -j list ruleset), the iptables-nft tables in their own syntax (iptables-nft-save, ip6tables-nft-save) and the legacy iptables tables where the kernel has them (iptables-legacy-save, ip6tables-legacy-save). Reading them needs CAP_NET_ADMIN.',
+    paths: ['net/ip_tables_names', 'net/ip6_tables_names'],
+    live: 'nft -j list ruleset; iptables-nft-save / ip6tables-nft-save when iptables-nft tables exist; iptables-legacy-save / ip6tables-legacy-save when the legacy tables are loaded',
+    concurrent: true,
+    async run(options, facts) {
+      if (!options.procRoot.live) {
+        const outputs: Partial<Record<FirewallCaptureKey, string>> = {};
+        for (const [key, file] of Object.entries(firewallCaptureFiles) as Array<[FirewallCaptureKey, string]>) {
+          const text = options.captureDir ? readCapturedText(options.captureDir, file) : null;
+          if (text !== null) outputs[key] = text;
+        }
+        if (outputs.nft === undefined && Object.keys(outputs).length === 0) return notLive(firewallCaptureFiles.nft);
+        facts.firewall = { rulesets: combineFirewallOutputs(outputs), read: true, problems: [] };
+        return { status: 'ok' };
+      }
+      const read = await readFirewall(options.procRoot);
+      for (const [key, text] of Object.entries(read.outputs) as Array<[FirewallCaptureKey, string]>) facts.commandOutputs[firewallCaptureFiles[key]] = text;
+      facts.firewall = { rulesets: read.rulesets, read: read.read, problems: read.problems };
+      if (!read.read) return { status: 'partial', detail: read.problems.join('; ') };
+      return read.problems.length > 0 ? { status: 'partial', detail: read.problems.join('; ') } : { status: 'ok' };
     },
   }),
   defineSource({
