@@ -5,6 +5,7 @@ import { severityRank, type RuleFacts, type Profile, type Rule } from './rule.js
 import { bindv6onlySet, ipv4Unroutable, ipv6AddressDadfailed, ipv6AddressDeprecated, ipv6Disabled, ipv6NoGlobalAddress, ipv6RaIgnored, ipv6Unroutable } from './host-rules.js';
 import { hardeningAcceptRa, hardeningAcceptRedirects, hardeningAcceptSourceRoute, hardeningForwarding } from './hardening-rules.js';
 import { kernelIpv6Advisory } from './kernel-rules.js';
+import { firewallIcmpv6Blocked, firewallIpv4Blocked, firewallIpv4Open, firewallIpv6Blocked, firewallIpv6Open, firewallUnknown } from './firewall-rules.js';
 import {
   serviceDualMapped,
   serviceIpv4Only,
@@ -30,6 +31,12 @@ export const rules: Rule[] = [
   serviceDualMapped,
   serviceMappedClients,
   serviceV6onlyUnknown,
+  firewallIpv6Open,
+  firewallIpv4Open,
+  firewallIcmpv6Blocked,
+  firewallIpv6Blocked,
+  firewallIpv4Blocked,
+  firewallUnknown,
   // profile 'hardening': only with `scan --profile hardening`
   hardeningAcceptRa,
   hardeningAcceptRedirects,

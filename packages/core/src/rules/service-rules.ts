@@ -129,10 +129,10 @@ const UNROUTABLE_RULE: Record<Family, string> = { 4: 'ipv4-unroutable', 6: 'ipv6
 function singleFamilyFindings(rule: Pick<Rule, 'id' | 'severity'>, facts: RuleFacts, served: Family): Finding[] {
   const missing = otherFamily(served);
   const addresses = usableGlobalAddresses(facts, missing);
-  const answer = reachability(facts, missing);
   // Without a usable address of the other family, adding that family to one service would
   // not help: ipv6-no-global-address / ipv6-disabled report that cause instead.
   if (addresses.length === 0) return [];
+  const answer = reachability(facts, missing);
   const routing =
     answer?.reachable === true
       ? `${familyName(missing)} is routed: the kernel reached ${answer.target}${answer.route ? ` ${viaClause(answer.route.gateway ?? 'on-link', answer.route.interface)}` : ''}`
