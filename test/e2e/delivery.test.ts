@@ -27,6 +27,7 @@ import {
   type Finished,
   type Fixture,
 } from './harness.js';
+import { collectorPosts } from './collector-log.js';
 
 interface HistoryPoint {
   reportId: string;
@@ -425,6 +426,12 @@ test('C: run --interval 1s against a collector that is down, then up: the spoole
   assert.equal(rows.integrity, 'ok');
   const r = rows.perHost.get(hostId)!;
   assert.equal(r.count, r.distinct);
+  // report_id is the table's primary key, so the rows alone cannot show a report sent twice;
+  // the collector's own request log can: every POST it got, with its answer. No report was
+  // resent (no 200 duplicate) and each 202 is one of the rows.
+  const posts = collectorPosts(collector);
+  assert.deepEqual(posts.filter((p) => p.status === 200), [], `a report reached the collector twice\n${collector.describe(40)}`);
+  assert.equal(posts.filter((p) => p.status === 202).length, r.count, `one 202 per row\n${JSON.stringify(posts)}`);
   assert.deepEqual([...history].sort(), [...r.ids].sort(), 'API history = rows');
   for (const id of stores) assert.ok(r.ids.includes(id), `report ${id} was acknowledged as stored but has no row`);
   // A row without a 202 in the log can only be the push SIGTERM abandoned (committed, ack

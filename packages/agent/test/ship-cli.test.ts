@@ -291,7 +291,7 @@ test('run: SIGTERM during a push the collector stalls: the push is abandoned, it
   assert.ok(kept[0]!.includes(collector.receivedIds[0]!), 'the report in flight is the one kept');
 });
 
-test('--config: push and run share one JSON file (the unit uses /etc/dualstack/agent.json); flags win; unknown keys are refused', async (t) => {
+test("--config: push reads a JSON file that may also hold run's keys (one file for both, like /etc/dualstack/agent.json); flags win; an unknown key, broken JSON and a missing file are exit 1", async (t) => {
   const ws = workspace(t);
   const collector = await collectorFor(t);
   const config = join(ws.dir, 'agent.json');

@@ -129,7 +129,7 @@ test('nothing listens: retry, ECONNREFUSED', async () => {
   assert.equal(outcome.code, 'ECONNREFUSED');
 });
 
-test('an aborted push (the agent is stopping) is a retry: the report must stay', async () => {
+test('an aborted push (the agent is stopping) is a retry with code ABORTED, not a rejection (so deliver keeps the report)', async () => {
   collector.answer('stall');
   const controller = new AbortController();
   setTimeout(() => controller.abort(), 100);

@@ -50,7 +50,7 @@ test('add/list: one file per report, listed oldest first whatever the order they
   assert.deepEqual(await spool.size(), { reports: 4, bytes: entries.reduce((s, e) => s + e.bytes, 0) });
 });
 
-test('atomic writes: no temp file is left behind, and a leftover one (a writer that died) is not an entry', async (t) => {
+test('writes leave no temp file behind; a leftover temp file (a writer that died) and a foreign file are not entries, and a fresh temp file is kept', async (t) => {
   const { spool, dir, lines } = tempSpool(t);
   await spool.add(reportAt(base, '2025-01-01T00:00:00Z'));
   assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('.')), []);
