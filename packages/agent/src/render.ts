@@ -1,9 +1,27 @@
 // The terminal report: host summary, the service table (a column per family, as in the socket
 // table of docs/linux-facts.md#which-clients-reach-which-socket), routing answers, and the
 // sources that failed and why.
-import type { Binding, Report, Service } from '@dualstack/core';
+import type { Binding, FamilyFirewall, Report, Service } from '@dualstack/core';
 
 const reachWords: Record<Service['ipv4'], string> = { any: 'yes', addresses: 'some addresses', loopback: 'loopback only', none: 'no' };
+
+/** What a client of the family really gets: the socket table's answer, then the firewall's. */
+function clientWords(reach: Service['ipv4'], firewall: FamilyFirewall | null | undefined): string {
+  const words = reachWords[reach];
+  if (!firewall || (reach !== 'any' && reach !== 'addresses')) return words;
+  switch (firewall.verdict) {
+    case 'accepted':
+      return words;
+    case 'dropped':
+      return 'no (firewall)';
+    case 'restricted':
+      return 'some (firewall)';
+    case 'unknown':
+      return `${words}? (firewall)`;
+  }
+}
+
+const firewallWords = (f: FamilyFirewall | null | undefined): string => (f ? f.verdict : '-');
 
 function bindingText(b: Binding): string {
   const address = b.family === 6 ? `[${b.address}]` : b.address;
@@ -36,15 +54,18 @@ export function renderReport(report: Report): string {
   if (report.services.length === 0) {
     out.push('No listening services.');
   } else {
-    const rows = [['PROTO', 'PORT', 'PROCESS', 'IPv4 CLIENTS', 'IPv6 CLIENTS', 'MODE', 'CONNECTED v4/v6/mapped', 'BINDINGS']];
+    // The firewall column only when the firewall was read (or replayed): older captures have none.
+    const withFirewall = report.firewall !== undefined;
+    const rows = [['PROTO', 'PORT', 'PROCESS', 'IPv4 CLIENTS', 'IPv6 CLIENTS', 'MODE', ...(withFirewall ? ['FIREWALL v4/v6'] : []), 'CONNECTED v4/v6/mapped', 'BINDINGS']];
     for (const s of report.services) {
       rows.push([
         s.proto,
         String(s.port),
         s.process ? `${s.process}[${s.pid}]` : '?',
-        reachWords[s.ipv4],
-        reachWords[s.ipv6],
+        clientWords(s.ipv4, s.firewall?.ipv4),
+        clientWords(s.ipv6, s.firewall?.ipv6),
         s.mode,
+        ...(withFirewall ? [`${firewallWords(s.firewall?.ipv4)}/${firewallWords(s.firewall?.ipv6)}`] : []),
         `${s.connections.ipv4}/${s.connections.ipv6}/${s.connections.mapped}`,
         s.bindings.map(bindingText).join(', '),
       ]);
