@@ -3,7 +3,7 @@
 // iptables tables where the kernel has them (/proc/net/ip{,6}_tables_names). Each command's
 // output is kept for capture; parsing is pure (nft-json.ts, iptables-save.ts).
 import type { FirewallRuleset } from '@dualstack/core';
-import { CommandFailedError, CommandMissingError, runCommand } from '../command.js';
+import { CommandFailedError, runCommand } from '../command.js';
 import { readProcText, type ProcRoot } from '../proc/root.js';
 import { parseIptablesSave } from './iptables-save.js';
 import { NFT_ARGS, NFT_COMMAND, parseNftJson } from './nft-json.js';
@@ -30,6 +30,13 @@ export const SAVE_COMMANDS: Record<Exclude<FirewallCaptureKey, 'nft'>, { binary:
 const XTABLES_NAMES = new Set(['filter', 'nat', 'mangle', 'raw', 'security']);
 
 export const NOT_PERMITTED = 'firewall not read (needs CAP_NET_ADMIN: see docs/firewall.md)';
+/**
+ * nftables was listed but the legacy tables were refused: iptables-legacy-save opens a raw
+ * socket, which needs CAP_NET_RAW besides CAP_NET_ADMIN ("Permission denied (you must be
+ * root)"). The kernel applies those tables too, so no verdict can be given without them.
+ */
+export const legacyNotPermitted = (binaries: string[]) =>
+  `legacy iptables tables not read: ${binaries.join(' and ')} refused (needs CAP_NET_RAW besides CAP_NET_ADMIN: see docs/firewall.md)`;
 
 export interface FirewallRead {
   rulesets: FirewallRuleset[];
@@ -70,17 +77,19 @@ const notPermitted = (error: unknown) => error instanceof CommandFailedError && 
 export async function readFirewall(procRoot: ProcRoot, opts: { nftBinary?: string; timeoutMs?: number } = {}): Promise<FirewallRead> {
   const outputs: Partial<Record<FirewallCaptureKey, string>> = {};
   const problems: string[] = [];
-  let denied = false;
-  let nftMissing = false;
+  const denied = new Set<FirewallCaptureKey>();
+  // nft or a legacy save that did not print its tables (refused, missing, failed): those
+  // tables still filter, so no verdict can be given without them. iptables-nft's tables are
+  // in nft's JSON as well (their xt matches opaque: unknown only where one decides).
+  let failed = false;
   const run = async (key: FirewallCaptureKey, binary: string, args: readonly string[], debianPackage: string): Promise<void> => {
     try {
       outputs[key] = await runCommand(binary, args, { maxBuffer: 256 * 1024 * 1024, timeoutMs: opts.timeoutMs ?? 30_000, debianPackage });
     } catch (error) {
-      if (notPermitted(error)) denied = true;
-      else if (error instanceof CommandMissingError) {
-        if (key === 'nft') nftMissing = true;
-        problems.push(error.message);
-      } else problems.push((error as Error).message);
+      const fromNftToo = key === 'iptablesNft' || key === 'ip6tablesNft';
+      if (!fromNftToo) failed = true;
+      if (notPermitted(error) && !fromNftToo) denied.add(key);
+      else problems.push((error as Error).message);
     }
   };
   await run('nft', opts.nftBinary ?? 'nft', NFT_ARGS, 'nftables');
@@ -105,7 +114,11 @@ export async function readFirewall(procRoot: ProcRoot, opts: { nftBinary?: strin
     }
     if ((names ?? '').trim()) await run(key, SAVE_COMMANDS[key].binary, [], 'iptables');
   }
-  if (denied) problems.unshift(NOT_PERMITTED);
-  const read = !denied && !nftMissing && !legacyUnknown;
+  // The capability to name: CAP_NET_ADMIN when nft was refused (the drop-in grants both);
+  // when only the legacy saves were, nftables was listed and CAP_NET_RAW is what is missing.
+  const legacyDenied = (['iptablesLegacy', 'ip6tablesLegacy'] as const).filter((k) => denied.has(k));
+  if (denied.has('nft')) problems.unshift(NOT_PERMITTED);
+  else if (legacyDenied.length > 0) problems.unshift(legacyNotPermitted(legacyDenied.map((k) => SAVE_COMMANDS[k].binary)));
+  const read = !failed && !legacyUnknown;
   return { rulesets: combineFirewallOutputs(outputs), outputs, problems, read };
 }
