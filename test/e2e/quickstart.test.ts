@@ -1,12 +1,13 @@
 // The README's main command (npm start = build + scripts/quickstart.mjs): a collector with a
-// SQLite file, tokens, one push of this host, and the URL to open; Ctrl-C stops it.
+// SQLite file, tokens, one push of this host, and the URL to open; Ctrl-C stops it. Another
+// port with --listen or DUALSTACK_LISTEN; a port already taken said plainly.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const script = fileURLToPath(new URL('../../scripts/quickstart.mjs', import.meta.url));
@@ -56,4 +57,38 @@ test('quickstart starts a collector, pushes this host, prints the URL and a read
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   child.kill('SIGINT');
   assert.equal(await exited, 0);
+});
+
+test('quickstart --help says how to pick another port (--listen, DUALSTACK_LISTEN)', () => {
+  const r = spawnSync(process.execPath, [script, '--help'], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^Usage: npm start \[-- --listen HOST:PORT\]/);
+  assert.match(r.stdout, /--listen HOST:PORT .*default 127\.0\.0\.1:8080, or env\s+DUALSTACK_LISTEN/s);
+  assert.match(r.stdout, /npm start -- --listen 127\.0\.0\.1:8081/);
+});
+
+test('quickstart on a port already in use (DUALSTACK_LISTEN): one line saying how to pick another, exit 1, nothing created', async (t) => {
+  const data = join(mkdtempSync(join(tmpdir(), 'dualstack-quickstart-')), 'data');
+  t.after(() => rmSync(dirname(data), { recursive: true, force: true }));
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  t.after(() => taken.close());
+  const { port } = taken.address() as AddressInfo;
+  const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    // Its own process group: if it hangs, the timeout kills it with whatever it started.
+    const child = spawn(process.execPath, [script, '--data', data], { env: { ...process.env, DUALSTACK_LISTEN: `127.0.0.1:${port}` }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 20_000);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+  assert.equal(r.status, 1, `still running after 20 s (killed): ${r.stderr}`);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, `quickstart: 127.0.0.1:${port} is already in use (another collector, or npm start still running?): pick another port, e.g. npm start -- --listen 127.0.0.1:${port + 1}\n`);
+  assert.ok(!existsSync(data), 'no data directory, no tokens');
 });
