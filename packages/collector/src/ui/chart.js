@@ -26,23 +26,27 @@ function modePatterns(prefix) {
 /**
  * Horizontal bars of services by mode. `counts`: { 'dual-separate': n, ... }. Each bar is
  * labelled with its mode, count and share; the SVG's title and description carry the same
- * numbers for screen readers.
+ * numbers for screen readers. `compact` (a phone): each mode's name on its own line above its
+ * bar, in a drawing about as wide as the screen, so the text is drawn near its 13 px instead of
+ * the wide layout shrunk to half.
  */
-export function modeBars(counts, { title = 'Services by mode' } = {}) {
+export function modeBars(counts, { title = 'Services by mode', compact = false } = {}) {
   const prefix = `pat${++chartSeq}`;
   const total = MODES.reduce((sum, m) => sum + (counts[m.id] ?? 0), 0);
   const max = Math.max(1, ...MODES.map((m) => counts[m.id] ?? 0));
-  const rowH = 34;
-  const labelW = 190;
-  const barW = 330;
-  const width = labelW + barW + 130;
+  const rowH = compact ? 46 : 34;
+  const labelW = compact ? 0 : 190;
+  const barW = compact ? 250 : 330;
+  const width = compact ? barW + 90 : labelW + barW + 130;
+  const barY = compact ? 20 : 4;
+  const barH = compact ? 18 : rowH - 12;
   const height = MODES.length * rowH + 6;
   const desc = MODES.map((m) => `${m.label}: ${num(counts[m.id] ?? 0)} (${pct(total ? (counts[m.id] ?? 0) / total : null)})`).join('; ');
   const titleId = `${prefix}-title`;
   const descId = `${prefix}-desc`;
   const svg = s(
     'svg',
-    { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-labelledby': `${titleId} ${descId}`, class: 'chart', preserveAspectRatio: 'xMinYMin meet' },
+    { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-labelledby': `${titleId} ${descId}`, class: compact ? 'chart compact' : 'chart', preserveAspectRatio: 'xMinYMin meet' },
     s('title', { id: titleId }, title),
     s('desc', { id: descId }, desc),
     modePatterns(prefix),
@@ -50,13 +54,16 @@ export function modeBars(counts, { title = 'Services by mode' } = {}) {
       const n = counts[m.id] ?? 0;
       const y = i * rowH + 4;
       const w = n === 0 ? 0 : Math.max(2, Math.round((n / max) * barW));
+      const label = compact
+        ? s('text', { x: 0, y: y + 9, 'dominant-baseline': 'middle', class: 'label' }, m.label)
+        : s('text', { x: labelW - 10, y: y + rowH / 2, 'text-anchor': 'end', 'dominant-baseline': 'middle', class: 'label' }, m.label);
       return s(
         'g',
         { class: `bar ${m.cls}`, dataset: { mode: m.id, count: n } },
-        s('text', { x: labelW - 10, y: y + rowH / 2, 'text-anchor': 'end', 'dominant-baseline': 'middle', class: 'label' }, m.label),
-        s('rect', { x: labelW, y: y + 4, width: barW, height: rowH - 12, class: 'track' }),
-        w > 0 ? s('rect', { x: labelW, y: y + 4, width: w, height: rowH - 12, fill: `url(#${prefix}-${m.id})`, class: 'value' }) : null,
-        s('text', { x: labelW + w + 8, y: y + rowH / 2, 'dominant-baseline': 'middle', class: 'count' }, `${num(n)} · ${pct(total ? n / total : null)}`),
+        label,
+        s('rect', { x: labelW, y: y + barY, width: barW, height: barH, class: 'track' }),
+        w > 0 ? s('rect', { x: labelW, y: y + barY, width: w, height: barH, fill: `url(#${prefix}-${m.id})`, class: 'value' }) : null,
+        s('text', { x: labelW + w + 8, y: y + barY + barH / 2, 'dominant-baseline': 'middle', class: 'count' }, `${num(n)} · ${pct(total ? n / total : null)}`),
       );
     }),
   );
@@ -92,7 +99,7 @@ export function shareBar(share, { width = 80, height = 8 } = {}) {
 }
 
 /** Readiness history as a sparkline of dual/exposed per report, oldest left. */
-export function sparkline(points, { width = 360, height = 56 } = {}) {
+export function sparkline(points, { width = 300, height = 56 } = {}) {
   if (points.length < 2) return null;
   const ordered = [...points].reverse();
   const left = 40;

@@ -3,6 +3,9 @@
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
+/** The media query of a phone-sized screen: style.css stacks table rows below the same width. */
+export const NARROW = '(max-width: 640px)';
+
 /**
  * h('a', { href: '#/x', class: 'c' }, 'text', child, [more]) -> HTMLAnchorElement.
  * Attributes: strings via setAttribute (on* attributes refused); `on` = { click: fn };
@@ -112,17 +115,36 @@ export function yesNo(value, yes = 'yes', no = 'no', unknown = 'unknown') {
   return h('span', { class: 'unknown' }, h('span', { 'aria-hidden': 'true' }, '? '), unknown);
 }
 
-/** A table with a caption, header cells scoped to columns, and the given rows. */
+/** A header's text: a string, { label, numeric }, or a <th> built by the caller. */
+const headerText = (th) => (th instanceof Node ? th.textContent : typeof th === 'object' ? th.label : String(th));
+
+/**
+ * Gives each cell of `rows` its column's name as data-label, which a narrow screen shows
+ * before the value when the rows are stacked (class `stack`, style.css), so no page needs a
+ * table wider than a phone.
+ */
+export function labelCells(rows, headers) {
+  const labels = headers.map(headerText);
+  for (const tr of rows) {
+    if (!(tr instanceof HTMLTableRowElement)) continue;
+    [...tr.cells].forEach((cell, i) => {
+      if (labels[i] && !cell.dataset.label) cell.dataset.label = labels[i];
+    });
+  }
+  return rows;
+}
+
+/** A table with a caption, header cells scoped to columns, and the given rows (stacked on a narrow screen). */
 export function table(caption, headers, rows, attrs = {}) {
   return h(
     'div',
     { class: 'table-wrap' },
     h(
       'table',
-      attrs,
+      { ...attrs, class: `stack ${attrs.class ?? ''}`.trim() },
       caption ? h('caption', null, caption) : null,
       h('thead', null, h('tr', null, headers.map((th) => (th instanceof Node ? th : typeof th === 'object' ? h('th', { scope: 'col', class: th.numeric ? 'n' : null }, th.label) : h('th', { scope: 'col' }, th))))),
-      h('tbody', null, rows),
+      h('tbody', null, labelCells(rows, headers)),
     ),
   );
 }

@@ -1,7 +1,7 @@
 // Fleet views: the overview (#/) and the service matrix (#/services).
 import { ApiError, get, getAllPages, getOptional } from './api.js';
 import { modeBars, modeStack } from './chart.js';
-import { MODES, SEVERITIES, h, hashHref, hostHref, num, pct, severity, table, time } from './dom.js';
+import { MODES, NARROW, SEVERITIES, h, hashHref, hostHref, labelCells, num, pct, replace, severity, table, time } from './dom.js';
 
 function card(title, value, detail, attrs = {}) {
   return h('section', { class: 'card', ...attrs }, h('h2', null, title), h('p', { class: 'big' }, value), detail ? h('div', { class: 'detail' }, detail) : null);
@@ -144,11 +144,16 @@ export async function overview({ signal }) {
     ),
   );
 
+  // A phone gets the compact drawing (names above the bars); turning it redraws the chart.
+  const narrow = window.matchMedia(NARROW);
+  const drawChart = () => modeBars(modes, { title: 'Listening services by mode', compact: narrow.matches });
+  const chartSlot = h('div', { class: 'chart-slot' }, drawChart());
+  narrow.addEventListener('change', () => replace(chartSlot, drawChart()), { signal });
   const chart = h(
     'section',
     { class: 'panel', 'aria-labelledby': 'modes-h' },
     h('h2', { id: 'modes-h' }, 'Services by mode'),
-    modeBars(modes, { title: 'Listening services by mode' }),
+    chartSlot,
     h('p', { class: 'muted' }, `${num(exposedDual)} of ${num(exposedTotal)} exposed services are dual-stack (loopback-only services are not exposed). `, h('a', { href: '#/services' }, 'The service matrix'), ' shows each daemon and port.', matrix.complete ? '' : ` (First ${num(matrix.items.length)} of ${num(matrix.total)} matrix rows.)`),
   );
 
@@ -213,6 +218,7 @@ export async function services({ signal, params }) {
     );
     return { tr, text: `${name} ${proc}`.toLowerCase() };
   });
+  labelCells(rows.map((r) => r.tr), ['Service', 'Process', 'Hosts', ...MODES.map((m) => m.short), '']);
   const apply = () => {
     const q = filterInput.value.trim().toLowerCase();
     const shown = rows.filter((r) => !q || r.text.includes(q));
@@ -241,7 +247,7 @@ export async function services({ signal, params }) {
         { class: 'table-wrap' },
         h(
           'table',
-          { class: 'matrix' },
+          { class: 'stack matrix' },
           h('caption', null, 'Hosts per mode for each service (protocol/port and process)'),
           h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Service'), h('th', { scope: 'col' }, 'Process'), h('th', { scope: 'col' }, 'Hosts'), MODES.map((m) => h('th', { scope: 'col', class: 'n' }, m.short)), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Modes as a bar')))),
           body,

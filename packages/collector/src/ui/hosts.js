@@ -206,7 +206,7 @@ function socketTable(services) {
       ),
       clientsCell(svc, 4),
       clientsCell(svc, 6),
-      h('td', null, h('span', { class: `mode ${modeInfo(svc.mode).cls}`, dataset: { mode: svc.mode } }, modeInfo(svc.mode).label)),
+      h('td', { class: 'mode-cell' }, h('span', { class: `mode ${modeInfo(svc.mode).cls}`, dataset: { mode: svc.mode } }, modeInfo(svc.mode).label)),
     ),
   );
   return table('Listening sockets per service: who can connect over each family', ['Service', 'Process', 'Socket (binding, V6ONLY)', 'IPv4 clients', 'IPv6 clients', 'Mode'], rows, { class: 'sockets', id: 'socket-table' });
@@ -348,7 +348,7 @@ function findingArticle(f, index) {
     h('p', null, f.message),
     h('p', { class: 'sub' }, 'Open since ', time(f.firstSeen), f.resolvedAt ? h('span', null, '; resolved ', time(f.resolvedAt)) : null),
     f.evidence.length ? h('details', null, h('summary', null, `Evidence (${f.evidence.length})`), h('ul', { class: 'evidence mono' }, f.evidence.map((e) => h('li', null, e)))) : null,
-    h('div', { class: 'fix' }, h('h4', null, 'Fix'), h('p', null, f.fix.summary), commands ? h('div', { class: 'commands' }, h('pre', { id: `fix-${index}`, tabindex: '0', 'aria-label': `Fix commands for ${f.rule} on ${f.subject}` }, h('code', null, commands)), h('div', { class: 'copy-row' }, copy, feedback)) : null),
+    h('div', { class: 'fix' }, h('h4', null, 'Fix'), h('p', null, f.fix.summary), commands ? h('div', { class: 'commands' }, h('pre', { id: `fix-${index}`, tabindex: '0', 'aria-label': `Fix commands for ${f.rule} on ${f.subject}` }, h('code', null, f.fix.commands.map((line) => h('span', { class: 'line' }, line)))), h('div', { class: 'copy-row' }, copy, feedback)) : null),
   );
 }
 
