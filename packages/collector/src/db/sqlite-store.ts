@@ -23,7 +23,7 @@
 //   last_seen is the host's collected_at).
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import type { Finding, Report, Severity } from '@dualstack/core';
+import { compareFindings, type Finding, type Report, type Severity } from '@dualstack/core';
 import type { FindingRuleRow, FleetSummary, HostDetail, HostQuery, HostSummary, IngestAck, Paged, ReadinessPoint, Role, ServiceMatrixRow, StoredFinding } from '../api.js';
 import { StoreBusyError, type IngestMeta, type Store, type StoreCounts, type StoreOptions, type TokenRecord } from '../store.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, openDatabase, type OpenDatabaseOptions } from './open.js';
@@ -514,7 +514,7 @@ export class SqliteStore implements Store {
     const body = this.s.latestBody.get(hostId);
     const latestReport = body === undefined ? null : (JSON.parse(body) as Report);
     const resolvedSince = new Date(now.getTime() - RESOLVED_SHOWN_MS).toISOString();
-    const findings: StoredFinding[] = this.s.hostFindings.all(hostId, resolvedSince).map((f) => ({
+    const rows: StoredFinding[] = this.s.hostFindings.all(hostId, resolvedSince).map((f) => ({
       rule: f.rule,
       severity: f.severity,
       subject: f.subject,
@@ -525,6 +525,10 @@ export class SqliteStore implements Store {
       lastSeen: f.last_seen,
       resolvedAt: f.resolved_at,
     }));
+    // Open findings in the scan's order (severity, the rule list, subject numerically: what
+    // `dualstack-agent scan` prints), which SQL cannot express; the recently resolved ones
+    // after them, in the query's order (severity, most recently resolved first).
+    const findings = [...rows.filter((f) => f.resolvedAt === null).sort(compareFindings), ...rows.filter((f) => f.resolvedAt !== null)];
     const history: ReadinessPoint[] = this.s.history.all(hostId, HISTORY_LIMIT).map((r) => ({
       reportId: r.report_id,
       collectedAt: r.collected_at,
