@@ -1,5 +1,6 @@
 // A collector on a temp SQLite file listening on 127.0.0.1:0, with a token per role.
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -9,6 +10,7 @@ import { openStore } from '../../src/open-store.js';
 import type { Store } from '../../src/store.js';
 import { generateToken, hashToken } from '../../src/tokens.js';
 import type { Role } from '../../src/api.js';
+import type { AlertsPluginOptions } from '../../src/alerts/plugin.js';
 import { reportFrom, type GoldenName } from './reports.js';
 
 /** A full report replayed from a captured fixture, with a fresh id and the given host id. */
@@ -25,7 +27,34 @@ export interface TestCollector {
   close(): Promise<void>;
 }
 
-export async function startTestCollector(options: { bodyLimitBytes?: number; openReadsOnLoopback?: boolean } = {}): Promise<TestCollector> {
+/**
+ * On close, drops the connections that never sent a byte. Node's server.close() (Fastify
+ * closes idle keep-alive connections with it) waits for every connection that is not idle
+ * after a request, and a connection that has sent no request yet is not: Chromium opens such
+ * spare connections while it loads a page (one per queued request, used or not) and keeps
+ * them for minutes, so closing a collector while the browser still runs waited 95-218 s for
+ * one (the openReadsOnLoopback dashboard test). Nothing is in flight on them: dropping them is
+ * what a server that closes does with any other idle connection.
+ */
+function dropUnusedConnectionsOnClose(app: FastifyInstance): void {
+  const sockets = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  app.addHook('preClose', async () => {
+    for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy();
+  });
+}
+
+export interface TestCollectorOptions {
+  bodyLimitBytes?: number;
+  openReadsOnLoopback?: boolean;
+  /** Alerting (rules, receivers, clock); evaluate with `app.alerts.evaluate()`. */
+  alerts?: AlertsPluginOptions;
+}
+
+export async function startTestCollector(options: TestCollectorOptions = {}): Promise<TestCollector> {
   const dir = mkdtempSync(join(tmpdir(), 'dualstack-collector-'));
   const store = openStore({ db: join(dir, 'dualstack.db'), staleAfterSeconds: 900 });
   const tokens = {} as Record<Role | 'revoked', string>;
@@ -36,7 +65,12 @@ export async function startTestCollector(options: { bodyLimitBytes?: number; ope
   tokens.revoked = generateToken();
   await store.createToken({ name: 'test-revoked', role: 'agent', hash: hashToken(tokens.revoked) });
   await store.revokeToken('test-revoked');
-  const app = await buildApp({ store, config: { bodyLimitBytes: options.bodyLimitBytes ?? 2 * 1024 * 1024, openReadsOnLoopback: options.openReadsOnLoopback ?? false } });
+  const app = await buildApp({
+    store,
+    config: { bodyLimitBytes: options.bodyLimitBytes ?? 2 * 1024 * 1024, openReadsOnLoopback: options.openReadsOnLoopback ?? false },
+    ...(options.alerts ? { alerts: options.alerts } : {}),
+  });
+  dropUnusedConnectionsOnClose(app);
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     app,
