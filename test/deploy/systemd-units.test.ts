@@ -1,11 +1,13 @@
 // The systemd units: `systemd-analyze verify` passes without a single warning (through
-// deploy/systemd/verify-units.sh, as .ci/run runs it), the paths agree with what the installer
-// writes and what the programs default to, and `systemd-analyze security` rates both well.
+// deploy/systemd/verify-units.sh, as .ci/run runs it), for each unit alone and for the agent
+// with its opt-in firewall drop-in; the paths agree with what the installer writes and what
+// the programs default to; and `systemd-analyze security` rates them well.
 // Skipped where systemd-analyze is not installed; under CI (CI=true) that fails instead
 // (test/helpers/requirements.ts; .ci/run installs it).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +19,7 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const DIR = join(REPO, 'deploy/systemd');
 const AGENT = join(DIR, 'dualstack-agent.service');
 const COLLECTOR = join(DIR, 'dualstack-collector.service');
+const FIREWALL_DROP_IN = join(DIR, 'dualstack-agent.service.d/firewall.conf');
 
 const skip = skipUnlessCommands({ 'systemd-analyze': 'systemd' });
 
@@ -36,11 +39,23 @@ const one = (map: Map<string, string[]>, key: string) => {
   return values[0]!;
 };
 
-test('systemd-analyze verify: both units, no warning at all', { skip }, () => {
+test('systemd-analyze verify: both units alone, and the agent with its firewall drop-in, no warning at all', { skip }, () => {
   const r = spawnSync('bash', [join(DIR, 'verify-units.sh')], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /^systemd-analyze verify: 2 units OK \(dualstack-agent\.service dualstack-collector\.service\)\n$/);
+  assert.match(
+    r.stdout,
+    /^systemd-analyze verify: 2 units OK \(dualstack-agent\.service dualstack-collector\.service\); with drop-ins: dualstack-agent\.service \+ dualstack-agent\.service\.d\/firewall\.conf OK\n$/,
+  );
   assert.equal(r.stderr, '');
+});
+
+test('agent firewall drop-in: only [Service], adds CAP_NET_ADMIN and CAP_NET_RAW to both capability lists, nothing else', () => {
+  const text = readFileSync(FIREWALL_DROP_IN, 'utf8');
+  assert.deepEqual(text.split('\n').filter((l) => /^\[/.test(l)), ['[Service]']);
+  const s = settings(FIREWALL_DROP_IN);
+  assert.deepEqual([...s.keys()].sort(), ['AmbientCapabilities', 'CapabilityBoundingSet']);
+  assert.equal(one(s, 'AmbientCapabilities'), 'CAP_NET_ADMIN CAP_NET_RAW');
+  assert.equal(one(s, 'CapabilityBoundingSet'), 'CAP_NET_ADMIN CAP_NET_RAW');
 });
 
 test('agent unit: the installed paths, its spool as StateDirectory, the hardening the agent survives', () => {
@@ -78,8 +93,14 @@ test('collector unit: no capabilities, its database as StateDirectory', () => {
   assert.equal(one(s, 'RestrictAddressFamilies'), 'AF_INET AF_INET6 AF_UNIX');
 });
 
-test('systemd-analyze security rates both units OK or better (exposure <= 3.0 of 10)', { skip }, (t) => {
-  for (const unit of [AGENT, COLLECTOR]) {
+test('systemd-analyze security rates both units OK or better (exposure <= 3.0 of 10), the agent also with its firewall drop-in', { skip }, (t) => {
+  // systemd-analyze reads the drop-ins of a <unit>.d directory beside the unit: the agent is
+  // rated from a copy alone, and in deploy/systemd where firewall.conf sits beside it.
+  const alone = mkdtempSync(join(tmpdir(), 'dualstack-units-'));
+  t.after(() => rmSync(alone, { recursive: true, force: true }));
+  copyFileSync(AGENT, join(alone, 'dualstack-agent.service'));
+  const levels: Record<string, number> = {};
+  for (const [label, unit] of [['agent', join(alone, 'dualstack-agent.service')], ['agent + firewall.conf', AGENT], ['collector', COLLECTOR]] as const) {
     const r = spawnSync('systemd-analyze', ['security', '--offline=yes', '--no-pager', unit], { encoding: 'utf8', timeout: 60_000 });
     if (r.status !== 0 && /offline/.test(r.stderr)) {
       t.skip(skipUnlessAvailable('this systemd-analyze has no --offline (systemd 250 or newer has)', 'systemd'));
@@ -87,6 +108,13 @@ test('systemd-analyze security rates both units OK or better (exposure <= 3.0 of
     }
     const level = /Overall exposure level for \S+: (\d+\.\d)/.exec(r.stdout);
     assert.ok(level, r.stdout + r.stderr);
-    assert.ok(Number(level[1]) <= 3.0, `${unit}: ${level[0]}`);
+    assert.ok(Number(level[1]) <= 3.0, `${label}: ${level[0]}`);
+    levels[label] = Number(level[1]);
+    if (label !== 'collector') {
+      // The drop-in is what grants CAP_NET_ADMIN: rated ✗ with it, ✓ without.
+      assert.match(r.stdout, new RegExp(`^${label === 'agent' ? '✓' : '✗'} CapabilityBoundingSet=~CAP_NET_ADMIN `, 'm'), `${label}: ${r.stdout}`);
+    }
   }
+  t.diagnostic(`exposure: ${JSON.stringify(levels)}`);
+  assert.ok(levels['agent + firewall.conf']! > levels.agent!, 'the drop-in widens the agent');
 });
