@@ -2,6 +2,7 @@
 // Packages the agent as ONE file that the host's Node.js 20+ runs with no node_modules:
 //   npm run package:agent                      -> dist-artifacts/dualstack-agent.mjs
 //   node scripts/package-agent.mjs --outfile F  (also importable: packageAgent({ outfile }))
+// and prints the artifact's path and size: `wrote dist-artifacts/dualstack-agent.mjs: N bytes (M MiB)`.
 //
 // esbuild bundles packages/agent/src/cli.ts with every dependency (undici, node-cron,
 // systeminformation, pino, ipaddr.js, @dualstack/core from its TypeScript source, so no build
@@ -82,11 +83,17 @@ export async function packageAgent({ outfile = DEFAULT_OUTFILE, minify = true } 
   return { outfile, bytes: statSync(outfile).size, packages };
 }
 
+/** "wrote PATH: BYTES bytes (MiB MiB)", what the script prints when it finishes. */
+export function formatArtifact(path, bytes) {
+  return `wrote ${path}: ${bytes} bytes (${(bytes / 1024 / 1024).toFixed(2)} MiB)`;
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { values } = parseArgs({ options: { outfile: { type: 'string' }, 'no-minify': { type: 'boolean' } } });
   const { outfile, bytes, packages } = await packageAgent({
     outfile: resolve(values.outfile ?? DEFAULT_OUTFILE),
     minify: !values['no-minify'],
   });
-  process.stdout.write(`${relative(process.cwd(), outfile) || outfile}: ${(bytes / 1024).toFixed(0)} KiB (${bytes} bytes); bundled: ${packages.join(', ')}\n`);
+  // The artifact's path and size, measured here (the README does not keep a copy that ages).
+  process.stdout.write(`${formatArtifact(relative(process.cwd(), outfile) || outfile, bytes)}; bundled: ${packages.join(', ')}\n`);
 }
