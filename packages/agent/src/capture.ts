@@ -77,7 +77,8 @@ export async function capture(dir: string, root: ProcRoot, etcRoot = '/etc'): Pr
   for (const [file, text] of Object.entries(facts.commandOutputs) as Array<[CaptureFile, string]>) writeFileSync(join(dir, file), text);
   // Always made, even empty: a replay then reports "no configuration found", not "not captured".
   mkdirSync(join(dir, 'etc'), { recursive: true });
-  for (const rel of Object.values(networkConfigFiles(etcRoot)).flat()) {
+  const daemonFiles = facts.configFiles.map((path) => path.replace(/^\/etc\//, ''));
+  for (const rel of [...new Set([...Object.values(networkConfigFiles(etcRoot)).flat(), ...daemonFiles])]) {
     let text: string;
     try {
       text = readFileSync(join(etcRoot, rel), 'utf8');

@@ -48,8 +48,8 @@ Options:
   --proc-root DIR          read /proc from DIR (a captured tree); what a capture keeps beside
                            it (sockdiag.txt, ipv4-addresses.json, reachability.json, host.json,
                            the ip-*.json command outputs, and etc/) is read from DIR/..
-  --etc-root DIR           read network configuration files from DIR (default: /etc, or the
-                           capture's etc/ when replaying; without one that source is skipped)
+  --etc-root DIR           read network and daemon configuration files from DIR (default: /etc,
+                           or the capture's etc/ when replaying; without one those sources are skipped)
   --host-id ID             host id to report (default: /etc/machine-id, or the capture's)
   --hostname NAME          hostname to report (default: the system's, or the capture's)
   --disable-source NAME    do not run this source (repeatable; see 'dualstack-agent sources')

@@ -172,6 +172,7 @@ export function buildReport(facts: Facts, statuses: SourceStatus[], options: Bui
     findings: [],
   };
   if (facts.firewall) report.firewall = applyFirewall(report, facts.firewall);
+  if (facts.configs) report.configs = facts.configs;
   report.findings = runRules(report, { profiles: options.profiles ?? [] });
   return report;
 }

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { arch as osArch, hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
-import type { FirewallRuleset, HostAddress, NetworkConfig, Reachability, Route, Router, RoutingRule, Sysctls, TableDefaultRoute } from '@dualstack/core';
+import type { DaemonConfig, FirewallRuleset, HostAddress, NetworkConfig, Reachability, Route, Router, RoutingRule, Sysctls, TableDefaultRoute } from '@dualstack/core';
 import { readSocketTableYielding, type SocketFile, type SocketTableSummary } from './proc/net-sockets.js';
 import { readSocketTableOnWorker } from './proc/net-sockets-worker.js';
 import { readTcpSocketCounts, type TcpSocketCounts } from './proc/sockstat.js';
@@ -23,6 +23,7 @@ import { readOsRelease } from './os-release.js';
 import { commandLine, DEFAULT_ROUTE_ARGS, parseDefaultRoutes, parseRules, RULE_ARGS } from './iproute.js';
 import { NEIGHBOUR_ARGS, parseRouterNeighbours } from './neighbours.js';
 import { readNetworkConfig, resolveEtcRoot } from './netconfig.js';
+import { daemonConfigReaders, EtcRoot } from './config/index.js';
 import { combineFirewallOutputs, firewallCaptureFiles, readFirewall, type FirewallCaptureKey } from './firewall/read.js';
 
 /** Files a capture keeps beside the proc tree for the sources that do not read /proc. */
@@ -88,6 +89,10 @@ export interface Facts {
   kernel: string | null;
   /** The host firewall's rule sets; null when not read (switched off, or a replay without them). */
   firewall: { rulesets: FirewallRuleset[]; read: boolean; problems: string[] } | null;
+  /** Daemon configurations found under the /etc root; null when not read. */
+  configs: DaemonConfig[] | null;
+  /** Every daemon configuration file read, as /etc paths (a capture copies them). */
+  configFiles: string[];
 }
 
 export function emptyFacts(): Facts {
@@ -110,6 +115,8 @@ export function emptyFacts(): Facts {
     host: null,
     kernel: null,
     firewall: null,
+    configs: null,
+    configFiles: [],
   };
 }
 
@@ -488,6 +495,32 @@ export const sources: SourceDefinition[] = [
       results.push(await probeFamily(4, facts.routes4));
       facts.reachability = results;
       return { status: 'ok' };
+    },
+  }),
+  defineSource({
+    name: 'daemon-config',
+    description:
+      'The configuration of the daemons in the knowledge base found under the /etc root (sshd_config with its Include files), kept to the directives that decide addresses, address families and access lists, each with its file and line.',
+    paths: [],
+    live: 'files under `--etc-root` (default /etc): `ssh/sshd_config` and the files it includes',
+    run(options, facts) {
+      const etcRoot = resolveEtcRoot({ etcRoot: options.etcRoot, live: options.procRoot.live, captureDir: options.captureDir });
+      if (etcRoot === null) {
+        return { status: 'skipped', detail: options.etcRoot === null ? 'no /etc root to read' : 'replaying a capture without an etc/ directory (give one with --etc-root)' };
+      }
+      const etc = new EtcRoot(etcRoot);
+      const configs: DaemonConfig[] = [];
+      const problems: string[] = [];
+      for (const reader of daemonConfigReaders) {
+        const config = reader.read(etc);
+        if (!config) continue;
+        configs.push(config);
+        for (const f of config.files) if (f.status !== 'read') problems.push(`${f.path}: ${f.status}${f.detail ? ` (${f.detail})` : ''}`);
+      }
+      facts.configs = configs;
+      facts.configFiles = [...etc.read];
+      if (problems.length > 0) return { status: 'partial', detail: problems.join('; ') };
+      return configs.length === 0 ? { status: 'ok', detail: 'no configuration of a known daemon found' } : { status: 'ok', detail: `read: ${configs.map((c) => c.daemon).join(', ')}` };
     },
   }),
   defineSource({

@@ -14,3 +14,4 @@ export * from './firewall/model.js';
 export * from './firewall/values.js';
 export * from './firewall/evaluate.js';
 export * from './firewall/services.js';
+export * from './knowledge/config/index.js';

@@ -268,6 +268,39 @@ export const Service = Type.Object({
   firewall: Type.Optional(ServiceFirewall),
 });
 
+export const ConfigFileStatus = Type.Object({
+  path: Type.String({ description: 'As the daemon names it, e.g. /etc/ssh/sshd_config.' }),
+  status: Type.Union([
+    Type.Literal('read'),
+    Type.Literal('missing'),
+    Type.Literal('unreadable'),
+    Type.Literal('too-large'),
+    Type.Literal('binary'),
+    Type.Literal('outside-root'),
+    Type.Literal('include-loop'),
+    Type.Literal('unparsable'),
+  ]),
+  detail: Type.Optional(Type.String()),
+});
+
+export const ConfigDirective = Type.Object({
+  file: Type.String(),
+  line: Type.Integer({ minimum: 1 }),
+  key: Type.String({ description: 'The directive as written (case kept).' }),
+  value: Type.String({ description: 'Its arguments as written, without the key.' }),
+  raw: Type.String({ description: 'The whole line as written, for quoting.' }),
+  context: Type.Optional(Type.String({ description: 'The enclosing block when it matters, e.g. "Match Address 192.0.2.0/24".' })),
+});
+
+export const DaemonConfig = Type.Object(
+  {
+    daemon: Type.String({ description: 'Knowledge-base id (sshd, nginx, postfix, ...).' }),
+    files: Type.Array(ConfigFileStatus),
+    directives: Type.Array(ConfigDirective, { description: 'The directives that decide addresses, families and access lists, in the order the daemon reads them.' }),
+  },
+  { description: "A daemon's configuration as read under the /etc root: only what decides how it listens and whom it lets in." },
+);
+
 export const Severity = Type.Union([Type.Literal('critical'), Type.Literal('warning'), Type.Literal('info')]);
 
 export const Finding = Type.Object({
@@ -303,6 +336,7 @@ export const Report = Type.Object({
     unattributed: Type.Integer({ minimum: 0, description: 'Established connections to no listening service (outgoing ones).' }),
   }),
   firewall: Type.Optional(FirewallFacts),
+  configs: Type.Optional(Type.Array(DaemonConfig)),
   findings: Type.Array(Finding),
 });
 
@@ -335,6 +369,9 @@ export type ServiceFirewall = Static<typeof ServiceFirewall>;
 export type FirewallRulesetSummary = Static<typeof FirewallRulesetSummary>;
 export type FirewallFacts = Static<typeof FirewallFacts>;
 export type Icmpv6Firewall = Static<typeof Icmpv6Firewall>;
+export type ConfigFileStatus = Static<typeof ConfigFileStatus>;
+export type ConfigDirective = Static<typeof ConfigDirective>;
+export type DaemonConfig = Static<typeof DaemonConfig>;
 export type Severity = Static<typeof Severity>;
 export type Finding = Static<typeof Finding>;
 export type Report = Static<typeof Report>;

@@ -5,6 +5,7 @@ import { severityRank, type RuleFacts, type Profile, type Rule } from './rule.js
 import { bindv6onlySet, ipv4Unroutable, ipv6AddressDadfailed, ipv6AddressDeprecated, ipv6Disabled, ipv6NoGlobalAddress, ipv6RaIgnored, ipv6Unroutable } from './host-rules.js';
 import { hardeningAcceptRa, hardeningAcceptRedirects, hardeningAcceptSourceRoute, hardeningForwarding } from './hardening-rules.js';
 import { kernelIpv6Advisory } from './kernel-rules.js';
+import { aclIpv4Only, configAddressSyntax, configIpv6Off } from './config-rules.js';
 import { firewallIcmpv6Blocked, firewallIpv4Blocked, firewallIpv4Open, firewallIpv6Blocked, firewallIpv6Open, firewallUnknown } from './firewall-rules.js';
 import {
   serviceDualMapped,
@@ -37,6 +38,9 @@ export const rules: Rule[] = [
   firewallIpv6Blocked,
   firewallIpv4Blocked,
   firewallUnknown,
+  configAddressSyntax,
+  configIpv6Off,
+  aclIpv4Only,
   // profile 'hardening': only with `scan --profile hardening`
   hardeningAcceptRa,
   hardeningAcceptRedirects,

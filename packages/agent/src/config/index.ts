@@ -1,0 +1,14 @@
+// Every daemon configuration reader, in one explicit list (the daemon-config source runs them).
+import type { DaemonConfig } from '@dualstack/core';
+import type { EtcRoot } from './etc-root.js';
+import { readSshd } from './sshd.js';
+
+export interface DaemonConfigReader {
+  daemon: string;
+  /** The daemon's configuration, or null when it has none under this root (not installed). */
+  read(etc: EtcRoot): DaemonConfig | null;
+}
+
+export const daemonConfigReaders: DaemonConfigReader[] = [{ daemon: 'sshd', read: readSshd }];
+
+export { EtcRoot } from './etc-root.js';

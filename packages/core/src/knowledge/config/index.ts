@@ -1,0 +1,13 @@
+// Every daemon whose configuration the agent reads, in one explicit list.
+import type { ConfigKnowledge } from './model.js';
+import { sshdConfigKnowledge } from './sshd.js';
+
+export const configKnowledge: ConfigKnowledge[] = [sshdConfigKnowledge];
+
+export function configKnowledgeFor(daemon: string): ConfigKnowledge | undefined {
+  return configKnowledge.find((k) => k.daemon === daemon);
+}
+
+export * from './model.js';
+export * from './address-syntax.js';
+export { sshdConfigKnowledge } from './sshd.js';

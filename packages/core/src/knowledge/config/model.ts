@@ -1,0 +1,62 @@
+// What a daemon's configuration directives mean for IPv4/IPv6, one knowledge file per daemon
+// (sshd.ts, ...). The agent's parsers only split files into directives; which of them hold
+// addresses, in which syntax, which switch IPv6 off and which are access lists lives here.
+import type { ConfigDirective } from '../../report.js';
+
+/** How a directive wants an IPv6 address written. */
+export interface Ipv6Syntax {
+  /** `required`: [2001:db8::1]; `forbidden`: 2001:db8::1; `with-port`: bare alone, bracketed when a port follows. */
+  brackets: 'required' | 'forbidden' | 'with-port';
+  /** Whether a `/len` prefix length is meaningful here (networks in access lists). */
+  prefix: boolean;
+  /** Whether a zone index (`fe80::1%eth0`) is accepted. */
+  zone: boolean;
+}
+
+export interface AddressUse {
+  directive: ConfigDirective;
+  /** The address or network as written, port included when the syntax has one. */
+  token: string;
+  role: 'listen' | 'acl';
+  syntax: Ipv6Syntax;
+}
+
+export interface Ipv6Off {
+  /** Why this line switches IPv6 off, in the daemon's terms. */
+  why: string;
+  /** The corrected line. */
+  fix: string;
+  /** Ports the daemon then serves over IPv4 only (to link the finding to the service). */
+  ports: number[];
+}
+
+export interface AclUse {
+  directive: ConfigDirective;
+  /** Networks and addresses the list names (as written, without the daemon's decorations). */
+  networks: string[];
+  /** A line with the given IPv6 networks added, in this directive's syntax. */
+  withIpv6(networks: string[]): string;
+  /** What happens to a client the list does not name. */
+  otherwise: 'denied' | 'allowed';
+  /** Ports the list guards. */
+  ports: number[];
+}
+
+export interface ConfigKnowledge {
+  /** The DaemonKnowledge id (daemons.ts). */
+  daemon: string;
+  /** Keys the reader keeps: the directives below read nothing else. */
+  directives: string[];
+  /** The daemon's own syntax checker, run on the file after a fix. */
+  checker: string;
+  addresses(d: ConfigDirective, all: ConfigDirective[]): AddressUse[];
+  ipv6Off(d: ConfigDirective, all: ConfigDirective[]): Ipv6Off | null;
+  acl(d: ConfigDirective, all: ConfigDirective[]): AclUse | null;
+  /**
+   * Whether the daemon compares an IPv4-mapped peer (::ffff:192.0.2.1) with its IPv4 entries:
+   * true when it converts mapped peers to IPv4 first; null when it never sees mapped peers
+   * (it sets V6ONLY on its own sockets).
+   */
+  convertsMappedPeers: boolean | null;
+  sources: string[];
+}
