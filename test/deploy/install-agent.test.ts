@@ -1,20 +1,26 @@
 // deploy/install-agent.sh in a throw-away root (--root DIR: a directory tree shaped like a
 // host's /, with its own /etc/passwd; the user is created there by `useradd --root`, and
 // systemctl is not run): installed twice in a row leaves the identical tree (nothing even
-// rewritten), then --uninstall leaves the tree as it was before. Needs root and useradd.
+// rewritten); --firewall adds the CAP_NET_ADMIN drop-in where systemd reads it (and only
+// it), twice is once, a run without --firewall takes it away again (not a drop-in put there
+// by hand); then --uninstall leaves the tree as it was before. Needs root and useradd.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { skipUnlessAvailable, skipUnlessCommands } from '../helpers/requirements.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const SCRIPT = join(REPO, 'deploy/install-agent.sh');
 const UNIT = join(REPO, 'deploy/systemd/dualstack-agent.service');
+const DROP_IN = join(REPO, 'deploy/systemd/dualstack-agent.service.d/firewall.conf');
+const DROP_IN_DIR_PATH = 'etc/systemd/system/dualstack-agent.service.d';
+const DROP_IN_PATH = `${DROP_IN_DIR_PATH}/firewall.conf`;
+const DROP_IN_MARK = '# Installed by install-agent.sh --firewall: a run without --firewall removes it.\n';
 const PROC = join(REPO, 'test/fixtures/dual-stack-services/proc');
 // shadow-utils keeps the previous passwd/group/shadow/gshadow as name- and locks with
 // .pwd.lock; on a real host these exist before and after, their content follows each change.
@@ -166,6 +172,82 @@ describe('install-agent.sh in a throw-away root', { skip }, () => {
     assert.equal(readFileSync(join(root, 'etc/dualstack/token'), 'utf8'), 'ds_agent_token_rotated\n');
   });
 
+  /** Entries of `now` that are not in `before` or differ from it, by path. */
+  const changes = (before: Entry[], now: Entry[]) => {
+    const old = new Map(before.map((e) => [e.path, JSON.stringify(e)]));
+    return now.filter((e) => old.get(e.path) !== JSON.stringify(e)).map((e) => e.path);
+  };
+  /** `systemd-analyze security --offline --root` on the installed unit: what systemd would load from that root, drop-ins included. */
+  const effective = (t: TestContext) => {
+    const missing = skipUnlessCommands({ 'systemd-analyze': 'systemd' });
+    if (missing) {
+      t.diagnostic(`${missing}: the drop-in is not checked as systemd loads it`);
+      return null;
+    }
+    const r = spawnSync('systemd-analyze', ['security', '--offline=yes', `--root=${root}`, '--no-pager', 'dualstack-agent.service'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  let beforeFirewall: Entry[];
+  let withFirewall: Entry[];
+
+  test('--firewall: the drop-in, marked as the installer\'s, beside the installed unit (systemd reads it there); nothing else changes', (t) => {
+    beforeFirewall = snapshot(root);
+    const unitOnly = effective(t);
+    if (unitOnly !== null) assert.match(unitOnly, /^✓ CapabilityBoundingSet=~CAP_NET_ADMIN /m, 'no CAP_NET_ADMIN before');
+    const r = install(['--root', root, '--firewall']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /installed \/etc\/systemd\/system\/dualstack-agent\.service\.d\/firewall\.conf/);
+    assert.match(r.stdout, /: changed$/m);
+    withFirewall = snapshot(root);
+    assert.deepEqual(changes(beforeFirewall, withFirewall), [DROP_IN_DIR_PATH, DROP_IN_PATH]);
+    assert.deepEqual(listing(withFirewall.filter((e) => e.path.startsWith(DROP_IN_DIR_PATH))), [
+      { path: DROP_IN_DIR_PATH, type: 'dir', mode: '755', uid: 0, gid: 0 },
+      { path: DROP_IN_PATH, type: 'file', mode: '644', uid: 0, gid: 0 },
+    ]);
+    assert.equal(readFileSync(join(root, DROP_IN_PATH), 'utf8'), DROP_IN_MARK + readFileSync(DROP_IN, 'utf8'));
+    // The unit as systemd loads it from this root now holds CAP_NET_ADMIN.
+    const out = effective(t);
+    if (out !== null) assert.match(out, /^✗ CapabilityBoundingSet=~CAP_NET_ADMIN /m);
+  });
+
+  test('--firewall again: identical tree, nothing rewritten', () => {
+    const r = install(['--root', root, '--firewall']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /unchanged \/etc\/systemd\/system\/dualstack-agent\.service\.d\/firewall\.conf/);
+    assert.match(r.stdout, /unchanged: already installed as asked$/m);
+    assert.deepEqual(snapshot(root), withFirewall);
+  });
+
+  test('a re-run without --firewall removes the drop-in and its directory: the tree before --firewall, nothing else rewritten', (t) => {
+    const r = install(['--root', root]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /removed \/etc\/systemd\/system\/dualstack-agent\.service\.d\/firewall\.conf \(no --firewall/);
+    assert.match(r.stdout, /: changed$/m);
+    assert.deepEqual(snapshot(root), beforeFirewall);
+    const out = effective(t);
+    if (out !== null) assert.match(out, /^✓ CapabilityBoundingSet=~CAP_NET_ADMIN /m);
+    const again = install(['--root', root]);
+    assert.match(again.stdout, /unchanged: already installed as asked$/m);
+    assert.deepEqual(snapshot(root), beforeFirewall);
+  });
+
+  test('a firewall.conf put there by hand is kept by a run without --firewall, and replaced by one with it', () => {
+    mkdirSync(join(root, DROP_IN_DIR_PATH));
+    writeFileSync(join(root, DROP_IN_PATH), readFileSync(DROP_IN));
+    const byHand = snapshot(root);
+    const r = install(['--root', root]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /kept \/etc\/systemd\/system\/dualstack-agent\.service\.d\/firewall\.conf: not installed by install-agent\.sh --firewall/);
+    assert.match(r.stdout, /unchanged: already installed as asked$/m);
+    assert.deepEqual(snapshot(root), byHand);
+    const adopt = install(['--root', root, '--firewall']);
+    assert.equal(adopt.code, 0, adopt.stderr);
+    assert.equal(readFileSync(join(root, DROP_IN_PATH), 'utf8'), DROP_IN_MARK + readFileSync(DROP_IN, 'utf8'));
+    assert.deepEqual(listing(snapshot(root)), listing(withFirewall));
+    assert.deepEqual(contents(snapshot(root)), contents(withFirewall));
+  });
+
   test('mistakes are one line and exit 1', () => {
     const fresh = makeRoot();
     const pristine = snapshot(fresh);
@@ -181,6 +263,9 @@ describe('install-agent.sh in a throw-away root', { skip }, () => {
       assert.match(badUrl.stderr, /--collector must be an http:\/\/ or https:\/\/ URL/);
       const unknown = install(['--frobnicate']);
       assert.equal(unknown.code, 2);
+      const both = install(['--root', fresh, '--uninstall', '--firewall']);
+      assert.equal(both.code, 1);
+      assert.equal(both.stderr, 'install-agent.sh: give --firewall or --uninstall, not both\n');
       // None of them wrote anything: not even the user.
       assert.deepEqual(snapshot(fresh), pristine);
     } finally {
@@ -188,10 +273,13 @@ describe('install-agent.sh in a throw-away root', { skip }, () => {
     }
   });
 
-  test('--uninstall leaves the root as it was before the install (twice: the second finds nothing)', () => {
+  test('--uninstall (the firewall drop-in installed) leaves the root as it was before the install (twice: the second finds nothing)', () => {
+    assert.ok(lstatSync(join(root, DROP_IN_PATH)).isFile(), 'installed with --firewall');
     const r = install(['--root', root, '--uninstall']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /removed user dualstack/);
+    assert.match(r.stdout, /^install-agent\.sh: removed \/etc\/systemd\/system\/dualstack-agent\.service\.d\/firewall\.conf$/m);
+    assert.match(r.stdout, /^install-agent\.sh: removed \/etc\/systemd\/system\/dualstack-agent\.service\.d\/$/m);
     const after = snapshot(root);
     assert.deepEqual(listing(after), listing(initial));
     assert.deepEqual(contents(after), contents(initial));
