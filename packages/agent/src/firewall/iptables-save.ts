@@ -62,6 +62,8 @@ function addressValue(text: string): unknown {
 export function parseIptablesSave(text: string, family: 'ip' | 'ip6', backend: FirewallBackend, command: string): FirewallRuleset {
   const tables: FirewallTable[] = [];
   let table: FirewallTable | null = null;
+  let tableLine = 0;
+  let lastLine = 0;
   const lines = text.split('\n');
   lines.forEach((raw, i) => {
     const lineNo = i + 1;
@@ -70,7 +72,9 @@ export function parseIptablesSave(text: string, family: 'ip' | 'ip6', backend: F
       throw new IptablesSaveError(command, lineNo, raw, reason);
     };
     if (line === '' || line.startsWith('#')) return;
+    lastLine = lineNo;
     if (line.startsWith('*')) {
+      tableLine = lineNo;
       table = { family, name: line.slice(1), chains: [], sets: [] };
       tables.push(table);
       return;
@@ -104,7 +108,8 @@ export function parseIptablesSave(text: string, family: 'ip' | 'ip6', backend: F
     if (!chain) fail(`rule for chain ${chainName ?? '?'}, which the table did not declare`);
     chain!.rules.push({ handle: null, line: lineNo, text: line, expr: translateRule(words.slice(2), family, (name) => t.chains.some((c) => c.name === name), fail) });
   });
-  if (table) throw new IptablesSaveError(command, lines.length, (table as FirewallTable).name, `table ${(table as FirewallTable).name} has no COMMIT (output cut short?)`);
+  // Named at the last line the output has (not one past it), with that line as the raw text.
+  if (table) throw new IptablesSaveError(command, lastLine, lines[lastLine - 1] ?? '', `table ${(table as FirewallTable).name} (line ${tableLine}) has no COMMIT (output cut short?)`);
   return { backend, command, tables };
 }
 

@@ -141,6 +141,12 @@ function printStatement(s: unknown): string {
   switch (key) {
     case 'match': {
       const m = v as { op?: string; left?: unknown; right?: unknown };
+      const masked = isObject(m.left) && Array.isArray(m.left['&']) ? (m.left['&'] as unknown[]) : null;
+      if (masked && masked.length === 2) {
+        // `tcp flags & (fin|syn|rst|ack) != syn` is printed `tcp flags != syn / fin,syn,rst,ack`.
+        const op = m.op === '==' || m.op === undefined ? '' : `${m.op} `;
+        return `${printValue(masked[0])} ${op}${printValue(m.right)} / ${printValue(masked[1])}`;
+      }
       const left = printValue(m.left);
       const quote = /^(iifname|oifname)$/.test(left);
       const op = m.op === '==' || m.op === 'in' || m.op === undefined ? '' : `${m.op} `;
@@ -154,14 +160,18 @@ function printStatement(s: unknown): string {
     case 'counter':
       return key;
     case 'reject':
-      return isObject(v) && v.type ? `reject with ${String(v.type)}` : 'reject';
+      // `reject with icmpx admin-prohibited`, `reject with tcp reset` (the code is in "expr").
+      return isObject(v) && v.type ? `reject with ${String(v.type)}${v.expr !== undefined ? ` ${String(v.expr)}` : ''}` : 'reject';
     case 'jump':
     case 'goto':
       return `${key} ${String((v as { target?: unknown } | null)?.target)}`;
     case 'log':
       return isObject(v) && v.prefix !== undefined ? `log prefix "${String(v.prefix)}"` : 'log';
     case 'limit':
-      return isObject(v) ? `limit rate ${String(v.rate)}/${String(v.per)}` : 'limit';
+      // "inv": `limit rate over`, which matches only above the rate: the opposite reading.
+      return isObject(v) ? `limit rate ${v.inv ? 'over ' : ''}${String(v.rate)}/${String(v.per)}` : 'limit';
+    case 'ct count':
+      return isObject(v) ? `ct count ${v.inv ? 'over ' : ''}${String(v.val)}` : 'ct count';
     case 'vmap': {
       const m = v as { key?: unknown; data?: unknown };
       return `${printValue(m.key)} vmap ${printValue(m.data)}`;
