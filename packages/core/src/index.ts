@@ -8,7 +8,7 @@ export * from './analyze/services.js';
 export * from './analyze/routes.js';
 export * from './analyze/sysctl.js';
 export * from './rules/index.js';
-export * from './knowledge/daemons.js';
+export * from './knowledge/daemons/index.js';
 export * from './knowledge/kernels.js';
 export * from './firewall/model.js';
 export * from './firewall/values.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { daemons, daemonForProcess, genericFix, type FixContext } from '../src/knowledge/daemons.js';
+import { daemons, daemonForProcess, genericFix, type FixContext } from '../src/knowledge/daemons/index.js';
 import {
   advisoriesFor,
   defaultRouteWorkaround,

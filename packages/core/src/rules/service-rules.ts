@@ -1,7 +1,7 @@
 // Service rules: which family's clients can reach each listening service, and the traps of
 // serving IPv4 on an IPv6 socket (the socket table in docs/linux-facts.md#which-clients-reach-which-socket,
 // from the JANOG 23 report).
-import { daemonForProcess, genericFix, type DaemonFix, type DaemonKnowledge, type FixContext } from '../knowledge/daemons.js';
+import { daemonForProcess, genericFix, type DaemonFix, type DaemonKnowledge, type FixContext } from '../knowledge/daemons/index.js';
 import type { Binding, Family, Finding, HostAddress, Reach, Service } from '../report.js';
 import { defineRule, finding, type Rule, type RuleFacts } from './rule.js';
 import { interfaceSysctls, kernelHasIpv6, reachability, sourceStatus, usableGlobalAddresses, viaClause } from './facts.js';
@@ -10,7 +10,7 @@ const IP_SYSCTL = 'https://docs.kernel.org/networking/ip-sysctl.html';
 const IPV6_MAN = 'ipv6(7): IPV6_V6ONLY';
 const RFC3493 = 'RFC 3493 section 5.3 (IPV6_V6ONLY, off by default)';
 const MAPPED_HARMFUL = 'draft-cmetz-v6ops-v4mapped-api-harmful (ACLs written for IPv4 do not match ::ffff: peers)';
-const KNOWLEDGE = 'dualstack knowledge base (packages/core/src/knowledge/daemons.ts) and the sources of each daemon entry';
+const KNOWLEDGE = 'dualstack knowledge base (packages/core/src/knowledge/daemons/) and the sources of each daemon entry';
 
 // --- shared wording and facts ---------------------------------------------------------------
 
