@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { daemons, daemonForProcess, genericFix, type FixContext } from '../src/knowledge/daemons/index.js';
 import {
   advisoriesFor,
@@ -31,6 +32,18 @@ test('every daemon entry is complete and cites sources', () => {
     for (const field of [d.displayName, d.configFile, d.defaultListening, d.aclDirective]) {
       assert.ok(field.length > 0, `${d.id} has an empty field`);
     }
+  }
+});
+
+test('every daemon file under knowledge/daemons/ is in the list (nothing registers itself on import)', async () => {
+  const dir = new URL('../src/knowledge/daemons/', import.meta.url);
+  const shared = new Set(['index.ts', 'model.ts', 'generic.ts']);
+  const files = readdirSync(dir).filter((f) => f.endsWith('.ts') && !shared.has(f));
+  assert.equal(files.length, daemons.length, `files ${files.join(', ')} vs ${daemons.map((d) => d.id).join(', ')}`);
+  for (const file of files) {
+    const entries = Object.values(await import(new URL(file, dir).href)) as unknown[];
+    assert.equal(entries.length, 1, `${file} should export its one entry`);
+    assert.ok(daemons.includes(entries[0] as (typeof daemons)[number]), `${file}: its entry is not in the daemons list`);
   }
 });
 
