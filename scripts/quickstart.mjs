@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The whole thing on the embedded default, for a first look: a collector on 127.0.0.1 with a
 // SQLite file, an agent token and a reader token, one agent push from this host, and the URL
-// to open. Runs until Ctrl-C.   Usage: npm start [-- --listen H:P] [-- --data DIR]  (--help)
+// to open. Runs until Ctrl-C.   Usage: npm start [-- [--listen H:P] [--data DIR]]  (--help)
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -12,7 +12,7 @@ const root = new URL('..', import.meta.url).pathname;
 const collectorCli = join(root, 'packages/collector/dist/cli.js');
 const agentCli = join(root, 'packages/agent/dist/cli.js');
 const say = (line) => process.stderr.write(`quickstart: ${line}\n`);
-const HELP = `Usage: npm start [-- --listen HOST:PORT] [-- --data DIR]
+const HELP = `Usage: npm start [-- [--listen HOST:PORT] [--data DIR]]
    or: node scripts/quickstart.mjs [--listen HOST:PORT] [--data DIR]
 
 Builds (npm start only), then starts a collector, creates an agent and a reader token, pushes

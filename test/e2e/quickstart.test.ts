@@ -62,7 +62,7 @@ test('quickstart starts a collector, pushes this host, prints the URL and a read
 test('quickstart --help says how to pick another port (--listen, DUALSTACK_LISTEN)', () => {
   const r = spawnSync(process.execPath, [script, '--help'], { encoding: 'utf8', timeout: 30_000 });
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /^Usage: npm start \[-- --listen HOST:PORT\]/);
+  assert.match(r.stdout, /^Usage: npm start \[-- \[--listen HOST:PORT\] \[--data DIR\]\]\n/);
   assert.match(r.stdout, /--listen HOST:PORT .*default 127\.0\.0\.1:8080, or env\s+DUALSTACK_LISTEN/s);
   assert.match(r.stdout, /npm start -- --listen 127\.0\.0\.1:8081/);
 });
