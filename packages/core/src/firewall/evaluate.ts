@@ -98,6 +98,8 @@ class Walk {
   constructor(
     private readonly packet: FirewallPacket,
     private readonly source: AddressInterval | null,
+    /** Whether a nat rule of the rule sets can DNAT (then `ct status dnat` is unknown). */
+    private readonly mayDnat: boolean,
   ) {}
 
   run(chains: BaseChain[]): { verdict: 'accept' | 'drop' | 'unknown'; by: FirewallRuleRef | null; what: string | null } {
@@ -146,6 +148,9 @@ class Walk {
       if (verdict === 'continue') continue;
       if (verdict === 'stop-rule') return null;
       if (typeof verdict === 'object' && 'unknownStatement' in verdict) return { kind: 'unknown', by: ref, what: verdict.unknownStatement };
+      // A jump (not a goto) into a chain that decides nothing for this packet comes back to
+      // the next rule: taken or not, the same happens, so an uncertain match does not matter.
+      if (uncertain !== null && typeof verdict === 'object' && 'sub' in verdict && verdict.sub.kind === 'end' && !verdict.goto) return null;
       if (uncertain !== null) return { kind: 'unknown', by: ref, what: uncertain };
       if (verdict === 'accept') return { kind: 'accept', by: ref };
       if (verdict === 'drop') return { kind: 'drop', by: ref };
@@ -198,20 +203,31 @@ class Walk {
         }
         return 'stop-rule'; // no entry: the packet goes on to the next rule
       }
+      // `limit rate over R` and `ct count over N` match only above the rate or count, and the
+      // first packet of a connection is within any rate (nft(8), LIMIT and CONNLIMIT statements).
+      case 'limit':
+        return (value as { inv?: boolean } | null)?.inv ? 'stop-rule' : 'continue';
+      case 'ct count': {
+        // The new connection is the client's only one: a count of 1.
+        const { val, inv } = (value ?? {}) as { val?: number; inv?: boolean };
+        if (typeof val !== 'number') return { unknownStatement: `ct count ${JSON.stringify(value)}` };
+        return (inv ? 1 > val : 1 <= val) ? 'continue' : 'stop-rule';
+      }
       // Statements that do not decide a new packet's fate.
       case 'counter':
       case 'log':
-      case 'limit': // the first packet of a connection is within any rate
       case 'nftrace':
       case 'set':
       case 'mangle':
       case 'notrack':
-      case 'ct count':
       case 'flow':
       case 'comment':
         return 'continue';
-      case 'xt':
-        return { unknownStatement: `iptables target ${(value as { name?: string } | null)?.name ?? '?'}` };
+      case 'xt': {
+        // iptables-nft's rules in nft's JSON: matches are statements too (`{"xt": {"type": "match", ...}}`).
+        const xt = (value ?? {}) as { type?: string; name?: string };
+        return { unknownStatement: `iptables ${xt.type === 'match' ? 'match' : 'target'} ${xt.name ?? '?'}` };
+      }
       default:
         return { unknownStatement: `statement "${key}"` };
     }
@@ -238,6 +254,14 @@ class Walk {
   }
 
   private compare(table: FirewallTable, value: Scalar, op: string, right: unknown): Tri {
+    if (value.kind === 'flags' && value.exact && (op === '==' || op === '!=')) {
+      // A masked value against one combination of bits (`syn`, or `["syn", "ack"]` for syn|ack).
+      const want = typeof right === 'string' ? [right] : Array.isArray(right) && right.every((r) => typeof r === 'string') ? (right as string[]) : null;
+      if (want !== null) {
+        const equal = want.length === value.value.length && want.every((f) => value.value.includes(f));
+        return op === '==' ? equal : !equal;
+      }
+    }
     const elements = elementsOf(table, right);
     if (elements === null) return { unknown: `match against ${JSON.stringify(right)}` };
     let hit: Tri = false;
@@ -287,7 +311,7 @@ class Walk {
       }
       case 'flags': {
         if (typeof element !== 'string') return { unknown: `value ${JSON.stringify(element)}` };
-        return value.value.includes(element);
+        return value.exact ? value.value.length === 1 && value.value[0] === element : value.value.includes(element);
       }
       case 'bool':
         return element === value.value;
@@ -330,7 +354,7 @@ class Walk {
       if (present === null) return { unknown: `header ${protocol} ${field}` };
       if (!present) return ABSENT;
       if ((protocol === 'tcp' || protocol === 'udp' || protocol === 'th') && field === 'dport') return num(p.port ?? -1);
-      if (protocol === 'tcp' && field === 'flags') return { kind: 'flags', value: ['syn'] };
+      if (protocol === 'tcp' && field === 'flags') return { kind: 'flags', value: ['syn'], exact: false };
       if (protocol === 'icmpv6' && field === 'type') return num(p.icmpType ?? -1, icmpv6TypeNumber);
       if ((protocol === 'ip' && field === 'protocol') || (protocol === 'ip6' && field === 'nexthdr')) return num(l4Of(p), l4ProtocolNumber);
       return { unknown: `${protocol} ${field}` };
@@ -356,7 +380,11 @@ class Walk {
     }
     if ('ct' in l) {
       const key = (l.ct as { key?: string }).key;
-      if (key === 'state') return { kind: 'flags', value: [p.ctState] };
+      if (key === 'state') return { kind: 'flags', value: [p.ctState], exact: false };
+      // A new connection is neither confirmed, seen-reply nor assured yet; DNAT is the only
+      // status bit set before the input hook, by a dnat/redirect rule (firewalld's
+      // `ct status dnat accept`). With no such rule anywhere, no bit is set.
+      if (key === 'status') return this.mayDnat ? { unknown: 'ct status (the rule sets hold dnat/redirect rules)' } : { kind: 'flags', value: [], exact: false };
       return { unknown: `ct ${key}` };
     }
     if ('fib' in l) {
@@ -367,6 +395,16 @@ class Walk {
       if (fib.result === 'oif' && flags.includes('saddr') && flags.includes('iif')) return { kind: 'bool', value: true };
       if (fib.result === 'type' && flags.includes('daddr')) return { kind: 'string', value: p.pktType === 'multicast' ? 'multicast' : 'local' };
       return { unknown: `fib ${flags.join(' . ')} ${fib.result}` };
+    }
+    if ('&' in l) {
+      // `tcp flags & (fin|syn|rst|ack) == syn` (nft prints `tcp flags syn / fin,syn,rst,ack`):
+      // the packet's flags within the mask, compared whole.
+      const [inner, mask] = Array.isArray(l['&']) ? (l['&'] as unknown[]) : [];
+      const v = this.value(table, inner);
+      if (v === ABSENT || isUnknownValue(v)) return v;
+      const bits = typeof mask === 'string' ? [mask] : Array.isArray(mask) && mask.every((m) => typeof m === 'string') ? (mask as string[]) : null;
+      if (v.kind !== 'flags' || bits === null) return { unknown: `expression ${JSON.stringify(left)}` };
+      return { kind: 'flags', value: v.value.filter((f) => bits.includes(f)), exact: true };
     }
     // Extension headers (`rt type 0`): the probe packets carry none, so such a match fails.
     if ('exthdr' in l) return ABSENT;
@@ -384,7 +422,8 @@ interface MatchExpr {
 type Scalar =
   | { kind: 'number'; value: number; names?: (name: string) => number | null }
   | { kind: 'string'; value: string; pattern?: boolean }
-  | { kind: 'flags'; value: string[] }
+  /** exact: compared whole (a masked value), not as "any of these bits set". */
+  | { kind: 'flags'; value: string[]; exact?: boolean }
   | { kind: 'bool'; value: boolean };
 type UnknownValue = { unknown: string };
 const ABSENT = Symbol('absent');
@@ -429,14 +468,28 @@ function headerPresent(p: FirewallPacket, protocol: string | undefined): boolean
 function elementsOf(table: FirewallTable, right: unknown): unknown[] | null {
   if (typeof right === 'string' && right.startsWith('@')) {
     const set = table.sets.find((s) => s.name === right.slice(1));
-    return set ? set.elements : null;
+    return set ? set.elements.map(elementValue) : null;
   }
-  if (Array.isArray(right)) return right;
+  if (Array.isArray(right)) return right.map(elementValue);
   if (right !== null && typeof right === 'object' && 'set' in right) {
     const set = (right as { set: unknown }).set;
-    return Array.isArray(set) ? set : [set];
+    return (Array.isArray(set) ? set : [set]).map(elementValue);
   }
   return [right];
+}
+
+/**
+ * An element as a value: elements of sets with timeouts, counters or comments are printed as
+ * `{"elem": {"val": X, "timeout": ..., "counter": ...}}` (libnftables-json(5), ELEM); in a
+ * map's [key, value] pair the key can be so wrapped too.
+ */
+function elementValue(element: unknown): unknown {
+  if (Array.isArray(element) && element.length === 2) return [elementValue(element[0]), element[1]];
+  if (element !== null && typeof element === 'object' && 'elem' in element) {
+    const inner = (element as { elem: unknown }).elem;
+    if (inner !== null && typeof inner === 'object' && 'val' in inner) return (inner as { val: unknown }).val;
+  }
+  return element;
 }
 
 function vmapEntries(table: FirewallTable, data: unknown): Array<[unknown, Record<string, unknown>]> | null {
@@ -475,7 +528,8 @@ function intervalOf(element: unknown): AddressInterval | null {
  */
 export function evaluatePacket(rulesets: FirewallRuleset[], packet: FirewallPacket): FirewallDecision {
   const chains = inboundBaseChains(rulesets, packet.family);
-  const generic = new Walk(packet, null);
+  const dnat = mayDnat(rulesets, packet.family);
+  const generic = new Walk(packet, null, dnat);
   const result = generic.run(chains);
   if (result.verdict === 'accept') return { verdict: 'accepted', by: result.by, allowedSources: [], unmodelled: null };
   if (result.verdict === 'unknown') return { verdict: 'unknown', by: result.by, allowedSources: [], unmodelled: result.what };
@@ -483,7 +537,7 @@ export function evaluatePacket(rulesets: FirewallRuleset[], packet: FirewallPack
   const queue = dedupe(generic.forks);
   const seen = new Set(queue.map((i) => i.text));
   for (let i = 0; i < queue.length && i < MAX_SOURCE_CLASSES; i++) {
-    const walk = new Walk(packet, queue[i]!);
+    const walk = new Walk(packet, queue[i]!, dnat);
     const r = walk.run(chains);
     if (r.verdict === 'accept') allowed.push(queue[i]!.text);
     for (const fork of walk.forks) {
@@ -495,6 +549,16 @@ export function evaluatePacket(rulesets: FirewallRuleset[], packet: FirewallPack
   }
   if (allowed.length > 0) return { verdict: 'restricted', by: result.by, allowedSources: allowed, unmodelled: null };
   return { verdict: 'dropped', by: result.by, allowedSources: [], unmodelled: null };
+}
+
+/** Whether any rule of a table the family's packets see rewrites destinations (dnat, redirect, iptables DNAT/REDIRECT/NETMAP). */
+function mayDnat(rulesets: FirewallRuleset[], family: Family): boolean {
+  const rewrites = (expr: NftExpr): boolean => {
+    if ('dnat' in expr || 'redirect' in expr) return true;
+    const xt = (expr as { xt?: { type?: string; name?: string } }).xt;
+    return xt?.type === 'target' && ['DNAT', 'REDIRECT', 'NETMAP'].includes(xt.name ?? '');
+  };
+  return rulesets.some((r) => r.tables.some((t) => appliesTo(t.family, family) && t.chains.some((c) => c.rules.some((rule) => rule.expr.some(rewrites)))));
 }
 
 function dedupe(intervals: AddressInterval[]): AddressInterval[] {
