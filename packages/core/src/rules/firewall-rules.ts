@@ -245,8 +245,13 @@ export const firewallUnknown = defineRule({
           fix: {
             summary: 'Check this rule by hand, or test the port from a client of each family.',
             commands: [
+              // nftables: by handle, since the text printed from the JSON is not always nft's
+              // own (`counter packets N bytes M`, marks in hex), and it is the unmodelled rules
+              // that print least alike.
               first.by!.backend === 'nftables'
-                ? `nft -a list ruleset | grep -n -F ${JSON.stringify(first.by!.text.slice(0, 40))}`
+                ? first.by!.handle !== null
+                  ? `nft -a list chain ${first.by!.family} ${first.by!.table} ${first.by!.chain} | grep -E '# handle ${first.by!.handle}$'`
+                  : `nft -a list ruleset | grep -n -F ${JSON.stringify(first.by!.text.slice(0, 40))}`
                 : `${ipTablesTool(first.by!, first.by!.family === 'ip6' ? 6 : 4)}-save | grep -n -F -- ${JSON.stringify(first.by!.text.slice(0, 40))}`,
             ],
           },
