@@ -89,10 +89,12 @@ function token(role) {
 
 const agentToken = token('agent');
 const readerToken = token('reader');
-const collector = spawn(process.execPath, [collectorCli, 'serve', '--db', db, '--listen', values.listen, '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
+// In its own process group: Ctrl-C in a terminal signals the whole foreground group, and a
+// collector signalled by it and by this script reads the second signal as "exit now" (exit 1).
+// This script forwards one SIGTERM instead, the collector closes cleanly and this exits 0.
+const collector = spawn(process.execPath, [collectorCli, 'serve', '--db', db, '--listen', values.listen, '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
 const stop = (signal) => collector.kill(signal);
-process.on('SIGINT', () => stop('SIGTERM'));
-process.on('SIGTERM', () => stop('SIGTERM'));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stop('SIGTERM'));
 collector.on('exit', (code, signal) => {
   say(`collector stopped (${signal ?? code})`);
   process.exit(code ?? 0);

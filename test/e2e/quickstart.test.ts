@@ -22,12 +22,16 @@ function freePort(): Promise<number> {
   });
 }
 
-test('quickstart starts a collector, pushes this host, prints the URL and a reader token, and stops on SIGINT', async (t) => {
+test('quickstart starts a collector, pushes this host, prints the URL and a reader token, and stops cleanly on Ctrl-C', async (t) => {
   const data = mkdtempSync(join(tmpdir(), 'dualstack-quickstart-'));
   t.after(() => rmSync(data, { recursive: true, force: true }));
   const port = await freePort();
-  const child = spawn(process.execPath, [script, '--data', data, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.after(() => {
+  // Its own process group, as a command started in a terminal is: Ctrl-C signals that group.
+  const child = spawn(process.execPath, [script, '--data', data, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  t.after(async () => {
+    if (child.exitCode !== null) return;
+    child.kill('SIGTERM'); // forwarded to the collector
+    await new Promise((r) => setTimeout(r, 5000));
     if (child.exitCode === null) child.kill('SIGKILL');
   });
   let output = '';
@@ -55,8 +59,11 @@ test('quickstart starts a collector, pushes this host, prints the URL and a read
   assert.equal(summary.status, 200);
   assert.equal(((await summary.json()) as { hosts: number }).hosts, 1);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  child.kill('SIGINT');
-  assert.equal(await exited, 0);
+  // Ctrl-C: SIGINT to the whole group. The collector, in a group of its own, is stopped once by
+  // the script (signalled twice, it would read the second as "exit now" and exit 1).
+  process.kill(-child.pid!, 'SIGINT');
+  assert.equal(await exited, 0, output);
+  assert.match(output, /quickstart: collector stopped \(0\)\n$/);
 });
 
 test('quickstart --help says how to pick another port (--listen, DUALSTACK_LISTEN)', () => {
