@@ -134,10 +134,23 @@ class Walk {
   private rule(base: { ruleset: FirewallRuleset; table: FirewallTable }, chain: FirewallChain, rule: FirewallRule, index: number, depth: number): ChainOutcome | null {
     const ref = refOf(base, chain, rule, index);
     // First pass: any match that is certainly false means the rule does not apply, whatever else it holds.
+    // Source-address matches come last: they fork the walk per prefix, which only matters for
+    // a rule whose other matches hold (else a 5,000-rule set forks at every saddr rule).
     let uncertain: string | null = null;
+    const sourceMatches: MatchExpr[] = [];
     for (const expr of rule.expr) {
       if (!('match' in expr)) continue;
-      const t = this.match(base.table, expr.match as MatchExpr);
+      const m = expr.match as MatchExpr;
+      if (isSourceMatch(m)) {
+        sourceMatches.push(m);
+        continue;
+      }
+      const t = this.match(base.table, m);
+      if (t === false) return null;
+      if (isUnknown(t) && uncertain === null) uncertain = t.unknown;
+    }
+    for (const m of sourceMatches) {
+      const t = this.match(base.table, m);
       if (t === false) return null;
       if (isUnknown(t) && uncertain === null) uncertain = t.unknown;
     }
@@ -411,6 +424,11 @@ class Walk {
     if ('xt' in l) return { unknown: `iptables extension "${(l.xt as { name?: string }).name}"` };
     return { unknown: `expression ${Object.keys(l)[0]}` };
   }
+}
+
+function isSourceMatch(m: MatchExpr): boolean {
+  const left = m.left as { payload?: { protocol?: string; field?: string } } | undefined;
+  return left?.payload?.field === 'saddr' && (left.payload.protocol === 'ip' || left.payload.protocol === 'ip6');
 }
 
 interface MatchExpr {
