@@ -1,7 +1,8 @@
 // Readers for the syntaxes network configuration files are written in: INI-like keyfiles
-// (NetworkManager, systemd-networkd), shell variable files (RHEL ifcfg), and the subset of
-// YAML that netplan files use. Each keeps line numbers so that errors name file, line and
+// (NetworkManager, systemd-networkd), shell variable files (RHEL ifcfg), and YAML (netplan,
+// read with the `yaml` package). Each keeps line numbers so that errors name file, line and
 // field; netconfig.ts gives the values their meaning.
+import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import { ProcParseError } from './proc/errors.js';
 
 /** A configuration file that does not read as its format says (same fields as ProcParseError). */
@@ -80,7 +81,7 @@ export function readShellVars(text: string): Map<string, { value: string; line: 
   return vars;
 }
 
-// ------------------------------------------------------------------ YAML subset (netplan)
+// ------------------------------------------------------------------ YAML (netplan)
 
 export interface YamlScalar {
   kind: 'scalar';
@@ -100,322 +101,88 @@ export interface YamlSeq {
 }
 export type YamlNode = YamlScalar | YamlMap | YamlSeq;
 
-interface YamlLine {
-  indent: number;
-  text: string;
-  line: number;
-  raw: string;
+/**
+ * A YAML file (one document) as the `yaml` package parses it, as a tree of maps, sequences
+ * and scalars, each with the line it starts on. The failsafe schema keeps every scalar a
+ * string (`true`, `100`, `~` included), as netplan's own parser (libyaml) hands them over:
+ * the caller knows what each key holds. An alias stands for its anchored node, as in libyaml's
+ * loader (the same object, so cycles and repeated aliases cost nothing). A syntax error, a
+ * duplicate key or an alias with no anchor before it is a ConfigParseError naming the line and
+ * the key path there (`network.ethernets.eth0`). Returns null for an empty file.
+ */
+export function readYaml(text: string, file: string): YamlNode | null {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { schema: 'failsafe', lineCounter, prettyErrors: false });
+  const rawLines = text.split('\n').map((line) => line.replace(/\r$/, ''));
+  const lineOf = (offset: number) => lineCounter.linePos(offset).line;
+  function fail(line: number, field: string, reason: string): never {
+    throw new ConfigParseError({ file, line, field, raw: rawLines[line - 1] ?? '', reason });
+  }
+  const error = doc.errors[0];
+  if (error) {
+    // An error found on a blank line (the end of the text, after an unclosed [) belongs to the
+    // last line written before it.
+    let line = lineOf(error.pos[0]);
+    while (line > 1 && (rawLines[line - 1] ?? '').trim() === '') line--;
+    // yaml's own words, but for a second document, where it addresses the programmer.
+    const reason = error.code === 'MULTIPLE_DOCS' ? 'only one YAML document is supported' : error.message;
+    fail(line, fieldAt(doc.contents, error.pos[0], line, lineOf), reason);
+  }
+  const converted = new Map<unknown, YamlNode>(); // yaml node -> its conversion, for aliases
+  const convert = (node: unknown, path: string, line: number): YamlNode => {
+    if (node === null || node === undefined) return { kind: 'scalar', value: '', line };
+    if (isAlias(node)) {
+      const target = node.resolve(doc);
+      if (target === undefined) fail(lineOf(node.range![0]), path || 'document', `*${node.source} names no anchor before it`);
+      return convert(target, path, line);
+    }
+    const known = converted.get(node);
+    if (known) return known;
+    const range = isNode(node) ? node.range : undefined;
+    const at = range ? lineOf(range[0]) : line;
+    if (isScalar(node)) return { kind: 'scalar', value: String(node.value ?? ''), line: at };
+    if (isSeq(node)) {
+      const seq: YamlSeq = { kind: 'seq', items: [], line: at };
+      converted.set(node, seq);
+      node.items.forEach((item, index) => seq.items.push(convert(item, `${path}[${index}]`, at)));
+      return seq;
+    }
+    if (!isMap(node)) return fail(at, path || 'document', 'not a YAML mapping, sequence or scalar');
+    const map: YamlMap = { kind: 'map', entries: new Map(), line: at };
+    converted.set(node, map);
+    for (const pair of node.items) {
+      const keyLine = isNode(pair.key) && pair.key.range ? lineOf(pair.key.range[0]) : at;
+      const key = convert(pair.key, path, keyLine);
+      if (key.kind !== 'scalar') fail(keyLine, path || 'document', 'a key must be a single value');
+      if (map.entries.has(key.value)) fail(keyLine, path ? `${path}.${key.value}` : key.value, 'duplicate key');
+      map.entries.set(key.value, convert(pair.value, path ? `${path}.${key.value}` : key.value, keyLine));
+    }
+    return map;
+  };
+  return doc.contents === null ? null : convert(doc.contents, '', 1);
 }
 
 /**
- * Reads the YAML that netplan files are written in (netplan(5)): block mappings and sequences
- * by indentation, flow sequences and mappings (`[a, b]`, `{to: default, via: 192.0.2.1}`,
- * also over several lines), single- and double-quoted scalars, comments, one document.
- * Scalars stay strings (`true`, `100` included): the caller knows what each key holds.
- * Anchors, aliases, tags and block scalars (`|`, `>`) are refused with a ConfigParseError
- * naming the line, never misread. Returns null for an empty file.
+ * The key path of a parse error at `offset` on `line`: the innermost key whose entry holds the
+ * offset or starts on that line (`network.ethernets.eth0.routes[1].via`), else 'document'. A
+ * key over several lines is left out: it is the parser's reading of the error, not a key.
  */
-export function readYamlSubset(text: string, file: string): YamlNode | null {
-  const lines: YamlLine[] = [];
-  let documents = 0;
-  text.split('\n').forEach((rawLine, index) => {
-    const raw = rawLine.replace(/\r$/, '');
-    const lineNo = index + 1;
-    const content = stripComment(raw).replace(/\s+$/, '');
-    if (content.trim() === '') return;
-    const indent = content.length - content.trimStart().length;
-    if (/^ *\t/.test(content)) throw new ConfigParseError({ file, line: lineNo, field: 'indentation', raw, reason: 'YAML does not allow tabs for indentation' });
-    const trimmed = content.trimStart();
-    if (indent === 0 && (trimmed === '---' || trimmed.startsWith('--- '))) {
-      if (++documents > 1 || lines.length > 0) throw new ConfigParseError({ file, line: lineNo, field: 'document', raw, reason: 'only one YAML document is supported' });
-      if (trimmed !== '---') throw new ConfigParseError({ file, line: lineNo, field: 'document', raw, reason: 'content on the --- line is not supported' });
-      return;
-    }
-    if (indent === 0 && (trimmed === '...' || trimmed.startsWith('%'))) {
-      throw new ConfigParseError({ file, line: lineNo, field: 'document', raw, reason: 'YAML directives and document end markers are not supported' });
-    }
-    lines.push({ indent, text: trimmed, line: lineNo, raw });
-  });
-  if (lines.length === 0) return null;
-  const reader = new YamlBlockReader(lines, file);
-  const node = reader.block(0);
-  reader.expectEnd();
-  return node;
-}
-
-/** Drops a comment: '#' at the start or after a blank, outside quoted scalars. */
-function stripComment(line: string): string {
-  let quote: string | null = null;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (quote !== null) {
-      if (c === '\\' && quote === '"') i++;
-      else if (c === quote) {
-        if (quote === "'" && line[i + 1] === "'") i++;
-        else quote = null;
+function fieldAt(root: unknown, offset: number, line: number, lineOf: (offset: number) => number): string {
+  const best = { path: 'document', size: Infinity };
+  const visit = (node: unknown, path: string) => {
+    if (isSeq(node)) node.items.forEach((item, index) => visit(item, `${path}[${index}]`));
+    if (!isMap(node)) return;
+    for (const pair of node.items) {
+      const name = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      const keyPath = path ? `${path}.${name}` : name;
+      const key = isNode(pair.key) ? pair.key.range : undefined;
+      const end = (isNode(pair.value) ? pair.value.range?.[1] : undefined) ?? key?.[1];
+      if (key && end !== undefined && lineOf(key[0]) === lineOf(key[1]) && ((key[0] <= offset && offset < end) || lineOf(key[0]) === line)) {
+        if (end - key[0] < best.size) Object.assign(best, { path: keyPath, size: end - key[0] });
       }
-      continue;
+      visit(pair.value, keyPath);
     }
-    if (c === '#' && (i === 0 || line[i - 1] === ' ' || line[i - 1] === '\t')) return line.slice(0, i);
-    if ((c === '"' || c === "'") && opensQuote(line, i)) quote = c;
-  }
-  return line;
-}
-
-/**
- * Whether the quote at `i` starts a quoted scalar: only where a scalar can start (the line's
- * start, after `key:`, `- `, `[`, `{` or `,`), so the apostrophe of a plain `it's` is text.
- */
-function opensQuote(text: string, i: number): boolean {
-  const before = text.slice(0, i).trimEnd();
-  return before === '' || /(^|\s)-$/.test(before) || /[:[{,]$/.test(before);
-}
-
-/** Index of the ':' that separates a mapping key from its value (followed by a blank or the end), or -1. */
-function mappingColon(text: string, flow = false): number {
-  let quote: string | null = null;
-  let depth = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quote !== null) {
-      if (c === '\\' && quote === '"') i++;
-      else if (c === quote) quote = null;
-      continue;
-    }
-    if ((c === '"' || c === "'") && opensQuote(text, i)) quote = c;
-    else if (c === '[' || c === '{') depth++;
-    else if (c === ']' || c === '}') depth--;
-    else if (c === ':' && depth === 0) {
-      const next = text[i + 1];
-      if (next === undefined || next === ' ' || next === '\t' || (flow && (next === ',' || next === '}' || next === ']'))) return i;
-    }
-  }
-  return -1;
-}
-
-class YamlBlockReader {
-  #pos = 0;
-
-  constructor(
-    private readonly lines: YamlLine[],
-    private readonly file: string,
-  ) {}
-
-  fail(line: YamlLine, field: string, reason: string): never {
-    throw new ConfigParseError({ file: this.file, line: line.line, field, raw: line.raw, reason });
-  }
-
-  expectEnd(): void {
-    const left = this.lines[this.#pos];
-    if (left) this.fail(left, 'indentation', 'unexpected indentation');
-  }
-
-  /** The block node starting at the current line, if it is indented at least `minIndent`. */
-  block(minIndent: number): YamlNode | null {
-    const first = this.lines[this.#pos];
-    if (!first || first.indent < minIndent) return null;
-    return isSeqItem(first.text) ? this.sequence(first.indent) : this.mapping(first.indent);
-  }
-
-  sequence(indent: number): YamlSeq {
-    const first = this.lines[this.#pos]!;
-    const items: YamlNode[] = [];
-    for (let line = this.lines[this.#pos]; line && line.indent === indent && isSeqItem(line.text); line = this.lines[this.#pos]) {
-      const rest = line.text.slice(1).trimStart();
-      if (rest === '') {
-        this.#pos++;
-        items.push(this.block(indent + 1) ?? { kind: 'scalar', value: '', line: line.line });
-      } else if (isSeqItem(rest) || (!/^[[{]/.test(rest) && mappingColon(rest) > 0)) {
-        // `- key: value` (or `- - x`): the item is a block node starting on this line, indented
-        // by the dash and its blanks; rewrite the line and read it at that indent.
-        const itemIndent = indent + (line.text.length - rest.length);
-        this.lines[this.#pos] = { ...line, indent: itemIndent, text: rest };
-        items.push(this.block(itemIndent)!);
-      } else {
-        items.push(this.inline(rest, line));
-      }
-      const next = this.lines[this.#pos];
-      if (next && next.indent > indent) this.fail(next, 'indentation', 'unexpected indentation');
-    }
-    return { kind: 'seq', items, line: first.line };
-  }
-
-  mapping(indent: number): YamlMap {
-    const first = this.lines[this.#pos]!;
-    const entries = new Map<string, YamlNode>();
-    for (let line = this.lines[this.#pos]; line && line.indent === indent; line = this.lines[this.#pos]) {
-      if (isSeqItem(line.text)) this.fail(line, 'sequence', 'a sequence item where a mapping key was expected');
-      const colon = mappingColon(line.text);
-      if (colon <= 0) this.fail(line, 'mapping', 'expected key: value');
-      const key = unquote(line.text.slice(0, colon).trim(), () => this.fail(line, 'key', 'bad quoting'));
-      if (entries.has(key)) this.fail(line, key, 'duplicate key');
-      const rest = line.text.slice(colon + 1).trim();
-      let value: YamlNode;
-      if (rest === '') {
-        this.#pos++;
-        const next = this.lines[this.#pos];
-        // A block sequence may sit at the key's own indent (`routes:` then `- to: default`).
-        if (next && next.indent === indent && isSeqItem(next.text)) value = this.sequence(indent);
-        else value = this.block(indent + 1) ?? { kind: 'scalar', value: '', line: line.line };
-      } else {
-        value = this.inline(rest, line);
-      }
-      entries.set(key, value);
-      const next = this.lines[this.#pos];
-      if (next && next.indent > indent) this.fail(next, 'indentation', 'unexpected indentation');
-    }
-    return { kind: 'map', entries, line: first.line };
-  }
-
-  /** A value on the current line: a scalar or a flow collection (which may span lines). Advances past it. */
-  inline(text: string, line: YamlLine): YamlNode {
-    if (/^[&*!]/.test(text)) this.fail(line, 'value', 'anchors, aliases and tags are not supported');
-    if (/^[|>]/.test(text)) this.fail(line, 'value', 'block scalars (| and >) are not supported');
-    this.#pos++;
-    if (!/^[[{]/.test(text)) return { kind: 'scalar', value: unquote(text, () => this.fail(line, 'value', 'bad quoting')), line: line.line };
-    let flow = text;
-    while (bracketDepth(flow) > 0) {
-      const more = this.lines[this.#pos];
-      if (!more) this.fail(line, 'value', 'unclosed [ or {');
-      flow += ` ${more.text}`;
-      this.#pos++;
-    }
-    const parser = new FlowParser(flow, (reason) => this.fail(line, 'value', reason), line.line);
-    return parser.document();
-  }
-}
-
-function isSeqItem(text: string): boolean {
-  return text === '-' || text.startsWith('- ');
-}
-
-function bracketDepth(text: string): number {
-  let depth = 0;
-  let quote: string | null = null;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quote !== null) {
-      if (c === '\\' && quote === '"') i++;
-      else if (c === quote) quote = null;
-    } else if ((c === '"' || c === "'") && opensQuote(text, i)) quote = c;
-    else if (c === '[' || c === '{') depth++;
-    else if (c === ']' || c === '}') depth--;
-  }
-  return depth;
-}
-
-/** The text of a plain, 'single' or "double" quoted scalar. */
-function unquote(text: string, bad: () => never): string {
-  const q = text[0];
-  if (q === "'") {
-    if (text.length < 2 || !text.endsWith("'")) bad();
-    return text.slice(1, -1).replace(/''/g, "'");
-  }
-  if (q === '"') {
-    if (text.length < 2 || !text.endsWith('"')) bad();
-    return text.slice(1, -1).replace(/\\(.)/g, (_, c: string) => ({ n: '\n', t: '\t', '\\': '\\', '"': '"' })[c] ?? c);
-  }
-  return text;
-}
-
-/** Flow collections: `[a, "b", {k: v}]`, `{k: v, k2: [x]}`. */
-class FlowParser {
-  #i = 0;
-
-  constructor(
-    private readonly text: string,
-    private readonly bad: (reason: string) => never,
-    private readonly line: number,
-  ) {}
-
-  document(): YamlNode {
-    const node = this.value();
-    this.blanks();
-    if (this.#i < this.text.length) this.bad(`unexpected ${JSON.stringify(this.text.slice(this.#i))} after a flow collection`);
-    return node;
-  }
-
-  blanks(): void {
-    while (this.text[this.#i] === ' ' || this.text[this.#i] === '\t') this.#i++;
-  }
-
-  value(): YamlNode {
-    this.blanks();
-    const c = this.text[this.#i];
-    if (c === '[') return this.sequence();
-    if (c === '{') return this.mapping();
-    return { kind: 'scalar', value: this.scalar(), line: this.line };
-  }
-
-  sequence(): YamlSeq {
-    this.#i++;
-    const items: YamlNode[] = [];
-    for (;;) {
-      this.blanks();
-      if (this.text[this.#i] === ']') break;
-      items.push(this.value());
-      this.blanks();
-      if (this.text[this.#i] === ',') this.#i++;
-      else if (this.text[this.#i] !== ']') this.bad('expected , or ] in a flow sequence');
-    }
-    this.#i++;
-    return { kind: 'seq', items, line: this.line };
-  }
-
-  mapping(): YamlMap {
-    this.#i++;
-    const entries = new Map<string, YamlNode>();
-    for (;;) {
-      this.blanks();
-      if (this.text[this.#i] === '}') break;
-      const key = this.scalar();
-      this.blanks();
-      let value: YamlNode = { kind: 'scalar', value: '', line: this.line };
-      if (this.text[this.#i] === ':') {
-        this.#i++;
-        this.blanks();
-        if (this.text[this.#i] !== ',' && this.text[this.#i] !== '}') value = this.value();
-      }
-      if (entries.has(key)) this.bad(`duplicate key ${JSON.stringify(key)}`);
-      entries.set(key, value);
-      this.blanks();
-      if (this.text[this.#i] === ',') this.#i++;
-      else if (this.text[this.#i] !== '}') this.bad('expected , or } in a flow mapping');
-    }
-    this.#i++;
-    return { kind: 'map', entries, line: this.line };
-  }
-
-  /** A quoted or plain scalar; a plain one ends at , [ ] { } or at a ':' followed by a blank. */
-  scalar(): string {
-    const start = this.#i;
-    const q = this.text[start];
-    if (q === '"' || q === "'") {
-      let i = start + 1;
-      for (; i < this.text.length; i++) {
-        if (this.text[i] === '\\' && q === '"') i++;
-        else if (this.text[i] === q) {
-          if (q === "'" && this.text[i + 1] === "'") i++;
-          else break;
-        }
-      }
-      if (i >= this.text.length) this.bad('unclosed quote');
-      this.#i = i + 1;
-      return unquote(this.text.slice(start, i + 1), () => this.bad('bad quoting'));
-    }
-    let i = start;
-    for (; i < this.text.length; i++) {
-      const c = this.text[i]!;
-      if (c === ',' || c === ']' || c === '}' || c === '[' || c === '{') break;
-      // ':' ends a plain scalar only when a blank or a flow indicator follows (`::/0` stays whole).
-      if (c === ':') {
-        const next = this.text[i + 1];
-        if (next === undefined || next === ' ' || next === ',' || next === ']' || next === '}') break;
-      }
-    }
-    this.#i = i;
-    const value = this.text.slice(start, i).trim();
-    if (/^[&*!|>]/.test(value)) this.bad('anchors, aliases, tags and block scalars are not supported');
-    return value;
-  }
+  };
+  visit(root, '');
+  return best.path;
 }

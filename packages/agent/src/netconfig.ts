@@ -20,7 +20,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatAddress, isValidAddress, parseAddress, type ConfiguredGateway, type Family, type NetworkConfig } from '@dualstack/core';
-import { ConfigParseError, readIni, readShellVars, readYamlSubset, type IniSection, type YamlMap, type YamlNode } from './config-syntax.js';
+import { ConfigParseError, readIni, readShellVars, readYaml, type IniSection, type YamlMap, type YamlNode } from './config-syntax.js';
 
 export type ConfigSystem = 'ifupdown' | 'ifcfg' | 'netplan' | 'networkmanager' | 'systemd-networkd';
 
@@ -161,7 +161,7 @@ const NETPLAN_DEVICE_KINDS = ['ethernets', 'bonds', 'bridges', 'vlans', 'wifis',
  * there is no `match:` (then the id is the interface name). Pure.
  */
 export function parseNetplan(text: string, file: string): ConfiguredGateway[] {
-  const root = readYamlSubset(text, file);
+  const root = readYaml(text, file);
   if (root === null) return [];
   const fail = (node: YamlNode, field: string, reason: string): never => {
     throw new ConfigParseError({ file, line: node.line, field, raw: text.split('\n')[node.line - 1] ?? '', reason });

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigParseError, readYamlSubset, type YamlNode } from '../src/config-syntax.js';
+import { ConfigParseError, readYaml, type YamlNode } from '../src/config-syntax.js';
 import {
   parseIfcfg,
   parseIfupdown,
@@ -132,6 +132,71 @@ test('several systems: netplan first (it renders for the others), then NetworkMa
   );
 });
 
+test('netplan: anchors and aliases, as cloud-init wrote 50-cloud-init.yaml for MAAS bonds and VLANs (nameservers: &id001 / *id001, cloud-init LP #1815051)', () => {
+  const text = [
+    '# This file is generated from information provided by the datasource.  Changes',
+    '# to it will not persist across an instance reboot.',
+    'network:',
+    '    version: 2',
+    '    ethernets:',
+    '        eno1:',
+    '            match:',
+    '                macaddress: 52:54:00:00:00:01',
+    '            mtu: 1500',
+    '            set-name: eno1',
+    '    bonds:',
+    '        bond0:',
+    '            interfaces:',
+    '            - eno1',
+    '            parameters:',
+    '                mode: active-backup',
+    '    vlans:',
+    '        bond0.3502:',
+    '            addresses:',
+    '            - 192.0.2.2/24',
+    '            gateway4: 192.0.2.1',
+    '            id: 3502',
+    '            link: bond0',
+    '            nameservers: &id001',
+    '                addresses:',
+    '                - 192.0.2.53',
+    '                search:',
+    '                - maas',
+    '        bond0.3503:',
+    '            addresses:',
+    '            - 2001:db8:3503::2/64',
+    '            gateway6: 2001:db8:3503::1',
+    '            id: 3503',
+    '            link: bond0',
+    '            nameservers: *id001',
+  ].join('\n');
+  assert.deepEqual(parseNetplan(text, 'netplan/50-cloud-init.yaml'), [
+    { family: 4, gateway: '192.0.2.1', interface: 'bond0.3502', system: 'netplan', file: 'netplan/50-cloud-init.yaml' },
+    { family: 6, gateway: '2001:db8:3503::1', interface: 'bond0.3503', system: 'netplan', file: 'netplan/50-cloud-init.yaml' },
+  ]);
+});
+
+test('netplan: a routes list shared by an alias gives each device its gateways (libyaml, netplan\'s parser, resolves aliases); an alias with no anchor is refused, as netplan does', () => {
+  const shared = [
+    'network:',
+    '  ethernets:',
+    '    eth0:',
+    '      routes: &defaults',
+    '        - {to: default, via: 192.0.2.1}',
+    '        - to: "::/0"',
+    '          via: 2001:db8::1',
+    '    eth1:',
+    '      routes: *defaults',
+  ].join('\n');
+  assert.deepEqual(
+    parseNetplan(shared, 'netplan/a.yaml').map((g) => [g.interface, g.gateway]),
+    [['eth0', '192.0.2.1'], ['eth0', '2001:db8::1'], ['eth1', '192.0.2.1'], ['eth1', '2001:db8::1']],
+  );
+  const error = configErrorOf(() => parseNetplan('network:\n  ethernets:\n    eth0:\n      routes: *defaults\n', 'netplan/a.yaml'));
+  assert.deepEqual([error.file, error.line, error.field, error.raw], ['netplan/a.yaml', 4, 'network.ethernets.eth0.routes', '      routes: *defaults']);
+  assert.match(error.message, /\*defaults names no anchor/);
+});
+
 // ------------------------------------------------------------------ broken files
 
 test('a broken file is a problem naming file, line and field; the other files are still read', (t) => {
@@ -170,7 +235,7 @@ test('each parser names the field and line of a bad gateway, and the family a ke
   }
 });
 
-// ------------------------------------------------------------------ the YAML subset
+// ------------------------------------------------------------------ YAML (the yaml package)
 
 /** A YAML node as plain values, for comparisons. */
 function plain(node: YamlNode | null): unknown {
@@ -180,7 +245,7 @@ function plain(node: YamlNode | null): unknown {
   return Object.fromEntries([...node.entries].map(([k, v]) => [k, plain(v)]));
 }
 
-test('YAML subset: block and flow collections, sequences at the key indent, quotes, comments, ::/0 as a plain scalar', () => {
+test('YAML: block and flow collections, sequences at the key indent, quotes, comments, ::/0 as a plain scalar', () => {
   const text = [
     '---',
     '# comment',
@@ -204,7 +269,7 @@ test('YAML subset: block and flow collections, sequences at the key indent, quot
     '        -',
     '          c: "x # not a comment"',
   ].join('\n');
-  assert.deepEqual(plain(readYamlSubset(text, 'netplan/a.yaml')), {
+  assert.deepEqual(plain(readYaml(text, 'netplan/a.yaml')), {
     network: {
       version: '2',
       ethernets: {
@@ -222,27 +287,42 @@ test('YAML subset: block and flow collections, sequences at the key indent, quot
       },
     },
   });
-  assert.equal(readYamlSubset('# only a comment\n\n', 'netplan/a.yaml'), null);
+  assert.equal(readYaml('# only a comment\n\n', 'netplan/a.yaml'), null);
 });
 
-test('YAML subset: what it does not read is refused with the line, never misread', () => {
-  const cases: Array<[string, number, RegExp]> = [
-    ['network:\n\tversion: 2\n', 2, /tabs/],
-    ['network: &n\n  version: 2\n', 1, /anchors/],
-    ['a: |\n  text\n', 1, /block scalars/],
-    ['a: 1\n---\nb: 2\n', 2, /one YAML document/],
-    ['a: 1\na: 2\n', 2, /duplicate key/],
-    ['a:\n  b: 1\n c: 2\n', 3, /unexpected indentation/],
-    ['a: 1\n   b: 2\n', 2, /unexpected indentation/],
-    ['a: [1, 2\n', 1, /unclosed/],
-    ['a: {b: 1]}\n', 1, /expected , or }/],
-    ['just text\n', 1, /expected key: value/],
-    ['a:\n  - x\n  b: 1\n', 3, /a sequence item where|expected key|unexpected/],
+test('YAML: anchors, aliases and block scalars are read; an alias is its anchored node', () => {
+  assert.deepEqual(plain(readYaml('network: &n\n  version: 2\n', 'netplan/a.yaml')), { network: { version: '2' } });
+  assert.deepEqual(plain(readYaml('a: |\n  text\n', 'netplan/a.yaml')), { a: 'text\n' });
+  const doc = readYaml('a: &x {b: 1}\nc: *x\n', 'netplan/a.yaml');
+  assert.ok(doc?.kind === 'map');
+  assert.equal(doc.entries.get('c'), doc.entries.get('a'));
+  // A plain scalar is a YAML document too; that netplan wants a mapping is parseNetplan's to say.
+  assert.deepEqual(readYaml('just text\n', 'netplan/a.yaml'), { kind: 'scalar', value: 'just text', line: 1 });
+  const error = configErrorOf(() => parseNetplan('just text\n', 'netplan/a.yaml'));
+  assert.deepEqual([error.line, error.field, error.raw], [1, 'document', 'just text']);
+  assert.match(error.message, /expected a mapping/);
+});
+
+test('YAML: what does not parse is a ConfigParseError naming the line, the key path there and the raw line', () => {
+  const cases: Array<[string, number, string, RegExp]> = [
+    ['network:\n\tversion: 2\n', 2, 'version', /Tabs are not allowed as indentation/],
+    ['a: 1\n---\nb: 2\n', 2, 'document', /only one YAML document/],
+    ['a: 1\na: 2\n', 2, 'a', /Map keys must be unique/],
+    ['network:\n  ethernets:\n    "eth0": {}\n    eth0: {}\n', 4, 'network.ethernets.eth0', /Map keys must be unique/],
+    ['a:\n  b: 1\n c: 2\n', 3, 'c', /must start at the same column/],
+    // yaml reads `1` and `b` as one key over two lines, so the error starts on line 1.
+    ['a: 1\n   b: 2\n', 1, 'a', /Nested mappings are not allowed/],
+    ['a: [1, 2\n', 1, 'a', /Flow sequence .* end with a \]/],
+    ['a: {b: 1]}\n', 1, 'a.b', /Flow map .* end with a \}/],
+    ['a:\n  - x\n  b: 1\n', 3, 'b', /must start at the same column/],
+    ['network:\n  ethernets:\n    eth0:\n      routes:\n        - to: default\n          via: "192.0.2.1\n', 6, 'network.ethernets.eth0.routes[0].via', /Missing closing "quote/],
+    ['network:\n  ethernets:\n    eth0:\n      routes: *r\n', 4, 'network.ethernets.eth0.routes', /\*r names no anchor/],
   ];
-  for (const [text, line, reason] of cases) {
-    const error = configErrorOf(() => readYamlSubset(text, 'netplan/x.yaml'));
+  for (const [text, line, field, reason] of cases) {
+    const error = configErrorOf(() => readYaml(text, 'netplan/x.yaml'));
     assert.equal(error.file, 'netplan/x.yaml');
-    assert.equal(error.line, line, `${JSON.stringify(text)}: ${error.message}`);
+    assert.deepEqual([error.line, error.field], [line, field], `${JSON.stringify(text)}: ${error.message}`);
+    assert.equal(error.raw, text.split('\n')[line - 1]);
     assert.match(error.message, reason);
   }
 });
@@ -265,7 +345,7 @@ test('the netconfig source reads the given root; on a replay without etc/ it is 
   assert.deepEqual(replayed.networkConfig.gateways.map((g) => g.file), ['systemd/network/10-a.network']);
   const partial = await netconfigSource.run({ ...live, etcRoot: tempEtc(t, { 'netplan/a.yaml': 'a: [\n' }) }, emptyFacts());
   assert.equal(partial.status, 'partial');
-  assert.match(partial.detail!, /^netplan\/a\.yaml line 1: bad value \(unclosed/);
+  assert.match(partial.detail!, /^netplan\/a\.yaml line 1: bad a \(Flow sequence .* end with a \]\): "a: \["$/);
 });
 
 test('resolveEtcRoot: the given root, else /etc live, else the capture etc/ when it exists', (t) => {
