@@ -5,8 +5,11 @@ import type { ConfigDirective } from '../../report.js';
 
 /** How a directive wants an IPv6 address written. */
 export interface Ipv6Syntax {
-  /** `required`: [2001:db8::1]; `forbidden`: 2001:db8::1; `with-port`: bare alone, bracketed when a port follows. */
-  brackets: 'required' | 'forbidden' | 'with-port';
+  /**
+   * `required`: [2001:db8::1]; `forbidden`: 2001:db8::1; `with-port`: bare alone, bracketed when a
+   * port follows; `optional`: bare or bracketed alike, never with a port (Postfix inet_interfaces).
+   */
+  brackets: 'required' | 'forbidden' | 'with-port' | 'optional';
   /** Whether a `/len` prefix length is meaningful here (networks in access lists). */
   prefix: boolean;
   /** Whether a zone index (`fe80::1%eth0`) is accepted. */
@@ -43,7 +46,7 @@ export interface AclUse {
 }
 
 export interface ConfigKnowledge {
-  /** The DaemonKnowledge id (daemons.ts). */
+  /** The DaemonKnowledge id (knowledge/daemons/). */
   daemon: string;
   /** Keys the reader keeps: the directives below read nothing else. */
   directives: string[];
