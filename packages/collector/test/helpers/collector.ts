@@ -1,6 +1,6 @@
-// A collector on a temp SQLite file listening on 127.0.0.1:0, with a token per role.
+// A collector on a temp SQLite file listening on 127.0.0.1:0, with a token per role. Its close()
+// does not wait for spare connections a browser keeps open: buildApp drops them (app.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -27,26 +27,6 @@ export interface TestCollector {
   close(): Promise<void>;
 }
 
-/**
- * On close, drops the connections that never sent a byte. Node's server.close() (Fastify
- * closes idle keep-alive connections with it) waits for every connection that is not idle
- * after a request, and a connection that has sent no request yet is not: Chromium opens such
- * spare connections while it loads a page (one per queued request, used or not) and keeps
- * them for minutes, so closing a collector while the browser still runs waited 95-218 s for
- * one (the openReadsOnLoopback dashboard test). Nothing is in flight on them: dropping them is
- * what a server that closes does with any other idle connection.
- */
-function dropUnusedConnectionsOnClose(app: FastifyInstance): void {
-  const sockets = new Set<Socket>();
-  app.server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  app.addHook('preClose', async () => {
-    for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy();
-  });
-}
-
 export interface TestCollectorOptions {
   bodyLimitBytes?: number;
   openReadsOnLoopback?: boolean;
@@ -70,7 +50,6 @@ export async function startTestCollector(options: TestCollectorOptions = {}): Pr
     config: { bodyLimitBytes: options.bodyLimitBytes ?? 2 * 1024 * 1024, openReadsOnLoopback: options.openReadsOnLoopback ?? false },
     ...(options.alerts ? { alerts: options.alerts } : {}),
   });
-  dropUnusedConnectionsOnClose(app);
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     app,
