@@ -213,6 +213,10 @@ function translateRule(words: string[], family: 'ip' | 'ip6', isChain: (name: st
       case '--log-tcp-options':
       case '--log-ip-options':
         break;
+      case '--hl-eq':
+        // `-m hl --hl-eq N` (ip6tables): nft's `ip6 hoplimit N`.
+        expr.push(match({ payload: { protocol: 'ip6', field: 'hoplimit' } }, Number(arg(++i)), neg));
+        break;
       case '--rt-type':
         // `-m rt --rt-type 0` (type 0 routing headers, CVE-2007-2242): nft's exthdr match.
         expr.push(match({ exthdr: { name: 'rt', field: 'type' } }, Number(arg(++i)), neg));

@@ -370,6 +370,10 @@ class Walk {
       if (protocol === 'tcp' && field === 'flags') return { kind: 'flags', value: ['syn'], exact: false };
       if (protocol === 'icmpv6' && field === 'type') return num(p.icmpType ?? -1, icmpv6TypeNumber);
       if ((protocol === 'ip' && field === 'protocol') || (protocol === 'ip6' && field === 'nexthdr')) return num(l4Of(p), l4ProtocolNumber);
+      // Neighbour discovery is sent with hop limit 255 and dropped by receivers otherwise
+      // (RFC 4861 section 7.1.1), which is why firewalls (ufw) match on it; any other packet's
+      // hop limit depends on the path.
+      if (protocol === 'ip6' && field === 'hoplimit' && p.proto === 'icmpv6' && p.icmpType !== null && p.icmpType >= 133 && p.icmpType <= 137) return num(255);
       return { unknown: `${protocol} ${field}` };
     }
     if ('meta' in l) {
