@@ -2,6 +2,7 @@
 import type { DaemonConfig } from '@dualstack/core';
 import type { EtcRoot } from './etc-root.js';
 import { readSshd } from './sshd.js';
+import { readNginx } from './nginx.js';
 
 export interface DaemonConfigReader {
   daemon: string;
@@ -9,6 +10,9 @@ export interface DaemonConfigReader {
   read(etc: EtcRoot): DaemonConfig | null;
 }
 
-export const daemonConfigReaders: DaemonConfigReader[] = [{ daemon: 'sshd', read: readSshd }];
+export const daemonConfigReaders: DaemonConfigReader[] = [
+  { daemon: 'sshd', read: readSshd },
+  { daemon: 'nginx', read: readNginx },
+];
 
 export { EtcRoot } from './etc-root.js';

@@ -69,7 +69,7 @@ export function checkAddressSyntax(use: AddressUse, hostAddresses: HostAddress[]
       return { severity: 'warning', problem: `without brackets "${use.token}" is one IPv6 address, not ${head} port ${tail}: the daemon listens on an address this host does not have (or fails to bind)`, corrected: `[${head}]:${tail}` };
     }
   }
-  if (s.zone && !syntax.zone) return { severity: 'critical', problem: 'a zone index (%interface) is not accepted here', corrected: withPrefix(s.address) };
+  if (s.zone && !syntax.zone) return { severity: 'critical', problem: 'a zone index (%interface) is not accepted here', corrected: s.bracketed ? `[${s.address}]${s.prefix !== null && syntax.prefix ? `/${s.prefix}` : ''}` : withPrefix(s.address) };
   if (s.prefix !== null && !syntax.prefix) return { severity: 'critical', problem: 'a prefix length is not accepted here (an address is)', corrected: s.bracketed ? `[${plain}]` : plain };
   if (isMapped(s.address)) {
     if (use.role === 'listen') return { severity: 'warning', problem: 'an IPv4-mapped address here binds an IPv6 socket that takes IPv4 clients of that one address only', corrected: ipaddr.IPv6.parse(s.address).toIPv4Address().toString() };

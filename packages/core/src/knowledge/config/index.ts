@@ -1,8 +1,12 @@
 // Every daemon whose configuration the agent reads, in one explicit list.
 import type { ConfigKnowledge } from './model.js';
 import { sshdConfigKnowledge } from './sshd.js';
+import { nginxConfigKnowledge } from './nginx.js';
 
-export const configKnowledge: ConfigKnowledge[] = [sshdConfigKnowledge];
+export const configKnowledge: ConfigKnowledge[] = [
+  sshdConfigKnowledge,
+  nginxConfigKnowledge,
+];
 
 export function configKnowledgeFor(daemon: string): ConfigKnowledge | undefined {
   return configKnowledge.find((k) => k.daemon === daemon);
@@ -11,3 +15,4 @@ export function configKnowledgeFor(daemon: string): ConfigKnowledge | undefined 
 export * from './model.js';
 export * from './address-syntax.js';
 export { sshdConfigKnowledge } from './sshd.js';
+export { nginxConfigKnowledge } from './nginx.js';
