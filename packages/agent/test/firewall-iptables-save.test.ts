@@ -9,6 +9,7 @@ import { IptablesSaveError, parseIptablesSave, splitWords } from '../src/firewal
 import { combineFirewallOutputs } from '../src/firewall/read.js';
 import { parseNftJson } from '../src/firewall/nft-json.js';
 import { chain, firewallOutput, firewallOutputs, table } from './helpers/firewall-fixtures.js';
+import { evaluatePacket } from '@dualstack/core';
 
 const saveOf = (scenario: Parameters<typeof firewallOutput>[0], key: 'iptablesNft' | 'ip6tablesNft' | 'iptablesLegacy' | 'ip6tablesLegacy') => {
   const family = key.startsWith('ip6') ? 'ip6' : 'ip';
@@ -299,4 +300,15 @@ test('combine: a broken save output is refused naming its binary; nft\'s errors 
     (e: unknown) => e instanceof IptablesSaveError && e.command === 'ip6tables-legacy-save' && e.line === 3 && e.reason === '-p without a value',
   );
   assert.throws(() => combineFirewallOutputs({ nft: '{"nftables": [' }), (e: unknown) => (e as Error).name === 'CommandOutputError' && /bad output/.test((e as Error).message));
+});
+
+test('MARK and CONNMARK set a mark and go on: the rule after them decides; their options are not matches', () => {
+  const text = ['*mangle', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', '-A INPUT -p tcp -m tcp --dport 80 -j MARK --set-xmark 0x1/0xffffffff', '-A INPUT -j CONNMARK --save-mark --nfmask 0xffffffff --ctmask 0xffffffff', 'COMMIT', '*filter', ':INPUT DROP [0:0]', '-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT', 'COMMIT', ''].join('\n');
+  const ruleset = parseIptablesSave(text, 'ip', 'iptables-nft', 'iptables-nft-save');
+  const mark = ruleset.tables[0]!.chains[1]!.rules[0]!;
+  assert.deepEqual(mark.expr.at(-1), { mangle: { key: { meta: { key: 'mark' } }, target: 'MARK' } });
+  assert.ok(!mark.expr.some((e) => JSON.stringify(e).includes('set-xmark')), 'the target\'s options are not matches');
+  const decide = (port: number) => evaluatePacket([ruleset], { family: 4, proto: 'tcp', port, icmpType: null, ctState: 'new', pktType: 'unicast', iif: 'eth0' }).verdict;
+  assert.equal(decide(80), 'accepted');
+  assert.equal(decide(81), 'dropped');
 });

@@ -227,7 +227,9 @@ function translateRule(words: string[], family: 'ip' | 'ip6', isChain: (name: st
       case '--goto': {
         const target = arg(++i);
         verdict = targetStatement(target, w === '-g' || w === '--goto', isChain(target));
-        // Target options (REJECT --reject-with, LOG --log-prefix) follow; the cases above skip them.
+        // iptables-save prints the target last: what follows are its own options
+        // (REJECT --reject-with, LOG --log-prefix, MARK --set-mark), none of them a match.
+        i = words.length;
         break;
       }
       default:
@@ -263,6 +265,11 @@ function targetStatement(target: string, goto: boolean, isChain: boolean): NftEx
     case 'ULOG':
     case 'AUDIT':
       return { log: null };
+    case 'MARK':
+    case 'CONNMARK':
+      // Sets a mark and goes on to the next rule (iptables-extensions(8)); a later rule that
+      // matches on the mark is what the evaluator cannot model, and says so.
+      return { mangle: { key: { meta: { key: 'mark' } }, target } };
     default:
       // Not a chain of the table: an extension target (MARK, CT, TPROXY ...), which changes a
       // packet or its tracking in ways the evaluator does not model.
