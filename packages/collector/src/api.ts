@@ -27,6 +27,11 @@ export const HostQuery = Type.Object({
   port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'Only hosts running a service on this port (with mode: in that mode).' })),
   proto: Type.Optional(Type.Union([Type.Literal('tcp'), Type.Literal('udp')], { description: 'With port: the service\'s protocol.' })),
   process: Type.Optional(Type.String({ maxLength: 256, description: 'With port: the service\'s process name.' })),
+  filtered: Type.Optional(
+    Type.Union([Type.Literal('ipv4'), Type.Literal('ipv6')], {
+      description: "With port: only hosts where the host firewall drops or restricts that family of the service although its sockets take it from outside (the service matrix's firewallFiltered).",
+    }),
+  ),
 });
 
 export const HostSummary = Type.Object({
@@ -84,6 +89,13 @@ export const ServiceMatrixRow = Type.Object({
     'ipv6-only': Type.Integer(),
     'loopback-only': Type.Integer(),
   }),
+  firewallFiltered: Type.Object(
+    {
+      ipv4: Type.Integer({ minimum: 0, description: 'Hosts where the firewall drops or restricts IPv4 clients that the sockets let in from outside.' }),
+      ipv6: Type.Integer({ minimum: 0, description: 'Hosts where the firewall drops or restricts IPv6 clients that the sockets let in from outside.' }),
+    },
+    { description: "Per family, the hosts whose firewall verdict (services[].firewall: dropped or restricted) contradicts the socket table's: the service listens for that family, but not every client of it gets in. Hosts whose agent sent no firewall verdict are not counted." },
+  ),
 });
 
 export const FindingRuleRow = Type.Object({

@@ -2,7 +2,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
+import type { Report, Service } from '@dualstack/core';
 import { fixtureReport, startTestCollector, type TestCollector } from './helpers/collector.js';
+import { withFirewallNotRead } from './helpers/reports.js';
+import { expectedFirewallFiltered, matrixKey, type FilteredCounts } from './helpers/firewall.js';
 
 let c: TestCollector;
 before(async () => {
@@ -150,4 +153,53 @@ test('hosts of one service: port, protocol, process and mode together', async ()
   assert.ok((await ids('port=8000&mode=ipv6-only')).includes('svc-2'), 'python on :: with bindv6only=1');
   assert.ok(!(await ids('proto=udp&port=22')).includes('svc-1'));
   assert.equal((await get('/api/v1/hosts?port=70000')).status, 400);
+});
+
+test('firewall over HTTP: verdicts kept in the host detail, per-cell counts in /api/v1/services, the hosts of a count, all in the OpenAPI document', async (t) => {
+  // A collector of its own: the counts are exact.
+  const own = await startTestCollector();
+  t.after(() => own.close());
+  const send = async (report: Report) => {
+    const res = await request(`${own.url}/api/v1/reports`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${own.tokens.agent}` }, body: JSON.stringify(report) });
+    assert.equal(res.statusCode, 202, await res.body.text());
+    await res.body.dump();
+    return report;
+  };
+  const read = async (path: string) => {
+    const res = await request(`${own.url}${path}`, { headers: { authorization: `Bearer ${own.tokens.reader}` } });
+    return { status: res.statusCode, body: (await res.body.json()) as any };
+  };
+  const reports = [
+    await send(fixtureReport('fw-iptables-realistic', 'fw-ipt')),
+    await send(fixtureReport('fw-firewalld', 'fw-fwd')),
+    await send(fixtureReport('fw-ip6-no-nd', 'fw-nd')),
+    await send(withFirewallNotRead(fixtureReport('dual-stack-services', 'fw-caps'))),
+    await send(fixtureReport('dual-stack-services', 'no-fw')),
+  ];
+
+  const detail = await read('/api/v1/hosts/fw-ipt');
+  assert.deepEqual(detail.body.services.map((s: Service) => s.firewall), reports[0]!.services.map((s) => s.firewall), 'the response schema keeps services[].firewall');
+  assert.deepEqual(detail.body.latestReport.firewall, reports[0]!.firewall);
+  assert.equal((await read('/api/v1/hosts/no-fw')).body.services.some((s: Service) => 'firewall' in s), false, 'none invented for an agent without it');
+
+  const matrix = await read('/api/v1/services?limit=1000');
+  assert.equal(matrix.status, 200);
+  const served = new Map((matrix.body.items as Array<{ proto: string; port: number; process: string | null; firewallFiltered: FilteredCounts }>).map((r) => [matrixKey(r), r.firewallFiltered]));
+  assert.deepEqual(served, expectedFirewallFiltered(reports));
+  assert.deepEqual(served.get('tcp/8080/nginx'), { ipv4: 1, ipv6: 2 });
+
+  const ids = async (query: string) => ((await read(`/api/v1/hosts?limit=100&${query}`)).body.items as Array<{ hostId: string }>).map((h) => h.hostId);
+  assert.deepEqual(await ids('proto=tcp&port=8080&process=nginx&filtered=ipv6'), ['fw-ipt', 'fw-nd']);
+  assert.deepEqual(await ids('proto=tcp&port=8080&process=nginx&filtered=ipv4'), ['fw-ipt']);
+  assert.deepEqual(await ids('proto=tcp&port=8080&process=nginx'), ['fw-caps', 'fw-fwd', 'fw-ipt', 'fw-nd', 'no-fw']);
+  const bad = await read('/api/v1/hosts?port=8080&filtered=ipv5');
+  assert.deepEqual([bad.status, bad.body.field], [400, '/filtered']);
+
+  const openapi = (await request(`${own.url}/docs/json`)).body;
+  const doc = (await openapi.json()) as any;
+  const row = doc.paths['/api/v1/services'].get.responses['200'].content['application/json'].schema.properties.items.items;
+  assert.deepEqual(Object.keys(row.properties.firewallFiltered.properties), ['ipv4', 'ipv6']);
+  assert.ok(row.required.includes('firewallFiltered'));
+  const filtered = doc.paths['/api/v1/hosts'].get.parameters.find((p: { name: string }) => p.name === 'filtered');
+  assert.deepEqual(filtered.schema.anyOf.map((s: { const?: string; enum?: string[] }) => s.const ?? s.enum?.[0]), ['ipv4', 'ipv6']);
 });

@@ -5,13 +5,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
+import { gunzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import type { Report } from '@dualstack/core';
 import { prepareReport, ReportRejectedError, SqliteStore, TokenNameTakenError, type SqliteStoreOptions } from '../src/db/sqlite-store.js';
@@ -19,7 +20,8 @@ import { IngestThread } from '../src/db/ingest-thread.js';
 import { migrate, migrations, SCHEMA_VERSION, SchemaTooNewError } from '../src/db/migrations.js';
 import { openDatabase, PAGE_SIZE } from '../src/db/open.js';
 import type { IngestMeta } from '../src/store.js';
-import { finding, golden, realisticReport, reportFrom } from './helpers/reports.js';
+import { finding, golden, realisticReport, reportFrom, withFirewallNotRead, type GoldenName } from './helpers/reports.js';
+import { expectedFirewallFiltered, matrixKey, type FilteredCounts } from './helpers/firewall.js';
 
 const STALE_AFTER_SECONDS = 900;
 
@@ -152,6 +154,67 @@ describe('migrations', () => {
     ]);
     assert.equal(db.prepare("SELECT count(*) FROM services WHERE host_id = 'm4'").pluck().get(), 1);
     assert.deepEqual(db.pragma('integrity_check', { simple: true }), 'ok');
+  });
+
+  test('migration 5 on a database written at version 4: verdicts from the current reports, matrix counters, and no rewrite on the next identical report', async (t) => {
+    // Written by the v4 collector's own ingest code (fixtures/v4-database/make.ts): three hosts
+    // whose agents already sent firewall verdicts, one whose agent could not read the firewall,
+    // one whose agent has no firewall source.
+    const file = tempFile(t);
+    writeFileSync(file, gunzipSync(readFileSync(new URL('./fixtures/v4-database/collector-v4.db.gz', import.meta.url))));
+    const db = new Database(file);
+    t.after(() => db.close());
+    assert.equal(db.pragma('user_version', { simple: true }), 4);
+    const count = (sql: string) => db.prepare(sql).pluck().get() as number;
+    const tableCounts = () => ['hosts', 'reports', 'services', 'findings', 'latest_reports', 'service_matrix'].map((table) => count(`SELECT count(*) FROM ${table}`));
+    const modesOf = () => db.prepare('SELECT proto, port, process, hosts, dual_separate, dual_mapped, ipv4_only, ipv6_only, loopback_only FROM service_matrix ORDER BY 1, 2, 3').raw().all();
+    const before = { counts: tableCounts(), modes: modesOf(), hashes: db.prepare('SELECT host_id, services_hash FROM hosts ORDER BY 1').raw().all() as Array<[string, string]> };
+    assert.deepEqual(before.counts.slice(0, 2), [5, 10]);
+    // One host's rows no longer describe its current report (as if written by a buggy version):
+    // the migration must not guess for it.
+    db.prepare("UPDATE services SET pid = pid + 1 WHERE host_id = 'fw-nd-01' AND port = 22").run();
+
+    assert.deepEqual(migrate(db), { from: 4, to: SCHEMA_VERSION });
+    assert.deepEqual(tableCounts(), before.counts, 'no row gained or lost');
+    assert.deepEqual(modesOf(), before.modes, 'the mode counters are untouched');
+    assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+
+    // Each service row carries its report's verdicts; old-01's agent sent none.
+    const bodies = new Map((db.prepare('SELECT host_id, body FROM latest_reports').raw().all() as Array<[string, string]>).map(([id, body]) => [id, JSON.parse(body) as Report]));
+    const rows = db.prepare('SELECT host_id, proto, port, pid, firewall_ipv4, firewall_ipv6 FROM services').all() as Array<{ host_id: string; proto: string; port: number; pid: number | null; firewall_ipv4: string | null; firewall_ipv6: string | null }>;
+    for (const row of rows) {
+      const service = bodies.get(row.host_id)!.services.find((s) => s.proto === row.proto && s.port === row.port)!;
+      const expected = row.host_id === 'fw-nd-01' && row.port === 22 ? [null, null] : [service.firewall?.ipv4?.verdict ?? null, service.firewall?.ipv6?.verdict ?? null];
+      assert.deepEqual([row.firewall_ipv4, row.firewall_ipv6], expected, `${row.host_id} ${row.proto}/${row.port}`);
+    }
+    assert.equal(count("SELECT count(*) FROM services WHERE host_id = 'caps-01' AND firewall_ipv4 = 'unknown'"), 7, 'not read: every family taken from outside is unknown');
+    assert.equal(count("SELECT count(*) FROM services WHERE host_id = 'old-01' AND (firewall_ipv4 IS NOT NULL OR firewall_ipv6 IS NOT NULL)"), 0);
+    // The matrix counts what the reports say.
+    const expected = expectedFirewallFiltered([...bodies.values()]);
+    const counters = new Map((db.prepare('SELECT proto, port, process, firewall_ipv4_filtered, firewall_ipv6_filtered FROM service_matrix').all() as Array<{ proto: string; port: number; process: string; firewall_ipv4_filtered: number; firewall_ipv6_filtered: number }>).map((r) => [matrixKey(r), { ipv4: r.firewall_ipv4_filtered, ipv6: r.firewall_ipv6_filtered }]));
+    assert.deepEqual(counters, expected);
+    assert.deepEqual(counters.get('udp/53/named'), { ipv4: 2, ipv6: 3 }, 'iptables-realistic and firewalld drop both families, ip6-no-nd IPv6');
+    // services_hash: what ingest now computes for the host's report (it holds the verdicts),
+    // except for the host whose rows did not match: cleared, so its next report rewrites them.
+    const hashes = new Map(db.prepare('SELECT host_id, services_hash FROM hosts').raw().all() as Array<[string, string]>);
+    assert.equal(hashes.get('fw-nd-01'), '');
+    assert.equal(hashes.get('old-01'), new Map(before.hashes).get('old-01'), 'a host without verdicts keeps its hash');
+    for (const [hostId, report] of bodies) {
+      if (hostId !== 'fw-nd-01') assert.equal(hashes.get(hostId), prepareReport(report, meta()).servicesHash, hostId);
+    }
+    db.close();
+
+    // The next report of each host, the same as its last: only the mismatched host's rows are
+    // rewritten, and the matrix still says what the reports say.
+    const store = openStore(t, file);
+    for (const report of bodies.values()) {
+      const next = { ...report, reportId: randomUUID(), collectedAt: new Date(Date.parse(report.collectedAt) + 300_000).toISOString() };
+      await store.ingestReport(next, { ...meta(), body: JSON.stringify(next) });
+    }
+    assert.equal(store.stats().servicesRewritten, 1);
+    const matrix = await store.servicesMatrix({ limit: 1000, offset: 0 });
+    assert.deepEqual(new Map(matrix.items.map((r) => [matrixKey(r), r.firewallFiltered])), expected);
+    peek(file, (after) => assert.equal(after.prepare("SELECT firewall_ipv6 FROM services WHERE host_id = 'fw-nd-01' AND port = 22").pluck().get(), 'accepted'));
   });
 
   test('reopening keeps the data', async (t) => {
@@ -739,6 +802,92 @@ describe('reads', () => {
     assert.equal(row.hosts, 120);
     assert.equal(row.hostIds.length, 100);
     assert.equal(row.hostIds[0], 'h-000');
+  });
+});
+
+describe('firewall verdicts', () => {
+  /** The matrix's firewall counters, keyed proto/port/process. */
+  async function counters(store: SqliteStore): Promise<Map<string, FilteredCounts>> {
+    const matrix = await store.servicesMatrix({ limit: 1000, offset: 0 });
+    return new Map(matrix.items.map((r) => [matrixKey(r), r.firewallFiltered]));
+  }
+
+  test('stored per service and family, counted per matrix cell, and kept in step as firewalls, agents and services change', async (t) => {
+    const file = tempFile(t);
+    const store = openStore(t, file);
+    const current = new Map<string, Report>();
+    let minute = 60;
+    const send = async (hostId: string, fixture: GoldenName, change: (r: Report) => Report = (r) => r) => {
+      const report = change(reportFrom(fixture, { hostId, collectedAt: minutesAgo(minute--) }));
+      await store.ingestReport(report, meta());
+      current.set(hostId, report);
+    };
+    await send('ipt-1', 'fw-iptables-realistic');
+    await send('fwd-1', 'fw-firewalld');
+    await send('fwd-2', 'fw-firewalld');
+    await send('nd-1', 'fw-ip6-no-nd');
+    await send('caps-1', 'dual-stack-services', withFirewallNotRead);
+    await send('old-1', 'dual-stack-services');
+    const rewrites = () => store.stats().servicesRewritten;
+    assert.equal(rewrites(), 6);
+    assert.deepEqual(await counters(store), expectedFirewallFiltered([...current.values()]));
+    // The cells, as the captured rule sets decide them (test/fixtures/firewall/*/observed.json
+    // has what real connects did): nginx on 8080 is dropped for IPv4 by iptables-realistic's
+    // LOGDROP and for IPv6 by ip6-no-nd's policy, and restricted to 2001:db8:1::/64 by iptables-realistic;
+    // unknown verdicts (caps-1, not read) and hosts without verdicts (old-1) count nowhere.
+    const c1 = await counters(store);
+    assert.deepEqual(c1.get('tcp/8080/nginx'), { ipv4: 1, ipv6: 2 });
+    assert.deepEqual(c1.get('tcp/3306/mariadbd'), { ipv4: 0, ipv6: 4 }, 'dropped (iptables-realistic, ip6-no-nd) or restricted (firewalld)');
+    assert.deepEqual(c1.get('tcp/22/sshd'), { ipv4: 1, ipv6: 0 });
+    assert.deepEqual(c1.get('tcp/6379/redis-server'), { ipv4: 0, ipv6: 0 }, 'loopback only: nothing to filter');
+    // The rows keep each verdict, also the ones that are not counted.
+    const stored = peek(file, (db) => db.prepare("SELECT host_id, proto || '/' || port AS service, firewall_ipv4, firewall_ipv6 FROM services WHERE port IN (5432, 8080) ORDER BY 1, 2").raw().all());
+    assert.deepEqual(stored, [
+      ['caps-1', 'tcp/5432', 'unknown', null],
+      ['caps-1', 'tcp/8080', 'unknown', 'unknown'],
+      ['fwd-1', 'tcp/5432', 'restricted', null],
+      ['fwd-1', 'tcp/8080', 'accepted', 'accepted'],
+      ['fwd-2', 'tcp/5432', 'restricted', null],
+      ['fwd-2', 'tcp/8080', 'accepted', 'accepted'],
+      ['ipt-1', 'tcp/5432', 'unknown', null],
+      ['ipt-1', 'tcp/8080', 'dropped', 'restricted'],
+      ['nd-1', 'tcp/5432', 'accepted', null],
+      ['nd-1', 'tcp/8080', 'accepted', 'dropped'],
+      ['old-1', 'tcp/5432', null, null],
+      ['old-1', 'tcp/8080', null, null],
+    ]);
+    // The hosts of a cell are exactly the ones it counts.
+    const hostsOf = async (query: Parameters<SqliteStore['listHosts']>[0]) => (await store.listHosts({ limit: 100, ...query }, new Date())).items.map((h) => h.hostId);
+    assert.deepEqual(await hostsOf({ proto: 'tcp', port: 8080, process: 'nginx', filtered: 'ipv6' }), ['ipt-1', 'nd-1']);
+    assert.deepEqual(await hostsOf({ proto: 'tcp', port: 8080, process: 'nginx', filtered: 'ipv4' }), ['ipt-1']);
+    assert.deepEqual(await hostsOf({ proto: 'tcp', port: 3306, filtered: 'ipv6' }), ['fwd-1', 'fwd-2', 'ipt-1', 'nd-1']);
+
+    // The same report again: nothing rewritten (the verdicts are part of the services' hash).
+    await send('ipt-1', 'fw-iptables-realistic');
+    assert.equal(rewrites(), 6);
+    // A firewall change alone (same sockets) rewrites the host's rows and moves the counters.
+    await send('fwd-2', 'fw-ip6-no-nd');
+    assert.equal(rewrites(), 7);
+    // An agent that loses CAP_NET_ADMIN: its verdicts become unknown, and it counts nowhere.
+    await send('nd-1', 'fw-ip6-no-nd', withFirewallNotRead);
+    // An upgraded agent: verdicts where there were none.
+    await send('old-1', 'fw-iptables-realistic');
+    // A service gone, and one that is dropped but only listens on loopback (not counted).
+    await send('fwd-1', 'fw-firewalld', (r) => ({ ...r, services: r.services.filter((s) => s.port !== 53) }));
+    assert.equal(rewrites(), 10);
+    const c2 = await counters(store);
+    assert.deepEqual(c2, expectedFirewallFiltered([...current.values()]));
+    assert.deepEqual(c2.get('tcp/8080/nginx'), { ipv4: 2, ipv6: 3 }, 'ipt-1 and old-1 drop IPv4; ipt-1 and old-1 restrict, fwd-2 drops IPv6');
+    assert.deepEqual(c2.get('udp/53/named'), { ipv4: 2, ipv6: 3 });
+    // Every counter is what the service rows say (the increments never drift from a recount).
+    const recount = peek(file, (db) =>
+      db.prepare(`
+        SELECT proto || '/' || port || '/' || coalesce(process, '') AS key,
+          count(DISTINCT CASE WHEN ipv4 IN ('any', 'addresses') AND firewall_ipv4 IN ('dropped', 'restricted') THEN host_id END) AS ipv4,
+          count(DISTINCT CASE WHEN ipv6 IN ('any', 'addresses') AND firewall_ipv6 IN ('dropped', 'restricted') THEN host_id END) AS ipv6
+        FROM services GROUP BY proto, port, process`).all() as Array<{ key: string; ipv4: number; ipv6: number }>,
+    );
+    assert.deepEqual(c2, new Map(recount.map((r) => [r.key, { ipv4: r.ipv4, ipv6: r.ipv6 }])));
   });
 });
 

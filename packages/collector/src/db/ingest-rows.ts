@@ -3,7 +3,7 @@
 // database here, and a PreparedReport is plain data, so it crosses to the ingest thread by
 // structured clone as it stands.
 import { createHash } from 'node:crypto';
-import type { Binding, Finding, Reach, Report, ServiceMode } from '@dualstack/core';
+import type { Binding, Finding, FirewallVerdict, Reach, Report, Service, ServiceMode } from '@dualstack/core';
 import type { IngestAck } from '../api.js';
 import type { IngestMeta } from '../store.js';
 
@@ -53,6 +53,17 @@ export interface PreparedService {
   ipv4: Reach;
   ipv6: Reach;
   bindings: readonly Binding[];
+  /** The host firewall's verdict per family (null: not judged, e.g. an agent without firewall support). */
+  firewallIpv4: FirewallVerdict | null;
+  firewallIpv6: FirewallVerdict | null;
+}
+
+/**
+ * Whether the host firewall filters (drops, or lets in only some sources or interfaces) a
+ * family that the socket table lets in from outside: the service matrix's firewall counters.
+ */
+export function firewallFilters(reach: Reach, verdict: FirewallVerdict | null): boolean {
+  return (reach === 'any' || reach === 'addresses') && (verdict === 'dropped' || verdict === 'restricted');
 }
 
 export interface PreparedFinding {
@@ -105,6 +116,9 @@ const bit = (value: boolean | null | undefined): 0 | 1 | null => (value === null
 export const findingKey = (rule: string, subject: string): string => `${rule}\u0000${subject}`;
 const digest = (text: string): string => createHash('sha1').update(text).digest('base64url');
 
+/** The hash of a service set (hosts.services_hash): of the identities in canonical order. */
+export const servicesHash = (keyed: ReadonlyArray<{ identity: string }>): string => digest(keyed.map((k) => k.identity).join('\n'));
+
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -127,19 +141,40 @@ function isoTime(value: string, reportId: string, field: string): { ms: number; 
   return { ms, iso: new Date(ms).toISOString() };
 }
 
+/** The verdicts a service row stores; null for a family the report does not judge. */
+export function firewallVerdicts(s: Pick<Service, 'firewall'>): { ipv4: FirewallVerdict | null; ipv6: FirewallVerdict | null } {
+  return { ipv4: s.firewall?.ipv4?.verdict ?? null, ipv6: s.firewall?.ipv6?.verdict ?? null };
+}
+
 /**
  * The report's services as rows, in canonical order (seq in the services table is the index),
  * each with its identity: everything a service row stores (the per-service connection
  * counters, which change with every report, are only in the latest report's body). pid and
  * the sockets' inodes are in: a restarted daemon is a changed service (new pid, maybe new
- * bindings), and a row must never keep a stale pid. The agent's order is not part of it.
+ * bindings), and a row must never keep a stale pid. The agent's order is not part of it. The
+ * firewall's verdicts are in only when the report has them (the deciding rules' text is only
+ * in the body), so a service judged by no firewall keeps the identity it had before
+ * firewall verdicts were stored (migration 5), and a host's rows are not rewritten for it.
  */
 export function serviceRows(report: Report): Array<{ service: PreparedService; identity: string }> {
   const keyed = report.services.map((s) => {
     let identity = `${s.proto}${FIELD}${s.port}${FIELD}${s.process ?? ''}${FIELD}${s.process === null ? 0 : 1}${FIELD}${s.pid ?? ''}${FIELD}${s.mode}${FIELD}${s.ipv4}${FIELD}${s.ipv6}`;
+    const firewall = firewallVerdicts(s);
+    if (s.firewall) identity += `${FIELD}firewall${FIELD}${firewall.ipv4 ?? ''}${FIELD}${firewall.ipv6 ?? ''}`;
     const bindings = s.bindings.map((b) => `${b.family}${FIELD}${b.address}${FIELD}${String(b.v6only)}${FIELD}${b.v6onlySource}${FIELD}${b.inode}`).sort();
     for (const b of bindings) identity += ITEM + b;
-    const service: PreparedService = { proto: s.proto, port: s.port, process: s.process, pid: s.pid, mode: s.mode, ipv4: s.ipv4, ipv6: s.ipv6, bindings: s.bindings };
+    const service: PreparedService = {
+      proto: s.proto,
+      port: s.port,
+      process: s.process,
+      pid: s.pid,
+      mode: s.mode,
+      ipv4: s.ipv4,
+      ipv6: s.ipv6,
+      bindings: s.bindings,
+      firewallIpv4: firewall.ipv4,
+      firewallIpv6: firewall.ipv6,
+    };
     return { service, identity };
   });
   return keyed.sort(
@@ -224,7 +259,7 @@ export function prepareReport(report: Report, meta: IngestMeta): PreparedReport 
     tokenId: meta.tokenId,
     ipv4Routable: reach(4),
     ipv6Routable: reach(6),
-    servicesHash: digest(keyed.map((k) => k.identity).join('\n')),
+    servicesHash: servicesHash(keyed),
     exposed,
     dual,
     serviceModes,

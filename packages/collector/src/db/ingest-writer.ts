@@ -4,9 +4,9 @@
 // (acks, or errors as fields) so it can run on the ingest thread (db/ingest-thread.ts) or on
 // the caller's own thread alike. What each report writes is described in sqlite-store.ts.
 import type Database from 'better-sqlite3';
-import type { Report, ServiceMode } from '@dualstack/core';
+import type { FirewallVerdict, Reach, Report, ServiceMode } from '@dualstack/core';
 import type { IngestAck } from '../api.js';
-import { asRejection, bindingsJson, findingKey, findingRows, isReportFault, MODES, ReportRejectedError, serviceRows, type PreparedReport, type PreparedService, type WriteResult } from './ingest-rows.js';
+import { asRejection, bindingsJson, findingKey, findingRows, firewallFilters, isReportFault, MODES, ReportRejectedError, serviceRows, type PreparedReport, type WriteResult } from './ingest-rows.js';
 
 /** An error of one report as plain data: a clone would lose the class and its fields. */
 export interface SentIngestError {
@@ -37,6 +37,18 @@ interface StoredReportRow {
   ack_open: number;
   ack_opened: number;
   ack_resolved: number;
+}
+
+/** What the service matrix counts of one service row. */
+interface MatrixService {
+  proto: string;
+  port: number;
+  process: string | null;
+  mode: ServiceMode;
+  ipv4: Reach;
+  ipv6: Reach;
+  firewallIpv4: FirewallVerdict | null;
+  firewallIpv6: FirewallVerdict | null;
 }
 
 interface HostStateRow {
@@ -96,20 +108,23 @@ function prepareStatements(db: Database.Database) {
         exposed, dual, critical, warning, ack_open, ack_opened, ack_resolved)
       VALUES (@reportId, @hostId, @collectedAt, @receivedAt, @bytes, @tokenId, @applied, @ipv6Routable,
         @exposed, @dual, @critical, @warning, @open, @opened, @resolved)`),
-    serviceModes: db.prepare<[string], { proto: 'tcp' | 'udp'; port: number; process: string | null; mode: ServiceMode }>(
-      'SELECT proto, port, process, mode FROM services WHERE host_id = ?',
+    matrixServices: db.prepare<[string], MatrixService>(
+      'SELECT proto, port, process, mode, ipv4, ipv6, firewall_ipv4 AS firewallIpv4, firewall_ipv6 AS firewallIpv6 FROM services WHERE host_id = ?',
     ),
     deleteServices: db.prepare<[string]>('DELETE FROM services WHERE host_id = ?'),
-    insertService: db.prepare<[string, number, string, number, string | null, number | null, string, string, string, string]>(`
-      INSERT INTO services (host_id, seq, proto, port, process, pid, mode, ipv4, ipv6, bindings)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-    matrixAdd: db.prepare<[string, number, string, number, number, number, number, number, number]>(`
-      INSERT INTO service_matrix (proto, port, process, hosts, dual_separate, dual_mapped, ipv4_only, ipv6_only, loopback_only)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    insertService: db.prepare<[string, number, string, number, string | null, number | null, string, string, string, string, string | null, string | null]>(`
+      INSERT INTO services (host_id, seq, proto, port, process, pid, mode, ipv4, ipv6, bindings, firewall_ipv4, firewall_ipv6)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    matrixAdd: db.prepare<[string, number, string, number, number, number, number, number, number, number, number]>(`
+      INSERT INTO service_matrix (proto, port, process, hosts, dual_separate, dual_mapped, ipv4_only, ipv6_only, loopback_only,
+        firewall_ipv4_filtered, firewall_ipv6_filtered)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (proto, port, process) DO UPDATE SET
         hosts = hosts + excluded.hosts, dual_separate = dual_separate + excluded.dual_separate,
         dual_mapped = dual_mapped + excluded.dual_mapped, ipv4_only = ipv4_only + excluded.ipv4_only,
-        ipv6_only = ipv6_only + excluded.ipv6_only, loopback_only = loopback_only + excluded.loopback_only`),
+        ipv6_only = ipv6_only + excluded.ipv6_only, loopback_only = loopback_only + excluded.loopback_only,
+        firewall_ipv4_filtered = firewall_ipv4_filtered + excluded.firewall_ipv4_filtered,
+        firewall_ipv6_filtered = firewall_ipv6_filtered + excluded.firewall_ipv6_filtered`),
     matrixDropEmpty: db.prepare<[string, number, string]>('DELETE FROM service_matrix WHERE proto = ? AND port = ? AND process = ? AND hosts <= 0'),
     openFindingKeys: db.prepare<[string], [string, string]>('SELECT rule, subject FROM findings WHERE host_id = ? AND resolved_at IS NULL').raw(),
     // A finding that comes back after being resolved starts a new open period: first_seen
@@ -213,10 +228,10 @@ export class IngestWriter {
     const report = (): Report => (parsed ??= JSON.parse(p.body) as Report);
     if (!host || host.services_hash !== p.servicesHash) {
       const services = serviceRows(report()).map((k) => k.service);
-      const previous = host ? s.serviceModes.all(p.hostId) : [];
+      const previous = host ? s.matrixServices.all(p.hostId) : [];
       if (host) s.deleteServices.run(p.hostId);
       services.forEach((v, seq) =>
-        s.insertService.run(p.hostId, seq, v.proto, v.port, v.process, v.pid, v.mode, v.ipv4, v.ipv6, bindingsJson(v.bindings)),
+        s.insertService.run(p.hostId, seq, v.proto, v.port, v.process, v.pid, v.mode, v.ipv4, v.ipv6, bindingsJson(v.bindings), v.firewallIpv4, v.firewallIpv6),
       );
       this.updateMatrix(previous, services);
       servicesRewritten = true;
@@ -273,30 +288,39 @@ export class IngestWriter {
     return { reportId: p.reportId, hostId: p.hostId, duplicate: false, receivedAt: p.receivedAt, findings: { open, opened, resolved } };
   }
 
-  /** Applies the difference between a host's old and new services to service_matrix. */
-  private updateMatrix(previous: ReadonlyArray<{ proto: string; port: number; process: string | null; mode: ServiceMode }>, next: readonly PreparedService[]): void {
-    const group = (rows: ReadonlyArray<{ proto: string; port: number; process: string | null; mode: ServiceMode }>) => {
-      const byKey = new Map<string, { proto: string; port: number; process: string; modes: Set<ServiceMode> }>();
+  /**
+   * Applies the difference between a host's old and new services to service_matrix: per
+   * (proto, port, process), whether the host has it, in which modes, and whether the firewall
+   * filters a family its sockets take from outside (firewallFilters).
+   */
+  private updateMatrix(previous: readonly MatrixService[], next: readonly MatrixService[]): void {
+    const group = (rows: readonly MatrixService[]) => {
+      const byKey = new Map<string, { proto: string; port: number; process: string; modes: Set<ServiceMode>; filtered4: boolean; filtered6: boolean }>();
       for (const row of rows) {
         const process = row.process ?? '';
         const key = `${row.proto}/${row.port}/${process}`;
         let entry = byKey.get(key);
-        if (!entry) byKey.set(key, (entry = { proto: row.proto, port: row.port, process, modes: new Set() }));
+        if (!entry) byKey.set(key, (entry = { proto: row.proto, port: row.port, process, modes: new Set(), filtered4: false, filtered6: false }));
         entry.modes.add(row.mode);
+        if (firewallFilters(row.ipv4, row.firewallIpv4)) entry.filtered4 = true;
+        if (firewallFilters(row.ipv6, row.firewallIpv6)) entry.filtered6 = true;
       }
       return byKey;
     };
     const before = group(previous);
     const after = group(next);
+    const flag = (value: boolean | undefined): number => (value ? 1 : 0);
     for (const key of new Set([...before.keys(), ...after.keys()])) {
       const b = before.get(key);
       const a = after.get(key);
       const entry = (a ?? b)!;
       const hosts = (a ? 1 : 0) - (b ? 1 : 0);
-      const modes = MODES.map((m) => (a?.modes.has(m) ? 1 : 0) - (b?.modes.has(m) ? 1 : 0));
-      if (hosts === 0 && modes.every((d) => d === 0)) continue;
+      const modes = MODES.map((m) => flag(a?.modes.has(m)) - flag(b?.modes.has(m)));
+      const filtered4 = flag(a?.filtered4) - flag(b?.filtered4);
+      const filtered6 = flag(a?.filtered6) - flag(b?.filtered6);
+      if (hosts === 0 && filtered4 === 0 && filtered6 === 0 && modes.every((d) => d === 0)) continue;
       const [dualSeparate, dualMapped, ipv4Only, ipv6Only, loopbackOnly] = modes as [number, number, number, number, number];
-      this.s.matrixAdd.run(entry.proto, entry.port, entry.process, hosts, dualSeparate, dualMapped, ipv4Only, ipv6Only, loopbackOnly);
+      this.s.matrixAdd.run(entry.proto, entry.port, entry.process, hosts, dualSeparate, dualMapped, ipv4Only, ipv6Only, loopbackOnly, filtered4, filtered6);
       if (hosts < 0) this.s.matrixDropEmpty.run(entry.proto, entry.port, entry.process);
     }
   }

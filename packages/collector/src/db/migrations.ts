@@ -3,6 +3,8 @@
 // version or the next, never between. A database newer than this code is refused: an older
 // collector would misread tables it does not know.
 import type Database from 'better-sqlite3';
+import type { Report } from '@dualstack/core';
+import { bindingsJson, firewallVerdicts, serviceRows, servicesHash } from './ingest-rows.js';
 
 export interface Migration {
   version: number;
@@ -322,7 +324,85 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 5,
+    description: "the host firewall's verdict per service and family; per service matrix cell, the hosts where it filters a family the sockets take",
+    up(db) {
+      // firewall_ipv4/ipv6: the verdict of the report's services[].firewall (NULL: not judged,
+      // e.g. an agent from before the firewall source). The matrix counts per cell the hosts
+      // where a family the socket table lets in from outside (ipv4/ipv6 'any' or 'addresses') is
+      // dropped or restricted by the firewall (ingest-rows.ts, firewallFilters).
+      db.exec(`
+        ALTER TABLE services ADD COLUMN firewall_ipv4 TEXT CHECK (firewall_ipv4 IN ('accepted', 'dropped', 'restricted', 'unknown'));
+        ALTER TABLE services ADD COLUMN firewall_ipv6 TEXT CHECK (firewall_ipv6 IN ('accepted', 'dropped', 'restricted', 'unknown'));
+        ALTER TABLE service_matrix ADD COLUMN firewall_ipv4_filtered INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE service_matrix ADD COLUMN firewall_ipv6_filtered INTEGER NOT NULL DEFAULT 0;
+      `);
+      backfillFirewall(db);
+    },
+  },
 ];
+
+/**
+ * Migration 5's data: agents have sent firewall verdicts before this collector stored them, so
+ * the hosts' current reports (latest_reports) may hold some. Each such host's service rows get
+ * the verdicts of its report's services, matched by everything a row stores (a row the report
+ * does not explain leaves the host's services_hash cleared: its next report rewrites them), and
+ * services_hash becomes the hash ingest now computes for that report (the verdicts are part of
+ * a service's identity), so the next report does not rewrite the rows again. Then the matrix's
+ * firewall counters are counted from the rows. Only bodies that mention a firewall are parsed.
+ */
+function backfillFirewall(db: Database.Database): void {
+  const bodies = db.prepare<[], { host_id: string; body: string }>(`
+    SELECT l.host_id, l.body FROM latest_reports l JOIN hosts h ON h.host_id = l.host_id
+    WHERE h.last_report_id = l.report_id AND instr(l.body, '"firewall"') > 0`);
+  const rows = db.prepare<[string], { seq: number; proto: string; port: number; process: string | null; pid: number | null; mode: string; ipv4: string; ipv6: string; bindings: string }>(
+    'SELECT seq, proto, port, process, pid, mode, ipv4, ipv6, bindings FROM services WHERE host_id = ?',
+  );
+  const setVerdicts = db.prepare<[string | null, string | null, string, number]>('UPDATE services SET firewall_ipv4 = ?, firewall_ipv6 = ? WHERE host_id = ? AND seq = ?');
+  const setHash = db.prepare<[string, string]>('UPDATE hosts SET services_hash = ? WHERE host_id = ?');
+  const rowKey = (r: { proto: string; port: number; process: string | null; pid: number | null; mode: string; ipv4: string; ipv6: string }, bindings: string) =>
+    JSON.stringify([r.proto, r.port, r.process, r.pid, r.mode, r.ipv4, r.ipv6, bindings]);
+  for (const { host_id: hostId, body } of bodies.all()) {
+    let report: Report;
+    try {
+      report = JSON.parse(body) as Report;
+    } catch {
+      continue; // not JSON: nothing to take from it (ingest only stores bodies it parsed)
+    }
+    if (!Array.isArray(report.services) || !report.services.some((s) => s.firewall)) continue;
+    const keyed = serviceRows(report);
+    const verdicts = new Map<string, Array<ReturnType<typeof firewallVerdicts>>>();
+    for (const { service } of keyed) {
+      const key = rowKey(service, bindingsJson(service.bindings));
+      const list = verdicts.get(key) ?? [];
+      list.push({ ipv4: service.firewallIpv4, ipv6: service.firewallIpv6 });
+      verdicts.set(key, list);
+    }
+    const stored = rows.all(hostId);
+    let explained = stored.length === keyed.length;
+    for (const row of stored) {
+      const found = verdicts.get(rowKey(row, row.bindings))?.shift();
+      if (!found) {
+        explained = false;
+        continue;
+      }
+      setVerdicts.run(found.ipv4, found.ipv6, hostId, row.seq);
+    }
+    setHash.run(explained ? servicesHash(keyed) : '', hostId);
+  }
+  db.exec(`
+    UPDATE service_matrix SET
+      firewall_ipv4_filtered = (SELECT count(DISTINCT s.host_id) FROM services s
+        WHERE s.port = service_matrix.port AND s.proto = service_matrix.proto AND coalesce(s.process, '') = service_matrix.process
+          AND s.ipv4 IN ('any', 'addresses') AND s.firewall_ipv4 IN ('dropped', 'restricted')),
+      firewall_ipv6_filtered = (SELECT count(DISTINCT s.host_id) FROM services s
+        WHERE s.port = service_matrix.port AND s.proto = service_matrix.proto AND coalesce(s.process, '') = service_matrix.process
+          AND s.ipv6 IN ('any', 'addresses') AND s.firewall_ipv6 IN ('dropped', 'restricted'))
+    WHERE EXISTS (SELECT 1 FROM services s WHERE s.port = service_matrix.port AND s.proto = service_matrix.proto
+      AND (s.firewall_ipv4 IN ('dropped', 'restricted') OR s.firewall_ipv6 IN ('dropped', 'restricted')))
+  `);
+}
 
 /** The schema version this code writes and understands. */
 export const SCHEMA_VERSION: number = migrations.reduce((max, m) => Math.max(max, m.version), 0);

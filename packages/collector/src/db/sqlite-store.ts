@@ -156,6 +156,8 @@ interface MatrixRow {
   ipv4_only: number;
   ipv6_only: number;
   loopback_only: number;
+  firewall_ipv4_filtered: number;
+  firewall_ipv6_filtered: number;
 }
 
 interface SummaryRow {
@@ -228,7 +230,8 @@ function prepareStatements(db: Database.Database) {
       SELECT report_id, collected_at, ipv6_routable, exposed, dual, critical, warning FROM reports
       WHERE host_id = ? ORDER BY collected_at DESC, received_at DESC LIMIT ?`),
     matrixPage: db.prepare<[number, number], MatrixRow>(`
-      SELECT proto, port, process, hosts, dual_separate, dual_mapped, ipv4_only, ipv6_only, loopback_only FROM service_matrix
+      SELECT proto, port, process, hosts, dual_separate, dual_mapped, ipv4_only, ipv6_only, loopback_only,
+        firewall_ipv4_filtered, firewall_ipv6_filtered FROM service_matrix
       ORDER BY hosts DESC, proto, port, process LIMIT ? OFFSET ?`),
     matrixTotal: db.prepare<[], number>('SELECT count(*) FROM service_matrix').pluck(),
     ruleGroups: db.prepare<[], { rule: string; severity: Severity; findings: number; hosts: number }>(`
@@ -478,6 +481,9 @@ export class SqliteStore implements Store {
       if (query.proto !== undefined) service.push('proto = @proto');
       if (query.process !== undefined) service.push('process = @process');
       if (query.mode !== undefined) service.push('mode = @mode');
+      // The matrix's firewall counts: that family taken by the sockets, filtered by the firewall.
+      if (query.filtered === 'ipv4') service.push("ipv4 IN ('any', 'addresses') AND firewall_ipv4 IN ('dropped', 'restricted')");
+      if (query.filtered === 'ipv6') service.push("ipv6 IN ('any', 'addresses') AND firewall_ipv6 IN ('dropped', 'restricted')");
       where.push(`h.host_id IN (SELECT host_id FROM services WHERE ${service.join(' AND ')})`);
     }
     // One statement pair per combination of filters, prepared on first use and kept.
@@ -550,6 +556,7 @@ export class SqliteStore implements Store {
       process: r.process === '' ? null : r.process,
       hosts: r.hosts,
       modes: { 'dual-separate': r.dual_separate, 'dual-mapped': r.dual_mapped, 'ipv4-only': r.ipv4_only, 'ipv6-only': r.ipv6_only, 'loopback-only': r.loopback_only },
+      firewallFiltered: { ipv4: r.firewall_ipv4_filtered, ipv6: r.firewall_ipv6_filtered },
     }));
     return { total: this.s.matrixTotal.get() ?? 0, limit: page.limit, offset: page.offset, items };
   }

@@ -1,20 +1,37 @@
 // Report bodies for collector tests and benchmarks, built from the golden replays of real
-// captures (test/golden/*.json, which lack reportId and collectedAt).
+// captures (test/golden/*.json, which lack reportId and collectedAt), and from replays of the
+// dual-stack-services capture with captured firewall rule sets
+// (test/fixtures/firewall-reports/*.json, made by make.mjs there: `fw-<scenario>`).
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Finding, Report, Service } from '@dualstack/core';
+import { unreadServiceFirewall, type Finding, type Report, type Service } from '@dualstack/core';
 
-export type GoldenName = 'dual-stack-services' | 'bindv6only' | 'ipv6-off' | 'no-ipv6-default' | 'broken-tcp-bad-hex';
+/** Firewall scenarios (test/fixtures/firewall/<scenario>) replayed on the dual-stack-services host. */
+export type FirewallReportName = 'fw-iptables-realistic' | 'fw-firewalld' | 'fw-ip6-no-nd';
+export type GoldenName = 'dual-stack-services' | 'bindv6only' | 'ipv6-off' | 'no-ipv6-default' | 'broken-tcp-bad-hex' | FirewallReportName;
 
 const cache = new Map<GoldenName, string>();
 
 export function golden(name: GoldenName): Omit<Report, 'reportId' | 'collectedAt'> {
   let text = cache.get(name);
   if (text === undefined) {
-    text = readFileSync(new URL(`../../../../test/golden/${name}.json`, import.meta.url), 'utf8');
+    const file = name.startsWith('fw-') ? `../fixtures/firewall-reports/${name.slice(3)}.json` : `../../../../test/golden/${name}.json`;
+    text = readFileSync(new URL(file, import.meta.url), 'utf8');
     cache.set(name, text);
   }
   return JSON.parse(text) as Omit<Report, 'reportId' | 'collectedAt'>;
+}
+
+/** The agent's answer when it may not list the rule sets (no CAP_NET_ADMIN): every exposed family unknown, saying why. */
+export const FIREWALL_NOT_READ = 'firewall not read (needs CAP_NET_ADMIN: see docs/firewall.md)';
+
+/** A report as an agent without CAP_NET_ADMIN sends it (packages/agent/src/scan.ts, applyFirewall). */
+export function withFirewallNotRead(report: Report, why = FIREWALL_NOT_READ): Report {
+  return {
+    ...report,
+    services: report.services.map((s) => ({ ...s, firewall: unreadServiceFirewall(s, why) })),
+    firewall: { read: false, why, rulesets: [], icmpv6: [] },
+  };
 }
 
 export interface ReportOptions {
