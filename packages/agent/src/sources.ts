@@ -24,6 +24,7 @@ import { commandLine, DEFAULT_ROUTE_ARGS, parseDefaultRoutes, parseRules, RULE_A
 import { NEIGHBOUR_ARGS, parseRouterNeighbours } from './neighbours.js';
 import { readNetworkConfig, resolveEtcRoot } from './netconfig.js';
 import { daemonConfigReaders, EtcRoot } from './config/index.js';
+import { LIVE_LINK_TARGETS } from './config/etc-root.js';
 import { combineFirewallOutputs, firewallCaptureFiles, readFirewall, type FirewallCaptureKey } from './firewall/read.js';
 
 /** Files a capture keeps beside the proc tree for the sources that do not read /proc. */
@@ -508,7 +509,8 @@ export const sources: SourceDefinition[] = [
       if (etcRoot === null) {
         return { status: 'skipped', detail: options.etcRoot === null ? 'no /etc root to read' : 'replaying a capture without an etc/ directory (give one with --etc-root)' };
       }
-      const etc = new EtcRoot(etcRoot);
+      // Links into package data are followed on the live /etc only (never from a capture).
+      const etc = new EtcRoot(etcRoot, options.procRoot.live && etcRoot === '/etc' ? LIVE_LINK_TARGETS : []);
       const configs: DaemonConfig[] = [];
       const problems: string[] = [];
       for (const reader of daemonConfigReaders) {

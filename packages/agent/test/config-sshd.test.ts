@@ -116,3 +116,14 @@ test('include loops, links out of the root, binary and oversized files are repor
   ]);
   assert.deepEqual(config.directives.map((d) => `${d.key} ${d.value}`), ['ListenAddress 192.0.2.2', 'Port 22'], 'nothing from the file outside the root');
 });
+
+test('links into package data are read only where allowed (the live /etc), never from a capture', (t) => {
+  const data = etcTree(t, { 'share/sshd-extra.conf': 'ListenAddress 192.0.2.9\n' });
+  const root = etcTree(t, { 'ssh/sshd_config': 'Include extra.conf\nPort 22\n' });
+  symlinkSync(join(data, 'share/sshd-extra.conf'), join(root, 'ssh/extra.conf'));
+  const refused = readSshd(new EtcRoot(root))!;
+  assert.deepEqual(refused.files.map((f) => f.status), ['read', 'outside-root']);
+  const allowed = readSshd(new EtcRoot(root, [join(data, 'share') + '/']))!;
+  assert.deepEqual(allowed.files.map((f) => f.status), ['read', 'read']);
+  assert.deepEqual(allowed.directives.map((d) => `${d.file} ${d.value}`), ['/etc/ssh/extra.conf 192.0.2.9', '/etc/ssh/sshd_config 22']);
+});

@@ -10,13 +10,24 @@ import type { ConfigFileStatus } from '@dualstack/core';
 export const MAX_CONFIG_BYTES = 10 * 1024 * 1024;
 export const MAX_INCLUDE_DEPTH = 8;
 
+/**
+ * Where a link in the live /etc may lead and still be read: package data, as Debian's
+ * nginx and Apache `*-enabled` links do (modules-enabled/*.conf -> /usr/share/nginx/...).
+ * A captured etc/ tree gets none: a replay never reads the machine it runs on.
+ */
+export const LIVE_LINK_TARGETS = ['/usr/share/', '/usr/lib/'];
+
 /** Paths are written as the daemon sees them (`/etc/ssh/sshd_config`) and read under `root`. */
 export class EtcRoot {
   private readonly realRoot: string;
   /** Every file this root handed out, as /etc paths: what a capture copies. */
   readonly read = new Set<string>();
 
-  constructor(readonly root: string) {
+  constructor(
+    readonly root: string,
+    /** Directories outside the root a link may lead into (see LIVE_LINK_TARGETS). */
+    private readonly linkTargets: readonly string[] = [],
+  ) {
     this.realRoot = realpathSync(root);
   }
 
@@ -50,7 +61,8 @@ export class EtcRoot {
       return code === 'ENOENT' ? refuse('missing') : refuse('unreadable', code ?? (error as Error).message);
     }
     const inside = relative(this.realRoot, real);
-    if (inside.startsWith('..') || isAbsolute(inside)) return refuse('outside-root', `resolves to ${real}, outside ${this.realRoot}`);
+    const outside = inside.startsWith('..') || isAbsolute(inside);
+    if (outside && !this.linkTargets.some((dir) => real.startsWith(dir))) return refuse('outside-root', `resolves to ${real}, outside ${this.realRoot}`);
     try {
       const stat = statSync(real);
       if (!stat.isFile()) return refuse('unreadable', 'not a regular file');
