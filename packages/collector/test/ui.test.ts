@@ -13,7 +13,9 @@ import { compareFindings } from '@dualstack/core';
 import { startTestCollector, type TestCollector } from './helpers/collector.js';
 import { artifactDir, chromiumMissing, launchBrowser, type Browser } from './helpers/ui-browser.js';
 import { seedFleet, XSS_HOSTNAME, XSS_PROCESS, type SeededHost } from './helpers/ui-fleet.js';
-import { finding, reportFrom, type GoldenName } from './helpers/reports.js';
+import { finding, reportFrom, withFirewallNotRead, FIREWALL_NOT_READ, type GoldenName } from './helpers/reports.js';
+import { expectedFirewallFiltered, matrixKey } from './helpers/firewall.js';
+import type { FamilyFirewall, FirewallRuleRef, Report } from '@dualstack/core';
 import { skipUnlessAvailable } from '../../../test/helpers/requirements.js';
 
 const TOKEN_KEY = 'dualstack.readerToken';
@@ -186,6 +188,10 @@ describe('the dashboard in Chromium', { skip: skipUnlessAvailable(missing, 'chro
   let c: TestCollector;
   let browser: Browser;
   let fleet: SeededHost[];
+  // A second fleet whose agents judge the host firewall (the seeded one's agents predate it):
+  // the dual-stack-services host replayed with captured rule sets (fixtures/firewall-reports).
+  let fw: TestCollector;
+  const fwReports = new Map<string, Report>();
   const shots = artifactDir();
   const foreign: string[] = [];
   const consoleErrors: string[] = [];
@@ -193,11 +199,28 @@ describe('the dashboard in Chromium', { skip: skipUnlessAvailable(missing, 'chro
   before(async () => {
     c = await startTestCollector();
     fleet = await seedFleet(c.store);
+    fw = await startTestCollector();
+    const at = new Date(Date.now() - 60_000);
+    const plan: Array<[string, GoldenName, 'not-read'?]> = [
+      ['fw-ipt-01', 'fw-iptables-realistic'],
+      ['fw-fwd-01', 'fw-firewalld'],
+      ['fw-fwd-02', 'fw-firewalld'],
+      ['fw-nd-01', 'fw-ip6-no-nd'],
+      ['fw-caps-01', 'dual-stack-services', 'not-read'],
+      ['fw-old-01', 'dual-stack-services'],
+    ];
+    for (const [hostId, fixture, notRead] of plan) {
+      let report = reportFrom(fixture, { hostId, hostname: `${hostId}.example.net`, collectedAt: at });
+      if (notRead) report = withFirewallNotRead(report);
+      await fw.store.ingestReport(report, { receivedAt: at.toISOString(), tokenId: null, bytes: 30_000 });
+      fwReports.set(hostId, report);
+    }
     browser = await launchBrowser();
   });
   after(async () => {
     await browser?.close();
     await c?.close();
+    await fw?.close();
   });
 
   /** A new tab (new sessionStorage), watched: requests elsewhere and console errors are recorded. */
@@ -548,6 +571,167 @@ describe('the dashboard in Chromium', { skip: skipUnlessAvailable(missing, 'chro
     await page.close();
   });
 
+  /** Where a rule is, as the page writes it: handle (nftables) or line (iptables-save). */
+  const ruleAt = (by: FirewallRuleRef) => (by.handle !== null ? `handle ${by.handle}` : by.line !== null ? `line ${by.line}` : 'chain policy');
+  const FIREWALL_HEADLINE: Record<FamilyFirewall['verdict'], RegExp> = { accepted: /^✔ yes/, dropped: /^✖ no \(firewall\)$/, restricted: /^▲ some sources \(firewall\)$/, unknown: /^\? \(firewall\)$/ };
+
+  test('the host page with firewall verdicts: what each client really gets, the deciding rules, the Firewall panel', async () => {
+    const report = fwReports.get('fw-ipt-01')!;
+    const page = await open('/hosts/fw-ipt-01', 'host', { origin: fw.url, token: fw.tokens.reader });
+    const headers = await page.$$eval('#socket-table thead th', (ths) => ths.map((th) => th.textContent));
+    assert.deepEqual(headers, ['Service', 'Process', 'Socket (binding, V6ONLY)', 'IPv4 clients', 'IPv6 clients', 'Mode', 'Firewall rule']);
+    const rows = await page.$$eval('#socket-table tbody tr', (trs: HTMLTableRowElement[]) =>
+      trs.map((tr) => ({
+        service: tr.dataset.service,
+        cells: [3, 4].map((i) => {
+          const td = tr.cells[i]!;
+          return { firewall: td.dataset.firewall ?? null, head: (td.firstElementChild as HTMLElement).innerText.trim(), title: td.querySelector('.fw-verdict')?.getAttribute('title') ?? null, text: td.innerText };
+        }),
+        rules: [...tr.cells[6]!.querySelectorAll('li')].map((li) => ({ family: li.dataset.family, verdict: li.dataset.verdict, text: li.querySelector('code.fw-text')!.textContent, where: li.querySelector('.fw-where')!.textContent })),
+      })),
+    );
+    assert.equal(rows.length, report.services.length);
+    const seen = { dropped: 0, restricted: 0, unknown: 0, accepted: 0 };
+    report.services.forEach((s, i) => {
+      const row = rows[i]!;
+      assert.equal(row.service, `${s.proto}/${s.port}`);
+      for (const [k, family] of [[0, 'ipv4'], [1, 'ipv6']] as const) {
+        const cell = row.cells[k]!;
+        const verdict = s.firewall?.[family] ?? null;
+        const where = `${row.service} ${family}`;
+        if (!verdict) {
+          assert.equal(cell.firewall, null, where);
+          assert.doesNotMatch(cell.text, /firewall/, `${where}: not exposed in that family, nothing to say`);
+          continue;
+        }
+        seen[verdict.verdict]++;
+        assert.equal(cell.firewall, verdict.verdict, where);
+        assert.match(cell.head, FIREWALL_HEADLINE[verdict.verdict], `${where}: ${cell.head}`);
+        if (verdict.verdict !== 'accepted') assert.match(cell.text, /socket: yes/, `${where}: then the socket's answer`);
+        else assert.match(cell.text, /firewall lets them in/, where);
+        if (verdict.verdict === 'unknown') assert.ok(cell.text.includes(verdict.unmodelled!), `${where}: the reason, ${verdict.unmodelled}`);
+        if (verdict.verdict === 'restricted') for (const prefix of verdict.allowedSources) assert.ok(cell.title!.includes(prefix), `${where}: ${prefix} on hover`);
+      }
+      // The deciding rule of each family that is not simply let in.
+      const expected = (['ipv4', 'ipv6'] as const)
+        .map((family, k) => ({ family: String(k === 0 ? 4 : 6), fw: s.firewall?.[family] }))
+        .filter((x) => x.fw && x.fw.verdict !== 'accepted' && x.fw.by)
+        .map((x) => ({ family: x.family, verdict: x.fw!.verdict, text: x.fw!.by!.text, where: `${x.fw!.by!.backend} · ${x.fw!.by!.family} ${x.fw!.by!.table} · chain ${x.fw!.by!.chain} · ${ruleAt(x.fw!.by!)}` }));
+      assert.deepEqual(row.rules, expected, `${row.service}: the deciding rules`);
+    });
+    assert.ok(seen.dropped > 0 && seen.restricted > 0 && seen.unknown > 0 && seen.accepted > 0, `every verdict shown: ${JSON.stringify(seen)}`);
+    // nginx on 8080: IPv4 dropped by LOGDROP, IPv6 only from 2001:db8:1::/64 (the expandable detail).
+    const nginx = page.locator('#socket-table tr[data-service="tcp/8080"]');
+    assert.match(await nginx.locator('td.fw-rule').innerText(), /IPv4 dropped: -A LOGDROP -j DROP\s+iptables-legacy · ip filter · chain LOGDROP · line 23/);
+    const allowed = nginx.locator('td.clients[data-firewall="restricted"] details.fw-allowed');
+    assert.equal(await allowed.locator('summary').innerText(), 'allowed: 1 source');
+    assert.equal(await allowed.locator('li[data-allowed="2001:db8:1::/64"]').isVisible(), false, 'closed until asked');
+    await allowed.locator('summary').click();
+    assert.equal(await allowed.locator('li[data-allowed="2001:db8:1::/64"]').isVisible(), true);
+
+    // The Firewall panel: read, the rule sets, the ICMPv6 answers; reachable from the contents.
+    const panel = page.locator('section#firewall');
+    assert.equal(await panel.getAttribute('data-read'), 'true');
+    assert.equal(await page.locator('nav.toc a[href="#firewall"]').count(), 1);
+    const rulesets = await panel.locator('table.fw-rulesets tbody tr').evaluateAll((trs: HTMLTableRowElement[]) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
+    assert.deepEqual(rulesets, report.firewall!.rulesets.map((r) => [r.backend, r.command, String(r.tables), String(r.rules)]));
+    const icmp = await panel.locator('table.fw-icmpv6 tbody tr').evaluateAll((trs: HTMLTableRowElement[]) => trs.map((tr) => [tr.dataset.icmpv6, tr.dataset.iface, tr.dataset.verdict]));
+    assert.deepEqual(icmp, report.firewall!.icmpv6.map((m) => [m.name, m.interface, m.verdict]));
+    await page.locator('section#services').screenshot({ path: join(shots, 'host-firewall-sockets.png') });
+    await panel.screenshot({ path: join(shots, 'host-firewall-panel.png') });
+    await page.close();
+  });
+
+  test('the Firewall panel highlights dropped neighbour discovery; an agent without CAP_NET_ADMIN says why; an older agent changes nothing', async () => {
+    // ip6-no-nd: the ip6 table's policy drops neighbour solicitations and advertisements.
+    const nd = fwReports.get('fw-nd-01')!;
+    const page = await open('/hosts/fw-nd-01', 'host', { origin: fw.url, token: fw.tokens.reader });
+    const rows = await page.$$eval('section#firewall table.fw-icmpv6 tbody tr', (trs: HTMLTableRowElement[]) =>
+      trs.map((tr) => ({ name: tr.dataset.icmpv6, highlighted: tr.classList.contains('fw-dropped'), background: getComputedStyle(tr.cells[1]!).backgroundColor, verdict: tr.cells[2]!.innerText.trim(), rule: tr.cells[3]!.innerText, breaks: tr.cells[4]!.querySelector('strong')?.textContent ?? null })),
+    );
+    const dropped = nd.firewall!.icmpv6.filter((m) => m.verdict === 'dropped');
+    assert.equal(dropped.length, 2);
+    assert.deepEqual(rows.filter((r) => r.highlighted).map((r) => r.name), dropped.map((m) => m.name));
+    for (const r of rows) {
+      const m = nd.firewall!.icmpv6.find((x) => x.name === r.name)!;
+      assert.equal(r.verdict, `${m.verdict === 'dropped' ? '✖' : '✔'} ${m.verdict}`, `${r.name}: the verdict in words`);
+      assert.ok(r.rule.startsWith(m.by!.text), `${r.name}: the deciding rule`);
+      assert.equal(r.breaks, r.highlighted ? m.breaks : null, `${r.name}: what IPv6 loses, stressed when dropped`);
+    }
+    assert.notEqual(rows.find((r) => r.highlighted)!.background, rows.find((r) => !r.highlighted)!.background, 'a dropped row stands out');
+    assert.match(await page.locator('section#firewall caption').nth(1).innerText(), /2 dropped/);
+    await page.locator('section#firewall').screenshot({ path: join(shots, 'host-firewall-icmpv6-dropped.png') });
+    // The highlight and the verdict words keep their contrast, light and dark.
+    assert.deepEqual((await contrast(page)).low, [], 'light: texts below 4.5:1 (3:1 when large)');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    const dark = await contrast(page);
+    assert.ok(dark.background < 0.05);
+    assert.deepEqual(dark.low, [], 'dark: texts below 4.5:1 (3:1 when large)');
+    await page.locator('section#firewall').screenshot({ path: join(shots, 'host-firewall-icmpv6-dropped-dark.png') });
+    await page.close();
+
+    // Not read: the panel says why, each exposed family says "? (firewall)" with the reason, and
+    // there is no rule to show (no empty column).
+    const caps = await open('/hosts/fw-caps-01', 'host', { origin: fw.url, token: fw.tokens.reader });
+    assert.equal(await caps.locator('section#firewall').getAttribute('data-read'), 'false');
+    assert.equal(await caps.locator('section#firewall .fw-status').innerText(), `✖ ${FIREWALL_NOT_READ}. Every firewall verdict is unknown.`);
+    assert.equal(await caps.locator('section#firewall table').count(), 0);
+    assert.equal(await caps.locator('#socket-table thead th').count(), 6);
+    const unknown = await caps.$$eval('#socket-table td.clients[data-firewall]', (tds) => tds.map((td) => [td.getAttribute('data-firewall'), (td.firstElementChild as HTMLElement).innerText, td.querySelector('.fw-why')?.textContent]));
+    assert.equal(unknown.length, fwReports.get('fw-caps-01')!.services.reduce((n, s) => n + (s.firewall?.ipv4 ? 1 : 0) + (s.firewall?.ipv6 ? 1 : 0), 0));
+    for (const u of unknown) assert.deepEqual(u, ['unknown', '? (firewall)', FIREWALL_NOT_READ]);
+    await caps.close();
+
+    // An agent from before the firewall source: the page is as it was.
+    const old = await open('/hosts/fw-old-01', 'host', { origin: fw.url, token: fw.tokens.reader });
+    assert.equal(await old.locator('section#firewall').count(), 0);
+    assert.equal(await old.locator('nav.toc a[href="#firewall"]').count(), 0);
+    assert.deepEqual(await old.$$eval('#socket-table thead th', (ths) => ths.map((th) => th.textContent)), ['Service', 'Process', 'Socket (binding, V6ONLY)', 'IPv4 clients', 'IPv6 clients', 'Mode']);
+    assert.equal(await old.locator('#socket-table [data-firewall]').count(), 0);
+    assert.doesNotMatch(await old.locator('#socket-table').innerText(), /firewall/i);
+    await old.close();
+  });
+
+  test('the service matrix says where the firewall filters a family a service listens for, and a count opens those hosts', async () => {
+    const page = await open('/services', 'services', { origin: fw.url, token: fw.tokens.reader });
+    const expected = expectedFirewallFiltered([...fwReports.values()]);
+    const api = (await (await request(`${fw.url}/api/v1/services?limit=1000`, { headers: { authorization: `Bearer ${fw.tokens.reader}` } })).body.json()) as { items: Array<{ proto: string; port: number; process: string | null; modes: Record<string, number>; firewallFiltered: { ipv4: number; ipv6: number } }> };
+    assert.deepEqual(new Map(api.items.map((r) => [matrixKey(r), r.firewallFiltered])), expected);
+    const cells = await page.$$eval('table.matrix tbody tr', (trs: HTMLTableRowElement[]) =>
+      trs.map((tr) => ({ service: tr.dataset.service, process: tr.dataset.process, lines: [...tr.querySelectorAll('td.fw-filtered li')].map((li) => ({ family: (li as HTMLElement).dataset.filtered, hosts: Number((li as HTMLElement).dataset.hosts), text: (li as HTMLElement).innerText.trim() })) })),
+    );
+    assert.equal(cells.length, api.items.length);
+    for (const row of api.items) {
+      const shown = cells.find((c2) => c2.service === `${row.proto}/${row.port}` && c2.process === (row.process ?? ''))!;
+      const dual = row.modes['dual-separate']! + row.modes['dual-mapped']! > 0;
+      const want = (['ipv6', 'ipv4'] as const)
+        .filter((f) => row.firewallFiltered[f] > 0)
+        .map((f) => {
+          const n = row.firewallFiltered[f];
+          const onlyDual = dual && row.modes[f === 'ipv6' ? 'ipv6-only' : 'ipv4-only'] === 0;
+          return { family: f, hosts: n, text: `▲ ${onlyDual ? 'dual-stack, but ' : ''}IPv${f.slice(3)} filtered on ${n} host${n === 1 ? '' : 's'}` };
+        });
+      assert.deepEqual(shown.lines, want, `${row.proto}/${row.port} ${row.process}`);
+    }
+    const nginx = page.locator('table.matrix tbody tr[data-service="tcp/8080"][data-process="nginx"] td.fw-filtered');
+    assert.match(await nginx.innerText(), /dual-stack, but IPv6 filtered on 2 hosts/);
+    assert.match(await page.locator('table.matrix tbody tr[data-service="tcp/3306"] td.fw-filtered').innerText(), /^▲ IPv6 filtered on 4 hosts$/, 'mariadbd listens IPv6-only: no "dual-stack, but"');
+    await page.screenshot({ path: join(shots, 'services-firewall.png'), fullPage: true });
+    // A count opens exactly its hosts.
+    await nginx.locator('li[data-filtered="ipv6"] a').click();
+    await page.waitForSelector('main[data-ready="hosts"] #hosts-status[data-total]');
+    assert.match(page.url(), /filtered=ipv6/);
+    assert.match(await page.locator('.note').innerText(), /tcp\/8080 nginx, where the firewall drops or restricts IPv6 clients the sockets take/);
+    assert.deepEqual(await page.$$eval('table.hosts tbody tr', (trs) => trs.map((tr) => tr.getAttribute('data-host-id'))), ['fw-ipt-01', 'fw-nd-01']);
+    await page.close();
+
+    // A fleet whose agents send no verdicts keeps the matrix it had: no Firewall column.
+    const plain = await open('/services', 'services');
+    assert.equal(await plain.locator('table.matrix td.fw-filtered').count(), 0);
+    assert.doesNotMatch((await plain.$$eval('table.matrix thead th', (ths) => ths.map((th) => th.textContent))).join(' '), /Firewall/);
+    await plain.close();
+  });
+
   test('a wrong token shows a clear message and the token form; the right one opens the dashboard', async () => {
     const page = await open('/', 'token', { token: 'dsk_not-a-real-token' });
     const alert = page.locator('[role="alert"]');
@@ -588,7 +772,7 @@ describe('the dashboard in Chromium', { skip: skipUnlessAvailable(missing, 'chro
     }
   });
 
-  test('at phone size (390x844) the overview and a host page fit the screen: readable chart, findings and fixes, reachable navigation', async () => {
+  test('at phone size (390x844) the overview, a host page and one with firewall verdicts fit the screen: readable chart, findings and fixes, firewall cells, reachable navigation', async () => {
     const web = fleet.find((h) => h.hostId === 'web-07')!;
     const phone = { width: 390, height: 844 };
     await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: c.url });
@@ -691,6 +875,35 @@ describe('the dashboard in Chromium', { skip: skipUnlessAvailable(missing, 'chro
     assert.ok(heading.y >= tocAfter.y + tocAfter.height - 1 && heading.y + heading.height <= phone.height, `the findings heading is shown below the contents: ${JSON.stringify({ heading, tocAfter })}`);
     await page.screenshot({ path: join(shots, 'phone-host-findings.png') }); // what the tap on "Findings" shows
     await page.close();
+
+    // --- a host whose firewall the agent judged: the same checks for the new cells ----------
+    const fwPage = await open('/hosts/fw-ipt-01', 'host', { origin: fw.url, token: fw.tokens.reader, before: (p) => p.setViewportSize(phone) });
+    await fwPage.evaluate(() => document.querySelectorAll('details').forEach((d) => (d.open = true))); // the allowed prefixes too
+    assert.deepEqual(await offScreen(fwPage), { scrollWidth: phone.width, innerWidth: phone.width, outside: [] }, 'with firewall verdicts and rules, nothing wider than the screen');
+    const fwCells = await fwPage.$$eval('#socket-table tbody tr', (trs: HTMLTableRowElement[]) =>
+      trs.map((tr) => [3, 4, 6].map((i) => ({ label: getComputedStyle(tr.cells[i]!, '::before').content, right: tr.cells[i]!.getBoundingClientRect().right, width: tr.cells[i]!.getBoundingClientRect().width }))),
+    );
+    for (const cells of fwCells) {
+      assert.deepEqual(cells.map((cell) => cell.label), ['"IPv4 clients"', '"IPv6 clients"', '"Firewall rule"']);
+      for (const cell of cells) assert.ok(cell.right <= phone.width, `a cell ends at ${cell.right}`);
+      assert.ok(cells[2]!.width > phone.width * 0.8, `the deciding rules take the row's width (${cells[2]!.width} px)`);
+    }
+    // The rule text is whole and legible, wrapped rather than cut.
+    const ruleText = await fwPage.$$eval('#socket-table code.fw-text', (codes) => codes.map((code) => ({ px: parseFloat(getComputedStyle(code).fontSize), hidden: code.scrollWidth - code.clientWidth, right: code.getBoundingClientRect().right })));
+    assert.ok(ruleText.length > 0);
+    for (const r of ruleText) assert.ok(r.px >= 12 && r.hidden <= 1 && r.right <= phone.width, JSON.stringify(r));
+    // The panel's tables stack like the others: each value under its column's name.
+    const icmpLabels = await fwPage.$$eval('section#firewall table.fw-icmpv6 tbody tr', (trs: HTMLTableRowElement[]) => trs.map((tr) => [...tr.cells].slice(1).map((td) => getComputedStyle(td, '::before').content)));
+    for (const labels of icmpLabels) assert.deepEqual(labels, ['"Interface"', '"Verdict"', '"Deciding rule"', '"Without it"']);
+    await fwPage.locator('nav.toc a', { hasText: 'Firewall' }).click();
+    const fwHeading = (await fwPage.locator('#firewall-h').boundingBox())!;
+    assert.ok(fwHeading.y >= 0 && fwHeading.y + fwHeading.height <= phone.height, `the contents lead to the Firewall panel: ${JSON.stringify(fwHeading)}`);
+    await fwPage.screenshot({ path: join(shots, 'phone-host-firewall.png'), fullPage: true });
+    await fwPage.close();
+    const matrixPage = await open('/services', 'services', { origin: fw.url, token: fw.tokens.reader, before: (p) => p.setViewportSize(phone) });
+    assert.deepEqual(await offScreen(matrixPage), { scrollWidth: phone.width, innerWidth: phone.width, outside: [] }, 'the matrix with its firewall counts fits');
+    await matrixPage.screenshot({ path: join(shots, 'phone-services-firewall.png'), fullPage: true });
+    await matrixPage.close();
   });
 
   test('dark colour scheme keeps every text at WCAG AA contrast; a narrow screen (420 px) lists the hosts without overflow', async () => {

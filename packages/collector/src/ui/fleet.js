@@ -189,11 +189,43 @@ export async function overview({ signal }) {
   };
 }
 
+/**
+ * A matrix row's firewall counts in words, each opening its hosts: "dual-stack, but IPv6
+ * filtered on 3 hosts" when every host that takes that family from outside runs the service
+ * dual-stack (no host runs it IPv6-only), else "IPv6 filtered on 3 hosts".
+ */
+function firewallCell(r, name, proc) {
+  const lines = [];
+  for (const family of ['ipv6', 'ipv4']) {
+    const n = r.firewallFiltered?.[family] ?? 0;
+    if (n === 0) continue;
+    const dual = (r.modes['dual-separate'] ?? 0) + (r.modes['dual-mapped'] ?? 0);
+    // A family is taken by dual-stack sockets and by that family's single-family ones: with no
+    // host of the latter, every host counted here runs the service dual-stack.
+    const onlyDual = dual > 0 && (r.modes[family === 'ipv6' ? 'ipv6-only' : 'ipv4-only'] ?? 0) === 0;
+    const label = `IPv${family.slice(3)}`;
+    const text = `${onlyDual ? 'dual-stack, but ' : ''}${label} filtered on ${num(n)} host${n === 1 ? '' : 's'}`;
+    lines.push(
+      h(
+        'li',
+        { dataset: { filtered: family, hosts: n } },
+        h('span', { 'aria-hidden': 'true', class: 'warn' }, '▲ '),
+        h('a', { href: hashHref('/hosts', { proto: r.proto, port: r.port, process: r.process ?? undefined, filtered: family, service: `${name} ${proc}` }), 'aria-label': `${text}: ${proc} on ${name}; list them` }, text),
+      ),
+    );
+  }
+  return h('td', { class: 'fw-filtered' }, lines.length ? h('ul', { class: 'plain' }, lines) : h('span', { class: 'muted' }, '–'));
+}
+
 export async function services({ signal, params }) {
   const matrix = await getAllPages('/api/v1/services', { signal });
   const filterInput = h('input', { id: 'svc-filter', type: 'search', value: params.get('q') ?? '', placeholder: 'sshd, 443, udp…', autocomplete: 'off' });
   const body = h('tbody');
   const status = h('p', { role: 'status', class: 'muted', id: 'svc-status' });
+  // The firewall column only when some host's firewall filters a service (agents from before
+  // the firewall source report no verdicts, and then the matrix is as it was).
+  const filteredOf = (r) => r.firewallFiltered ?? { ipv4: 0, ipv6: 0 };
+  const withFirewall = matrix.items.some((r) => filteredOf(r).ipv4 > 0 || filteredOf(r).ipv6 > 0);
   const rows = matrix.items.map((r) => {
     const name = `${r.proto}/${r.port}`;
     const proc = r.process ?? 'unknown process';
@@ -215,10 +247,11 @@ export async function services({ signal, params }) {
       h('td', { class: 'n' }, num(r.hosts)),
       cells,
       h('td', null, modeStack(r.modes)),
+      withFirewall ? firewallCell(r, name, proc) : null,
     );
     return { tr, text: `${name} ${proc}`.toLowerCase() };
   });
-  labelCells(rows.map((r) => r.tr), ['Service', 'Process', 'Hosts', ...MODES.map((m) => m.short), '']);
+  labelCells(rows.map((r) => r.tr), ['Service', 'Process', 'Hosts', ...MODES.map((m) => m.short), '', ...(withFirewall ? ['Firewall'] : [])]);
   const apply = () => {
     const q = filterInput.value.trim().toLowerCase();
     const shown = rows.filter((r) => !q || r.text.includes(q));
@@ -238,7 +271,12 @@ export async function services({ signal, params }) {
       'div',
       { class: 'view services' },
       h('h1', { tabindex: '-1' }, 'Service matrix'),
-      h('p', { class: 'muted' }, 'Each daemon and port across the fleet: how many hosts run it in each mode. A count opens those hosts.'),
+      h(
+        'p',
+        { class: 'muted' },
+        'Each daemon and port across the fleet: how many hosts run it in each mode. A count opens those hosts.',
+        withFirewall ? ' Firewall: the hosts whose firewall drops or restricts a family that the service listens for.' : '',
+      ),
       h('form', { role: 'search', class: 'filters', 'aria-label': 'Filter services', on: { submit: (e) => e.preventDefault() } }, h('div', { class: 'field' }, h('label', { for: 'svc-filter' }, 'Process, port or protocol'), filterInput)),
       status,
       legend,
@@ -249,7 +287,7 @@ export async function services({ signal, params }) {
           'table',
           { class: 'stack matrix' },
           h('caption', null, 'Hosts per mode for each service (protocol/port and process)'),
-          h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Service'), h('th', { scope: 'col' }, 'Process'), h('th', { scope: 'col' }, 'Hosts'), MODES.map((m) => h('th', { scope: 'col', class: 'n' }, m.short)), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Modes as a bar')))),
+          h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Service'), h('th', { scope: 'col' }, 'Process'), h('th', { scope: 'col' }, 'Hosts'), MODES.map((m) => h('th', { scope: 'col', class: 'n' }, m.short)), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Modes as a bar')), withFirewall ? h('th', { scope: 'col' }, 'Firewall') : null)),
           body,
         ),
       ),

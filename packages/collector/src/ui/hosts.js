@@ -6,7 +6,7 @@ import { MODES, SEVERITIES, h, hashHref, hostHref, modeInfo, num, pct, replace, 
 const PAGE = 100;
 const FILTERS = ['q', 'rule', 'severity', 'mode', 'stale'];
 /** One service, set by the service matrix's links (no form control: the note shows it). */
-const SERVICE_FILTERS = ['proto', 'port', 'process'];
+const SERVICE_FILTERS = ['proto', 'port', 'process', 'filtered'];
 
 function findingCounts(f) {
   const parts = SEVERITIES.filter((sev) => f[sev] > 0).map((sev) => h('li', { dataset: { severity: sev } }, severity(sev), ' ', num(f[sev])));
@@ -108,7 +108,7 @@ export async function hosts({ signal, params }) {
     replace(
       note,
       service && p.get('port')
-        ? h('p', { class: 'note' }, `From the service matrix: the hosts running ${service}${p.get('mode') ? `, ${modeInfo(p.get('mode')).label}` : ''}.`)
+        ? h('p', { class: 'note' }, `From the service matrix: the hosts running ${service}${p.get('mode') ? `, ${modeInfo(p.get('mode')).label}` : ''}${p.get('filtered') === 'ipv4' || p.get('filtered') === 'ipv6' ? `, where the firewall drops or restricts IPv${p.get('filtered').slice(3)} clients the sockets take` : ''}.`)
         : null,
     );
     const from = page.total === 0 ? 0 : offset + 1;
@@ -163,6 +163,28 @@ function v6onlyText(b) {
   return h('span', { class: `v6only ${b.v6only === false ? 'mapped' : ''}`, title: `read: ${b.v6onlySource}` }, value, h('span', { class: 'sub' }, ` (${b.v6onlySource})`));
 }
 
+/** The firewall's answer for a family the socket table lets in from outside; null when the report has none. */
+function firewallOf(service, family) {
+  const reach = family === 4 ? service.ipv4 : service.ipv6;
+  if (reach !== 'any' && reach !== 'addresses') return null;
+  return (family === 4 ? service.firewall?.ipv4 : service.firewall?.ipv6) ?? null;
+}
+
+/** What a client gets when the firewall has the last word (docs/firewall.md): the words of `dualstack-agent scan`. */
+const FIREWALL_WORDS = {
+  dropped: { words: 'no (firewall)', mark: '✖ ', cls: 'bad' },
+  restricted: { words: 'some sources (firewall)', mark: '▲ ', cls: 'warn' },
+  unknown: { words: '? (firewall)', mark: '', cls: 'unknown' },
+};
+
+/** Who gets in through a restricting firewall: its prefixes, or the interfaces that accept. */
+function allowedText(fw) {
+  const parts = [];
+  if (fw.allowedSources.length) parts.push(`from ${fw.allowedSources.join(', ')}`);
+  if (fw.acceptedOn.length) parts.push(`on ${fw.acceptedOn.join(', ')}${fw.interfaces.length > fw.acceptedOn.length ? ` (not on ${fw.interfaces.filter((i) => !fw.acceptedOn.includes(i)).join(', ')})` : ''}`);
+  return parts.length ? `Gets in only ${parts.join('; ')}.` : 'Gets in only from some sources.';
+}
+
 function clientsCell(service, family) {
   const reach = family === 4 ? service.ipv4 : service.ipv6;
   const c = service.connections;
@@ -171,17 +193,64 @@ function clientsCell(service, family) {
   const viaMapped = family === 4 && reach !== 'none' && !service.bindings.some((b) => b.family === 4) && service.bindings.some((b) => b.family === 6 && b.v6only === false);
   const ok = reach === 'any' || reach === 'addresses';
   const conns = family === 4 ? c.ipv4 + c.mapped : c.ipv6;
+  const socket = h('span', { class: ok ? 'ok' : reach === 'loopback' ? 'warn' : 'bad' }, h('span', { 'aria-hidden': 'true' }, ok ? '✔ ' : reach === 'loopback' ? '⌂ ' : '✖ '), words);
+  // The socket table's answer, then the firewall's: when it drops, restricts or cannot be
+  // judged, that is what a client gets, and the socket's answer follows it.
+  const fw = firewallOf(service, family);
+  const filtered = fw && FIREWALL_WORDS[fw.verdict];
+  let firewall = null;
+  if (filtered) {
+    const allowed = fw.verdict === 'restricted' ? allowedText(fw) : null;
+    firewall = [
+      h('span', { class: `fw-verdict ${filtered.cls}`, title: allowed ?? fw.unmodelled ?? null }, filtered.mark ? h('span', { 'aria-hidden': 'true' }, filtered.mark) : null, filtered.words),
+      h('div', { class: 'sub' }, 'socket: ', words),
+      allowed
+        ? h(
+            'details',
+            { class: 'fw-allowed' },
+            h('summary', null, fw.allowedSources.length ? `allowed: ${fw.allowedSources.length} source${fw.allowedSources.length === 1 ? '' : 's'}` : 'allowed: some interfaces'),
+            h(
+              'ul',
+              { class: 'plain mono' },
+              fw.allowedSources.map((prefix) => h('li', { dataset: { allowed: prefix } }, prefix)),
+              fw.acceptedOn.map((name) => h('li', { dataset: { acceptedOn: name } }, `on ${name}`)),
+            ),
+          )
+        : null,
+      fw.verdict === 'unknown' && fw.unmodelled ? h('div', { class: 'sub fw-why' }, fw.unmodelled) : null,
+    ];
+  }
   return h(
     'td',
-    { class: `clients reach-${reach}`, dataset: { reach } },
-    h('span', { class: ok ? 'ok' : reach === 'loopback' ? 'warn' : 'bad' }, h('span', { 'aria-hidden': 'true' }, ok ? '✔ ' : reach === 'loopback' ? '⌂ ' : '✖ '), words),
+    { class: `clients reach-${reach}`, dataset: { reach, firewall: fw?.verdict } },
+    firewall ?? socket,
+    fw?.verdict === 'accepted' ? h('div', { class: 'sub' }, 'firewall lets them in') : null,
     addrs.length ? h('div', { class: 'sub mono' }, addrs.join(', ')) : null,
     viaMapped ? h('div', { class: 'sub' }, 'seen as ::ffff:a.b.c.d') : null,
     h('div', { class: 'sub', dataset: { connections: conns } }, family === 4 ? `${num(conns)} connected${c.mapped ? ` (${num(c.mapped)} mapped)` : ''}` : `${num(conns)} connected`),
   );
 }
 
-function socketTable(services) {
+/** Where a rule is: its table and chain, and its handle (nftables) or line (iptables-save). */
+function ruleWhere(by) {
+  const at = by.handle !== null ? `handle ${by.handle}` : by.line !== null ? `line ${by.line}` : by.position === null ? 'chain policy' : `position ${by.position}`;
+  return `${by.backend} · ${by.family} ${by.table} · chain ${by.chain} · ${at}`;
+}
+
+function ruleRef(by) {
+  return [h('code', { class: 'fw-text' }, by.text), h('div', { class: 'sub fw-where' }, ruleWhere(by))];
+}
+
+/** The rule that decided each family that the firewall drops, restricts or leaves unknown. */
+function firewallRuleCell(service) {
+  const items = [4, 6]
+    .map((family) => ({ family, fw: firewallOf(service, family) }))
+    .filter(({ fw }) => fw && fw.verdict !== 'accepted' && fw.by)
+    .map(({ family, fw }) => h('li', { dataset: { family, verdict: fw.verdict } }, h('span', { class: 'fw-family' }, `IPv${family} ${fw.verdict}: `), ruleRef(fw.by)));
+  return h('td', { class: 'fw-rule' }, items.length ? h('ul', { class: 'plain' }, items) : h('span', { class: 'muted' }, '–'));
+}
+
+function socketTable(services, withRules) {
   const rows = services.map((svc) =>
     h(
       'tr',
@@ -207,9 +276,67 @@ function socketTable(services) {
       clientsCell(svc, 4),
       clientsCell(svc, 6),
       h('td', { class: 'mode-cell' }, h('span', { class: `mode ${modeInfo(svc.mode).cls}`, dataset: { mode: svc.mode } }, modeInfo(svc.mode).label)),
+      withRules ? firewallRuleCell(svc) : null,
     ),
   );
-  return table('Listening sockets per service: who can connect over each family', ['Service', 'Process', 'Socket (binding, V6ONLY)', 'IPv4 clients', 'IPv6 clients', 'Mode'], rows, { class: 'sockets', id: 'socket-table' });
+  return table(
+    services.some((svc) => svc.firewall) ? 'Listening sockets per service: who can connect over each family, after the host firewall' : 'Listening sockets per service: who can connect over each family',
+    ['Service', 'Process', 'Socket (binding, V6ONLY)', 'IPv4 clients', 'IPv6 clients', 'Mode', ...(withRules ? ['Firewall rule'] : [])],
+    rows,
+    { class: 'sockets', id: 'socket-table' },
+  );
+}
+
+const VERDICT_MARK = { accepted: ['✔ ', 'ok'], dropped: ['✖ ', 'bad'], restricted: ['▲ ', 'warn'], unknown: ['? ', 'unknown'] };
+
+function verdictWords(verdict) {
+  const [mark, cls] = VERDICT_MARK[verdict] ?? ['? ', 'unknown'];
+  return h('span', { class: cls }, h('span', { 'aria-hidden': 'true' }, mark), verdict);
+}
+
+/** The firewall as read: whether, why not, the rule sets, and the ICMPv6 that IPv6 needs. */
+function firewallSection(fw) {
+  const rulesets = fw.rulesets.map((r) =>
+    h('tr', { dataset: { backend: r.backend } }, h('th', { scope: 'row' }, r.backend), h('td', { class: 'mono' }, r.command), h('td', { class: 'n' }, num(r.tables)), h('td', { class: 'n' }, num(r.rules))),
+  );
+  const icmpv6 = fw.icmpv6.map((m) =>
+    h(
+      'tr',
+      { class: m.verdict === 'dropped' ? 'fw-dropped' : null, dataset: { icmpv6: m.name, iface: m.interface, verdict: m.verdict } },
+      h('th', { scope: 'row' }, h('span', { class: 'mono' }, m.name), h('span', { class: 'sub' }, ` type ${m.type}`)),
+      h('td', { class: 'mono' }, m.interface),
+      h(
+        'td',
+        null,
+        verdictWords(m.verdict),
+        m.allowedSources.length ? h('div', { class: 'sub mono' }, `from ${m.allowedSources.join(', ')}`) : null,
+        m.verdict === 'unknown' && m.unmodelled ? h('div', { class: 'sub fw-why' }, m.unmodelled) : null,
+      ),
+      h('td', { class: 'fw-rule' }, m.by ? ruleRef(m.by) : h('span', { class: 'muted' }, '–')),
+      h('td', null, m.verdict === 'dropped' ? h('strong', null, m.breaks) : h('span', { class: 'sub' }, m.breaks)),
+    ),
+  );
+  const dropped = fw.icmpv6.filter((m) => m.verdict === 'dropped').length;
+  const rules = fw.rulesets.reduce((n, r) => n + r.rules, 0);
+  return h(
+    'section',
+    { id: 'firewall', 'aria-labelledby': 'firewall-h', class: 'panel', dataset: { read: String(fw.read) } },
+    h('h2', { id: 'firewall-h' }, 'Firewall'),
+    fw.read
+      ? h('p', { class: 'fw-status' }, yesNo(true, 'read'), `: ${num(rules)} rule${rules === 1 ? '' : 's'} in ${num(fw.rulesets.length)} rule set${fw.rulesets.length === 1 ? '' : 's'}; every listening service is judged per family in the socket table.`)
+      : h('p', { class: 'fw-status' }, h('span', { class: 'bad' }, h('span', { 'aria-hidden': 'true' }, '✖ '), fw.why ?? 'firewall not read'), '. Every firewall verdict is unknown.'),
+    rulesets.length ? table('Rule sets read: the kernel applies all of them, so a packet must pass every one', ['Backend', 'Command', { label: 'Tables', numeric: true }, { label: 'Rules', numeric: true }], rulesets, { class: 'fw-rulesets' }) : null,
+    fw.read
+      ? icmpv6.length
+        ? table(
+            `ICMPv6 that IPv6 cannot work without (RFC 4890), per interface${dropped ? `: ${dropped} dropped` : ''}`,
+            ['Message', 'Interface', 'Verdict', 'Deciding rule', 'Without it'],
+            icmpv6,
+            { class: 'fw-icmpv6' },
+          )
+        : h('p', { class: 'muted' }, 'No IPv6 interface to judge ICMPv6 on.')
+      : null,
+  );
 }
 
 function routeText(r) {
@@ -405,6 +532,13 @@ export async function host({ signal, id }) {
   }
   const { host: summary, latestReport: report, findings, history } = detail;
   const r = report ?? {};
+  // Firewall facts: agents from before the firewall source send none, and then the page is as it was.
+  const fw = r.firewall && typeof r.firewall === 'object' ? r.firewall : null;
+  // The deciding rules' column only when there is a rule to show (none when the firewall was not read).
+  const withRules = detail.services.some((svc) => [4, 6].some((family) => {
+    const verdict = firewallOf(svc, family);
+    return verdict && verdict.verdict !== 'accepted' && verdict.by;
+  }));
   const facts = [
     ['Host id', h('span', { class: 'mono' }, summary.hostId)],
     ['System', `${summary.distro ?? 'unknown distro'}${r.host?.os?.release ? ` ${r.host.os.release}` : ''}, kernel ${summary.kernel ?? 'unknown'}${r.host?.os?.arch ? ` (${r.host.os.arch})` : ''}`],
@@ -426,9 +560,10 @@ export async function host({ signal, id }) {
       h(
         'nav',
         { class: 'toc', 'aria-label': 'On this page' },
-        h('ul', { class: 'inline' }, [['#services', 'Sockets'], ['#findings', 'Findings'], ['#routing', 'Routing'], ['#sysctls', 'Sysctls'], ['#history', 'History']].map(([target, label]) => h('li', null, h('a', { href: target, dataset: { scroll: target.slice(1) } }, label)))),
+        h('ul', { class: 'inline' }, [['#services', 'Sockets'], ...(fw ? [['#firewall', 'Firewall']] : []), ['#findings', 'Findings'], ['#routing', 'Routing'], ['#sysctls', 'Sysctls'], ['#history', 'History']].map(([target, label]) => h('li', null, h('a', { href: target, dataset: { scroll: target.slice(1) } }, label)))),
       ),
-      h('section', { id: 'services', 'aria-labelledby': 'services-h', class: 'panel' }, h('h2', { id: 'services-h' }, `Sockets (${detail.services.length} services)`), detail.services.length ? socketTable(detail.services) : h('p', { class: 'muted' }, 'No listening services.')),
+      h('section', { id: 'services', 'aria-labelledby': 'services-h', class: 'panel' }, h('h2', { id: 'services-h' }, `Sockets (${detail.services.length} services)`), detail.services.length ? socketTable(detail.services, withRules) : h('p', { class: 'muted' }, 'No listening services.')),
+      fw ? firewallSection(fw) : null,
       findingsSection(findings),
       routingSection(r),
       sysctlSection(r),
