@@ -69,6 +69,9 @@ export function checkAddressSyntax(use: AddressUse, hostAddresses: HostAddress[]
       return { severity: 'warning', problem: `without brackets "${use.token}" is one IPv6 address, not ${head} port ${tail}: the daemon listens on an address this host does not have (or fails to bind)`, corrected: `[${head}]:${tail}` };
     }
   }
+  if (syntax.brackets === 'optional' && s.port !== null) {
+    return { severity: 'critical', problem: 'this directive takes an address without a port: with one the entry is not an address to the daemon (refused at start)', corrected: `[${plain}]` };
+  }
   if (s.zone && !syntax.zone) return { severity: 'critical', problem: 'a zone index (%interface) is not accepted here', corrected: s.bracketed ? `[${s.address}]${s.prefix !== null && syntax.prefix ? `/${s.prefix}` : ''}` : withPrefix(s.address) };
   if (s.prefix !== null && !syntax.prefix) return { severity: 'critical', problem: 'a prefix length is not accepted here (an address is)', corrected: s.bracketed ? `[${plain}]` : plain };
   if (isMapped(s.address)) {

@@ -1,10 +1,12 @@
 // Every daemon whose configuration the agent reads, in one explicit list.
 import type { ConfigKnowledge } from './model.js';
 import { sshdConfigKnowledge } from './sshd.js';
+import { postfixConfigKnowledge } from './postfix.js';
 import { nginxConfigKnowledge } from './nginx.js';
 
 export const configKnowledge: ConfigKnowledge[] = [
   sshdConfigKnowledge,
+  postfixConfigKnowledge,
   nginxConfigKnowledge,
 ];
 
@@ -15,4 +17,5 @@ export function configKnowledgeFor(daemon: string): ConfigKnowledge | undefined 
 export * from './model.js';
 export * from './address-syntax.js';
 export { sshdConfigKnowledge } from './sshd.js';
+export { postfixConfigKnowledge, isPostfixInetService, postfixServiceAddress } from './postfix.js';
 export { nginxConfigKnowledge } from './nginx.js';
