@@ -2,6 +2,7 @@
 import type { DaemonConfig } from '@dualstack/core';
 import type { EtcRoot } from './etc-root.js';
 import { readSshd } from './sshd.js';
+import { readPostfix } from './postfix.js';
 import { readNginx } from './nginx.js';
 
 export interface DaemonConfigReader {
@@ -12,6 +13,7 @@ export interface DaemonConfigReader {
 
 export const daemonConfigReaders: DaemonConfigReader[] = [
   { daemon: 'sshd', read: readSshd },
+  { daemon: 'postfix', read: readPostfix },
   { daemon: 'nginx', read: readNginx },
 ];
 
