@@ -501,9 +501,9 @@ export const sources: SourceDefinition[] = [
   defineSource({
     name: 'daemon-config',
     description:
-      'The configuration of the daemons in the knowledge base found under the /etc root (sshd_config with its Include files), kept to the directives that decide addresses, address families and access lists, each with its file and line.',
+      `The configuration of the daemons in the knowledge base found under the /etc root (${daemonConfigReaders.map((r) => r.daemon).join(', ')}), with the files they include, kept to the directives that decide addresses, address families and access lists, each with its file and line.`,
     paths: [],
-    live: 'files under `--etc-root` (default /etc): `ssh/sshd_config` and the files it includes',
+    live: "files under `--etc-root` (default /etc): each daemon's main configuration file where it is installed, and the files it includes",
     run(options, facts) {
       const etcRoot = resolveEtcRoot({ etcRoot: options.etcRoot, live: options.procRoot.live, captureDir: options.captureDir });
       if (etcRoot === null) {
