@@ -4,6 +4,7 @@ import type { EtcRoot } from './etc-root.js';
 import { readSshd } from './sshd.js';
 import { readPostfix } from './postfix.js';
 import { readNginx } from './nginx.js';
+import { readApache } from './apache.js';
 
 export interface DaemonConfigReader {
   daemon: string;
@@ -15,6 +16,7 @@ export const daemonConfigReaders: DaemonConfigReader[] = [
   { daemon: 'sshd', read: readSshd },
   { daemon: 'postfix', read: readPostfix },
   { daemon: 'nginx', read: readNginx },
+  { daemon: 'apache', read: readApache },
 ];
 
 export { EtcRoot } from './etc-root.js';

@@ -3,11 +3,13 @@ import type { ConfigKnowledge } from './model.js';
 import { sshdConfigKnowledge } from './sshd.js';
 import { postfixConfigKnowledge } from './postfix.js';
 import { nginxConfigKnowledge } from './nginx.js';
+import { apacheConfigKnowledge } from './apache.js';
 
 export const configKnowledge: ConfigKnowledge[] = [
   sshdConfigKnowledge,
   postfixConfigKnowledge,
   nginxConfigKnowledge,
+  apacheConfigKnowledge,
 ];
 
 export function configKnowledgeFor(daemon: string): ConfigKnowledge | undefined {
@@ -19,3 +21,4 @@ export * from './address-syntax.js';
 export { sshdConfigKnowledge } from './sshd.js';
 export { postfixConfigKnowledge, isPostfixInetService, postfixServiceAddress } from './postfix.js';
 export { nginxConfigKnowledge } from './nginx.js';
+export { apacheConfigKnowledge } from './apache.js';
