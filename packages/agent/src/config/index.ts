@@ -5,6 +5,7 @@ import { readSshd } from './sshd.js';
 import { readPostfix } from './postfix.js';
 import { readNginx } from './nginx.js';
 import { readApache } from './apache.js';
+import { readPostgres } from './postgres.js';
 
 export interface DaemonConfigReader {
   daemon: string;
@@ -17,6 +18,7 @@ export const daemonConfigReaders: DaemonConfigReader[] = [
   { daemon: 'postfix', read: readPostfix },
   { daemon: 'nginx', read: readNginx },
   { daemon: 'apache', read: readApache },
+  { daemon: 'postgres', read: readPostgres },
 ];
 
 export { EtcRoot } from './etc-root.js';

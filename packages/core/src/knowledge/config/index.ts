@@ -4,12 +4,14 @@ import { sshdConfigKnowledge } from './sshd.js';
 import { postfixConfigKnowledge } from './postfix.js';
 import { nginxConfigKnowledge } from './nginx.js';
 import { apacheConfigKnowledge } from './apache.js';
+import { postgresConfigKnowledge } from './postgres.js';
 
 export const configKnowledge: ConfigKnowledge[] = [
   sshdConfigKnowledge,
   postfixConfigKnowledge,
   nginxConfigKnowledge,
   apacheConfigKnowledge,
+  postgresConfigKnowledge,
 ];
 
 export function configKnowledgeFor(daemon: string): ConfigKnowledge | undefined {
@@ -22,3 +24,4 @@ export { sshdConfigKnowledge } from './sshd.js';
 export { postfixConfigKnowledge, isPostfixInetService, postfixServiceAddress } from './postfix.js';
 export { nginxConfigKnowledge } from './nginx.js';
 export { apacheConfigKnowledge } from './apache.js';
+export { postgresConfigKnowledge, pgConfValue, pgHbaFields, PG_HBA_HOST_TYPES, PG_CHECKER } from './postgres.js';
