@@ -598,19 +598,19 @@ describe('the dashboard in Chromium', { skip: skipUnlessAvailable(missing, 'chro
       for (const [k, family] of [[0, 'ipv4'], [1, 'ipv6']] as const) {
         const cell = row.cells[k]!;
         const verdict = s.firewall?.[family] ?? null;
-        const where = `${row.service} ${family}`;
+        const subject: string = `${row.service} ${family}`;
         if (!verdict) {
-          assert.equal(cell.firewall, null, where);
-          assert.doesNotMatch(cell.text, /firewall/, `${where}: not exposed in that family, nothing to say`);
+          assert.equal(cell.firewall, null, subject);
+          assert.doesNotMatch(cell.text, /firewall/, `${subject}: not exposed in that family, nothing to say`);
           continue;
         }
         seen[verdict.verdict]++;
-        assert.equal(cell.firewall, verdict.verdict, where);
-        assert.match(cell.head, FIREWALL_HEADLINE[verdict.verdict], `${where}: ${cell.head}`);
-        if (verdict.verdict !== 'accepted') assert.match(cell.text, /socket: yes/, `${where}: then the socket's answer`);
-        else assert.match(cell.text, /firewall lets them in/, where);
-        if (verdict.verdict === 'unknown') assert.ok(cell.text.includes(verdict.unmodelled!), `${where}: the reason, ${verdict.unmodelled}`);
-        if (verdict.verdict === 'restricted') for (const prefix of verdict.allowedSources) assert.ok(cell.title!.includes(prefix), `${where}: ${prefix} on hover`);
+        assert.equal(cell.firewall, verdict.verdict, subject);
+        assert.match(cell.head, FIREWALL_HEADLINE[verdict.verdict], `${subject}: ${cell.head}`);
+        if (verdict.verdict !== 'accepted') assert.match(cell.text, /socket: yes/, `${subject}: then the socket's answer`);
+        else assert.match(cell.text, /firewall lets them in/, subject);
+        if (verdict.verdict === 'unknown') assert.ok(cell.text.includes(verdict.unmodelled!), `${subject}: the reason, ${verdict.unmodelled}`);
+        if (verdict.verdict === 'restricted') for (const prefix of verdict.allowedSources) assert.ok(cell.title!.includes(prefix), `${subject}: ${prefix} on hover`);
       }
       // The deciding rule of each family that is not simply let in.
       const expected = (['ipv4', 'ipv6'] as const)
