@@ -81,7 +81,10 @@ export const configIpv6Off = defineRule({
             subject: where(d),
             message: `${linked.length ? `${linked.join(', ')} ${linked.length === 1 ? 'is' : 'are'} IPv4-only because ` : ''}${where(d)} says ${d.raw.trim()}: ${off.why}.`,
             evidence: [quote(d), ...services.map((s) => `${s.proto}/${s.port} (${s.process ?? 'unknown process'}) listens on IPv4 only: see service-ipv4-only`)],
-            fix: { summary: `Change the line to: ${off.fix.trim()}, then restart ${config.daemon}.`, commands: [`# ${d.file}, line ${d.line}:`, `#   ${off.fix.trim()}`, checkLine(knowledge, d)] },
+            fix: {
+              summary: `Change the line to: ${off.fix.trim()}${(off.alsoChange ?? []).map((o) => ` and ${where(o.directive)} to: ${o.fix.trim()}`).join('')}, then restart ${config.daemon}.`,
+              commands: [`# ${d.file}, line ${d.line}:`, `#   ${off.fix.trim()}`, ...(off.alsoChange ?? []).flatMap((o) => [`# ${o.directive.file}, line ${o.directive.line}:`, `#   ${o.fix.trim()}`]), checkLine(knowledge, d)],
+            },
           }),
         );
       }
@@ -131,7 +134,7 @@ export const aclIpv4Only = defineRule({
     const out: Finding[] = [];
     for (const { config, knowledge } of eachConfig(facts)) {
       for (const d of config.directives) {
-        const acl = knowledge.acl(d, config.directives);
+        const acl = knowledge.acl(d, config.directives, facts.services);
         if (!acl) continue;
         const families = acl.networks.map(familyOfEntry);
         if (families.includes(6) || !families.includes(4)) continue;

@@ -1,6 +1,7 @@
 // Every daemon whose configuration the agent reads, in one explicit list.
 import type { ConfigKnowledge } from './model.js';
 import { sshdConfigKnowledge } from './sshd.js';
+import { vsftpdConfigKnowledge } from './vsftpd.js';
 import { postfixConfigKnowledge } from './postfix.js';
 import { nginxConfigKnowledge } from './nginx.js';
 import { apacheConfigKnowledge } from './apache.js';
@@ -8,6 +9,7 @@ import { postgresConfigKnowledge } from './postgres.js';
 
 export const configKnowledge: ConfigKnowledge[] = [
   sshdConfigKnowledge,
+  vsftpdConfigKnowledge,
   postfixConfigKnowledge,
   nginxConfigKnowledge,
   apacheConfigKnowledge,
@@ -21,6 +23,7 @@ export function configKnowledgeFor(daemon: string): ConfigKnowledge | undefined 
 export * from './model.js';
 export * from './address-syntax.js';
 export { sshdConfigKnowledge } from './sshd.js';
+export { vsftpdConfigKnowledge, vsftpdBool } from './vsftpd.js';
 export { postfixConfigKnowledge, isPostfixInetService, postfixServiceAddress } from './postfix.js';
 export { nginxConfigKnowledge } from './nginx.js';
 export { apacheConfigKnowledge } from './apache.js';

@@ -1,7 +1,7 @@
 // What a daemon's configuration directives mean for IPv4/IPv6, one knowledge file per daemon
 // (sshd.ts, ...). The agent's parsers only split files into directives; which of them hold
 // addresses, in which syntax, which switch IPv6 off and which are access lists lives here.
-import type { ConfigDirective } from '../../report.js';
+import type { ConfigDirective, Service } from '../../report.js';
 
 /** How a directive wants an IPv6 address written. */
 export interface Ipv6Syntax {
@@ -31,6 +31,12 @@ export interface Ipv6Off {
   fix: string;
   /** Ports the daemon then serves over IPv4 only (to link the finding to the service). */
   ports: number[];
+  /**
+   * Other lines the fix changes together with this one, when one line alone cannot be right
+   * (vsftpd: listen=YES and listen_ipv6=YES exclude each other, so listen=YES with
+   * listen_ipv6=NO needs both lines changed). Printed as further `# FILE, line N:` pairs.
+   */
+  alsoChange?: Array<{ directive: ConfigDirective; fix: string }>;
 }
 
 export interface AclUse {
@@ -54,7 +60,12 @@ export interface ConfigKnowledge {
   checker: string;
   addresses(d: ConfigDirective, all: ConfigDirective[]): AddressUse[];
   ipv6Off(d: ConfigDirective, all: ConfigDirective[]): Ipv6Off | null;
-  acl(d: ConfigDirective, all: ConfigDirective[]): AclUse | null;
+  /**
+   * `services`: the host's listening services, for a list whose ports are not in its own
+   * configuration (TCP wrappers name daemons, not ports: the ports are those of the services
+   * of the daemons it names, by service.process). Other daemons ignore it; the rules always pass it.
+   */
+  acl(d: ConfigDirective, all: ConfigDirective[], services?: Service[]): AclUse | null;
   /**
    * Whether the daemon compares an IPv4-mapped peer (::ffff:192.0.2.1) with its IPv4 entries:
    * true when it converts mapped peers to IPv4 first; null when it never sees mapped peers
