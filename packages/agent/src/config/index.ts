@@ -3,6 +3,7 @@ import type { DaemonConfig } from '@dualstack/core';
 import type { EtcRoot } from './etc-root.js';
 import { readSshd } from './sshd.js';
 import { readVsftpd } from './vsftpd.js';
+import { readTcpWrappers } from './tcpwrappers.js';
 import { readPostfix } from './postfix.js';
 import { readNginx } from './nginx.js';
 import { readApache } from './apache.js';
@@ -17,6 +18,7 @@ export interface DaemonConfigReader {
 export const daemonConfigReaders: DaemonConfigReader[] = [
   { daemon: 'sshd', read: readSshd },
   { daemon: 'vsftpd', read: readVsftpd },
+  { daemon: 'tcpwrappers', read: readTcpWrappers },
   { daemon: 'postfix', read: readPostfix },
   { daemon: 'nginx', read: readNginx },
   { daemon: 'apache', read: readApache },

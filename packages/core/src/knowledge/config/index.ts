@@ -2,6 +2,7 @@
 import type { ConfigKnowledge } from './model.js';
 import { sshdConfigKnowledge } from './sshd.js';
 import { vsftpdConfigKnowledge } from './vsftpd.js';
+import { tcpwrappersConfigKnowledge } from './tcpwrappers.js';
 import { postfixConfigKnowledge } from './postfix.js';
 import { nginxConfigKnowledge } from './nginx.js';
 import { apacheConfigKnowledge } from './apache.js';
@@ -10,6 +11,7 @@ import { postgresConfigKnowledge } from './postgres.js';
 export const configKnowledge: ConfigKnowledge[] = [
   sshdConfigKnowledge,
   vsftpdConfigKnowledge,
+  tcpwrappersConfigKnowledge,
   postfixConfigKnowledge,
   nginxConfigKnowledge,
   apacheConfigKnowledge,
@@ -24,6 +26,7 @@ export * from './model.js';
 export * from './address-syntax.js';
 export { sshdConfigKnowledge } from './sshd.js';
 export { vsftpdConfigKnowledge, vsftpdBool } from './vsftpd.js';
+export { tcpwrappersConfigKnowledge, splitOutsideBrackets } from './tcpwrappers.js';
 export { postfixConfigKnowledge, isPostfixInetService, postfixServiceAddress } from './postfix.js';
 export { nginxConfigKnowledge } from './nginx.js';
 export { apacheConfigKnowledge } from './apache.js';
