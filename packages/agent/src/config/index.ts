@@ -4,6 +4,7 @@ import type { EtcRoot } from './etc-root.js';
 import { readSshd } from './sshd.js';
 import { readVsftpd } from './vsftpd.js';
 import { readTcpWrappers } from './tcpwrappers.js';
+import { readDovecot } from './dovecot.js';
 import { readPostfix } from './postfix.js';
 import { readNginx } from './nginx.js';
 import { readApache } from './apache.js';
@@ -19,6 +20,7 @@ export const daemonConfigReaders: DaemonConfigReader[] = [
   { daemon: 'sshd', read: readSshd },
   { daemon: 'vsftpd', read: readVsftpd },
   { daemon: 'tcpwrappers', read: readTcpWrappers },
+  { daemon: 'dovecot', read: readDovecot },
   { daemon: 'postfix', read: readPostfix },
   { daemon: 'nginx', read: readNginx },
   { daemon: 'apache', read: readApache },

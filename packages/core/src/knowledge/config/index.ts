@@ -3,6 +3,7 @@ import type { ConfigKnowledge } from './model.js';
 import { sshdConfigKnowledge } from './sshd.js';
 import { vsftpdConfigKnowledge } from './vsftpd.js';
 import { tcpwrappersConfigKnowledge } from './tcpwrappers.js';
+import { dovecotConfigKnowledge } from './dovecot.js';
 import { postfixConfigKnowledge } from './postfix.js';
 import { nginxConfigKnowledge } from './nginx.js';
 import { apacheConfigKnowledge } from './apache.js';
@@ -12,6 +13,7 @@ export const configKnowledge: ConfigKnowledge[] = [
   sshdConfigKnowledge,
   vsftpdConfigKnowledge,
   tcpwrappersConfigKnowledge,
+  dovecotConfigKnowledge,
   postfixConfigKnowledge,
   nginxConfigKnowledge,
   apacheConfigKnowledge,
@@ -27,6 +29,7 @@ export * from './address-syntax.js';
 export { sshdConfigKnowledge } from './sshd.js';
 export { vsftpdConfigKnowledge, vsftpdBool } from './vsftpd.js';
 export { tcpwrappersConfigKnowledge, splitOutsideBrackets } from './tcpwrappers.js';
+export { dovecotConfigKnowledge } from './dovecot.js';
 export { postfixConfigKnowledge, isPostfixInetService, postfixServiceAddress } from './postfix.js';
 export { nginxConfigKnowledge } from './nginx.js';
 export { apacheConfigKnowledge } from './apache.js';
