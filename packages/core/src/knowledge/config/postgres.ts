@@ -11,7 +11,8 @@
 //   (127.0.0.1 and ::1 on Debian), '' no TCP; default 'localhost'; read at server start only.
 //   IPv6 is bare: `[::1]` is a host name that does not resolve ("could not translate host
 //   name"), a /len is refused the same way, `2001:db8::2:5432` is one longer address; a zone is
-//   taken. The postmaster sets IPV6_V6ONLY on each IPv6 socket (StreamServerPort() in
+//   taken. config-ipv6-off is raised for 0.0.0.0 without an IPv6 entry; IPv4 loopback alone or
+//   specific IPv4 addresses are left alone. The postmaster sets IPV6_V6ONLY on each IPv6 socket (StreamServerPort() in
 //   src/backend/libpq/pqcomm.c): `*` gives 0.0.0.0 and [::] v6only:1 (ss), `::ffff:192.0.2.2`
 //   fails to bind ("Invalid argument"), so PostgreSQL never sees an IPv4-mapped peer.
 // - pg_hba.conf (auth-pg-hba-conf): records `host DATABASE USER ADDRESS METHOD [OPTIONS]`
@@ -255,15 +256,12 @@ export const postgresConfigKnowledge: ConfigKnowledge = {
     const entries = listenEntries(d);
     if (entries.length === 0 || !entries.every(isIpv4)) return null;
     const port = portOf(d, all);
-    let add: string;
-    let why: string;
-    if (entries.includes('0.0.0.0')) {
-      add = '::';
-      why = `0.0.0.0 is every IPv4 address and nothing else: PostgreSQL listens on port ${port} over IPv4 only ('*' or '::' adds the IPv6 socket, which the postmaster makes IPv6-only, so both families get their own socket); listen_addresses is read at server start`;
-    } else if (entries.every((e) => e.startsWith('127.'))) {
-      add = '::1';
-      why = `PostgreSQL listens on the IPv4 loopback only: local clients that reach localhost over ::1 are refused on port ${port} (the default 'localhost' takes both); listen_addresses is read at server start`;
-    } else return null; // specific IPv4 addresses: which IPv6 address to add is the operator's choice
+    // IPv4 loopback alone is left alone: local clients fall back to 127.0.0.1 (libpq tries every
+    // address of localhost), and Debian's own defaults of other databases are loopback IPv4 only.
+    // Specific IPv4 addresses: which IPv6 address to add is the operator's choice.
+    if (!entries.includes('0.0.0.0')) return null;
+    const add = '::';
+    const why = `0.0.0.0 is every IPv4 address and nothing else: PostgreSQL listens on port ${port} over IPv4 only ('*' or '::' adds the IPv6 socket, which the postmaster makes IPv6-only, so both families get their own socket); listen_addresses is read at server start`;
     const value = d.value.trim();
     const separator = pgConfValue(value).includes(', ') || !pgConfValue(value).includes(',') ? ', ' : ',';
     const fixed = `'${[...entries, add].join(separator)}'`;
