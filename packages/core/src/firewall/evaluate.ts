@@ -94,6 +94,8 @@ function refOf(base: { ruleset: FirewallRuleset; table: FirewallTable }, chain: 
 /** One walk of the rule sets for one source class: null is "a client from anywhere". */
 class Walk {
   readonly forks: AddressInterval[] = [];
+  /** What the rule whose source matches are being judged does when it matches. */
+  private ruleKind: RuleKind = 'jump';
 
   constructor(
     private readonly packet: FirewallPacket,
@@ -149,6 +151,9 @@ class Walk {
       if (t === false) return null;
       if (isUnknown(t) && uncertain === null) uncertain = t.unknown;
     }
+    // Only a source class this rule could let in (or, for !=, keep from being dropped) is
+    // worth its own walk: a blocklist's prefixes cannot turn out accepted by it.
+    this.ruleKind = ruleKindOf(rule);
     for (const m of sourceMatches) {
       const t = this.match(base.table, m);
       if (t === false) return null;
@@ -333,25 +338,20 @@ class Walk {
 
   private sourceMatch(table: FirewallTable, family: Family, m: MatchExpr): Tri {
     if (this.packet.family !== family) return false;
-    const elements = elementsOf(table, m.right);
-    if (elements === null) return { unknown: `source match against ${JSON.stringify(m.right)}` };
-    const intervals: AddressInterval[] = [];
-    for (const element of elements) {
-      const interval = intervalOf(element);
-      if (interval === null) return { unknown: `source address ${JSON.stringify(element)}` };
-      if (interval.family === family) intervals.push(interval);
-    }
+    const intervals = sourceIntervals(table, m, family);
+    if ('unknown' in intervals) return intervals;
     const op = m.op ?? '==';
     if (op !== '==' && op !== '!=' && op !== 'in') return { unknown: `operator ${op} on a source address` };
+    const forkable = op === '!=' ? this.ruleKind !== 'accept' && this.ruleKind !== 'none' : this.ruleKind !== 'drop' && this.ruleKind !== 'none';
     let inside: boolean;
     if (this.source === null) {
       // A client from anywhere is in no listed prefix; each listed prefix is walked on its own.
-      this.forks.push(...intervals);
+      if (forkable) for (const i of intervals.list) this.forks.push(i);
       inside = false;
     } else {
       const source = this.source;
-      inside = intervals.some((i) => contains(i, source));
-      if (!inside) for (const i of intervals) if (overlaps(i, source) && !contains(i, source)) this.forks.push(i);
+      inside = intervals.list.some((i) => contains(i, source));
+      if (!inside && forkable) for (const i of intervals.list) if (overlaps(i, source) && !contains(i, source)) this.forks.push(i);
     }
     return op === '!=' ? !inside : inside;
   }
@@ -542,6 +542,56 @@ function intervalOf(element: unknown): AddressInterval | null {
     return null;
   }
   return null;
+}
+
+type RuleKind = 'accept' | 'drop' | 'jump' | 'none';
+
+/** The verdict a rule gives when it matches: accept, drop (or reject), a jump/goto/vmap (anything may follow), or none. */
+function ruleKindOf(rule: FirewallRule): RuleKind {
+  let kind: RuleKind = 'none';
+  for (const expr of rule.expr) {
+    if ('accept' in expr) return 'accept';
+    if ('drop' in expr || 'reject' in expr) return 'drop';
+    if ('jump' in expr || 'goto' in expr || 'vmap' in expr || 'xt' in expr || 'queue' in expr) kind = 'jump';
+  }
+  return kind;
+}
+
+/**
+ * A source match's address intervals of one family, parsed once per match expression: a
+ * blocklist of thousands of prefixes is met on every walk of every packet (parsing them
+ * again each time was 77% of the evaluation time, test/bench/firewall.bench.mjs).
+ */
+const intervalCache = new WeakMap<object, Map<Family, { list: AddressInterval[] } | { unknown: string }>>();
+
+function sourceIntervals(table: FirewallTable, m: MatchExpr, family: Family): { list: AddressInterval[] } | { unknown: string } {
+  // A named set is shared by every rule that names it: cache on the set, else on the match.
+  const setName = typeof m.right === 'string' && m.right.startsWith('@') ? m.right.slice(1) : null;
+  const key: object = (setName !== null ? table.sets.find((x) => x.name === setName) : undefined) ?? m;
+  let perFamily = intervalCache.get(key);
+  if (!perFamily) {
+    perFamily = new Map();
+    intervalCache.set(key, perFamily);
+  }
+  const cached = perFamily.get(family);
+  if (cached) return cached;
+  let result: { list: AddressInterval[] } | { unknown: string };
+  const elements = elementsOf(table, m.right);
+  if (elements === null) result = { unknown: `source match against ${JSON.stringify(m.right)}` };
+  else {
+    const list: AddressInterval[] = [];
+    result = { list };
+    for (const element of elements) {
+      const interval = intervalOf(element);
+      if (interval === null) {
+        result = { unknown: `source address ${JSON.stringify(element)}` };
+        break;
+      }
+      if (interval.family === family) list.push(interval);
+    }
+  }
+  perFamily.set(family, result);
+  return result;
 }
 
 /**
