@@ -90,7 +90,7 @@ async function startPostgres(t: TestContext, ns: Netns, conf: string[], hba: str
   };
   const stop = async () => {
     const c = child as ChildProcess | null;
-    if (c && c.exitCode === null && c.pid !== undefined) {
+    if (c && c.exitCode === null && c.signalCode === null && c.pid !== undefined) {
       const exited = new Promise((resolve) => c.once('exit', resolve));
       process.kill(c.pid, 'SIGINT'); // fast shutdown
       await exited;

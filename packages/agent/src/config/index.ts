@@ -9,6 +9,7 @@ import { readPostfix } from './postfix.js';
 import { readNginx } from './nginx.js';
 import { readApache } from './apache.js';
 import { readPostgres } from './postgres.js';
+import { readMariadb } from './mariadb.js';
 
 export interface DaemonConfigReader {
   daemon: string;
@@ -25,6 +26,7 @@ export const daemonConfigReaders: DaemonConfigReader[] = [
   { daemon: 'nginx', read: readNginx },
   { daemon: 'apache', read: readApache },
   { daemon: 'postgres', read: readPostgres },
+  { daemon: 'mysql', read: readMariadb },
 ];
 
 export { EtcRoot } from './etc-root.js';

@@ -8,6 +8,7 @@ import { postfixConfigKnowledge } from './postfix.js';
 import { nginxConfigKnowledge } from './nginx.js';
 import { apacheConfigKnowledge } from './apache.js';
 import { postgresConfigKnowledge } from './postgres.js';
+import { mysqlConfigKnowledge } from './mysql.js';
 
 export const configKnowledge: ConfigKnowledge[] = [
   sshdConfigKnowledge,
@@ -18,6 +19,7 @@ export const configKnowledge: ConfigKnowledge[] = [
   nginxConfigKnowledge,
   apacheConfigKnowledge,
   postgresConfigKnowledge,
+  mysqlConfigKnowledge,
 ];
 
 export function configKnowledgeFor(daemon: string): ConfigKnowledge | undefined {
@@ -34,3 +36,4 @@ export { postfixConfigKnowledge, isPostfixInetService, postfixServiceAddress } f
 export { nginxConfigKnowledge } from './nginx.js';
 export { apacheConfigKnowledge } from './apache.js';
 export { postgresConfigKnowledge, pgConfValue, pgHbaFields, PG_HBA_HOST_TYPES, PG_CHECKER } from './postgres.js';
+export { mysqlConfigKnowledge, mysqlOptionName, mysqlOptionValue, isServerGroup } from './mysql.js';
