@@ -4,6 +4,7 @@ import { sshdConfigKnowledge } from './sshd.js';
 import { vsftpdConfigKnowledge } from './vsftpd.js';
 import { tcpwrappersConfigKnowledge } from './tcpwrappers.js';
 import { dovecotConfigKnowledge } from './dovecot.js';
+import { bindConfigKnowledge } from './bind.js';
 import { postfixConfigKnowledge } from './postfix.js';
 import { nginxConfigKnowledge } from './nginx.js';
 import { apacheConfigKnowledge } from './apache.js';
@@ -15,6 +16,7 @@ export const configKnowledge: ConfigKnowledge[] = [
   vsftpdConfigKnowledge,
   tcpwrappersConfigKnowledge,
   dovecotConfigKnowledge,
+  bindConfigKnowledge,
   postfixConfigKnowledge,
   nginxConfigKnowledge,
   apacheConfigKnowledge,
@@ -32,6 +34,7 @@ export { sshdConfigKnowledge } from './sshd.js';
 export { vsftpdConfigKnowledge, vsftpdBool } from './vsftpd.js';
 export { tcpwrappersConfigKnowledge, splitOutsideBrackets } from './tcpwrappers.js';
 export { dovecotConfigKnowledge } from './dovecot.js';
+export { bindConfigKnowledge } from './bind.js';
 export { postfixConfigKnowledge, isPostfixInetService, postfixServiceAddress } from './postfix.js';
 export { nginxConfigKnowledge } from './nginx.js';
 export { apacheConfigKnowledge } from './apache.js';
