@@ -5,6 +5,7 @@ import { readSshd } from './sshd.js';
 import { readVsftpd } from './vsftpd.js';
 import { readTcpWrappers } from './tcpwrappers.js';
 import { readDovecot } from './dovecot.js';
+import { readBind } from './bind.js';
 import { readPostfix } from './postfix.js';
 import { readNginx } from './nginx.js';
 import { readApache } from './apache.js';
@@ -22,6 +23,7 @@ export const daemonConfigReaders: DaemonConfigReader[] = [
   { daemon: 'vsftpd', read: readVsftpd },
   { daemon: 'tcpwrappers', read: readTcpWrappers },
   { daemon: 'dovecot', read: readDovecot },
+  { daemon: 'named', read: readBind },
   { daemon: 'postfix', read: readPostfix },
   { daemon: 'nginx', read: readNginx },
   { daemon: 'apache', read: readApache },
