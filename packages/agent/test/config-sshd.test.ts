@@ -127,3 +127,25 @@ test('links into package data are read only where allowed (the live /etc), never
   assert.deepEqual(allowed.files.map((f) => f.status), ['read', 'read']);
   assert.deepEqual(allowed.directives.map((d) => `${d.file} ${d.value}`), ['/etc/ssh/extra.conf 192.0.2.9', '/etc/ssh/sshd_config 22']);
 });
+
+test('an absolute link to /etc/... leads to that file under the root (as on the host it came from), not to this machine\'s /etc', (t) => {
+  const root = etcTree(t, { 'ssh/sshd_config': 'Include enabled.conf\n', 'ssh/available/listen.conf': 'ListenAddress 192.0.2.7\n' });
+  // As Debian's sites-enabled links are made: an absolute target under /etc.
+  symlinkSync('/etc/ssh/available/listen.conf', join(root, 'ssh/enabled.conf'));
+  const config = readSshd(new EtcRoot(root))!;
+  assert.deepEqual(config.files.map((f) => `${f.path} ${f.status}`), ['/etc/ssh/sshd_config read', '/etc/ssh/enabled.conf read']);
+  assert.deepEqual(config.directives.map((d) => d.value), ['192.0.2.7']);
+  symlinkSync('/etc/../../tmp/x.conf', join(root, 'ssh/climb.conf'));
+  writeFileSync(join(root, 'ssh/sshd_config'), 'Include climb.conf\n');
+  assert.deepEqual(readSshd(new EtcRoot(root))!.files.map((f) => f.status), ['read', 'outside-root']);
+});
+
+test('one snippet included from two places is read twice (no loop); a file including itself is a loop', (t) => {
+  const root = etcTree(t, { 'ssh/sshd_config': 'Include a.conf\nInclude b.conf\n', 'ssh/a.conf': 'Include common.conf\n', 'ssh/b.conf': 'Include common.conf\n', 'ssh/common.conf': 'Port 2222\n' });
+  const config = readSshd(new EtcRoot(root))!;
+  assert.deepEqual(config.files.map((f) => f.status), ['read', 'read', 'read', 'read', 'read']);
+  assert.deepEqual(config.directives.map((d) => `${d.file}:${d.line}`), ['/etc/ssh/common.conf:1', '/etc/ssh/common.conf:1']);
+  writeFileSync(join(root, 'ssh/common.conf'), 'Include a.conf\nPort 2222\n');
+  const looped = readSshd(new EtcRoot(root))!;
+  assert.ok(looped.files.some((f) => f.status === 'include-loop' && /includes itself through \/etc\/ssh\/sshd_config -> \/etc\/ssh\/a\.conf -> \/etc\/ssh\/common\.conf/.test(f.detail ?? '')), JSON.stringify(looped.files));
+});

@@ -3,8 +3,8 @@
 // size limit or with NUL bytes are not parsed, includes are expanded with a depth limit and a
 // loop check. Each file read or refused is listed with its status, so one bad file is a
 // per-file problem, never the end of the scan.
-import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve, isAbsolute, sep } from 'node:path';
+import { lstatSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
 import type { ConfigFileStatus } from '@dualstack/core';
 
 export const MAX_CONFIG_BYTES = 10 * 1024 * 1024;
@@ -19,7 +19,6 @@ export const LIVE_LINK_TARGETS = ['/usr/share/', '/usr/lib/'];
 
 /** Paths are written as the daemon sees them (`/etc/ssh/sshd_config`) and read under `root`. */
 export class EtcRoot {
-  private readonly realRoot: string;
   /** Every file this root handed out, as /etc paths: what a capture copies. */
   readonly read = new Set<string>();
 
@@ -28,7 +27,7 @@ export class EtcRoot {
     /** Directories outside the root a link may lead into (see LIVE_LINK_TARGETS). */
     private readonly linkTargets: readonly string[] = [],
   ) {
-    this.realRoot = realpathSync(root);
+    realpathSync(root); // the root must exist: fail here, not at every file
   }
 
   /** `/etc/ssh/sshd_config` -> the path under the root. */
@@ -37,10 +36,64 @@ export class EtcRoot {
     return join(this.root, rel);
   }
 
+  /**
+   * Follows links the way the daemon would on the host whose /etc this root is: a link to
+   * `/etc/...` (Debian's sites-enabled/default -> /etc/nginx/sites-available/default) leads
+   * to that file under the root, not to this machine's /etc; relative links resolve as usual.
+   * A link leaving /etc is refused unless it leads into linkTargets.
+   */
+  private resolve(etcPath: string): { path: string } | { status: ConfigFileStatus['status']; detail?: string } {
+    let parts = etcPath.replace(/^\/etc\/?/, '').split('/').filter(Boolean);
+    let done: string[] = [];
+    for (let hops = 0; parts.length > 0; ) {
+      const name = parts.shift()!;
+      if (name === '.') continue;
+      if (name === '..') {
+        if (done.length === 0) return { status: 'outside-root', detail: `${etcPath} climbs out of /etc` };
+        done.pop();
+        continue;
+      }
+      const here = join(this.root, ...done, name);
+      let stat;
+      try {
+        stat = lstatSync(here);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        return code === 'ENOENT' || code === 'ENOTDIR' ? { status: 'missing' } : { status: 'unreadable', detail: code ?? (error as Error).message };
+      }
+      if (!stat.isSymbolicLink()) {
+        done.push(name);
+        continue;
+      }
+      if (++hops > 40) return { status: 'unreadable', detail: 'too many levels of symbolic links' };
+      const target = readlinkSync(here);
+      if (!target.startsWith('/')) {
+        parts = [...target.split('/').filter(Boolean), ...parts];
+        continue;
+      }
+      if (target === '/etc' || target.startsWith('/etc/')) {
+        done = [];
+        parts = [...target.slice('/etc'.length).split('/').filter(Boolean), ...parts];
+        continue;
+      }
+      const outside = [target, ...parts].join('/');
+      if (!this.linkTargets.some((dir) => outside.startsWith(dir))) return { status: 'outside-root', detail: `${join('/etc', ...done, name)} links to ${target}, outside /etc` };
+      try {
+        return { path: realpathSync(outside) };
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        return code === 'ENOENT' ? { status: 'missing' } : { status: 'unreadable', detail: code ?? (error as Error).message };
+      }
+    }
+    return { path: join(this.root, ...done) };
+  }
+
   /** Whether the file exists under the root (without following it anywhere). */
   exists(etcPath: string): boolean {
+    const resolved = this.resolve(etcPath);
+    if (!('path' in resolved)) return resolved.status !== 'missing';
     try {
-      return statSync(this.local(etcPath)).isFile();
+      return statSync(resolved.path).isFile();
     } catch {
       return false;
     }
@@ -53,16 +106,9 @@ export class EtcRoot {
   readText(etcPath: string): { text: string; status: ConfigFileStatus } | { text: null; status: ConfigFileStatus } {
     const local = this.local(etcPath);
     const refuse = (status: ConfigFileStatus['status'], detail?: string) => ({ text: null, status: { path: etcPath, status, ...(detail ? { detail } : {}) } });
-    let real: string;
-    try {
-      real = realpathSync(local);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      return code === 'ENOENT' ? refuse('missing') : refuse('unreadable', code ?? (error as Error).message);
-    }
-    const inside = relative(this.realRoot, real);
-    const outside = inside.startsWith('..') || isAbsolute(inside);
-    if (outside && !this.linkTargets.some((dir) => real.startsWith(dir))) return refuse('outside-root', `resolves to ${real}, outside ${this.realRoot}`);
+    const resolved = this.resolve(etcPath);
+    if ('status' in resolved) return refuse(resolved.status, resolved.detail);
+    const real = resolved.path;
     try {
       const stat = statSync(real);
       if (!stat.isFile()) return refuse('unreadable', 'not a regular file');
@@ -102,10 +148,13 @@ export class EtcRoot {
   }
 }
 
-/** Follows includes from one top file: each file once (a loop is reported), at most MAX_INCLUDE_DEPTH deep. */
+/**
+ * Follows includes from one top file, at most MAX_INCLUDE_DEPTH deep. A file that includes
+ * itself through its own include chain is a loop (reported); the same snippet included from
+ * two places is read twice, as the daemon reads it.
+ */
 export class IncludeWalker<T> {
   readonly files: ConfigFileStatus[] = [];
-  private readonly seen = new Set<string>();
 
   constructor(
     private readonly etc: EtcRoot,
@@ -116,9 +165,9 @@ export class IncludeWalker<T> {
   ) {}
 
   /** Items of `file` with those of its includes spliced in where each include stands. */
-  walk(file: string, depth = 0): T[] {
-    if (this.seen.has(file)) {
-      this.files.push({ path: file, status: 'include-loop', detail: 'already read: an include loop' });
+  walk(file: string, depth = 0, chain: ReadonlySet<string> = new Set()): T[] {
+    if (chain.has(file)) {
+      this.files.push({ path: file, status: 'include-loop', detail: `includes itself through ${[...chain].join(' -> ')}` });
       return [];
     }
     if (depth > MAX_INCLUDE_DEPTH) {
@@ -128,20 +177,20 @@ export class IncludeWalker<T> {
     const { text, status } = this.etc.readText(file);
     this.files.push(status);
     if (text === null) return [];
-    this.seen.add(file);
     let parsed: { items: T[]; includes: Array<{ pattern: string; at: number }> };
     try {
       parsed = this.parse(text, file);
     } catch (error) {
-      this.files[this.files.length - 1] = { path: file, status: 'unparsable', detail: (error as Error).message };
+      this.files[this.files.lastIndexOf(status)] = { path: file, status: 'unparsable', detail: (error as Error).message };
       return [];
     }
+    const inner = new Set([...chain, file]);
     const out: T[] = [];
     let next = 0;
     for (const include of parsed.includes) {
       out.push(...parsed.items.slice(next, include.at));
       next = include.at;
-      for (const target of this.etc.expand(include.pattern, this.baseDir(file))) out.push(...this.walk(target, depth + 1));
+      for (const target of this.etc.expand(include.pattern, this.baseDir(file))) out.push(...this.walk(target, depth + 1, inner));
     }
     out.push(...parsed.items.slice(next));
     return out;
