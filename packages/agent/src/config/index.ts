@@ -11,6 +11,8 @@ import { readNginx } from './nginx.js';
 import { readApache } from './apache.js';
 import { readPostgres } from './postgres.js';
 import { readMariadb } from './mariadb.js';
+import { readRedis } from './redis.js';
+import { readMemcached } from './memcached.js';
 
 export interface DaemonConfigReader {
   daemon: string;
@@ -29,6 +31,8 @@ export const daemonConfigReaders: DaemonConfigReader[] = [
   { daemon: 'apache', read: readApache },
   { daemon: 'postgres', read: readPostgres },
   { daemon: 'mysql', read: readMariadb },
+  { daemon: 'redis', read: readRedis },
+  { daemon: 'memcached', read: readMemcached },
 ];
 
 export { EtcRoot } from './etc-root.js';

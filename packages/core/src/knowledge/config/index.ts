@@ -10,6 +10,8 @@ import { nginxConfigKnowledge } from './nginx.js';
 import { apacheConfigKnowledge } from './apache.js';
 import { postgresConfigKnowledge } from './postgres.js';
 import { mysqlConfigKnowledge } from './mysql.js';
+import { redisConfigKnowledge } from './redis.js';
+import { memcachedConfigKnowledge } from './memcached.js';
 
 export const configKnowledge: ConfigKnowledge[] = [
   sshdConfigKnowledge,
@@ -22,6 +24,8 @@ export const configKnowledge: ConfigKnowledge[] = [
   apacheConfigKnowledge,
   postgresConfigKnowledge,
   mysqlConfigKnowledge,
+  redisConfigKnowledge,
+  memcachedConfigKnowledge,
 ];
 
 export function configKnowledgeFor(daemon: string): ConfigKnowledge | undefined {
@@ -40,3 +44,5 @@ export { nginxConfigKnowledge } from './nginx.js';
 export { apacheConfigKnowledge } from './apache.js';
 export { postgresConfigKnowledge, pgConfValue, pgHbaFields, PG_HBA_HOST_TYPES, PG_CHECKER } from './postgres.js';
 export { mysqlConfigKnowledge, mysqlOptionName, mysqlOptionValue, isServerGroup } from './mysql.js';
+export { redisConfigKnowledge, redisArgs } from './redis.js';
+export { memcachedConfigKnowledge, memcachedOption } from './memcached.js';
