@@ -226,7 +226,7 @@ runRuleCases([
     check(findings) {
       const mariadb = only(findings, 'tcp/3306');
       assert.match(mariadb.message, /mariadbd\[18291\].*IPv6 only \(\[2001:db8:1::2\] v6only=1\).*IPv4 clients of 192\.0\.2\.2, 192\.0\.2\.3/);
-      assert.ok(mariadb.fix.commands.includes('bind-address = ::'));
+      assert.ok(mariadb.fix.commands.includes('bind-address = *'), 'not ::, which MariaDB 10.11 makes IPv6-only');
       assert.ok(mariadb.fix.commands.includes('port = 3306'));
       assert.ok(mariadb.evidence.some((e) => e.includes('reached 198.51.100.1 via 192.0.2.1 dev veth0')));
       const generic = only(findings, 'tcp/8443');

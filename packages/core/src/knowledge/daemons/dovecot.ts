@@ -8,7 +8,7 @@ export const dovecot: DaemonKnowledge = {
   processNames: ['dovecot', 'imap-login', 'pop3-login'],
   configFile: '/etc/dovecot/dovecot.conf (listen); ports in /etc/dovecot/conf.d/10-master.conf (inet_listener)',
   defaultListening:
-    'listen = *, :: (the default): two sockets, 0.0.0.0 and :: with V6ONLY (Debian: systemd socket BindIPv6Only=ipv6-only), never mapped; listen = * is IPv4-only, listen = :: IPv6-only.',
+    'listen = *, :: (the default): two sockets, 0.0.0.0 and :: with V6ONLY (Dovecot sets it itself, net_listen_full(); Debian does not enable dovecot.socket), never mapped; listen = * is IPv4-only, listen = :: IPv6-only.',
   addIpv6(ctx) {
     return {
       summary: 'Dovecot listens on IPv4 only ("*" means all IPv4 addresses). Add "::" to listen.',

@@ -1,6 +1,9 @@
 // MySQL / MariaDB: how it listens by default and the change that makes it dual-stack
 // (the entry's shape and shared helpers: model.ts; the list: index.ts).
-import { addressNote, check, MAPPED, unit, v4, v6, type DaemonKnowledge } from './model.js';
+import { addressNote, check, unit, v4, v6, type DaemonKnowledge } from './model.js';
+
+/** What `ss` shows for bind-address = *: two sockets on MariaDB 10.11, one mapped socket on MySQL. */
+const BOTH = '0.0.0.0 and [::] v6only:1 (MariaDB) or [::] v6only:0 (MySQL)';
 
 export const mysql: DaemonKnowledge = {
   id: 'mysql',
@@ -9,29 +12,28 @@ export const mysql: DaemonKnowledge = {
   configFile:
     '/etc/mysql/mariadb.conf.d/50-server.cnf (Debian 12 MariaDB, [mysqld] bind-address); /etc/my.cnf.d/mariadb-server.cnf or mysql-server.cnf (RHEL)',
   defaultListening:
-    'Debian 12 MariaDB: bind-address = 127.0.0.1 (IPv4 loopback only). bind-address = * (the MySQL default) or :: is one :: socket taking IPv4 as mapped; 0.0.0.0 is IPv4-only. Two sockets need a comma-separated list of specific addresses (MySQL 8.0.13+; recent MariaDB releases), wildcards cannot be listed.',
+    'Debian 12 MariaDB: bind-address = 127.0.0.1 (IPv4 loopback only). bind-address = * serves both families: MariaDB 10.11 opens 0.0.0.0 and :: (V6ONLY), MySQL one :: socket taking IPv4 as mapped. bind-address = :: is IPv6-only on MariaDB 10.11 (mariadbd sets V6ONLY itself; checked in a namespace) but dual on MySQL; 0.0.0.0 is IPv4-only. A comma-separated list of specific addresses gives one socket each (MySQL 8.0.13+; recent MariaDB releases); wildcards cannot be listed.',
   addIpv6(ctx) {
     return {
-      summary: `The server is bound to IPv4 (bind-address = 0.0.0.0 or an IPv4 address). "::" accepts both families on one socket; bind-address is read at startup only.`,
+      summary: `The server is bound to IPv4 (bind-address = 0.0.0.0 or an IPv4 address). "*" serves both families (not "::", which MariaDB 10.11 makes IPv6-only); bind-address is read at startup only.`,
       commands: [
         '# [mysqld] section:',
-        'bind-address = ::',
+        'bind-address = *',
         `port = ${ctx.port}`,
         `systemctl restart ${unit(ctx, 'mariadb')}   # MySQL: systemctl restart mysql (Debian) / mysqld (RHEL)`,
-        check(ctx, MAPPED),
+        check(ctx, BOTH),
       ],
     };
   },
   addIpv4(ctx) {
     return {
-      summary: 'The server is bound to an IPv6 address. "::" accepts both families on one socket (net.ipv6.bindv6only must be 0).',
+      summary: 'The server is bound to an IPv6 address, or to "::", which MariaDB 10.11 makes IPv6-only. "*" serves both families.',
       commands: [
         '# [mysqld] section:',
-        'bind-address = ::',
+        'bind-address = *',
         `port = ${ctx.port}`,
-        'sysctl net.ipv6.bindv6only   # must print 0',
         `systemctl restart ${unit(ctx, 'mariadb')}   # MySQL: systemctl restart mysql (Debian) / mysqld (RHEL)`,
-        check(ctx, MAPPED),
+        check(ctx, BOTH),
       ],
     };
   },
@@ -48,11 +50,12 @@ export const mysql: DaemonKnowledge = {
     };
   },
   aclDirective:
-    "Account host parts take IPv6 bare ('app'@'2001:db8::10', 'app'@'::1'). With bind-address = :: IPv4 clients arrive on a mapped socket; whether their ::ffff: form matches IPv4 account hosts was not verified here — check SELECT host FROM information_schema.processlist before switching.",
+    "Account host parts take IPv6 bare ('app'@'2001:db8::10', 'app'@'::1'). On MySQL's single :: socket IPv4 clients arrive mapped; whether their ::ffff: form matches IPv4 account hosts was not verified here — check SELECT host FROM information_schema.processlist before switching. MariaDB 10.11 with bind-address = * uses one socket per family (no mapped peers).",
   sources: [
     'MySQL: Configuring the MySQL Server to Permit IPv6 Connections (bind_address *, ::, lists since 8.0.13) — https://dev.mysql.com/doc/refman/8.4/en/ipv6-server-config.html',
     'MySQL: Connecting Using the IPv6 Local Host Address (account names with ::1) — https://dev.mysql.com/doc/refman/8.4/en/ipv6-local-connections.html',
     'MariaDB bind_address ("Several addresses may be specified, separated by a comma") — https://mariadb.com/docs/server/ref/mdb/system-variables/bind_address',
+    'docs/daemon-defaults.md (MariaDB 10.11 on Debian 12: * gives two sockets, :: is IPv6-only; test/netns/config-mariadb.test.ts)',
     'CIS MariaDB 10.6 benchmark: Debian/Ubuntu set bind_address to 127.0.0.1',
   ],
 };

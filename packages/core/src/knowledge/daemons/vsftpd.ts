@@ -40,7 +40,7 @@ export const vsftpd: DaemonKnowledge = {
     };
   },
   aclDirective:
-    'On the listen_ipv6 socket IPv4 clients appear as ::ffff:192.0.2.1 in vsftpd\'s log and to tcp_wrappers=YES (/etc/hosts.allow), whose IPv6 entries need brackets: vsftpd: [2001:db8::]/32. Check how your libwrap matches IPv4 rules against mapped peers before relying on them.',
+    'On the listen_ipv6 socket IPv4 clients appear as ::ffff:192.0.2.1 in vsftpd\'s log and to tcp_wrappers=YES (/etc/hosts.allow), whose IPv6 entries need brackets: vsftpd: [2001:db8::]/32. Debian 12\'s libwrap converts mapped peers to IPv4 before matching, so IPv4 entries (192.0.2.0/24) match them and a [::ffff:192.0.2.0]/120 entry matches nobody (checked with a real vsftpd, test/netns/config-tcpwrappers.test.ts).',
   sources: [
     'vsftpd.conf(5): listen, listen_ipv6, listen_address6 — https://security.appspot.com/vsftpd/vsftpd_conf.html',
     DEBIAN_DEFAULTS,
