@@ -1,5 +1,5 @@
 // A real vsftpd in a network namespace for the daemon-config tests (config-vsftpd,
-// config-tcpwrappers; config-dovecot uses the scan, greeting and fix helpers below): its
+// config-tcpwrappers; config-dovecot uses greeting; the scan and fix helpers are in daemon-config.ts): its
 // vsftpd.conf, hosts.allow and hosts.deny live in a temp etc tree,
 // the very tree the agent scans with --etc-root. libwrap reads /etc/hosts.allow and
 // /etc/hosts.deny by their compiled-in paths, so vsftpd runs in a private mount namespace with
@@ -11,13 +11,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import type { Finding, Report } from '../../packages/core/src/index.js';
-import { validateReport } from '../../packages/core/src/schema.js';
 import { waitFor, type Netns } from './netns.js';
 
 export const VSFTPD = '/usr/sbin/vsftpd';
-const CLI = fileURLToPath(new URL('../../packages/agent/dist/cli.js', import.meta.url));
 
 export interface Vsftpd {
   etc: string;
@@ -111,41 +107,6 @@ export async function greeting(ns: Netns, address: string, port = 21): Promise<s
   return result.greeting ?? `(${result.why})`;
 }
 
-/** A scan of ns with --etc-root, validated, its daemon-config source ok. */
-export async function scanEtc(ns: Netns, etc: string): Promise<Report> {
-  const r = await ns.exec(process.execPath, [CLI, 'scan', '--json', '--etc-root', etc], { timeoutMs: 30_000 });
-  assert.equal(r.code, 0, `scan failed: ${r.stderr}`);
-  const v = validateReport(JSON.parse(r.stdout) as unknown);
-  assert.ok(v.ok, JSON.stringify(!v.ok && v.problems));
-  const source = v.report.sources.find((s) => s.name === 'daemon-config');
-  assert.equal(source?.status, 'ok', JSON.stringify(source));
-  return v.report;
-}
 
-export function only(r: Report, rule: string): Finding {
-  const hits = r.findings.filter((f) => f.rule === rule);
-  assert.equal(hits.length, 1, `one ${rule} expected: ${r.findings.map((f) => `${f.rule} ${f.subject}`).join(', ')}`);
-  return hits[0]!;
-}
 
-export const configFindings = (r: Report): string[] => r.findings.filter((f) => f.rule.startsWith('config-') || f.rule.startsWith('acl-')).map((f) => `${f.rule} ${f.subject}`);
 
-/**
- * Applies a config fix as an operator would: each `#   line` under a `# FILE, line N:` header
- * replaces line N of FILE (a fix may change several lines). Returns the files it changed.
- */
-export function applyConfigFixes(f: Finding, etc: string): string[] {
-  const changed: string[] = [];
-  f.fix.commands.forEach((command, i) => {
-    const m = /^# (\/etc\/\S+), line (\d+):$/.exec(command);
-    if (!m) return;
-    const replacement = f.fix.commands[i + 1]!.replace(/^#   /, '');
-    const path = join(etc, m[1]!.replace(/^\/etc\//, ''));
-    const lines = readFileSync(path, 'utf8').split('\n');
-    lines[Number(m[2]) - 1] = replacement;
-    writeFileSync(path, lines.join('\n'));
-    changed.push(m[1]!);
-  });
-  assert.ok(changed.length > 0, `the fix names no file and line: ${f.fix.commands.join(' | ')}`);
-  return changed;
-}

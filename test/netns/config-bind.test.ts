@@ -20,17 +20,16 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { Finding, Report } from '../../packages/core/src/index.js';
-import { validateReport } from '../../packages/core/src/schema.js';
+import type { Finding } from '../../packages/core/src/index.js';
 import { rootSkipReason, waitFor, type Netns } from '../helpers/netns.js';
 import { HOST4, HOST6, twoHosts } from '../helpers/scenarios.js';
 import { skipUnlessCommands } from '../helpers/requirements.js';
+import { applyConfigFixes as applyConfigFix, only, scanEtc as scan } from '../helpers/daemon-config.js';
 
 const NAMED = '/usr/sbin/named';
 const skip =
   rootSkipReason() ||
   skipUnlessCommands({ named: 'bind9', 'named-checkconf': 'bind9-utils', dig: 'bind9-dnsutils', unshare: 'util-linux', mount: 'mount' }, { ...process.env, PATH: `${process.env.PATH}:/usr/sbin` });
-const CLI = fileURLToPath(new URL('../../packages/agent/dist/cli.js', import.meta.url));
 const DEBIAN = fileURLToPath(new URL('../fixtures/config/debian12/', import.meta.url));
 const run = promisify(execFile);
 
@@ -142,34 +141,6 @@ async function printedCheck(f: Finding, named: { etc: string; cache: string }): 
 async function dig(peer: Netns, server: string, name = 'example.test'): Promise<string> {
   const r = await peer.exec('dig', ['+time=2', '+tries=1', '+norecurse', `@${server}`, name, 'A'], { timeoutMs: 10_000 });
   return /status: ([A-Z]+)/.exec(r.stdout)?.[1] ?? (/connection refused|no servers could be reached|timed out/.exec(r.stdout)?.[0] ?? `dig: ${r.stdout}${r.stderr}`);
-}
-
-async function scan(ns: Netns, etc: string): Promise<Report> {
-  const r = await ns.exec(process.execPath, [CLI, 'scan', '--json', '--etc-root', etc], { timeoutMs: 30_000 });
-  assert.equal(r.code, 0, `scan failed: ${r.stderr}`);
-  const v = validateReport(JSON.parse(r.stdout) as unknown);
-  assert.ok(v.ok, JSON.stringify(!v.ok && v.problems));
-  const source = v.report.sources.find((s) => s.name === 'daemon-config');
-  assert.equal(source?.status, 'ok', JSON.stringify(source));
-  return v.report;
-}
-
-const only = (r: Report, rule: string): Finding => {
-  const hits = r.findings.filter((f) => f.rule === rule);
-  assert.equal(hits.length, 1, `one ${rule} expected: ${r.findings.map((f) => `${f.rule} ${f.subject}`).join(', ')}`);
-  return hits[0]!;
-};
-
-/** Applies a config fix as an operator would: the `#   line` under `# FILE, line N:` replaces line N. */
-function applyConfigFix(f: Finding, etc: string): void {
-  const header = f.fix.commands.findIndex((c) => /^# \/etc\/\S+, line \d+:$/.test(c));
-  assert.ok(header >= 0, `the fix names no file and line: ${f.fix.commands.join(' | ')}`);
-  const [, file, line] = /^# (\/etc\/\S+), line (\d+):$/.exec(f.fix.commands[header]!)!;
-  const replacement = f.fix.commands[header + 1]!.replace(/^#   /, '');
-  const path = join(etc, file!.replace(/^\/etc\//, ''));
-  const lines = readFileSync(path, 'utf8').split('\n');
-  lines[Number(line) - 1] = replacement;
-  writeFileSync(path, lines.join('\n'));
 }
 
 test('allow-query through an acl naming the IPv4 network only: acl-ipv4-only; named REFUSES the IPv6 client of that network until the fix; localnets takes both', { skip }, async (t) => {

@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { rootSkipReason, waitFor, type Netns } from '../helpers/netns.js';
 import { HOST4, HOST6, twoHosts } from '../helpers/scenarios.js';
 import { skipUnlessAvailable, skipUnlessCommands } from '../helpers/requirements.js';
-import { applyConfigFixes, configFindings, greeting, only, scanEtc } from '../helpers/vsftpd.js';
+import { applyConfigFixes, configFindings, only, scanEtc } from '../helpers/daemon-config.js';
+import { greeting } from '../helpers/vsftpd.js';
 
 const DOVECOT = '/usr/sbin/dovecot';
 const skip =

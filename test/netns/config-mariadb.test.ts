@@ -15,16 +15,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Finding, Report } from '../../packages/core/src/index.js';
 import { mysqlConfigKnowledge } from '../../packages/core/src/index.js';
-import { validateReport } from '../../packages/core/src/schema.js';
 import { probeConnect, rootSkipReason, waitFor, type Netns } from '../helpers/netns.js';
 import { HOST4, HOST6, twoHosts } from '../helpers/scenarios.js';
 import { skipUnlessCommands } from '../helpers/requirements.js';
+import { applyConfigFixes as applyConfigFix, only, scanEtc as scan } from '../helpers/daemon-config.js';
 
 const MARIADBD = '/usr/sbin/mariadbd';
 const skip = rootSkipReason() || skipUnlessCommands({ mariadbd: 'mariadb-server', 'mariadb-install-db': 'mariadb-server' }, { ...process.env, PATH: `${process.env.PATH}:/usr/sbin` });
-const CLI = fileURLToPath(new URL('../../packages/agent/dist/cli.js', import.meta.url));
 
 let work = '';
 before(() => {
@@ -104,34 +102,6 @@ async function mariadbCheck(ns: Netns, config: string): Promise<{ ok: boolean; o
   if (r.code !== 0) return { ok: false, output: r.stderr };
   const p = await ns.exec(MARIADBD, [`--defaults-file=${config}`, '--print-defaults'], { timeoutMs: 30_000 });
   return { ok: p.code === 0, output: p.stdout };
-}
-
-async function scan(ns: Netns, etc: string): Promise<Report> {
-  const r = await ns.exec(process.execPath, [CLI, 'scan', '--json', '--etc-root', etc], { timeoutMs: 30_000 });
-  assert.equal(r.code, 0, `scan failed: ${r.stderr}`);
-  const v = validateReport(JSON.parse(r.stdout) as unknown);
-  assert.ok(v.ok, JSON.stringify(!v.ok && v.problems));
-  const source = v.report.sources.find((s) => s.name === 'daemon-config');
-  assert.equal(source?.status, 'ok', JSON.stringify(source));
-  return v.report;
-}
-
-const only = (r: Report, rule: string): Finding => {
-  const hits = r.findings.filter((f) => f.rule === rule);
-  assert.equal(hits.length, 1, `one ${rule} expected: ${r.findings.map((f) => `${f.rule} ${f.subject}`).join(', ')}`);
-  return hits[0]!;
-};
-
-/** Applies a config fix as an operator would: the `#   line` under `# FILE, line N:` replaces line N. */
-function applyConfigFix(f: Finding, etc: string): void {
-  const header = f.fix.commands.findIndex((c) => /^# \/etc\/\S+, line \d+:$/.test(c));
-  assert.ok(header >= 0, `the fix names no file and line: ${f.fix.commands.join(' | ')}`);
-  const [, file, line] = /^# (\/etc\/\S+), line (\d+):$/.exec(f.fix.commands[header]!)!;
-  const replacement = f.fix.commands[header + 1]!.replace(/^#   /, '');
-  const path = join(etc, file!.replace(/^\/etc\//, ''));
-  const lines = readFileSync(path, 'utf8').split('\n');
-  lines[Number(line) - 1] = replacement;
-  writeFileSync(path, lines.join('\n'));
 }
 
 const listening = async (ns: Netns) => (await ns.exec('ss', ['-Hlnte', 'sport = 3306'], { timeoutMs: 10_000 })).stdout;

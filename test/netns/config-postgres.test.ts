@@ -16,18 +16,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Finding, Report } from '../../packages/core/src/index.js';
 import { PG_CHECKER } from '../../packages/core/src/index.js';
-import { validateReport } from '../../packages/core/src/schema.js';
 import { probeConnect, rootSkipReason, waitFor, type Netns } from '../helpers/netns.js';
 import { HOST4, HOST6, twoHosts } from '../helpers/scenarios.js';
 import { skipUnlessCommands } from '../helpers/requirements.js';
+import { applyConfigFixes as applyConfigFix, only, scanEtc as scan } from '../helpers/daemon-config.js';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 const skip =
   rootSkipReason() ||
   skipUnlessCommands({ postgres: 'postgresql-15', initdb: 'postgresql-15', psql: 'postgresql-client-15', setpriv: 'util-linux', runuser: 'util-linux' }, { ...process.env, PATH: `${process.env.PATH}:${BIN}` });
-const CLI = fileURLToPath(new URL('../../packages/agent/dist/cli.js', import.meta.url));
 const PASSWORD = 'dualstack-test';
 
 let work = '';
@@ -130,37 +128,6 @@ async function startPostgres(t: TestContext, ns: Netns, conf: string[], hba: str
 async function psql(ns: Netns, address: string): Promise<{ ok: boolean; output: string }> {
   const r = await ns.exec('psql', [`host=${address} port=5432 user=postgres dbname=postgres password=${PASSWORD} sslmode=disable connect_timeout=5`, '-XAtc', 'SELECT inet_client_addr()'], { timeoutMs: 15_000 });
   return { ok: r.code === 0, output: `${r.stdout}${r.stderr}`.trim() };
-}
-
-async function scan(ns: Netns, etc: string): Promise<Report> {
-  const r = await ns.exec(process.execPath, [CLI, 'scan', '--json', '--etc-root', etc], { timeoutMs: 30_000 });
-  assert.equal(r.code, 0, `scan failed: ${r.stderr}`);
-  const v = validateReport(JSON.parse(r.stdout) as unknown);
-  assert.ok(v.ok, JSON.stringify(!v.ok && v.problems));
-  const source = v.report.sources.find((s) => s.name === 'daemon-config');
-  assert.equal(source?.status, 'ok', JSON.stringify(source));
-  return v.report;
-}
-
-const only = (r: Report, rule: string): Finding => {
-  const hits = r.findings.filter((f) => f.rule === rule);
-  assert.equal(hits.length, 1, `one ${rule} expected: ${r.findings.map((f) => `${f.rule} ${f.subject}`).join(', ')}`);
-  return hits[0]!;
-};
-
-/**
- * Applies a config fix as an operator would: the `#   line`s under `# FILE, line N:` replace
- * line N (pg_hba.conf takes one address per record, so its fix is the line and one more).
- */
-function applyConfigFix(f: Finding, etc: string): void {
-  const header = f.fix.commands.findIndex((c) => /^# \/etc\/\S+, line \d+:$/.test(c));
-  assert.ok(header >= 0, `the fix names no file and line: ${f.fix.commands.join(' | ')}`);
-  const [, file, line] = /^# (\/etc\/\S+), line (\d+):$/.exec(f.fix.commands[header]!)!;
-  const replacement = f.fix.commands[header + 1]!.split('\n').map((l) => l.replace(/^#   /, ''));
-  const path = join(etc, file!.replace(/^\/etc\//, ''));
-  const lines = readFileSync(path, 'utf8').split('\n');
-  lines.splice(Number(line) - 1, 1, ...replacement);
-  writeFileSync(path, lines.join('\n'));
 }
 
 const LOCAL = 'local all postgres peer';

@@ -17,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { rootSkipReason, type Netns } from '../helpers/netns.js';
 import { HOST4, HOST6, PEER4, PEER6, twoHosts } from '../helpers/scenarios.js';
 import { skipUnlessCommands } from '../helpers/requirements.js';
-import { applyConfigFixes, configFindings, greeting, only, scanEtc, startVsftpd } from '../helpers/vsftpd.js';
+import { applyConfigFixes, configFindings, only, scanEtc } from '../helpers/daemon-config.js';
+import { greeting, startVsftpd } from '../helpers/vsftpd.js';
 
 const skip =
   rootSkipReason() || skipUnlessCommands({ vsftpd: 'vsftpd', unshare: 'util-linux', tcpdchk: 'tcpd', tcpdmatch: 'tcpd' }, { ...process.env, PATH: `${process.env.PATH}:/usr/sbin` });

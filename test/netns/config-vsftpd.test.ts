@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { rootSkipReason } from '../helpers/netns.js';
 import { HOST4, HOST6, PEER4, twoHosts } from '../helpers/scenarios.js';
 import { skipUnlessCommands } from '../helpers/requirements.js';
-import { applyConfigFixes, configFindings, greeting, only, scanEtc, startVsftpd } from '../helpers/vsftpd.js';
+import { applyConfigFixes, configFindings, only, scanEtc } from '../helpers/daemon-config.js';
+import { greeting, startVsftpd } from '../helpers/vsftpd.js';
 
 const skip = rootSkipReason() || skipUnlessCommands({ vsftpd: 'vsftpd', unshare: 'util-linux' }, { ...process.env, PATH: `${process.env.PATH}:/usr/sbin` });
 const READY = /^220 /;
