@@ -234,10 +234,11 @@ test('run --interval 1s: collector down, then up: spooled reports are delivered,
   const ws = workspace(t);
   const port = await FakeCollector.freePort();
   const { child, done, stdout } = start(t, ['run', '--collector', `http://127.0.0.1:${port}`, '--token-file', ws.tokenFile, '--proc-root', PROC, '--spool', ws.spool, '--interval', '1s', '--timeout', '2s']);
-  await until(() => ws.spooled().length >= 2, 10_000, 'two reports spooled while the collector is down');
-  const spooledIds = events(stdout().slice(0, stdout().lastIndexOf('\n') + 1))
-    .filter((e) => e.event === 'spooled')
-    .map((e) => e.reportId!);
+  // The spool file is written before its log line: wait for both, or a loaded machine reads
+  // the log between the two (seen under CI with two test files at a time).
+  const spooledEvents = () => events(stdout().slice(0, stdout().lastIndexOf('\n') + 1)).filter((e) => e.event === 'spooled');
+  await until(() => ws.spooled().length >= 2 && spooledEvents().length >= 2, 10_000, 'two reports spooled (and logged) while the collector is down');
+  const spooledIds = spooledEvents().map((e) => e.reportId!);
   assert.ok(spooledIds.length >= 2, stdout());
 
   const collector = await collectorFor(t, port);
