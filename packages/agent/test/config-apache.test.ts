@@ -3,7 +3,7 @@
 // and links out of the root; and the config rules on what the reader gives them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, lstatSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, lstatSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,18 +11,9 @@ import { rules, type DaemonConfig, type Finding, type HostAddress, type Rule, ty
 import { parseApacheConfig, readApache } from '../src/config/apache.js';
 import { EtcRoot } from '../src/config/etc-root.js';
 import { ConfigParseError } from '../src/config-syntax.js';
+import { etcTree } from './helpers/etc-tree.js';
 
 const debian = fileURLToPath(new URL('../../../test/fixtures/config/debian12/apache2/', import.meta.url));
-
-function etcTree(t: { after(fn: () => void): void }, files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ds-etc-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  for (const [rel, text] of Object.entries(files)) {
-    mkdirSync(join(dir, rel, '..'), { recursive: true });
-    writeFileSync(join(dir, rel), text);
-  }
-  return dir;
-}
 
 /** The Debian tree (its enabled-* symlinks are relative, inside the tree) under a temp etc root. */
 function debianTree(t: { after(fn: () => void): void }): string {

@@ -3,25 +3,15 @@
 // with !include / !include_try globs relative to the including file, loops and links.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDovecotConfig, readDovecot } from '../src/config/dovecot.js';
 import { EtcRoot } from '../src/config/etc-root.js';
 import { ConfigParseError } from '../src/config-syntax.js';
+import { etcTree } from './helpers/etc-tree.js';
 
 const debian = fileURLToPath(new URL('../../../test/fixtures/config/debian12/', import.meta.url));
-
-function etcTree(t: { after(fn: () => void): void }, files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ds-etc-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  for (const [rel, text] of Object.entries(files)) {
-    mkdirSync(join(dir, rel, '..'), { recursive: true });
-    writeFileSync(join(dir, rel), text);
-  }
-  return dir;
-}
 
 test("Debian 12's dovecot.conf: three includes, listen left at its default, one dict section", () => {
   const parsed = parseDovecotConfig(readFileSync(join(debian, 'dovecot/dovecot.conf'), 'utf8'), '/etc/dovecot/dovecot.conf');

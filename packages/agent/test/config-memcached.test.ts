@@ -3,26 +3,15 @@
 // files (/etc/memcached_NAME.conf).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseMemcachedConf, readMemcached } from '../src/config/memcached.js';
 import { EtcRoot } from '../src/config/etc-root.js';
 import { ConfigParseError } from '../src/config-syntax.js';
+import { etcTree } from './helpers/etc-tree.js';
 
 const debian = fileURLToPath(new URL('../../../test/fixtures/config/debian12/memcached.conf', import.meta.url));
 const CONF = '/etc/memcached.conf';
-
-function etcTree(t: { after(fn: () => void): void }, files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ds-etc-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  for (const [rel, text] of Object.entries(files)) {
-    mkdirSync(join(dir, rel, '..'), { recursive: true });
-    writeFileSync(join(dir, rel), text);
-  }
-  return dir;
-}
 
 test("Debian 12's memcached.conf: the options the wrapper passes (not -d, not logfile), each with its line", () => {
   const parsed = parseMemcachedConf(readFileSync(debian, 'utf8'), CONF);

@@ -3,7 +3,7 @@
 // and the config rules on what the reader gives them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,18 +11,9 @@ import { rules, type DaemonConfig, type Finding, type HostAddress, type Rule, ty
 import { parseNginxConfig, readNginx } from '../src/config/nginx.js';
 import { EtcRoot } from '../src/config/etc-root.js';
 import { ConfigParseError } from '../src/config-syntax.js';
+import { etcTree } from './helpers/etc-tree.js';
 
 const debian = fileURLToPath(new URL('../../../test/fixtures/config/debian12/nginx/', import.meta.url));
-
-function etcTree(t: { after(fn: () => void): void }, files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ds-etc-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  for (const [rel, text] of Object.entries(files)) {
-    mkdirSync(join(dir, rel, '..'), { recursive: true });
-    writeFileSync(join(dir, rel), text);
-  }
-  return dir;
-}
 
 const listFiles = (dir: string): string[] =>
   readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? listFiles(join(dir, n)) : [join(dir, n)]));

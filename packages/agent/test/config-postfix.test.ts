@@ -3,28 +3,18 @@
 // config rules on what the reader gives them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rules, type DaemonConfig, type Finding, type HostAddress, type Rule, type Service } from '@dualstack/core';
 import { parsePostfixMainCf, parsePostfixMasterCf, readPostfix } from '../src/config/postfix.js';
 import { EtcRoot } from '../src/config/etc-root.js';
 import { ConfigParseError } from '../src/config-syntax.js';
+import { etcTree } from './helpers/etc-tree.js';
 
 const debian = fileURLToPath(new URL('../../../test/fixtures/config/debian12/postfix/', import.meta.url));
 const MAIN = '/etc/postfix/main.cf';
 const MASTER = '/etc/postfix/master.cf';
-
-function etcTree(t: { after(fn: () => void): void }, files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ds-etc-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  for (const [rel, text] of Object.entries(files)) {
-    mkdirSync(join(dir, rel, '..'), { recursive: true });
-    writeFileSync(join(dir, rel), text);
-  }
-  return dir;
-}
 
 test("Debian 12's main.cf (postinst, Internet Site): every parameter with its line, values as written", () => {
   const { items, includes } = parsePostfixMainCf(readFileSync(join(debian, 'main.cf'), 'utf8'), MAIN);

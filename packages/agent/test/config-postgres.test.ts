@@ -4,27 +4,17 @@
 // loops and links out of the root.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parsePgHba, parsePostgresqlConf, readPostgres } from '../src/config/postgres.js';
 import { EtcRoot } from '../src/config/etc-root.js';
 import { ConfigParseError } from '../src/config-syntax.js';
+import { etcTree } from './helpers/etc-tree.js';
 
 const debian = fileURLToPath(new URL('../../../test/fixtures/config/debian12/postgresql/15/main/', import.meta.url));
 const CONF = '/etc/postgresql/15/main/postgresql.conf';
 const HBA = '/etc/postgresql/15/main/pg_hba.conf';
-
-function etcTree(t: { after(fn: () => void): void }, files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ds-etc-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  for (const [rel, text] of Object.entries(files)) {
-    mkdirSync(join(dir, rel, '..'), { recursive: true });
-    writeFileSync(join(dir, rel), text);
-  }
-  return dir;
-}
 
 test("Debian 12's postgresql.conf: its settings with their lines, include_dir conf.d, listen_addresses left at its default (commented out)", () => {
   const parsed = parsePostgresqlConf(readFileSync(join(debian, 'postgresql.conf'), 'utf8'), CONF);
