@@ -2,6 +2,9 @@
 // the validator live in '@dualstack/core/schema' so the agent never loads TypeBox.
 export type * from './report.js';
 export type * from './wire.js';
+export type * from './probe.js';
+export * from './endpoint-url.js';
+export * from './rules/endpoint-rule.js';
 export * from './schema-id.js';
 export * from './ip.js';
 export * from './analyze/services.js';

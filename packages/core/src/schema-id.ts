@@ -8,3 +8,6 @@ export function schemaMajor(schema: unknown): number | null {
   const match = /^dualstack\.report\/v(\d+)$/.exec(schema);
   return match ? Number(match[1]) : null;
 }
+
+/** Probe batches of vantage points (POST /api/v1/probe-results). */
+export const PROBE_SCHEMA = 'dualstack.probe/v1';
