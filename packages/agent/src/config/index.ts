@@ -13,6 +13,7 @@ import { readPostgres } from './postgres.js';
 import { readMariadb } from './mariadb.js';
 import { readRedis } from './redis.js';
 import { readMemcached } from './memcached.js';
+import { readHaproxy } from './haproxy.js';
 
 export interface DaemonConfigReader {
   daemon: string;
@@ -33,6 +34,7 @@ export const daemonConfigReaders: DaemonConfigReader[] = [
   { daemon: 'mysql', read: readMariadb },
   { daemon: 'redis', read: readRedis },
   { daemon: 'memcached', read: readMemcached },
+  { daemon: 'haproxy', read: readHaproxy },
 ];
 
 export { EtcRoot } from './etc-root.js';

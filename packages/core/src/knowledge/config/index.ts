@@ -12,6 +12,7 @@ import { postgresConfigKnowledge } from './postgres.js';
 import { mysqlConfigKnowledge } from './mysql.js';
 import { redisConfigKnowledge } from './redis.js';
 import { memcachedConfigKnowledge } from './memcached.js';
+import { haproxyConfigKnowledge } from './haproxy.js';
 
 export const configKnowledge: ConfigKnowledge[] = [
   sshdConfigKnowledge,
@@ -26,6 +27,7 @@ export const configKnowledge: ConfigKnowledge[] = [
   mysqlConfigKnowledge,
   redisConfigKnowledge,
   memcachedConfigKnowledge,
+  haproxyConfigKnowledge,
 ];
 
 export function configKnowledgeFor(daemon: string): ConfigKnowledge | undefined {
@@ -46,3 +48,4 @@ export { postgresConfigKnowledge, pgConfValue, pgHbaFields, PG_HBA_HOST_TYPES, P
 export { mysqlConfigKnowledge, mysqlOptionName, mysqlOptionValue, isServerGroup } from './mysql.js';
 export { redisConfigKnowledge, redisArgs } from './redis.js';
 export { memcachedConfigKnowledge, memcachedOption } from './memcached.js';
+export { haproxyConfigKnowledge, parseBindAddress, HAPROXY_DOCS } from './haproxy.js';
