@@ -45,9 +45,10 @@ export const haproxy: DaemonKnowledge = {
     };
   },
   aclDirective:
-    'src ACLs take bare IPv6 (acl office src 2001:db8::/32). On a v4v6 socket IPv4 clients are ::ffff:192.0.2.1 to src fetches, logs and X-Forwarded-For; test IPv4 src ACLs against a mapped client before relying on them.',
+    'src ACLs take bare IPv6 (acl office src 2001:db8::/32). On a v4v6 socket IPv4 clients are ::ffff:192.0.2.1 to src fetches, logs and X-Forwarded-For; IPv4 src patterns still match them (pat_match_ip() converts a mapped address before looking it up among IPv4 patterns), but anything built on the src string (logs, headers, maps keyed on it) sees the mapped form.',
   sources: [
     'HAProxy configuration manual, bind options v4v6 and v6only — https://docs.haproxy.org/2.6/configuration.html#5.1-v4v6',
+    'HAProxy 2.6 source: src/pattern.c (pat_match_ip: mapped samples against IPv4 patterns), checked in test/netns/config-haproxy',
     'Cloudera: "bind :::<port> v4v6" for dual-stack HAProxy — https://docs.cloudera.com/cloudera-manager/7.13.2/cloudera-manager-installation/topics/impala-dual-stack-ipv6-ha.html',
   ],
 };
