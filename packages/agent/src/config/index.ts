@@ -13,6 +13,7 @@ import { readPostgres } from './postgres.js';
 import { readMariadb } from './mariadb.js';
 import { readRedis } from './redis.js';
 import { readMemcached } from './memcached.js';
+import { readExim } from './exim.js';
 import { readHaproxy } from './haproxy.js';
 
 export interface DaemonConfigReader {
@@ -34,6 +35,7 @@ export const daemonConfigReaders: DaemonConfigReader[] = [
   { daemon: 'mysql', read: readMariadb },
   { daemon: 'redis', read: readRedis },
   { daemon: 'memcached', read: readMemcached },
+  { daemon: 'exim', read: readExim },
   { daemon: 'haproxy', read: readHaproxy },
 ];
 

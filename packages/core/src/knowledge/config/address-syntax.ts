@@ -47,6 +47,16 @@ const isMapped = (address: string) => ipaddr.IPv6.parse(address).isIPv4MappedAdd
 
 /** The problem of one token, or null when the directive reads it as the operator meant. */
 export function checkAddressSyntax(use: AddressUse, hostAddresses: HostAddress[], convertsMappedPeers: boolean | null): SyntaxProblem | null {
+  if (use.syntax.colonsDoubled) {
+    // Exim-style colon list: the address is the token with each doubled colon read as one.
+    const inner = { ...use, token: use.token.replace(/::/g, ':'), syntax: { ...use.syntax, colonsDoubled: false } };
+    if (shapeOf(inner.token)) {
+      const p = checkAddressSyntax(inner, hostAddresses, convertsMappedPeers);
+      return p && { ...p, corrected: p.corrected === null ? null : p.corrected.replace(/:/g, '::') };
+    }
+    if (!shapeOf(use.token)) return null;
+    return { severity: 'critical', problem: 'in a colon-separated list every single colon separates items, so the address is cut into pieces that are no address (the daemon refuses them or matches nobody): write each colon doubled, or change the list separator', corrected: use.token.replace(/:/g, '::') };
+  }
   const s = shapeOf(use.token);
   if (!s) return null;
   const { syntax } = use;

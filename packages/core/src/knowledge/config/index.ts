@@ -12,6 +12,7 @@ import { postgresConfigKnowledge } from './postgres.js';
 import { mysqlConfigKnowledge } from './mysql.js';
 import { redisConfigKnowledge } from './redis.js';
 import { memcachedConfigKnowledge } from './memcached.js';
+import { eximConfigKnowledge } from './exim.js';
 import { haproxyConfigKnowledge } from './haproxy.js';
 
 export const configKnowledge: ConfigKnowledge[] = [
@@ -27,6 +28,7 @@ export const configKnowledge: ConfigKnowledge[] = [
   mysqlConfigKnowledge,
   redisConfigKnowledge,
   memcachedConfigKnowledge,
+  eximConfigKnowledge,
   haproxyConfigKnowledge,
 ];
 
@@ -49,3 +51,4 @@ export { mysqlConfigKnowledge, mysqlOptionName, mysqlOptionValue, isServerGroup 
 export { redisConfigKnowledge, redisArgs } from './redis.js';
 export { memcachedConfigKnowledge, memcachedOption } from './memcached.js';
 export { haproxyConfigKnowledge, parseBindAddress, HAPROXY_DOCS } from './haproxy.js';
+export { eximConfigKnowledge, eximList, eximItem, EXIM_DC_MACROS } from './exim.js';

@@ -14,6 +14,12 @@ export interface Ipv6Syntax {
   prefix: boolean;
   /** Whether a zone index (`fe80::1%eth0`) is accepted. */
   zone: boolean;
+  /**
+   * The token stands in a list whose separator is ':' and where a colon inside an item is
+   * written doubled (Exim): the token is given as written, `::::1` for ::1. Written with single
+   * colons the daemon cuts the address at them.
+   */
+  colonsDoubled?: boolean;
 }
 
 export interface AddressUse {
