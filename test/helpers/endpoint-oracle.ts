@@ -85,3 +85,93 @@ export async function banner(ns: Netns, address: string, port: number): Promise<
   const line = r.stdout.split(/\r?\n/)[0];
   return line ? line : null;
 }
+
+// ------------------------------------------------------------------ one scenario, seen from one namespace
+
+/** What the oracle saw at one address. */
+export interface Seen {
+  reach: Reach;
+  /** HTTPS: curl's status and the certificate's SHA-256 fingerprint; SSH: the banner. */
+  status?: number | null;
+  fingerprint?: string;
+  banner?: string | null;
+}
+
+/** Everything the oracle saw of one endpoint from one namespace: both lookups and every address they gave. */
+export interface Observed {
+  a: DigAnswer;
+  aaaa: DigAnswer;
+  seen: Map<string, Seen>;
+}
+
+/** The endpoint as the oracle needs it (a scenario of endpoint-topology.ts). */
+export interface OracleEndpoint {
+  url: string;
+  host: string;
+  port: number;
+}
+
+async function see(ns: Netns, e: OracleEndpoint, address: string, caFile: string): Promise<Seen> {
+  const reach = await tcpReach(ns, address, e.port);
+  if (reach !== 'ok') return { reach };
+  if (e.url.startsWith('ssh:')) return { reach, banner: await banner(ns, address, e.port) };
+  const curl = await curlStatus(ns, e.host, address, e.port, caFile);
+  if (curl.exit !== 0) throw new Error(`curl ${e.url} at ${address} from ${ns.name}: exit ${curl.exit}: ${curl.error}`);
+  const cert = await peerCertificate(ns, e.host, address, e.port, caFile);
+  if (cert?.verify !== 0) throw new Error(`openssl s_client ${address} from ${ns.name}: the certificate does not verify for ${e.host} (${cert?.verify})`);
+  return { reach, status: curl.status, fingerprint: cert.fingerprint256 };
+}
+
+/** dig A and AAAA, then every address they gave, from ns. */
+export async function observe(ns: Netns, e: OracleEndpoint, caFile: string): Promise<Observed> {
+  const [a, aaaa] = await Promise.all([dig(ns, 'A', e.host), dig(ns, 'AAAA', e.host)]);
+  const seen = new Map<string, Seen>();
+  await Promise.all([...a.addresses, ...aaaa.addresses].map(async (address) => seen.set(address, await see(ns, e, address, caFile))));
+  return { a, aaaa, seen };
+}
+
+/** One vantage point as the oracle judges it: what it observed, and whether it has an IPv4 route. */
+export interface OracleVantage {
+  observed: Observed;
+  ipv4: boolean;
+}
+
+/**
+ * The rule ids of issue 12 as the issue words them, judged from the oracle's observations
+ * alone (not from the code under test): an address answers when the TCP handshake completes
+ * and curl got a status below 500 (HTTPS) or a banner came (SSH). `backendServesIpv6`: the
+ * oracle reached the declared backend over IPv6 directly.
+ */
+export function findingsByOracle(vantages: OracleVantage[], backendServesIpv6: boolean): string[] {
+  const answers = (s: Seen | undefined) => s?.reach === 'ok' && (s.status === undefined || (s.status !== null && s.status < 500)) && s.banner !== null;
+  const family = (v: OracleVantage, f: 4 | 6) => {
+    const addresses = (f === 4 ? v.observed.a : v.observed.aaaa).addresses;
+    const routed = f === 6 || v.ipv4;
+    const answering = addresses.filter((a) => answers(v.observed.seen.get(a)));
+    return { routed, total: addresses.length, answering };
+  };
+  const ids = new Set<string>();
+  if (vantages.every((v) => v.observed.a.addresses.length === 0 && v.observed.aaaa.addresses.length === 0)) ids.add('endpoint-unresolvable');
+  for (const [f, o] of [[6, 4], [4, 6]] as const) {
+    const broken = vantages.some((v) => family(v, f).routed && family(v, f).total > 0 && family(v, f).answering.length === 0);
+    const otherWorks = vantages.some((v) => family(v, o).routed && family(v, o).answering.length > 0);
+    if (broken && otherWorks) ids.add(`endpoint-ipv${f}-broken`);
+  }
+  const noAaaa = vantages.every((v) => v.observed.aaaa.rcode === 'NOERROR' && v.observed.aaaa.addresses.length === 0);
+  if (noAaaa && backendServesIpv6 && vantages.some((v) => family(v, 4).routed && family(v, 4).answering.length > 0)) ids.add('endpoint-no-aaaa');
+  for (const v of vantages) {
+    for (const f of [4, 6] as const) {
+      const x = family(v, f);
+      if (x.routed && x.answering.length > 0 && x.answering.length < x.total) ids.add('endpoint-partial');
+    }
+    // What an answering address presented: its certificate and status (HTTPS) or banner (SSH).
+    const presented = (a: string) => {
+      const s = v.observed.seen.get(a)!;
+      return `${s.fingerprint ?? ''} ${s.status ?? ''} ${s.banner ?? ''}`;
+    };
+    const shown = (f: 4 | 6) => new Set(family(v, f).answering.map(presented));
+    const [s4, s6] = [shown(4), shown(6)];
+    if (family(v, 4).routed && s4.size > 0 && s6.size > 0 && ![...s4].some((x) => s6.has(x))) ids.add('endpoint-family-differs');
+  }
+  return [...ids].sort();
+}

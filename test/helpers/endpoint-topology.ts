@@ -29,6 +29,8 @@ export const ROUTER_ON_WEB = { 4: '192.0.2.1', 6: '2001:db8:e:20::1' } as const;
 export const PD_ADDRESSES = { 4: '198.51.100.18', 6: '2001:db8:e:1::2' } as const;
 export const P6_ADDRESS = '2001:db8:e:2::2';
 const WEB4 = '192.0.2.2';
+/** The web backend's own IPv6 address (not published: the no-aaaa scenario's backend serves it). */
+export const WEB6 = '2001:db8:e:20::2';
 const SSH4 = '192.0.2.18';
 
 /** Backend ports: nginx presents the main certificate on 443, the other CA's on 8443; sshd's banner differs on 2222. */
@@ -179,7 +181,7 @@ export async function endpointTopology(): Promise<EndpointTopology> {
     await attach(router, 'r-lb', lb, [{ router: '198.51.100.9/29', far: '198.51.100.10/29' }, { router: '2001:db8:e:10::1/64', far: '2001:db8:e:10::10/64' }]);
     await attach(router, 'r-pd', pd, [{ router: `${ROUTER_ON_PD[4]}/29`, far: `${PD_ADDRESSES[4]}/29` }, { router: `${ROUTER_ON_PD[6]}/64`, far: `${PD_ADDRESSES[6]}/64` }]);
     await attach(router, 'r-p6', p6, [{ router: `${ROUTER_ON_P6}/64`, far: `${P6_ADDRESS}/64` }]);
-    await attach(router, 'r-web', web, [{ router: `${ROUTER_ON_WEB[4]}/28`, far: `${WEB4}/28` }, { router: `${ROUTER_ON_WEB[6]}/64`, far: '2001:db8:e:20::2/64' }]);
+    await attach(router, 'r-web', web, [{ router: `${ROUTER_ON_WEB[4]}/28`, far: `${WEB4}/28` }, { router: `${ROUTER_ON_WEB[6]}/64`, far: `${WEB6}/64` }]);
     await attach(router, 'r-ssh', ssh, [{ router: '192.0.2.17/28', far: `${SSH4}/28` }, { router: '2001:db8:e:21::1/64', far: '2001:db8:e:21::2/64' }]);
     for (const [ns, gw4, gw6] of [[dns, '198.51.100.1', '2001:db8:e:53::1'], [lb, '198.51.100.9', '2001:db8:e:10::1'], [pd, ROUTER_ON_PD[4], ROUTER_ON_PD[6]],
       [web, ROUTER_ON_WEB[4], ROUTER_ON_WEB[6]], [ssh, '192.0.2.17', '2001:db8:e:21::1']] as const) {
