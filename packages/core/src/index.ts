@@ -5,6 +5,8 @@ export type * from './wire.js';
 export type * from './probe.js';
 export * from './endpoint-url.js';
 export * from './rules/endpoint-rule.js';
+export * from './rules/endpoint-rules.js';
+export * from './rules/endpoint-verdicts.js';
 export * from './schema-id.js';
 export * from './ip.js';
 export * from './analyze/services.js';

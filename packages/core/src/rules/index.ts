@@ -1,7 +1,8 @@
 // Every rule, in one explicit list (no registration by import side effect); docs/rules.md is
 // generated from it.
 import type { Finding } from '../report.js';
-import { severityRank, type RuleFacts, type Profile, type Rule } from './rule.js';
+import { severityRank, unevaluated, type RuleFacts, type Profile, type Rule } from './rule.js';
+import { endpointRules } from './endpoint-rules.js';
 import { bindv6onlySet, ipv4Unroutable, ipv6AddressDadfailed, ipv6AddressDeprecated, ipv6Disabled, ipv6NoGlobalAddress, ipv6RaIgnored, ipv6Unroutable } from './host-rules.js';
 import { hardeningAcceptRa, hardeningAcceptRedirects, hardeningAcceptSourceRoute, hardeningForwarding } from './hardening-rules.js';
 import { kernelIpv6Advisory } from './kernel-rules.js';
@@ -62,14 +63,7 @@ export function runRules(facts: RuleFacts, options: { profiles?: Profile[]; only
     try {
       findings.push(...rule.check(facts));
     } catch (error) {
-      findings.push({
-        rule: rule.id,
-        severity: 'info',
-        subject: 'dualstack',
-        message: `The rule could not be evaluated: ${(error as Error).message}`,
-        evidence: [],
-        fix: { summary: 'Report this with a capture of the host (dualstack-agent capture DIR).', commands: [] },
-      });
+      findings.push(unevaluated(rule, 'dualstack', error, 'Report this with a capture of the host (dualstack-agent capture DIR).'));
     }
   }
   return findings.sort(compareFindings);
@@ -77,7 +71,8 @@ export function runRules(facts: RuleFacts, options: { profiles?: Profile[]; only
 
 // Numeric so that tcp/80 comes before tcp/443 and eth2 before eth10.
 const subjectCollator = new Intl.Collator('en', { numeric: true });
-const ruleOrder = new Map(rules.map((rule, index) => [rule.id, index]));
+// Endpoint findings (evaluated in the collector) are listed beside host findings, after them.
+const ruleOrder = new Map([...rules, ...endpointRules].map((rule, index) => [rule.id, index]));
 
 /**
  * The one order of findings everywhere they are listed (scan output, report, dashboard):
@@ -87,7 +82,7 @@ const ruleOrder = new Map(rules.map((rule, index) => [rule.id, index]));
 export function compareFindings(a: Pick<Finding, 'rule' | 'severity' | 'subject'>, b: Pick<Finding, 'rule' | 'severity' | 'subject'>): number {
   const bySeverity = severityRank[a.severity] - severityRank[b.severity];
   if (bySeverity !== 0) return bySeverity;
-  const byRule = (ruleOrder.get(a.rule) ?? rules.length) - (ruleOrder.get(b.rule) ?? rules.length);
+  const byRule = (ruleOrder.get(a.rule) ?? ruleOrder.size) - (ruleOrder.get(b.rule) ?? ruleOrder.size);
   if (byRule !== 0) return byRule;
   if (a.rule !== b.rule) return a.rule < b.rule ? -1 : 1;
   return subjectCollator.compare(a.subject, b.subject);

@@ -34,3 +34,8 @@ export function finding(
 ): Finding {
   return { rule: rule.id, severity: fields.severity ?? rule.severity, subject: fields.subject, message: fields.message, evidence: fields.evidence, fix: fields.fix };
 }
+
+/** The finding of a rule that threw: it says so, instead of the error stopping the other rules. */
+export function unevaluated(rule: Pick<Rule, 'id'>, subject: string, error: unknown, summary: string): Finding {
+  return { rule: rule.id, severity: 'info', subject, message: `The rule could not be evaluated: ${(error as Error).message}`, evidence: [], fix: { summary, commands: [] } };
+}
