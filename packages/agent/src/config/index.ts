@@ -15,6 +15,7 @@ import { readRedis } from './redis.js';
 import { readMemcached } from './memcached.js';
 import { readExim } from './exim.js';
 import { readHaproxy } from './haproxy.js';
+import { readSquid } from './squid.js';
 
 export interface DaemonConfigReader {
   daemon: string;
@@ -37,6 +38,7 @@ export const daemonConfigReaders: DaemonConfigReader[] = [
   { daemon: 'memcached', read: readMemcached },
   { daemon: 'exim', read: readExim },
   { daemon: 'haproxy', read: readHaproxy },
+  { daemon: 'squid', read: readSquid },
 ];
 
 export { EtcRoot } from './etc-root.js';

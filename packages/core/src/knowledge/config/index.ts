@@ -14,6 +14,7 @@ import { redisConfigKnowledge } from './redis.js';
 import { memcachedConfigKnowledge } from './memcached.js';
 import { eximConfigKnowledge } from './exim.js';
 import { haproxyConfigKnowledge } from './haproxy.js';
+import { squidConfigKnowledge } from './squid.js';
 
 export const configKnowledge: ConfigKnowledge[] = [
   sshdConfigKnowledge,
@@ -30,6 +31,7 @@ export const configKnowledge: ConfigKnowledge[] = [
   memcachedConfigKnowledge,
   eximConfigKnowledge,
   haproxyConfigKnowledge,
+  squidConfigKnowledge,
 ];
 
 export function configKnowledgeFor(daemon: string): ConfigKnowledge | undefined {
@@ -51,4 +53,5 @@ export { mysqlConfigKnowledge, mysqlOptionName, mysqlOptionValue, isServerGroup 
 export { redisConfigKnowledge, redisArgs } from './redis.js';
 export { memcachedConfigKnowledge, memcachedOption } from './memcached.js';
 export { haproxyConfigKnowledge, parseBindAddress, HAPROXY_DOCS } from './haproxy.js';
+export { squidConfigKnowledge, squidWords, parseHttpPort, SQUID_DOCS } from './squid.js';
 export { eximConfigKnowledge, eximList, eximItem, EXIM_DC_MACROS } from './exim.js';
