@@ -32,6 +32,8 @@ export interface AppOptions {
   https?: { cert: Buffer; key: Buffer };
   /** Alerting: the `alerts` configuration, a clock, an AlertStore (see alerts/plugin.ts). */
   alerts?: import('./alerts/plugin.js').AlertsPluginOptions;
+  /** Published endpoints: the `endpoints` and `probe.timeoutMs` configuration (see endpoints/plugin.ts). */
+  endpoints?: import('./endpoints/plugin.js').EndpointsPluginOptions;
 }
 
 interface ValidationEntry {
@@ -142,6 +144,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(reportRoutes);
   await app.register(readRoutes);
   await app.register(healthRoutes);
+  await app.register((await import('./endpoints/plugin.js')).endpointsPlugin, opts.endpoints ?? {}); // declared endpoints, probe targets and results, /api/v1/endpoints
   await app.register((await import('./alerts/plugin.js')).alertsPlugin, opts.alerts ?? {}); // alert rules, states, delivery, /api/v1/alerts
   await app.register((await import('./plugins/ui.js')).uiPlugin); // the dashboard at / (static files of src/ui)
   return app;

@@ -5,7 +5,9 @@ import { readFileSync } from 'node:fs';
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { parse as parseYaml } from 'yaml';
+import { EndpointSpec } from '@dualstack/core/schema';
 import { AlertsConfig, AlertsConfigError, resolveAlerts } from './alerts/config.js';
+import { checkEndpointSpecs, EndpointSpecError } from './endpoints/spec.js';
 
 export const CollectorConfig = Type.Object(
   {
@@ -19,6 +21,13 @@ export const CollectorConfig = Type.Object(
     tls: Type.Optional(Type.Object({ cert: Type.String(), key: Type.String() }, { additionalProperties: false })),
     logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')]),
     alerts: Type.Optional(AlertsConfig),
+    endpoints: Type.Optional(Type.Array(EndpointSpec, { description: 'Published endpoints the vantage points (agents with --probe) probe: name, url, expect, backends.' })),
+    probe: Type.Optional(
+      Type.Object(
+        { timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 120_000, description: 'Per-attempt budget handed to vantage points (default 5000).' })) },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -34,6 +43,9 @@ export const defaultConfig: CollectorConfig = {
   openReadsOnLoopback: false,
   logLevel: 'info',
 };
+
+/** The per-attempt budget vantage points get when `probe.timeoutMs` is not set. */
+export const DEFAULT_PROBE_TIMEOUT_MS = 5000;
 
 export class ConfigError extends Error {}
 
@@ -52,6 +64,12 @@ export function resolveConfig(layers: Array<Partial<Record<string, unknown>>>, s
     resolveAlerts(merged.alerts as AlertsConfig | undefined);
   } catch (error) {
     if (error instanceof AlertsConfigError) throw new ConfigError(`${source}: bad key 'alerts.${error.key}': ${error.reason}`);
+    throw error;
+  }
+  try {
+    checkEndpointSpecs((merged.endpoints as EndpointSpec[] | undefined) ?? []);
+  } catch (error) {
+    if (error instanceof EndpointSpecError) throw new ConfigError(`${source}: ${error.message}`);
     throw error;
   }
   return merged as CollectorConfig;

@@ -28,6 +28,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
     logger: { level: config.logLevel },
     ...(config.tls ? { https: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } } : {}),
     alerts: { config: config.alerts, clock: options.clock, staleAfterSeconds: config.staleAfterSeconds },
+    endpoints: { config: config.endpoints, probeTimeoutMs: config.probe?.timeoutMs },
   });
   // Both jobs never overlap themselves: a tick while the previous run still goes is skipped,
   // counted here and logged at debug (alerts/schedule.ts), never a console warning.
@@ -47,8 +48,9 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
     async () => {
       const before = new Date(Date.now() - config.retentionDays * 86_400_000);
       const removed = await store.pruneReports(before);
+      const probeBatches = await store.pruneProbes(before);
       const alertRows = await app.alerts.prune(before);
-      app.log.info({ removed, alertRows, before: before.toISOString() }, 'retention: pruned report and alert history');
+      app.log.info({ removed, probeBatches, alertRows, before: before.toISOString() }, 'retention: pruned report, probe and alert history');
     },
     jobOptions('retention'),
   );

@@ -1,7 +1,8 @@
 // Everything the collector keeps, behind one asynchronous interface: routes and jobs hold
 // no SQL, so a PostgreSQL store for fleets that outgrow one collector can stand in for the
 // SQLite one without touching them.
-import type { Report } from '@dualstack/core';
+import type { EndpointSpec, ProbeAck, ProbeBatch, Report } from '@dualstack/core';
+import type { DeclaredEndpoint, EndpointInput, ProbeHistoryEntry, ProbeIngestMeta } from './endpoints/records.js';
 import type { FindingRuleRow, FleetSummary, HostDetail, HostQuery, HostSummary, IngestAck, Paged, Role, ServiceMatrixRow } from './api.js';
 
 export interface TokenRecord {
@@ -54,6 +55,31 @@ export interface Store {
   servicesMatrix(page: { limit: number; offset: number }): Promise<Paged<ServiceMatrixRow>>;
   findingsByRule(): Promise<FindingRuleRow[]>;
   summary(now: Date): Promise<FleetSummary>;
+
+  // Published endpoints (src/endpoints, docs/api.md).
+  /**
+   * Makes the configuration's endpoints the config-declared ones (added, updated, and those no
+   * longer listed deleted with their results). Throws EndpointConflictError naming the key when
+   * a name is declared through the API.
+   */
+  declareConfigEndpoints(specs: readonly EndpointSpec[]): Promise<void>;
+  /** Declares an endpoint (source api); EndpointConflictError (409) when the name exists. */
+  addEndpoint(spec: EndpointSpec): Promise<DeclaredEndpoint>;
+  /** Deletes an API-declared endpoint and its results; false when none has that name; EndpointConflictError for a config one. */
+  removeEndpoint(name: string): Promise<boolean>;
+  listEndpoints(): Promise<DeclaredEndpoint[]>;
+  /**
+   * Stores one validated probe batch in one transaction, or nothing. Idempotent on batchId (a
+   * batch stored before yields its ack again with duplicate=true). Results for undeclared
+   * endpoint names are not stored and are listed in the ack's `unknown`.
+   */
+  ingestProbeBatch(batch: ProbeBatch, meta: ProbeIngestMeta): Promise<ProbeAck>;
+  /** The declared endpoints (or the one named) with each vantage point's latest probe (stale ones marked) and their backends. */
+  endpointInputs(now: Date, name?: string): Promise<EndpointInput[]>;
+  /** The last `limit` probes of an endpoint per vantage point (host id), newest first. */
+  probeHistory(name: string, limit: number): Promise<Map<string, ProbeHistoryEntry[]>>;
+  /** Deletes probe batches received before `before`, except those holding a latest result. */
+  pruneProbes(before: Date): Promise<number>;
 
   /** Deletes report history older than `before`; returns how many reports went. */
   pruneReports(before: Date): Promise<number>;

@@ -25,15 +25,15 @@ function configError(layer: Record<string, unknown>): string {
 }
 
 describe('alerts configuration', () => {
-  test('defaults: evaluation every minute, the four rules, no receivers', () => {
+  test('defaults: evaluation every minute, the five rules, no receivers', () => {
     const settings = resolveAlerts(undefined);
     assert.equal(settings.schedule, DEFAULT_SCHEDULE);
     assert.equal(settings.schedule, '* * * * *');
     assert.deepEqual(
       settings.rules.map((r) => r.kind),
-      ['host-stale', 'finding', 'service-regressed', 'fleet-readiness-drop'],
+      ['host-stale', 'finding', 'service-regressed', 'fleet-readiness-drop', 'endpoint'],
     );
-    const [stale, finding, regressed, drop] = settings.rules;
+    const [stale, finding, regressed, drop, endpoint] = settings.rules;
     assert.deepEqual(stale, {
       name: 'host-stale',
       kind: 'host-stale',
@@ -46,8 +46,9 @@ describe('alerts configuration', () => {
     assert.equal(finding?.kind === 'finding' && finding.findingRules, null);
     assert.equal(regressed?.kind === 'service-regressed' && regressed.forgetAfterMs, 7 * 86_400_000);
     assert.equal(drop?.kind === 'fleet-readiness-drop' && drop.points, 10);
+    assert.deepEqual(endpoint?.kind === 'endpoint' && [endpoint.minSeverity, endpoint.findingRules], ['warning', null]);
     assert.deepEqual(settings.receivers, []);
-    assert.deepEqual([...settings.routes.values()], [[], [], [], []]);
+    assert.deepEqual([...settings.routes.values()], [[], [], [], [], []]);
     assert.equal(settings.recentResolvedMs, 24 * 3600_000);
   });
 
@@ -87,6 +88,7 @@ describe('alerts configuration', () => {
       finding: ['pager', 'chat'],
       'service-regressed': ['chat'],
       'fleet-readiness-drop': ['chat'],
+      endpoint: ['chat'],
     });
   });
 

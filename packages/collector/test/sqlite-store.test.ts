@@ -74,8 +74,8 @@ describe('migrations', () => {
         tables.map((table) => table.name),
         [
           'alert_delivery_attempts', 'alert_evaluations', 'alert_events', 'alert_fleet_reference', 'alert_groups', 'alert_outbox',
-          'alert_service_hosts', 'alert_service_snapshot', 'alert_states',
-          'findings', 'hosts', 'latest_reports', 'reports', 'service_matrix', 'services', 'tokens',
+          'alert_service_hosts', 'alert_service_snapshot', 'alert_states', 'endpoints',
+          'findings', 'hosts', 'latest_reports', 'probe_batches', 'probe_latest', 'probe_results', 'reports', 'service_matrix', 'services', 'tokens',
         ],
       );
       for (const table of tables) assert.match(table.sql, /\)\s*STRICT/, `${table.name} is STRICT`);

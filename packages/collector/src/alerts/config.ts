@@ -9,7 +9,7 @@ const Duration = Type.String({ pattern: '^[0-9]+(ms|s|m|h|d)$', description: 'A 
 const Severity = Type.Union([Type.Literal('critical'), Type.Literal('warning'), Type.Literal('info')]);
 const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', description: 'Letters, digits, _ . -; at most 64.' });
 
-export const RULE_KINDS = ['host-stale', 'finding', 'service-regressed', 'fleet-readiness-drop'] as const;
+export const RULE_KINDS = ['host-stale', 'finding', 'service-regressed', 'fleet-readiness-drop', 'endpoint'] as const;
 export type RuleKind = (typeof RULE_KINDS)[number];
 export const RECEIVER_TYPES = ['webhook', 'slack', 'alertmanager'] as const;
 export type ReceiverType = (typeof RECEIVER_TYPES)[number];
@@ -29,7 +29,7 @@ export const AlertRuleInput = Type.Object(
     // host-stale
     interval: Type.Optional(Duration),
     missedIntervals: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-    // finding
+    // finding, endpoint
     minSeverity: Type.Optional(Severity),
     rules: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
     // service-regressed
@@ -123,7 +123,13 @@ export interface ReadinessDropRule extends RuleBase {
   minHosts: number;
   resetAfterMs: number;
 }
-export type AlertRule = HostStaleRule | FindingAlertRule | ServiceRegressedRule | ReadinessDropRule;
+export interface EndpointAlertRule extends RuleBase {
+  kind: 'endpoint';
+  minSeverity: 'critical' | 'warning' | 'info';
+  /** Only findings of these endpoint rule ids; null: all. */
+  findingRules: string[] | null;
+}
+export type AlertRule = HostStaleRule | FindingAlertRule | ServiceRegressedRule | ReadinessDropRule | EndpointAlertRule;
 
 export interface ReceiverSettings {
   name: string;
@@ -163,6 +169,7 @@ export const DEFAULT_RULES: readonly AlertRuleInput[] = [
   { name: 'finding', minSeverity: 'critical' },
   { name: 'service-regressed', severity: 'warning', forgetAfter: '7d' },
   { name: 'fleet-readiness-drop', points: 10, minHosts: 1, severity: 'warning', resetAfter: '1d' },
+  { name: 'endpoint', minSeverity: 'warning' },
 ];
 
 /** A check of the alerts configuration failed; `key` is the dotted path below `alerts`. */
@@ -190,6 +197,7 @@ const KIND_OPTIONS: Record<RuleKind, ReadonlyArray<keyof AlertRuleInput>> = {
   finding: ['minSeverity', 'rules'],
   'service-regressed': ['forgetAfter'],
   'fleet-readiness-drop': ['points', 'minHosts', 'resetAfter'],
+  endpoint: ['minSeverity', 'rules'],
 };
 
 function ruleOf(input: AlertRuleInput, key: string): AlertRule {
@@ -223,6 +231,9 @@ function ruleOf(input: AlertRuleInput, key: string): AlertRule {
     case 'finding':
       // A finding alert carries the finding's own severity unless one is configured.
       return { ...base, severity: input.severity ?? input.minSeverity ?? 'critical', kind, minSeverity: input.minSeverity ?? 'critical', findingRules: input.rules ?? null };
+    case 'endpoint':
+      // Like finding: the alert carries the endpoint finding's own severity unless one is configured.
+      return { ...base, severity: input.severity ?? input.minSeverity ?? 'warning', kind, minSeverity: input.minSeverity ?? 'warning', findingRules: input.rules ?? null };
     case 'service-regressed':
       return { ...base, kind, forgetAfterMs: ms('forgetAfter', 7 * 86_400_000) };
     case 'fleet-readiness-drop':

@@ -3,7 +3,8 @@
 // fires, and when receivers hear of it, is the state machine's business (state.ts).
 import { createHash } from 'node:crypto';
 import type { AlertLabels } from './api.js';
-import type { AlertRule, FindingAlertRule, HostStaleRule, ReadinessDropRule, ServiceRegressedRule } from './config.js';
+import { evaluateEndpointInput } from '../endpoints/evaluate.js';
+import type { AlertRule, EndpointAlertRule, FindingAlertRule, HostStaleRule, ReadinessDropRule, ServiceRegressedRule } from './config.js';
 import type { AlertStore, Fix, ReadinessReference } from './store.js';
 
 /** An alert whose condition holds at this evaluation. */
@@ -64,6 +65,8 @@ export async function observe(rule: AlertRule, context: ObserveContext): Promise
       return { observations: await serviceRegressed(rule, store, now), references: [] };
     case 'fleet-readiness-drop':
       return readinessDrop(rule, context);
+    case 'endpoint':
+      return { observations: await endpointFindings(rule, store, new Date(now.getTime() - context.staleAfterMs)), references: [] };
   }
 }
 
@@ -96,6 +99,25 @@ async function findings(rule: FindingAlertRule, store: AlertStore): Promise<Obse
       firstSeen: f.firstSeen,
     },
   }));
+}
+
+const SEVERITY_RANK = { critical: 0, warning: 1, info: 2 } as const;
+
+/** One alert per open endpoint finding (core's endpoint rules over the fresh vantage points, as GET /api/v1/endpoints shows them). */
+async function endpointFindings(rule: EndpointAlertRule, store: AlertStore, staleBefore: Date): Promise<Observation[]> {
+  const observations: Observation[] = [];
+  for (const input of await store.endpointInputs(staleBefore)) {
+    const { spec } = input.declared;
+    for (const f of evaluateEndpointInput(input).findings) {
+      if (SEVERITY_RANK[f.severity] > SEVERITY_RANK[rule.minSeverity]) continue;
+      if (rule.findingRules !== null && !rule.findingRules.includes(f.rule)) continue;
+      observations.push({
+        labels: { alertname: rule.name, severity: f.severity, endpoint: spec.name, rule: f.rule },
+        annotations: { title: `${f.rule} on ${spec.name}`, summary: f.message, fix: fixText(f.fix), url: spec.url },
+      });
+    }
+  }
+  return observations;
 }
 
 async function serviceRegressed(rule: ServiceRegressedRule, store: AlertStore, now: Date): Promise<Observation[]> {

@@ -4,6 +4,7 @@
 // every delivery attempt. Times are ISO 8601 UTC strings, as in the Store.
 import type { ServiceMode, Severity } from '@dualstack/core';
 import type { Paged } from '../api.js';
+import type { EndpointInput } from '../endpoints/records.js';
 import type { AlertEventView, AlertLabels, AttemptView, EvaluationView, Notification } from './api.js';
 import type { AlertState, AlertStatus, Transition } from './state.js';
 
@@ -158,6 +159,8 @@ export interface AlertStore {
    */
   serviceRegressions(now: Date, forgetBefore: Date): Promise<ServiceRegressionFact[]>;
   fleetShares(staleBefore: Date): Promise<FleetShares>;
+  /** Every declared endpoint with its vantage points' latest probes (those received before `staleBefore` marked stale) and its backends. */
+  endpointInputs(staleBefore: Date): Promise<EndpointInput[]>;
   readinessReferences(): Promise<ReadinessReference[]>;
 
   // states

@@ -277,6 +277,60 @@ CREATE INDEX alert_delivery_attempts_by_at ON alert_delivery_attempts (at);
 CREATE INDEX alert_delivery_attempts_by_outbox ON alert_delivery_attempts (outbox_id);
 `;
 
+// Published endpoints (src/endpoints). Config-declared rows are rewritten at every start
+// (source 'config'); API-declared ones (source 'api') live here only. Deleting an endpoint
+// deletes its results.
+const V6 = `
+CREATE TABLE endpoints (
+  name       TEXT PRIMARY KEY,
+  source     TEXT NOT NULL CHECK (source IN ('config', 'api')),
+  spec       TEXT NOT NULL,
+  created_at TEXT NOT NULL
+) STRICT;
+
+-- One row per batch received, kept for idempotency (the ack is rebuilt from it) and for the
+-- vantage point it came from. unknown: the endpoint names it held that were not declared.
+CREATE TABLE probe_batches (
+  batch_id      TEXT PRIMARY KEY,
+  host_id       TEXT NOT NULL CONSTRAINT probe_host_id_length CHECK (length(host_id) BETWEEN 1 AND 256),
+  hostname      TEXT NOT NULL CONSTRAINT probe_hostname_length CHECK (length(hostname) BETWEEN 1 AND 255),
+  ipv4          INTEGER NOT NULL CHECK (ipv4 IN (0, 1)),
+  ipv6          INTEGER NOT NULL CHECK (ipv6 IN (0, 1)),
+  started_at    TEXT NOT NULL,
+  finished_at   TEXT NOT NULL,
+  received_at   TEXT NOT NULL,
+  agent_version TEXT NOT NULL,
+  token_id      TEXT REFERENCES tokens (id) ON DELETE SET NULL,
+  results       INTEGER NOT NULL,
+  unknown       TEXT NOT NULL
+) STRICT;
+CREATE INDEX probe_batches_by_received ON probe_batches (received_at);
+
+-- Each endpoint's probe by one vantage point, as the agent sent it (body: the EndpointProbe).
+CREATE TABLE probe_results (
+  id        INTEGER PRIMARY KEY,
+  batch_id  TEXT NOT NULL REFERENCES probe_batches (batch_id) ON DELETE CASCADE,
+  endpoint  TEXT NOT NULL REFERENCES endpoints (name) ON DELETE CASCADE,
+  host_id   TEXT NOT NULL,
+  probed_at TEXT NOT NULL,
+  url       TEXT NOT NULL CONSTRAINT probe_url_length CHECK (length(url) <= 2048),
+  body      TEXT NOT NULL
+) STRICT;
+CREATE INDEX probe_results_history ON probe_results (endpoint, host_id, probed_at);
+CREATE INDEX probe_results_by_batch ON probe_results (batch_id);
+
+-- The latest result per (endpoint, vantage point) by probedAt: what the rules judge, and what
+-- retention never prunes.
+CREATE TABLE probe_latest (
+  endpoint  TEXT NOT NULL REFERENCES endpoints (name) ON DELETE CASCADE,
+  host_id   TEXT NOT NULL,
+  result_id INTEGER NOT NULL REFERENCES probe_results (id) ON DELETE CASCADE,
+  probed_at TEXT NOT NULL,
+  PRIMARY KEY (endpoint, host_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX probe_latest_by_result ON probe_latest (result_id);
+`;
+
 export const migrations: readonly Migration[] = [
   {
     version: 1,
@@ -339,6 +393,13 @@ export const migrations: readonly Migration[] = [
         ALTER TABLE service_matrix ADD COLUMN firewall_ipv6_filtered INTEGER NOT NULL DEFAULT 0;
       `);
       backfillFirewall(db);
+    },
+  },
+  {
+    version: 6,
+    description: 'published endpoints (from the configuration and the admin API) and the probe batches of vantage points',
+    up(db) {
+      db.exec(V6);
     },
   },
 ];

@@ -3,6 +3,8 @@
 // once; each write is one synchronous transaction (no await inside).
 import type Database from 'better-sqlite3';
 import type { Paged } from '../api.js';
+import type { EndpointInput } from '../endpoints/records.js';
+import { SqliteEndpointStore } from './sqlite-endpoint-store.js';
 import type { AlertEventView, AlertLabels, AttemptView, EvaluationView, Notification } from '../alerts/api.js';
 import type { AlertState, AlertStatus, NotifiedStatus } from '../alerts/state.js';
 import type {
@@ -205,6 +207,7 @@ function prepare(db: Database.Database) {
 
 export class SqliteAlertStore implements AlertStore {
   private readonly s: ReturnType<typeof prepare>;
+  private readonly endpoints: SqliteEndpointStore;
   private readonly commitTransaction: Database.Transaction<(write: EvaluationWrite) => void>;
   private readonly snapshotTransaction: Database.Transaction<(now: string, forgetBefore: string) => void>;
   private readonly attemptTransaction: Database.Transaction<(attempt: AttemptInput) => void>;
@@ -214,6 +217,7 @@ export class SqliteAlertStore implements AlertStore {
   /** `db` is an open, migrated connection (SqliteStore.database); the SqliteStore closes it. */
   constructor(private readonly db: Database.Database) {
     this.s = prepare(db);
+    this.endpoints = new SqliteEndpointStore(db);
     this.commitTransaction = db.transaction((write: EvaluationWrite) => this.writeEvaluation(write));
     this.snapshotTransaction = db.transaction((now: string, forgetBefore: string) => this.updateSnapshot(now, forgetBefore));
     this.attemptTransaction = db.transaction((attempt: AttemptInput) => this.writeAttempt(attempt));
@@ -288,6 +292,10 @@ export class SqliteAlertStore implements AlertStore {
       ipv6RoutableShare: r.fresh > 0 ? r.fresh_routable / r.fresh : null,
       dualStackServiceShare: r.exposed > 0 ? r.dual / r.exposed : null,
     };
+  }
+
+  async endpointInputs(staleBefore: Date): Promise<EndpointInput[]> {
+    return this.endpoints.inputs(staleBefore.toISOString());
   }
 
   async readinessReferences(): Promise<ReadinessReference[]> {

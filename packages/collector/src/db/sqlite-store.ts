@@ -23,7 +23,9 @@
 //   last_seen is the host's collected_at).
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { compareFindings, type Finding, type Report, type Severity } from '@dualstack/core';
+import { compareFindings, type EndpointSpec, type Finding, type ProbeAck, type ProbeBatch, type Report, type Severity } from '@dualstack/core';
+import type { DeclaredEndpoint, EndpointInput, ProbeHistoryEntry, ProbeIngestMeta } from '../endpoints/records.js';
+import { SqliteEndpointStore } from './sqlite-endpoint-store.js';
 import type { FindingRuleRow, FleetSummary, HostDetail, HostQuery, HostSummary, IngestAck, Paged, ReadinessPoint, Role, ServiceMatrixRow, StoredFinding } from '../api.js';
 import { StoreBusyError, type IngestMeta, type Store, type StoreCounts, type StoreOptions, type TokenRecord } from '../store.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, openDatabase, type OpenDatabaseOptions } from './open.js';
@@ -291,6 +293,7 @@ export class SqliteStore implements Store {
   private readonly listHostStatements = new Map<string, { page: Database.Statement<[Record<string, unknown>], HostSummaryRow>; total: Database.Statement<[Record<string, unknown>], number> }>();
   private readonly s: ReturnType<typeof prepareStatements>;
   private readonly ingest: IngestSink;
+  private readonly endpoints: SqliteEndpointStore;
   private inFlight: Promise<void> | null = null;
 
   /** Opens (creating and migrating when needed) the database file. */
@@ -302,6 +305,7 @@ export class SqliteStore implements Store {
     this.db = db;
     try {
       this.s = prepareStatements(db);
+      this.endpoints = new SqliteEndpointStore(db);
     } catch (error) {
       db.close();
       throw error;
@@ -586,6 +590,42 @@ export class SqliteStore implements Store {
       findings: { critical: r.critical, warning: r.warning, info: r.info },
       generatedAt: now.toISOString(),
     };
+  }
+
+  // --- published endpoints (db/sqlite-endpoint-store.ts) -------------------------------------
+
+  async declareConfigEndpoints(specs: readonly EndpointSpec[]): Promise<void> {
+    this.endpoints.declareConfig(specs, new Date().toISOString());
+  }
+
+  async addEndpoint(spec: EndpointSpec): Promise<DeclaredEndpoint> {
+    return this.endpoints.add(spec, new Date().toISOString());
+  }
+
+  async removeEndpoint(name: string): Promise<boolean> {
+    return this.endpoints.remove(name);
+  }
+
+  async listEndpoints(): Promise<DeclaredEndpoint[]> {
+    return this.endpoints.list();
+  }
+
+  async ingestProbeBatch(batch: ProbeBatch, meta: ProbeIngestMeta): Promise<ProbeAck> {
+    if (this.closing) throw new Error('the store is closed');
+    return this.endpoints.ingest(batch, meta);
+  }
+
+  async endpointInputs(now: Date, name?: string): Promise<EndpointInput[]> {
+    return this.endpoints.inputs(this.staleBefore(now), name);
+  }
+
+  async probeHistory(name: string, limit: number): Promise<Map<string, ProbeHistoryEntry[]>> {
+    return this.endpoints.history(name, limit);
+  }
+
+  async pruneProbes(before: Date): Promise<number> {
+    if (!this.db.open) return 0;
+    return this.endpoints.prune(before.toISOString());
   }
 
   // --- maintenance ---------------------------------------------------------------------------

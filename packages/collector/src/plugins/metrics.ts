@@ -10,6 +10,7 @@ declare module 'fastify' {
       registry: Registry;
       ingested: Counter<'result'>;
       ingestSeconds: Histogram;
+      probeBatches: Counter<'result'>;
     };
   }
 }
@@ -30,6 +31,13 @@ export const metricsPlugin = fp(
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers: [registry],
     });
+    const probeBatches = new Counter({
+      name: 'dualstack_probe_batches_total',
+      help: 'Probe batches of vantage points received, by result: stored, duplicate, rejected.',
+      labelNames: ['result'],
+      registers: [registry],
+    });
+    for (const result of ['stored', 'duplicate', 'rejected']) probeBatches.inc({ result }, 0);
     // Every fleet gauge reads the same summary: compute it once per scrape, not per gauge.
     let cached: { at: number; summary: Promise<FleetSummary> } | null = null;
     const summary = (): Promise<FleetSummary> => {
@@ -74,7 +82,7 @@ export const metricsPlugin = fp(
       });
     batches('dualstack_ingest_transactions_total', 'Ingest write transactions (each commits a batch of concurrent reports).', (b) => b.transactions);
     batches('dualstack_ingest_batched_reports_total', 'Reports written by those transactions.', (b) => b.reports);
-    app.decorate('metrics', { registry, ingested, ingestSeconds });
+    app.decorate('metrics', { registry, ingested, ingestSeconds, probeBatches });
     app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
       reply.type(registry.contentType);
       return registry.metrics();

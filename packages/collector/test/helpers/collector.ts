@@ -11,6 +11,7 @@ import type { Store } from '../../src/store.js';
 import { generateToken, hashToken } from '../../src/tokens.js';
 import type { Role } from '../../src/api.js';
 import type { AlertsPluginOptions } from '../../src/alerts/plugin.js';
+import type { EndpointsPluginOptions } from '../../src/endpoints/plugin.js';
 import { reportFrom, type GoldenName } from './reports.js';
 
 /** A full report replayed from a captured fixture, with a fresh id and the given host id. */
@@ -32,6 +33,8 @@ export interface TestCollectorOptions {
   openReadsOnLoopback?: boolean;
   /** Alerting (rules, receivers, clock); evaluate with `app.alerts.evaluate()`. */
   alerts?: AlertsPluginOptions;
+  /** Published endpoints of the configuration and the probe timeout. */
+  endpoints?: EndpointsPluginOptions;
 }
 
 export async function startTestCollector(options: TestCollectorOptions = {}): Promise<TestCollector> {
@@ -49,6 +52,7 @@ export async function startTestCollector(options: TestCollectorOptions = {}): Pr
     store,
     config: { bodyLimitBytes: options.bodyLimitBytes ?? 2 * 1024 * 1024, openReadsOnLoopback: options.openReadsOnLoopback ?? false },
     ...(options.alerts ? { alerts: options.alerts } : {}),
+    ...(options.endpoints ? { endpoints: options.endpoints } : {}),
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
