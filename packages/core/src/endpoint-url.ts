@@ -79,7 +79,10 @@ export function parseEndpointUrl(url: string): EndpointAddress {
   if (!scheme) throw new EndpointUrlError(url, `has the unknown scheme '${schemeName}' (known: ${Object.keys(ENDPOINT_SCHEMES).join(', ')})`);
   const authority = match[2]!;
   if (authority.includes('@')) throw new EndpointUrlError(url, 'must not carry credentials');
-  const hostPort = /^(?:\[([^\]]*)\]|([^:]*))(?::(\d*))?$/.exec(authority);
+  if (!authority.startsWith('[') && (authority.match(/:/g) ?? []).length > 1) {
+    throw new EndpointUrlError(url, 'has an IPv6 address without brackets (write tcp://[2001:db8::1]:5432)');
+  }
+  const hostPort = /^(?:\[([^\]]*)\]|([^:]*))(?::([^:]*))?$/.exec(authority);
   if (!hostPort) throw new EndpointUrlError(url, 'has a malformed host:port (an IPv6 address is written in brackets: tcp://[2001:db8::1]:5432)');
   const rest = match[3] ?? '';
   if (match[4] !== undefined) throw new EndpointUrlError(url, 'must not have a fragment');
@@ -108,8 +111,6 @@ export function parseEndpointUrl(url: string): EndpointAddress {
     if (ipaddr.IPv4.isValidFourPartDecimal(name)) {
       host = name;
       literal = 4;
-    } else if (name.includes(':')) {
-      throw new EndpointUrlError(url, 'has an IPv6 address without brackets (write tcp://[2001:db8::1]:5432)');
     } else if (!isDnsName(name)) {
       throw new EndpointUrlError(url, `has the host '${name}', which is not a DNS name`);
     } else {

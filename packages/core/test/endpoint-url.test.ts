@@ -75,8 +75,11 @@ test('each refusal says what is wrong, after "url \'X\'"', () => {
     ['gopher://www.example.net', "has the unknown scheme 'gopher' (known: http, https, smtp, smtps, imap, imaps, pop3, pop3s, ftp, ssh, tcp, tls)"],
     ['https://user:secret@www.example.net', 'must not carry credentials'],
     ['tcp://[2001:db8::1:5432', 'has a malformed host:port (an IPv6 address is written in brackets: tcp://[2001:db8::1]:5432)'],
-    // An unbracketed IPv6 address ends here too: its colons cannot be told from a port's.
-    ['tcp://2001:db8::1', 'has a malformed host:port (an IPv6 address is written in brackets: tcp://[2001:db8::1]:5432)'],
+    // More than one colon outside brackets can only be an unbracketed IPv6 address.
+    ['tcp://2001:db8::1', 'has an IPv6 address without brackets (write tcp://[2001:db8::1]:5432)'],
+    ['tcp://2001:db8::1:5432', 'has an IPv6 address without brackets (write tcp://[2001:db8::1]:5432)'],
+    // A port that is not a number is named as the port, not as a bracket problem.
+    ['tcp://db.example.net:abc', "has the port 'abc', which is not 1-65535"],
     ['https://www.example.net/#top', 'must not have a fragment'],
     ['smtp://mx.example.net/relay', 'must not have a path or query: smtp:// names a host and port only'],
     ['tcp://db.example.net:5432?x=1', 'must not have a path or query: tcp:// names a host and port only'],

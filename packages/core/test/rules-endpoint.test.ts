@@ -8,6 +8,7 @@ import { compareFindings, rules } from '../src/rules/index.js';
 import {
   endpointFamilyDiffers,
   endpointIpv4Broken,
+  endpointDown,
   endpointIpv6Broken,
   endpointNoAaaa,
   endpointPartial,
@@ -35,10 +36,11 @@ const verdictTable = (facts: EndpointFacts) =>
 
 // ------------------------------------------------------------------ the list
 
-test('the six endpoint rules: fixed ids and severities, one-sentence titles, docs and sources', () => {
+test('the seven endpoint rules: fixed ids and severities, one-sentence titles, docs and sources', () => {
   assert.deepEqual(
     endpointRules.map((r) => [r.id, r.severity]),
     [
+      ['endpoint-down', 'critical'],
       ['endpoint-ipv6-broken', 'critical'],
       ['endpoint-ipv4-broken', 'critical'],
       ['endpoint-no-aaaa', 'warning'],
@@ -164,7 +166,7 @@ test('ipv4-broken: the mirror — A published, refused, while IPv6 answers', () 
   assert.match(f.fix.summary, /IPv4-only clients cannot reach the service at all/);
 });
 
-test('broken rules: a family without a route is untested, and an endpoint down in both families raises neither', () => {
+test('broken rules: a family without a route is untested; an endpoint down in both families raises neither, but endpoint-down', () => {
   // An IPv4-only vantage point: IPv6 attempts fail as unreachable, which is no verdict on the endpoint.
   const v4only = endpoint([view('branch', V4_ONLY, BOTH, [attempt('192.0.2.10'), attempt('2001:db8::10', 'unreachable')])]);
   assert.deepEqual(evaluateEndpoint(v4only), []);
@@ -172,8 +174,20 @@ test('broken rules: a family without a route is untested, and an endpoint down i
   assert.deepEqual(familyVerdicts(v4only)[0]!.ipv6.addresses, [{ address: '2001:db8::10', outcome: 'unreachable', detail: null }]);
 
   const down = endpoint([view('office', DUAL, BOTH, [attempt('192.0.2.10', 'timeout'), attempt('2001:db8::10', 'refused')])]);
-  assert.deepEqual(evaluateEndpoint(down), []);
+  assert.deepEqual(evaluateEndpoint(down).map((f) => f.rule), ['endpoint-down']);
   assert.deepEqual(verdictTable(down), ['office broken 0/1 broken 0/1']);
+  const f = only(evaluateEndpoint(down), 'endpoint-down');
+  assert.equal(f.message, 'www: no address answers on tcp/443 over either family: 192.0.2.10 and 2001:db8::10 (timeout/refused from office)');
+  assert.deepEqual(f.fix.commands.length, 2, f.fix.commands.join('\n'));
+
+  // One family answering anywhere is no outage: that is what the broken rules are for.
+  const v6Works = endpoint([
+    view('office', DUAL, BOTH, [attempt('192.0.2.10', 'timeout'), attempt('2001:db8::10', 'refused')]),
+    view('lab', V6_ONLY, BOTH, [attempt('2001:db8::10')]),
+  ]);
+  assert.ok(!evaluateEndpoint(v6Works).some((f) => f.rule === 'endpoint-down'));
+  // A vantage point with no route for either family tests nothing: no outage either.
+  assert.deepEqual(evaluateEndpoint(endpoint([view('island', { ipv4: false, ipv6: false }, BOTH, [attempt('192.0.2.10', 'unreachable')])])), []);
 });
 
 // ------------------------------------------------------------------ endpoint-partial
@@ -241,7 +255,7 @@ test('no-aaaa: nothing without a backend serving IPv6, nor while any AAAA lookup
   const failed = [...ok, view('branch', DUAL, { a: dns('ok', ['192.0.2.10']), aaaa: dns('servfail') }, [attempt('192.0.2.10')])];
   assert.deepEqual(evaluateEndpoint(endpoint(failed, { backends: [web1] })), [], 'a SERVFAIL for AAAA is not NODATA');
   const dead = [view('office', DUAL, nodata, [attempt('192.0.2.10', 'refused')])];
-  assert.deepEqual(evaluateEndpoint(endpoint(dead, { backends: [web1] })), [], 'IPv4 does not answer either');
+  assert.deepEqual(ruleIds(evaluateEndpoint(endpoint(dead, { backends: [web1] }))), ['endpoint-down'], 'IPv4 does not answer either: an outage, not a missing AAAA');
 });
 
 // ------------------------------------------------------------------ endpoint-unresolvable
@@ -390,13 +404,13 @@ test('address literals: the other family is unpublished, and no-aaaa or unresolv
     });
   assert.deepEqual(evaluateEndpoint(v4literal('ok')), [], 'no no-aaaa for a literal, although db-1 serves IPv6');
   assert.deepEqual(verdictTable(v4literal('ok')), ['office works 1/1 unpublished 0/0']);
-  assert.deepEqual(evaluateEndpoint(v4literal('timeout')), [], 'a literal that does not answer is down, not unresolvable');
+  assert.deepEqual(ruleIds(evaluateEndpoint(v4literal('timeout'))), ['endpoint-down'], 'a literal that does not answer is down, not unresolvable');
   assert.deepEqual(verdictTable(v4literal('timeout')), ['office broken 0/1 unpublished 0/0']);
 
   // The literal's own family counts even when the agent recorded no DNS address for it.
   const v6 = endpoint([view('v6lab', V6_ONLY, { a: dns('literal'), aaaa: dns('literal') }, [attempt('2001:db8::20', 'refused')])], { url: 'tls://[2001:db8::20]:993', name: 'imap' });
   assert.deepEqual(verdictTable(v6), ['v6lab unpublished 0/0 broken 0/1']);
-  assert.deepEqual(evaluateEndpoint(v6), []);
+  assert.deepEqual(ruleIds(evaluateEndpoint(v6)), ['endpoint-down']);
   assert.match(familyVerdicts(v6)[0]!.ipv4.dns.status, /^literal$/);
   const notYet = endpoint([view('v6lab', V6_ONLY, { a: dns('literal'), aaaa: dns('literal') }, [])], { url: 'tls://[2001:db8::20]:993', name: 'imap' });
   assert.deepEqual(verdictTable(notYet), ['v6lab unpublished 0/0 untested 0/0'], 'an address not probed yet is untested');
@@ -441,9 +455,9 @@ test('evaluateEndpoint: findings in compareFindings order, and a rule that throw
   const mixedSeverities = evaluateEndpoint(unreadable);
   assert.deepEqual(
     mixedSeverities.map((f) => `${f.rule} ${f.severity}`),
-    ['endpoint-unresolvable critical', 'endpoint-ipv6-broken info', 'endpoint-ipv4-broken info', 'endpoint-family-differs info', 'endpoint-partial info'],
+    ['endpoint-unresolvable critical', 'endpoint-down info', 'endpoint-ipv6-broken info', 'endpoint-ipv4-broken info', 'endpoint-family-differs info', 'endpoint-partial info'],
   );
-  const thrown = mixedSeverities[1]!;
+  const thrown = mixedSeverities[2]!;
   assert.equal(thrown.subject, 'www');
   assert.match(thrown.message, /^The rule could not be evaluated: /);
   assert.match(thrown.fix.summary, /GET \/api\/v1\/endpoints\/www/);
@@ -451,7 +465,7 @@ test('evaluateEndpoint: findings in compareFindings order, and a rule that throw
 
 test('each rule checks alone: no rule fires on the healthy facts', () => {
   const healthy = endpoint([view('office', DUAL, BOTH, [attempt('192.0.2.10'), attempt('2001:db8::10')])], { backends: [backend('web-1', { ipv4: true, ipv6: true })] });
-  for (const rule of [endpointIpv6Broken, endpointIpv4Broken, endpointNoAaaa, endpointFamilyDiffers, endpointPartial, endpointUnresolvable]) {
+  for (const rule of [endpointDown, endpointIpv6Broken, endpointIpv4Broken, endpointNoAaaa, endpointFamilyDiffers, endpointPartial, endpointUnresolvable]) {
     assert.deepEqual(rule.check(healthy), [], rule.id);
   }
   assert.deepEqual(evaluateEndpoint(endpoint([])), [], 'no vantage point has probed it yet');

@@ -280,6 +280,41 @@ export const endpointIpv4Broken = defineEndpointRule({
   },
 });
 
+// ------------------------------------------------------------------ endpoint-down
+
+export const endpointDown = defineEndpointRule({
+  id: 'endpoint-down',
+  title: 'The endpoint has addresses, but none answers over either family at any vantage point.',
+  severity: 'critical',
+  docs:
+    'Raised when at least one vantage point probed addresses of the endpoint and no address of either family answered anywhere (every tested family broken): an outage rather than a dual-stack fault, which the two broken rules leave out on purpose (each needs the other family to answer). Families a vantage point has no route for, or that are unpublished, do not count; nor do answers holding only loopback or link-local addresses (endpoint-unresolvable). The evidence has one line per vantage point with both families\' addresses and outcomes; the fix gives a check command per family.',
+  sources: [RFC8305],
+  check(facts) {
+    const verdicts = familyVerdicts(facts);
+    const tested = verdicts.flatMap((v) => [v.ipv4, v.ipv6]).filter((f) => f.verdict === 'works' || f.verdict === 'partial' || f.verdict === 'broken');
+    if (tested.length === 0 || tested.some(answers)) return [];
+    const port = portOf(facts);
+    const seen = verdicts
+      .map((v) => ({ hostname: v.hostname, results: [v.ipv4, v.ipv6].filter((f) => f.verdict === 'broken').flatMap((f) => f.addresses.filter((r) => r.outcome !== 'not-probed')) }))
+      .filter((x) => x.results.length > 0);
+    const probed = unique(seen.flatMap((x) => x.results.filter((r) => r.outcome !== 'rejected').map((r) => r.address)));
+    // Answers pointing only at loopback or link-local are endpoint-unresolvable's case.
+    if (probed.length === 0) return [];
+    const byFamily = ([4, 6] as const).map((family) => probed.filter((a) => (a.includes(':') ? 6 : 4) === family)).filter((list) => list.length > 0);
+    return [
+      finding(this, {
+        subject: facts.endpoint.name,
+        message: `${facts.endpoint.name}: no address answers on ${port} over either family: ${andList(probed)} (${outcomesByVantage(seen)})`,
+        evidence: [...vantageEvidence(facts, verdicts, (v) => v.ipv4.verdict === 'broken' || v.ipv6.verdict === 'broken'), ...facts.backends.map((b) => backendLine(b, port))],
+        fix: {
+          summary: `Bring the service on ${port} back: nothing behind ${andList(probed)} answers from any vantage point.`,
+          commands: byFamily.flatMap((list) => checkCommands(facts, list, 1)),
+        },
+      }),
+    ];
+  },
+});
+
 // ------------------------------------------------------------------ endpoint-unresolvable
 
 export const endpointUnresolvable = defineEndpointRule({
@@ -567,7 +602,7 @@ export const endpointFamilyDiffers = defineEndpointRule({
 // ------------------------------------------------------------------ the list
 
 /** Every endpoint rule, in the order findings of the same severity are listed (docs/rules.md follows it). */
-export const endpointRules: EndpointRule[] = [endpointIpv6Broken, endpointIpv4Broken, endpointNoAaaa, endpointFamilyDiffers, endpointPartial, endpointUnresolvable];
+export const endpointRules: EndpointRule[] = [endpointDown, endpointIpv6Broken, endpointIpv4Broken, endpointNoAaaa, endpointFamilyDiffers, endpointPartial, endpointUnresolvable];
 
 const endpointOrder = new Map(endpointRules.map((rule, index) => [rule.id, index]));
 
