@@ -251,6 +251,21 @@ export const FirewallFacts = Type.Object({
   icmpv6: Type.Array(Icmpv6Firewall, { description: 'Essential ICMPv6 (RFC 4890) per IPv6 interface.' }),
 });
 
+export const SocketUnit = Type.Object(
+  {
+    unit: Type.String({ description: 'The .socket unit whose Listen line opened these sockets, e.g. ssh.socket.' }),
+    file: Type.String({ description: 'The unit file or drop-in holding that line.' }),
+    line: Type.Integer({ minimum: 1 }),
+    listen: Type.String({ description: 'The line, e.g. ListenStream=22.' }),
+    bindIpv6Only: Type.Union([Type.Literal('default'), Type.Literal('both'), Type.Literal('ipv6-only')], { description: 'BindIPv6Only= in effect (default: net.ipv6.bindv6only decides).' }),
+    listens: Type.Array(Type.String(), { description: 'Every Listen line in effect, in order: what a drop-in that resets the list repeats.' }),
+    accept: Type.Boolean({ description: 'Accept=yes: one service instance per connection.' }),
+    service: Nullable(Type.String({ description: 'The service unit it activates (Service=, or the same name; NAME@.service with Accept=yes).' })),
+    daemon: Nullable(Type.String({ description: "The program that service's ExecStart= runs, when its unit was read." })),
+  },
+  { description: 'Set when PID 1 holds the sockets for a systemd socket unit (socket activation).' },
+);
+
 export const Service = Type.Object({
   proto: Type.Union([Type.Literal('tcp'), Type.Literal('udp')]),
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
@@ -266,6 +281,7 @@ export const Service = Type.Object({
   mode: ServiceMode,
   connections: ConnectionCounts,
   firewall: Type.Optional(ServiceFirewall),
+  socketUnit: Type.Optional(SocketUnit),
 });
 
 export const ConfigFileStatus = Type.Object({
@@ -361,6 +377,7 @@ export type ServiceMode = Static<typeof ServiceMode>;
 export type V6onlySource = Static<typeof V6onlySource>;
 export type Binding = Static<typeof Binding>;
 export type ConnectionCounts = Static<typeof ConnectionCounts>;
+export type SocketUnit = Static<typeof SocketUnit>;
 export type Service = Static<typeof Service>;
 export type FirewallRuleRef = Static<typeof FirewallRuleRef>;
 export type FirewallVerdict = Static<typeof FirewallVerdict>;

@@ -82,8 +82,8 @@ export const configIpv6Off = defineRule({
             message: `${linked.length ? `${linked.join(', ')} ${linked.length === 1 ? 'is' : 'are'} IPv4-only because ` : ''}${where(d)} says ${d.raw.trim()}: ${off.why}.`,
             evidence: [quote(d), ...services.map((s) => `${s.proto}/${s.port} (${s.process ?? 'unknown process'}) listens on IPv4 only: see service-ipv4-only`)],
             fix: {
-              summary: `Change the line to: ${off.fix.trim()}${(off.alsoChange ?? []).map((o) => ` and ${where(o.directive)} to: ${o.fix.trim()}`).join('')}, then restart ${config.daemon}.`,
-              commands: [`# ${d.file}, line ${d.line}:`, `#   ${off.fix.trim()}`, ...(off.alsoChange ?? []).flatMap((o) => [`# ${o.directive.file}, line ${o.directive.line}:`, `#   ${o.fix.trim()}`]), checkLine(knowledge, d)],
+              summary: off.summary ?? `Change the line to: ${off.fix.trim()}${(off.alsoChange ?? []).map((o) => ` and ${where(o.directive)} to: ${o.fix.trim()}`).join('')}, then restart ${config.daemon}.`,
+              commands: off.commands ?? [`# ${d.file}, line ${d.line}:`, `#   ${off.fix.trim()}`, ...(off.alsoChange ?? []).flatMap((o) => [`# ${o.directive.file}, line ${o.directive.line}:`, `#   ${o.fix.trim()}`]), checkLine(knowledge, d)],
             },
           }),
         );

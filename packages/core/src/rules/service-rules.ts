@@ -1,6 +1,7 @@
 // Service rules: which family's clients can reach each listening service, and the traps of
 // serving IPv4 on an IPv6 socket (the socket table in docs/linux-facts.md#which-clients-reach-which-socket,
 // from the JANOG 23 report).
+import { socketUnitKnowledge } from '../knowledge/socket-units/drop-in.js';
 import { daemonForProcess, genericFix, type DaemonFix, type DaemonKnowledge, type FixContext } from '../knowledge/daemons/index.js';
 import type { Binding, Family, Finding, HostAddress, Reach, Service } from '../report.js';
 import { defineRule, finding, type Rule, type RuleFacts } from './rule.js';
@@ -60,6 +61,14 @@ function portServedElsewhere(facts: RuleFacts, service: Service, family: Family,
 /** Stable addresses first: a privacy (temporary) address is a poor thing to bind or publish. */
 function preferStable(addresses: HostAddress[]): string[] {
   return [...addresses].sort((a, b) => Number(a.flags.includes('temporary')) - Number(b.flags.includes('temporary'))).map((a) => a.address);
+}
+
+/**
+ * The knowledge that fixes a service: its socket unit's when PID 1 holds its sockets (the unit
+ * decides them, whatever the daemon's own configuration says), else the daemon's by process name.
+ */
+export function daemonForService(service: Service): DaemonKnowledge | null {
+  return service.socketUnit ? socketUnitKnowledge(service.socketUnit) : daemonForProcess(service.process);
 }
 
 export function fixContext(facts: RuleFacts, service: Service): FixContext {
@@ -146,7 +155,7 @@ function singleFamilyFindings(rule: Pick<Rule, 'id' | 'severity'>, facts: RuleFa
     if (socketTableFailed(facts, service.proto, missing)) continue;
     if (portServedElsewhere(facts, service, missing, isOutside)) continue;
     const ctx = fixContext(facts, service);
-    const daemon = daemonForProcess(service.process);
+    const daemon = daemonForService(service);
     const fix: DaemonFix = daemon
       ? served === 4
         ? daemon.addIpv6(ctx)
@@ -317,7 +326,7 @@ export const serviceLoopbackV4Only = defineRule({
       if (missing === 6 && !hasIpv6Loopback) continue;
       if (socketTableFailed(facts, service.proto, missing)) continue;
       if (portServedElsewhere(facts, service, missing, (reach) => reach !== 'none')) continue;
-      const daemon = daemonForProcess(service.process);
+      const daemon = daemonForService(service);
       const fix = (daemon && loopbackFix(daemon, missing, fixContext(facts, service))) ?? genericLoopbackFix(service, missing);
       const absent = missing === 6 ? '::1' : '127.0.0.1';
       const message =
@@ -352,7 +361,7 @@ export const serviceDualMapped = defineRule({
     for (const service of facts.services) {
       if (service.mode !== 'dual-mapped') continue;
       const ctx = fixContext(facts, service);
-      const daemon = daemonForProcess(service.process);
+      const daemon = daemonForService(service);
       const separate = daemon?.separateSockets?.(ctx) ?? null;
       const generic = genericFix('separate', ctx);
       let summary: string;
@@ -400,7 +409,7 @@ export const serviceMappedClients = defineRule({
       .filter((service) => service.connections.mapped > 0)
       .map((service) => {
         const c = service.connections;
-        const daemon = daemonForProcess(service.process);
+        const daemon = daemonForService(service);
         const state = `ss -H${service.proto === 'tcp' ? 't' : 'u'}n state established '( sport = :${service.port} )' | grep -F '::ffff:'   # the mapped peers now`;
         return finding(this, {
           subject: subjectOf(service),
@@ -434,7 +443,7 @@ export const serviceV6onlyUnknown = defineRule({
     for (const service of facts.services) {
       const uncertain = uncertainV6only(service);
       if (uncertain.length === 0) continue;
-      const daemon = daemonForProcess(service.process);
+      const daemon = daemonForService(service);
       const inferred = uncertain.every((b) => b.v6onlySource === 'inferred');
       const sockets = uncertain.map((b) => `[${b.address}]:${service.port}`).join(', ');
       const guess = inferred

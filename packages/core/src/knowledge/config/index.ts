@@ -12,6 +12,7 @@ import { postgresConfigKnowledge } from './postgres.js';
 import { mysqlConfigKnowledge } from './mysql.js';
 import { redisConfigKnowledge } from './redis.js';
 import { memcachedConfigKnowledge } from './memcached.js';
+import { systemdSocketConfigKnowledge } from './systemd-socket.js';
 import { eximConfigKnowledge } from './exim.js';
 import { haproxyConfigKnowledge } from './haproxy.js';
 import { squidConfigKnowledge } from './squid.js';
@@ -32,6 +33,7 @@ export const configKnowledge: ConfigKnowledge[] = [
   eximConfigKnowledge,
   haproxyConfigKnowledge,
   squidConfigKnowledge,
+  systemdSocketConfigKnowledge,
 ];
 
 export function configKnowledgeFor(daemon: string): ConfigKnowledge | undefined {
@@ -52,6 +54,7 @@ export { postgresConfigKnowledge, pgConfValue, pgHbaFields, PG_HBA_HOST_TYPES, P
 export { mysqlConfigKnowledge, mysqlOptionName, mysqlOptionValue, isServerGroup } from './mysql.js';
 export { redisConfigKnowledge, redisArgs } from './redis.js';
 export { memcachedConfigKnowledge, memcachedOption } from './memcached.js';
+export { systemdSocketConfigKnowledge } from './systemd-socket.js';
 export { haproxyConfigKnowledge, parseBindAddress, HAPROXY_DOCS } from './haproxy.js';
 export { squidConfigKnowledge, squidWords, parseHttpPort, SQUID_DOCS } from './squid.js';
 export { eximConfigKnowledge, eximList, eximItem, EXIM_DC_MACROS } from './exim.js';

@@ -43,6 +43,12 @@ export interface Ipv6Off {
    * listen_ipv6=NO needs both lines changed). Printed as further `# FILE, line N:` pairs.
    */
   alsoChange?: Array<{ directive: ConfigDirective; fix: string }>;
+  /**
+   * The fix's summary and commands when editing the line in place is the wrong fix (a socket
+   * unit under /usr/lib belongs to its package: the fix is a drop-in).
+   */
+  summary?: string;
+  commands?: string[];
 }
 
 export interface AclUse {
