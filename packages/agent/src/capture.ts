@@ -19,7 +19,7 @@ export interface CaptureSummary {
   sources: { name: string; status: string; detail?: string }[];
 }
 
-export async function capture(dir: string, root: ProcRoot, etcRoot = '/etc'): Promise<CaptureSummary> {
+export async function capture(dir: string, root: ProcRoot, etcRoot = '/etc', systemRoot = '/'): Promise<CaptureSummary> {
   const procDir = join(dir, 'proc');
   let files = 0;
   const writeProc = (rel: string, text: string) => {
@@ -39,7 +39,7 @@ export async function capture(dir: string, root: ProcRoot, etcRoot = '/etc'): Pr
     }
   }
 
-  const { facts, statuses } = await runSources({ procRoot: root, captureDir: null, etcRoot });
+  const { facts, statuses } = await runSources({ procRoot: root, captureDir: null, etcRoot, root: systemRoot });
   const pids = new Set<number>();
   for (const owners of facts.owners?.owners.values() ?? []) for (const owner of owners) pids.add(owner.pid);
   const wantedLinks = new Set<string>();
@@ -89,6 +89,18 @@ export async function capture(dir: string, root: ProcRoot, etcRoot = '/etc'): Pr
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, redactConfig(rel, text));
     files++;
+  }
+  // Files outside /etc (systemd units under /run and /usr/lib) go where they stand on the host,
+  // so that the capture directory is the replay's --root.
+  for (const path of facts.systemFiles) {
+    try {
+      const target = join(dir, path);
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, readFileSync(join(systemRoot, path)));
+      files++;
+    } catch {
+      /* gone meanwhile: the daemon-config source already said what it read */
+    }
   }
   return { files, processes: pids.size, sources: statuses.map(({ name, status, detail }) => ({ name, status, ...(detail ? { detail } : {}) })) };
 }

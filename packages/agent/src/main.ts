@@ -50,6 +50,9 @@ Options:
                            the ip-*.json command outputs, and etc/) is read from DIR/..
   --etc-root DIR           read network and daemon configuration files from DIR (default: /etc,
                            or the capture's etc/ when replaying; without one those sources are skipped)
+  --root DIR               read the files outside /etc (systemd socket units under /run/systemd
+                           and /usr/lib/systemd) under DIR, as systemctl --root does (default: /,
+                           or the capture directory when replaying)
   --host-id ID             host id to report (default: /etc/machine-id, or the capture's)
   --hostname NAME          hostname to report (default: the system's, or the capture's)
   --disable-source NAME    do not run this source (repeatable; see 'dualstack-agent sources')
@@ -62,13 +65,14 @@ Options:
 Runs without root with reduced facts: other users' processes cannot be read, so their
 sockets show no process name. The report says so. CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE
 (both; what the dualstack-agent systemd unit grants) are enough to name them without root.`,
-  capture: `Usage: dualstack-agent capture DIR [--etc-root ETC]
+  capture: `Usage: dualstack-agent capture DIR [--etc-root ETC] [--root ROOT]
 
 Copies the /proc files a scan reads (socket tables, addresses, routes, IPv6 sysctls, and the
 fd links, names and cgroups of the processes holding listening sockets) into DIR/proc, what
 the live-only sources saw (ss and ip output, IPv4 addresses, the reachability answers, host
 facts) beside it, and the network configuration files into DIR/etc (passwords and keys
-replaced by <redacted>; read from ETC, default /etc). Replay with:
+replaced by <redacted>; read from ETC, default /etc). The systemd units read outside /etc
+(from ROOT, default /) go to DIR/run/... and DIR/usr/lib/..., as on the host. Replay with:
 dualstack-agent scan --proc-root DIR/proc`,
   sources: `Usage: dualstack-agent sources
 
@@ -92,7 +96,7 @@ Options:
                            (e.g. {"collector": "https://...", "token-file": "/etc/dualstack/token"});
                            options given on the command line win. Keys only 'run' knows are
                            ignored here, so push and run can share one file
-  --proc-root DIR, --etc-root DIR, --host-id ID, --hostname NAME, --disable-source NAME,
+  --proc-root DIR, --etc-root DIR, --root DIR, --host-id ID, --hostname NAME, --disable-source NAME,
   --profile hardening      as for 'dualstack-agent scan'
   -h, --help               this help
 
@@ -117,7 +121,7 @@ Options:
   --log-level LEVEL        fatal, error, warn, info (default), debug, trace or silent
   --collector URL, --token-file FILE, --spool DIR, --spool-max-reports N,
   --spool-max-size SIZE, --timeout DURATION, --config FILE    as for 'dualstack-agent push'
-  --proc-root DIR, --etc-root DIR, --host-id ID, --hostname NAME, --disable-source NAME,
+  --proc-root DIR, --etc-root DIR, --root DIR, --host-id ID, --hostname NAME, --disable-source NAME,
   --profile hardening      as for 'dualstack-agent scan'
   -h, --help               this help
 
@@ -168,6 +172,7 @@ const help = { type: 'boolean', short: 'h' } as const;
 const scanInputs = {
   'proc-root': { type: 'string' },
   'etc-root': { type: 'string' },
+  root: { type: 'string' },
   'host-id': { type: 'string' },
   hostname: { type: 'string' },
   'disable-source': { type: 'string', multiple: true },
@@ -177,6 +182,7 @@ const scanInputs = {
 interface ScanInputValues {
   'proc-root'?: string | undefined;
   'etc-root'?: string | undefined;
+  root?: string | undefined;
   'host-id'?: string | undefined;
   hostname?: string | undefined;
   'disable-source'?: string[] | undefined;
@@ -203,12 +209,15 @@ function scanSetup(command: string, values: ScanInputValues): ScanSetup {
   }
   const etcRoot = values['etc-root'] === undefined ? undefined : resolve(values['etc-root']);
   if (etcRoot !== undefined && (!existsSync(etcRoot) || !statSync(etcRoot).isDirectory())) throw new UsageError(`${command}: --etc-root ${etcRoot} is not a directory`);
+  const systemRoot = values.root === undefined ? undefined : resolve(values.root);
+  if (systemRoot !== undefined && (!existsSync(systemRoot) || !statSync(systemRoot).isDirectory())) throw new UsageError(`${command}: --root ${systemRoot} is not a directory`);
   const root = procRoot(rootPath);
   return {
     options: {
       procRoot: root,
       captureDir: root.live ? null : dirname(rootPath),
       ...(etcRoot !== undefined ? { etcRoot } : {}),
+      ...(systemRoot !== undefined ? { root: systemRoot } : {}),
       ...(values['host-id'] ? { hostId: values['host-id'] } : {}),
       ...(values.hostname ? { hostname: values.hostname } : {}),
     },
@@ -246,7 +255,7 @@ async function scanCommand(args: string[]): Promise<number> {
 }
 
 async function captureCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse('capture', () => parseArgs({ args, options: { help, 'etc-root': { type: 'string' } }, allowPositionals: true }));
+  const { values, positionals } = parse('capture', () => parseArgs({ args, options: { help, 'etc-root': { type: 'string' }, root: { type: 'string' } }, allowPositionals: true }));
   if (values.help) {
     process.stdout.write(`${HELP.capture}\n`);
     return 0;
@@ -256,7 +265,9 @@ async function captureCommand(args: string[]): Promise<number> {
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UsageError(`capture: ${dir} exists and is not a directory`);
   const etcRoot = resolve(values['etc-root'] ?? '/etc');
   if (values['etc-root'] !== undefined && (!existsSync(etcRoot) || !statSync(etcRoot).isDirectory())) throw new UsageError(`capture: --etc-root ${etcRoot} is not a directory`);
-  const summary = await capture(dir, procRoot('/proc'), etcRoot);
+  const systemRoot = resolve(values.root ?? '/');
+  if (values.root !== undefined && (!existsSync(systemRoot) || !statSync(systemRoot).isDirectory())) throw new UsageError(`capture: --root ${systemRoot} is not a directory`);
+  const summary = await capture(dir, procRoot('/proc'), etcRoot, systemRoot);
   process.stderr.write(`captured ${summary.files} files (${summary.processes} socket-holding processes) into ${dir}\n`);
   for (const s of summary.sources.filter((x) => x.status !== 'ok')) process.stderr.write(`  ${s.name}: ${s.status}${s.detail ? ` — ${s.detail}` : ''}\n`);
   process.stderr.write(`replay: dualstack-agent scan --proc-root ${dir}/proc\n`);

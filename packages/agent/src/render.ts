@@ -30,6 +30,12 @@ function bindingText(b: Binding): string {
   return b.v6onlySource === 'sock_diag' ? `${address} ${flag}` : `${address} ${flag} (${b.v6onlySource})`;
 }
 
+/** `ssh.socket ListenStream=22 BindIPv6Only=default (/usr/lib/systemd/system/ssh.socket:7)`. */
+function socketUnitText(s: Service): string {
+  const u = s.socketUnit;
+  return u ? `${u.unit} ${u.listen} BindIPv6Only=${u.bindIpv6Only} (${u.file}:${u.line})` : '-';
+}
+
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => (r[col] ?? '').length)));
   return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]!))).join('  ')).join('\n');
@@ -56,7 +62,9 @@ export function renderReport(report: Report): string {
   } else {
     // The firewall column only when the firewall was read (or replayed): older captures have none.
     const withFirewall = report.firewall !== undefined;
-    const rows = [['PROTO', 'PORT', 'PROCESS', 'IPv4 CLIENTS', 'IPv6 CLIENTS', 'MODE', ...(withFirewall ? ['FIREWALL v4/v6'] : []), 'CONNECTED v4/v6/mapped', 'BINDINGS']];
+    // The socket unit column only when PID 1 holds a service's sockets (socket activation).
+    const withUnits = report.services.some((s) => s.socketUnit);
+    const rows = [['PROTO', 'PORT', 'PROCESS', 'IPv4 CLIENTS', 'IPv6 CLIENTS', 'MODE', ...(withFirewall ? ['FIREWALL v4/v6'] : []), ...(withUnits ? ['SOCKET UNIT'] : []), 'CONNECTED v4/v6/mapped', 'BINDINGS']];
     for (const s of report.services) {
       rows.push([
         s.proto,
@@ -66,6 +74,7 @@ export function renderReport(report: Report): string {
         clientWords(s.ipv6, s.firewall?.ipv6),
         s.mode,
         ...(withFirewall ? [`${firewallWords(s.firewall?.ipv4)}/${firewallWords(s.firewall?.ipv6)}`] : []),
+        ...(withUnits ? [socketUnitText(s)] : []),
         `${s.connections.ipv4}/${s.connections.ipv6}/${s.connections.mapped}`,
         s.bindings.map(bindingText).join(', '),
       ]);

@@ -21,6 +21,7 @@ import {
   serviceFirewall,
   unreadServiceFirewall,
   type FirewallFacts,
+  attachSocketUnits,
 } from '@dualstack/core';
 import { emptyFacts, sources, type Facts, type ScanOptions, type SourceDefinition } from './sources.js';
 import { socketFiles, type SocketFile, type SocketLine } from './proc/net-sockets.js';
@@ -145,6 +146,8 @@ export interface BuildOptions {
 
 export function buildReport(facts: Facts, statuses: SourceStatus[], options: BuildOptions): Report {
   const { services, connections } = analyzeServices(facts);
+  // A bare ListenStream=PORT is [::] when the kernel has IPv6 (sys/net/ipv6 exists), else 0.0.0.0.
+  attachSocketUnits(services, facts.configs ?? undefined, facts.sysctl !== null);
   const hostname = options.hostname ?? facts.host?.hostname ?? 'unknown';
   const report: Report = {
     schema: REPORT_SCHEMA,

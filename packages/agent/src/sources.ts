@@ -66,6 +66,11 @@ export interface ScanOptions {
    * host, `<capture>/etc` on a replay when the capture has one; null: not read.
    */
   etcRoot?: string | null;
+  /**
+   * Where files outside /etc are read (systemd units under /run and /usr/lib). Unset: / on a
+   * live host, the capture directory on a replay (a capture lays them out as on the host).
+   */
+  root?: string;
 }
 
 /** What the sources collect; later sources read what earlier ones found. */
@@ -94,6 +99,8 @@ export interface Facts {
   configs: DaemonConfig[] | null;
   /** Every daemon configuration file read, as /etc paths (a capture copies them). */
   configFiles: string[];
+  /** Every file read outside /etc (systemd units), as host paths (a capture copies them). */
+  systemFiles: string[];
 }
 
 export function emptyFacts(): Facts {
@@ -118,6 +125,7 @@ export function emptyFacts(): Facts {
     firewall: null,
     configs: null,
     configFiles: [],
+    systemFiles: [],
   };
 }
 
@@ -503,7 +511,7 @@ export const sources: SourceDefinition[] = [
     description:
       `The configuration of the daemons in the knowledge base found under the /etc root (${daemonConfigReaders.map((r) => r.daemon).join(', ')}), with the files they include, kept to the directives that decide addresses, address families and access lists, each with its file and line.`,
     paths: [],
-    live: "files under `--etc-root` (default /etc): each daemon's main configuration file where it is installed, and the files it includes",
+    live: "files under `--etc-root` (default /etc): each daemon's main configuration file where it is installed, and the files it includes; when PID 1 holds a listening socket, the systemd socket units (`*.socket` with their `*.socket.d/*.conf` drop-ins, and the ExecStart= of the services they activate) from /etc/systemd/system and, under `--root` (default /, the capture directory on a replay), /run/systemd and /usr/lib/systemd",
     run(options, facts) {
       const etcRoot = resolveEtcRoot({ etcRoot: options.etcRoot, live: options.procRoot.live, captureDir: options.captureDir });
       if (etcRoot === null) {
@@ -511,16 +519,18 @@ export const sources: SourceDefinition[] = [
       }
       // Links into package data are followed on the live /etc only (never from a capture).
       const etc = new EtcRoot(etcRoot, options.procRoot.live && etcRoot === '/etc' ? LIVE_LINK_TARGETS : []);
+      const system = pid1Listens(facts) ? systemRoot(options) : null;
       const configs: DaemonConfig[] = [];
       const problems: string[] = [];
       for (const reader of daemonConfigReaders) {
-        const config = reader.read(etc);
+        const config = reader.read(etc, system);
         if (!config) continue;
         configs.push(config);
         for (const f of config.files) if (f.status !== 'read') problems.push(`${f.path}: ${f.status}${f.detail ? ` (${f.detail})` : ''}`);
       }
       facts.configs = configs;
       facts.configFiles = [...etc.read];
+      facts.systemFiles = [...(system?.read ?? [])];
       if (problems.length > 0) return { status: 'partial', detail: problems.join('; ') };
       return configs.length === 0 ? { status: 'ok', detail: 'no configuration of a known daemon found' } : { status: 'ok', detail: `read: ${configs.map((c) => c.daemon).join(', ')}` };
     },
@@ -584,6 +594,23 @@ export const sources: SourceDefinition[] = [
     },
   }),
 ];
+
+/** Whether PID 1 holds a listening socket: then systemd socket units are worth reading. */
+function pid1Listens(facts: Facts): boolean {
+  for (const owners of facts.owners?.owners.values() ?? []) if (owners.some((o) => o.pid === 1)) return true;
+  return false;
+}
+
+/** The root of the files outside /etc: --root, else / live, the capture directory on a replay. */
+function systemRoot(options: ScanOptions): EtcRoot | null {
+  const root = options.root ?? (options.procRoot.live ? '/' : options.captureDir);
+  if (root === null) return null;
+  try {
+    return new EtcRoot(root, [], '/');
+  } catch {
+    return null; // no such directory: nothing to read there
+  }
+}
 
 function readCapturedText(dir: string, file: string): string | null {
   try {

@@ -26,14 +26,27 @@ export class EtcRoot {
     readonly root: string,
     /** Directories outside the root a link may lead into (see LIVE_LINK_TARGETS). */
     private readonly linkTargets: readonly string[] = [],
+    /**
+     * The directory of the host that `root` stands for: /etc, or / for a root holding the
+     * whole tree (systemd units under /run and /usr/lib, read through --root).
+     */
+    readonly mount: '/etc' | '/' = '/etc',
   ) {
     realpathSync(root); // the root must exist: fail here, not at every file
   }
 
+  /** `/etc/ssh/sshd_config` -> `ssh/sshd_config`: the path below the mount. */
+  private below(path: string): string {
+    return this.mount === '/' ? path.replace(/^\/+/, '') : path.replace(/^\/etc\/?/, '');
+  }
+
+  private inside(path: string): boolean {
+    return this.mount === '/' ? path.startsWith('/') : path === '/etc' || path.startsWith('/etc/');
+  }
+
   /** `/etc/ssh/sshd_config` -> the path under the root. */
   private local(etcPath: string): string {
-    const rel = etcPath.replace(/^\/etc\/?/, '');
-    return join(this.root, rel);
+    return join(this.root, this.below(etcPath));
   }
 
   /**
@@ -43,13 +56,13 @@ export class EtcRoot {
    * A link leaving /etc is refused unless it leads into linkTargets.
    */
   private resolve(etcPath: string): { path: string } | { status: ConfigFileStatus['status']; detail?: string } {
-    let parts = etcPath.replace(/^\/etc\/?/, '').split('/').filter(Boolean);
+    let parts = this.below(etcPath).split('/').filter(Boolean);
     let done: string[] = [];
     for (let hops = 0; parts.length > 0; ) {
       const name = parts.shift()!;
       if (name === '.') continue;
       if (name === '..') {
-        if (done.length === 0) return { status: 'outside-root', detail: `${etcPath} climbs out of /etc` };
+        if (done.length === 0) return { status: 'outside-root', detail: `${etcPath} climbs out of ${this.mount}` };
         done.pop();
         continue;
       }
@@ -71,13 +84,13 @@ export class EtcRoot {
         parts = [...target.split('/').filter(Boolean), ...parts];
         continue;
       }
-      if (target === '/etc' || target.startsWith('/etc/')) {
+      if (this.inside(target)) {
         done = [];
-        parts = [...target.slice('/etc'.length).split('/').filter(Boolean), ...parts];
+        parts = [...this.below(target).split('/').filter(Boolean), ...parts];
         continue;
       }
       const outside = [target, ...parts].join('/');
-      if (!this.linkTargets.some((dir) => outside.startsWith(dir))) return { status: 'outside-root', detail: `${join('/etc', ...done, name)} links to ${target}, outside /etc` };
+      if (!this.linkTargets.some((dir) => outside.startsWith(dir))) return { status: 'outside-root', detail: `${join('/etc', ...done, name)} links to ${target}, outside ${this.mount}` };
       try {
         return { path: realpathSync(outside) };
       } catch (error) {
@@ -129,7 +142,7 @@ export class EtcRoot {
    */
   expand(pattern: string, baseDir: string): string[] {
     const absolute = pattern.startsWith('/') ? pattern : resolve(baseDir, pattern);
-    if (!absolute.startsWith('/etc/') && absolute !== '/etc') return [];
+    if (!this.inside(absolute)) return [];
     if (!/[*?[]/.test(absolute)) return [absolute];
     const dir = dirname(absolute);
     if (/[*?[]/.test(dir)) return []; // wildcards in directories: not followed

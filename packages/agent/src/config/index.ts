@@ -16,11 +16,16 @@ import { readMemcached } from './memcached.js';
 import { readExim } from './exim.js';
 import { readHaproxy } from './haproxy.js';
 import { readSquid } from './squid.js';
+import { readSystemdSockets } from './systemd-socket.js';
 
 export interface DaemonConfigReader {
   daemon: string;
-  /** The daemon's configuration, or null when it has none under this root (not installed). */
-  read(etc: EtcRoot): DaemonConfig | null;
+  /**
+   * The daemon's configuration, or null when it has none under this root (not installed).
+   * `system`: the root of the files outside /etc (systemd units under /run and /usr/lib), or
+   * null when nothing needs them; only the socket-unit reader takes it.
+   */
+  read(etc: EtcRoot, system: EtcRoot | null): DaemonConfig | null;
 }
 
 export const daemonConfigReaders: DaemonConfigReader[] = [
@@ -39,6 +44,7 @@ export const daemonConfigReaders: DaemonConfigReader[] = [
   { daemon: 'exim', read: readExim },
   { daemon: 'haproxy', read: readHaproxy },
   { daemon: 'squid', read: readSquid },
+  { daemon: 'systemd-socket', read: readSystemdSockets },
 ];
 
 export { EtcRoot } from './etc-root.js';
