@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { ConfigError, resolveConfig } from '../src/config.js';
 import { startTestCollector, type TestCollector } from './helpers/collector.js';
+import { attempt, endpointProbe, probeBatch } from './helpers/probes.js';
 
 function configError(layer: Record<string, unknown>): string {
   try {
@@ -121,9 +122,15 @@ describe('endpoints: the admin API and probe targets', () => {
 
   test('DELETE removes an API endpoint (204, then 404); a config endpoint is 409 saying so', async () => {
     await call('POST', '/api/v1/endpoints', c.tokens.admin, { name: 'gone', url: 'ssh://gone.example.net' });
+    const probe = endpointProbe({ name: 'gone', url: 'ssh://gone.example.net', a: ['192.0.2.7'], aaaa: [], attempts: [attempt('192.0.2.7', 22, 'ok')] });
+    assert.equal((await c.store.ingestProbeBatch(probeBatch({ hostId: 'vp', ipv4: true, ipv6: true }, [probe]), { receivedAt: new Date().toISOString(), tokenId: null })).results, 1);
     assert.equal((await call('DELETE', '/api/v1/endpoints/gone', c.tokens.reader)).status, 403);
     assert.equal((await call('DELETE', '/api/v1/endpoints/gone', c.tokens.admin)).status, 204);
     assert.equal((await call('DELETE', '/api/v1/endpoints/gone', c.tokens.admin)).status, 404);
+    // Its results went with it: declared again, it has no vantage point.
+    await call('POST', '/api/v1/endpoints', c.tokens.admin, { name: 'gone', url: 'ssh://gone.example.net' });
+    assert.deepEqual((await c.store.endpointInputs(new Date(), 'gone'))[0]?.views, []);
+    assert.equal((await call('DELETE', '/api/v1/endpoints/gone', c.tokens.admin)).status, 204);
     const config = await call('DELETE', '/api/v1/endpoints/www', c.tokens.admin);
     assert.equal(config.status, 409);
     assert.match(config.body.detail, /'www' is declared in the configuration file \(endpoints:\); remove it there/);

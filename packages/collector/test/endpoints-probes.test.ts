@@ -118,6 +118,12 @@ test('a batch replayed from a spool after a newer one stays in history and does 
   assert.equal((await post(older)).status, 202);
   const [input] = await c.store.endpointInputs(new Date(), 'www');
   assert.equal(input!.views.find((v) => v.vantage.hostId === 'vp-spool')?.probe.probedAt, '2030-01-01T10:05:00.000Z');
+  const limited = await request(`${c.url}/api/v1/endpoints/www?limit=1`, { headers: { authorization: `Bearer ${c.tokens.reader}` } });
+  const detail = (await limited.body.json()) as any;
+  assert.deepEqual(
+    detail.history.find((h: any) => h.hostId === 'vp-spool').results.map((r: any) => r.probedAt),
+    ['2030-01-01T10:05:00.000Z'],
+  );
   const history = await c.store.probeHistory('www', 10);
   assert.deepEqual(
     history.get('vp-spool')?.map((h) => h.probe.probedAt),
@@ -142,8 +148,12 @@ test('a restart keeps API endpoints and results; config endpoints follow the new
   const config = { bodyLimitBytes: 1 << 20, openReadsOnLoopback: false };
   const first = await buildApp({ store: openStore({ db, staleAfterSeconds: 900 }), config, endpoints: { config: [{ name: 'www', url: WWW }, { name: 'old', url: 'ssh://old.example.net' }] } });
   await first.store.addEndpoint({ name: 'api-db', url: 'tcp://db.example.net:5432' });
-  const batch = probeBatch(dualStack, [www(), endpointProbe({ name: 'api-db', url: 'tcp://db.example.net:5432', a: ['192.0.2.5'], aaaa: [], attempts: [attempt('192.0.2.5', 5432, 'ok')] })]);
-  assert.equal((await first.store.ingestProbeBatch(batch, { receivedAt: new Date().toISOString(), tokenId: null })).results, 2);
+  const batch = probeBatch(dualStack, [
+    www(),
+    endpointProbe({ name: 'api-db', url: 'tcp://db.example.net:5432', a: ['192.0.2.5'], aaaa: [], attempts: [attempt('192.0.2.5', 5432, 'ok')] }),
+    endpointProbe({ name: 'old', url: 'ssh://old.example.net', a: ['192.0.2.6'], aaaa: [], attempts: [attempt('192.0.2.6', 22, 'ok')] }),
+  ]);
+  assert.equal((await first.store.ingestProbeBatch(batch, { receivedAt: new Date().toISOString(), tokenId: null })).results, 3);
   await first.close();
 
   const second = await buildApp({ store: openStore({ db, staleAfterSeconds: 900 }), config, endpoints: { config: [{ name: 'www', url: `${WWW}/status` }] } });
@@ -164,6 +174,9 @@ test('a restart keeps API endpoints and results; config endpoints follow the new
       ['www', ['vp-dual']],
     ],
   );
+  // 'old', gone from the configuration, went with its results.
+  const database = (second.store as unknown as { database: import('better-sqlite3').Database }).database;
+  assert.deepEqual(database.prepare('SELECT endpoint FROM probe_results ORDER BY endpoint').pluck().all(), ['api-db', 'www']);
   // The same batch again is still a duplicate after the restart.
   assert.equal((await second.store.ingestProbeBatch(batch, { receivedAt: new Date().toISOString(), tokenId: null })).duplicate, true);
 });

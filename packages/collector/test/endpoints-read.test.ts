@@ -135,13 +135,16 @@ describe('backends from real reports', () => {
           // apache2 on tcp/80 serves both families in the dual-stack-services capture; sendmail on tcp/25 IPv4 only.
           { name: 'web', url: 'http://web.example.net', backends: ['web-1', 'nowhere'] },
           { name: 'mx', url: 'smtp://mx.example.net', backends: ['web-1.example'] },
+          // web-2's firewall drops IPv6 on tcp/80 (the ip6-no-nd capture), though apache2 listens on [::].
+          { name: 'web2', url: 'http://web2.example.net', backends: ['web-2'] },
         ],
       },
     });
     const report = await call(c, 'POST', '/api/v1/reports', fixtureReport('dual-stack-services', 'web-1'));
     assert.equal(report.status, 202);
+    assert.equal((await call(c, 'POST', '/api/v1/reports', fixtureReport('fw-ip6-no-nd', 'web-2'))).status, 202);
     const noAaaa = (name: string, url: string, port: number) => endpointProbe({ name, url, a: ['192.0.2.20'], aaaa: [], attempts: [attempt('192.0.2.20', port, 'ok')] });
-    await ingest(c, probeBatch(dual, [noAaaa('web', 'http://web.example.net', 80), noAaaa('mx', 'smtp://mx.example.net', 25)]));
+    await ingest(c, probeBatch(dual, [noAaaa('web', 'http://web.example.net', 80), noAaaa('mx', 'smtp://mx.example.net', 25), noAaaa('web2', 'http://web2.example.net', 80)]));
   });
   after(async () => c.close());
 
@@ -161,6 +164,12 @@ describe('backends from real reports', () => {
     const mx = (await call(c, 'GET', '/api/v1/endpoints/mx')).body;
     assert.deepEqual(mx.backends, [{ declared: 'web-1.example', hostId: 'web-1', hostname: 'web-1.example', found: true, ipv4: true, ipv6: false, link: '/api/v1/hosts/web-1' }]);
     assert.deepEqual(mx.findings, []);
+  });
+
+  test('a backend whose host firewall drops IPv6 on the port does not serve IPv6: no finding', async () => {
+    const web2 = (await call(c, 'GET', '/api/v1/endpoints/web2')).body;
+    assert.deepEqual(web2.backends, [{ declared: 'web-2', hostId: 'web-2', hostname: 'web-2.example', found: true, ipv4: true, ipv6: false, link: '/api/v1/hosts/web-2' }]);
+    assert.deepEqual(web2.findings, []);
   });
 });
 
