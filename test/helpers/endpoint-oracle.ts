@@ -137,7 +137,8 @@ export interface OracleVantage {
 }
 
 /**
- * The rule ids of issue 12 as the issue words them, judged from the oracle's observations
+ * The rule ids of issue 12 as the issue words them (and endpoint-down: nothing answers over
+ * either family, anywhere), judged from the oracle's observations
  * alone (not from the code under test): an address answers when the TCP handshake completes
  * and curl got a status below 500 (HTTPS) or a banner came (SSH). `backendServesIpv6`: the
  * oracle reached the declared backend over IPv6 directly.
@@ -157,6 +158,9 @@ export function findingsByOracle(vantages: OracleVantage[], backendServesIpv6: b
     const otherWorks = vantages.some((v) => family(v, o).routed && family(v, o).answering.length > 0);
     if (broken && otherWorks) ids.add(`endpoint-ipv${f}-broken`);
   }
+  // Addresses to try, tried from a vantage point with the route, and none of them answers anywhere.
+  const tested = vantages.flatMap((v) => [family(v, 4), family(v, 6)]).filter((x) => x.routed && x.total > 0);
+  if (tested.length > 0 && tested.every((x) => x.answering.length === 0)) ids.add('endpoint-down');
   const noAaaa = vantages.every((v) => v.observed.aaaa.rcode === 'NOERROR' && v.observed.aaaa.addresses.length === 0);
   if (noAaaa && backendServesIpv6 && vantages.some((v) => family(v, 4).routed && family(v, 4).answering.length > 0)) ids.add('endpoint-no-aaaa');
   for (const v of vantages) {

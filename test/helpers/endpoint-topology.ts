@@ -48,7 +48,7 @@ export const BLACKHOLE6 = '2001:db8:e:100::99';
 const v4 = (n: number) => `203.0.113.${n}`;
 const v6 = (n: number) => `2001:db8:e:100::${n}`;
 
-export type ScenarioId = 'healthy' | 'ipv6-broken' | 'ipv4-broken' | 'no-aaaa' | 'family-differs' | 'partial' | 'unresolvable' | 'blackhole' | 'ssh-healthy' | 'ssh-banner-differs';
+export type ScenarioId = 'healthy' | 'ipv6-broken' | 'ipv4-broken' | 'no-aaaa' | 'family-differs' | 'partial' | 'unresolvable' | 'down' | 'blackhole' | 'ssh-healthy' | 'ssh-banner-differs';
 
 /** What a published address really does (checked by the oracle in each prober namespace). */
 export type AddressTruth = 'main' | 'other' | 'refused' | 'blackhole';
@@ -85,6 +85,8 @@ export const SCENARIOS: readonly EndpointScenario[] = [
     a: { [v4(6)]: 'main' }, aaaa: { [v6(6)]: 'main', [v6(7)]: 'refused' }, findings: ['endpoint-partial'] },
   { id: 'unresolvable', name: 'unresolvable', url: 'https://unresolvable.example.net/', host: 'unresolvable.example.net', port: 443,
     a: {}, aaaa: {}, findings: ['endpoint-unresolvable'] },
+  { id: 'down', name: 'down', url: 'https://down.example.net/', host: 'down.example.net', port: 443,
+    a: { [v4(11)]: 'refused' }, aaaa: { [v6(11)]: 'refused' }, findings: ['endpoint-down'] },
   { id: 'blackhole', name: 'blackhole', url: 'https://blackhole.example.net/', host: 'blackhole.example.net', port: 443,
     a: { [v4(8)]: 'main' }, aaaa: { [BLACKHOLE6]: 'blackhole' }, findings: ['endpoint-ipv6-broken'] },
   { id: 'ssh-healthy', name: 'ssh', url: 'ssh://ssh.example.net', host: 'ssh.example.net', port: 22,
