@@ -7,6 +7,7 @@ import { ConfigError, configFromEnv, readConfigFile, resolveConfig, type Collect
 import { closeOnSignals, startCollector } from './server.js';
 import { alertStoreFor, openStore } from './open-store.js';
 import { resolveAlerts } from './alerts/config.js';
+import { EndpointConflictError } from './endpoints/records.js';
 import { AlertService } from './alerts/service.js';
 import { openDatabase } from './db/open.js';
 import { BackupError, backupDatabase } from './db/backup.js';
@@ -220,4 +221,4 @@ function print(text: string): number {
   return 0;
 }
 
-runCli('dualstack-collector', main, (error) => error instanceof UsageError || error instanceof ConfigError);
+runCli('dualstack-collector', main, (error) => error instanceof UsageError || error instanceof ConfigError || error instanceof EndpointConflictError);

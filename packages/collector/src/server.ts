@@ -22,6 +22,8 @@ export interface StartOptions {
 
 export async function startCollector(config: CollectorConfig, options: StartOptions = {}): Promise<RunningCollector> {
   const store = openStore(config);
+  // buildApp can refuse (an endpoints: name the API declared): close the store, or its ingest
+  // thread would keep a collector that cannot start alive.
   const app = await buildApp({
     store,
     config,
@@ -29,6 +31,9 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
     ...(config.tls ? { https: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } } : {}),
     alerts: { config: config.alerts, clock: options.clock, staleAfterSeconds: config.staleAfterSeconds },
     endpoints: { config: config.endpoints, probeTimeoutMs: config.probe?.timeoutMs },
+  }).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
   });
   // Both jobs never overlap themselves: a tick while the previous run still goes is skipped,
   // counted here and logged at debug (alerts/schedule.ts), never a console warning.
