@@ -16,8 +16,9 @@
 //   alone matches that one address: an IPv6 client of the network gets 403). Several `acl NAME
 //   src` lines add to one list (names compare case-insensitively: `acl a` then `acl A dst` is
 //   "already exists with different type"). A zone with a mask (`fe80::%eth0/64`) passes squid
-//   -k parse with "Netmask masks away part of the specified IP" and the entry then matches every
-//   client, IPv4 and IPv6 alike (checked: 200 for both); a zone on a single address is not judged
+//   -k parse with "Netmask masks away part of the specified IP": it is not read as fe80::/64, and
+//   alone in its list it let every client in, IPv4 and IPv6 alike (beside another entry it did
+//   not: what it matches depends on the list's tree); a zone on a single address is not judged
 //   (not checked). `::ffff:192.0.2.1` is the same entry as 192.0.2.1 to Squid (Ip::Address keeps
 //   IPv4 as mapped; checked), so mapped entries are not judged here (with a /len over 32 such an
 //   entry matched every client: left to the operator, the generic check cannot say it).
@@ -99,15 +100,17 @@ function accessRules(all: ConfigDirective[]): Array<{ d: ConfigDirective; allow:
     });
 }
 
-/** d's line with `extra` after the last value (before a `#` comment or a trailing `\`). */
+/** d's line with `extra` after the last value (before a `#` comment or a trailing `\`, spacing kept). */
 function lineWith(d: ConfigDirective, extra: string): string {
   const hash = /\s#/.exec(d.raw);
-  let code = hash ? d.raw.slice(0, hash.index) : d.raw.trimEnd();
-  const rest = hash ? d.raw.slice(hash.index) : '';
-  const continued = /\s*\\$/.exec(code);
-  const tail = continued ? ` \\` : '';
-  if (continued) code = code.slice(0, continued.index);
-  return `${code.trimEnd()} ${extra}${tail}${rest}`;
+  let body = (hash ? d.raw.slice(0, hash.index) : d.raw).trimEnd();
+  let rest = d.raw.slice(body.length);
+  if (body.endsWith('\\')) {
+    const before = body.slice(0, -1).trimEnd();
+    rest = body.slice(before.length) + rest;
+    body = before;
+  }
+  return `${body} ${extra}${rest}`;
 }
 
 export const squidConfigKnowledge: ConfigKnowledge = {
