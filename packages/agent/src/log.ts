@@ -13,6 +13,7 @@ export interface AgentEvent {
   event: string;
   msg: string;
   reportId?: string;
+  batchId?: string;
 }
 
 const EVENTS: Array<[RegExp, AgentEvent['level'], string]> = [
@@ -21,15 +22,15 @@ const EVENTS: Array<[RegExp, AgentEvent['level'], string]> = [
   [/^rejected /, 'error', 'rejected'],
   [/^dropped /, 'error', 'dropped'],
   [/^retrying /, 'info', 'retrying'],
-  [/ for the next scan/, 'info', 'waiting'],
+  [/ for the next (scan|probe round)/, 'info', 'waiting'],
   [/^running /, 'info', 'running'],
   [/^stopping /, 'info', 'stopping'],
   [/^stopped$/, 'info', 'stopped'],
   [/^SIG\w+ again/, 'warn', 'stopping'],
   // A tick skipped (the previous scan still running, or its time missed) is expected, counted
   // by the loop: debug. So are node-cron's own notices about it; its errors stay warnings.
-  [/^skipped a scan .*still running$/, 'debug', 'overlap'],
-  [/^skipped a scan .*missed so far/, 'debug', 'missed'],
+  [/^skipped a (scan|probe round) .*still running$/, 'debug', 'overlap'],
+  [/^skipped a (scan|probe round) .*missed so far/, 'debug', 'missed'],
   [/^scheduler notice: /, 'debug', 'scheduler'],
   [/^scheduler: /, 'warn', 'scheduler'],
   [/^\w+ failed: /, 'error', 'failed'],
@@ -40,7 +41,8 @@ const EVENTS: Array<[RegExp, AgentEvent['level'], string]> = [
 /** What a ship log sentence is: its level, event name and the report it is about. */
 export function classifyLine(line: string): AgentEvent {
   const reportId = /\breport (\S+) \(collected /.exec(line)?.[1];
-  const extra = reportId ? { reportId } : {};
+  const batchId = /\bprobe batch (\S+) \(started /.exec(line)?.[1];
+  const extra = reportId ? { reportId } : batchId ? { batchId } : {};
   if (line.startsWith('warning: ')) return { level: 'warn', event: 'warning', msg: line.slice('warning: '.length), ...extra };
   for (const [pattern, level, event] of EVENTS) if (pattern.test(line)) return { level, event, msg: line, ...extra };
   return { level: 'info', event: 'message', msg: line, ...extra };

@@ -43,7 +43,7 @@ test('collector down: the report is spooled, with a line that says so and why', 
   const result = await deliver(report, options(`http://127.0.0.1:${port}/api/v1/reports`));
   assert.equal(result.fate, 'spooled');
   assert.equal(result.waiting, 1);
-  assert.deepEqual((await spool.list()).map((e) => e.reportId), [report.reportId]);
+  assert.deepEqual((await spool.list()).map((e) => e.id), [report.reportId]);
   assert.equal(lines.length, 1);
   assert.match(lines[0]!, new RegExp(`^spooled report ${report.reportId} \\(collected .*; collector unavailable: .*ECONNREFUSED.*\\); 1 report waiting in `));
 });
@@ -88,7 +88,7 @@ test('the flush stops at the first retryable failure; the new report is spooled 
   assert.equal(result.retryAfterMs, 30_000);
   assert.deepEqual(collector.answers, [[waiting[0]!.reportId, 202], [waiting[1]!.reportId, 503]], 'one delivered, one 503, the rest (and the new report) not tried');
   assert.equal(result.waiting, 3);
-  assert.deepEqual((await spool.list()).map((e) => e.collectedAt.slice(0, 10)), ['2025-01-02', '2025-01-03', '2025-01-04']);
+  assert.deepEqual((await spool.list()).map((e) => e.time.slice(0, 10)), ['2025-01-02', '2025-01-03', '2025-01-04']);
 });
 
 test('400: the report is rejected with the collector\'s detail, dropped, and never sent again', async (t) => {
@@ -127,7 +127,7 @@ test('a lost ack: the report stays spooled; the flush resends it once, it is ans
   const report = reportAt(base, day(1));
   assert.equal((await deliver(report, options(collector.endpoint))).fate, 'spooled');
   assert.deepEqual(collector.answers, [[report.reportId, 'stored-then-closed']]);
-  assert.deepEqual((await spool.list()).map((e) => e.reportId), [report.reportId]);
+  assert.deepEqual((await spool.list()).map((e) => e.id), [report.reportId]);
 
   const flush = await flushSpool(options(collector.endpoint));
   assert.deepEqual(flush, { delivered: 1, rejected: 0, stoppedBy: null, waiting: 0 });
@@ -153,7 +153,7 @@ test('401: the collector refuses this agent; the spool is kept and the new repor
   const result = await deliver(fresh, options(collector.endpoint));
   assert.equal(result.fate, 'held');
   assert.equal(collector.received.length, 1);
-  assert.deepEqual((await spool.list()).map((e) => e.reportId), [waiting.reportId, fresh.reportId]);
+  assert.deepEqual((await spool.list()).map((e) => e.id), [waiting.reportId, fresh.reportId]);
   assert.match(lines.at(-1)!, /the collector refused this agent: 401 Unauthorized: unknown token\); 2 reports waiting in .* \(check the token and --collector\)$/);
 });
 
@@ -192,5 +192,5 @@ test('an aborted delivery (stopping) keeps the report: spooled, not lost', async
   controller.abort();
   const result = await pending;
   assert.equal(result.fate, 'spooled');
-  assert.deepEqual((await spool.list()).map((e) => e.reportId), [report.reportId]);
+  assert.deepEqual((await spool.list()).map((e) => e.id), [report.reportId]);
 });

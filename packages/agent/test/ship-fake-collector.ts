@@ -1,5 +1,6 @@
-// A real HTTP server on 127.0.0.1 that plays the collector's ingest endpoint for the ship
-// tests, answering from a script: accept (202 the first time a reportId comes, 200 duplicate
+// A real HTTP server on 127.0.0.1 that plays the collector's ingest endpoints for the ship
+// tests (POST /api/v1/reports; for probing, GET /api/v1/probe-targets from `probeTargets` and
+// POST /api/v1/probe-results, acked like reports but keyed on batchId), answering from a script: accept (202 the first time a reportId comes, 200 duplicate
 // after, like the real one), a status with a body, close the connection, or stall. It records
 // EVERY request with the answer it got (`received[i].answer`), without deduplicating anything,
 // so a test says "sent once" by counting requests and "the resend was answered 200" by reading
@@ -18,7 +19,7 @@ export interface ReceivedRequest {
   path: string;
   headers: IncomingHttpHeaders;
   body: string;
-  /** reportId of the body, when it parsed. */
+  /** reportId of the body (batchId for probe results), when it parsed. */
   reportId: string | null;
   /**
    * What this request got: the HTTP status sent, 'stored-then-closed' (stored, then the
@@ -45,6 +46,8 @@ export class FakeCollector {
   private readonly sockets = new Set<Socket>();
   private readonly waiters: Array<{ count: number; resolve: () => void }> = [];
   fallback: Answer = 'accept';
+  /** What GET /api/v1/probe-targets answers (200 with it), or null for 404 (a collector without probing). */
+  probeTargets: unknown = null;
 
   private constructor(
     private readonly server: Server,
@@ -115,23 +118,42 @@ export class FakeCollector {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private handle(method: string, path: string, headers: IncomingHttpHeaders, body: string, res: ServerResponse): void {
-    let reportId: string | null = null;
-    try {
-      const parsed = JSON.parse(body) as { reportId?: unknown };
-      if (typeof parsed.reportId === 'string') reportId = parsed.reportId;
-    } catch {
-      /* not JSON: reportId stays null */
-    }
-    const answer = this.queue.shift() ?? this.fallback;
-    const request: ReceivedRequest = { method, path, headers, body, reportId, answer: 'stalled' };
-    this.received.push(request);
+  private wake(): void {
     for (const waiter of [...this.waiters]) {
       if (this.received.length >= waiter.count) {
         this.waiters.splice(this.waiters.indexOf(waiter), 1);
         waiter.resolve();
       }
     }
+  }
+
+  /** Requests of one path (e.g. '/api/v1/probe-results'), in arrival order. */
+  requestsTo(path: string): ReceivedRequest[] {
+    return this.received.filter((r) => r.path === path);
+  }
+
+  private handle(method: string, path: string, headers: IncomingHttpHeaders, body: string, res: ServerResponse): void {
+    if (method === 'GET' && path === '/api/v1/probe-targets') {
+      // A read: recorded, answered from probeTargets, no scripted answer used up.
+      const found = this.probeTargets !== null;
+      this.received.push({ method, path, headers, body, reportId: null, answer: found ? 200 : 404 });
+      this.wake();
+      res.writeHead(found ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(found ? this.probeTargets : { title: 'Not Found' }));
+      return;
+    }
+    const probe = path === '/api/v1/probe-results';
+    let reportId: string | null = null;
+    try {
+      const parsed = JSON.parse(body) as { reportId?: unknown; batchId?: unknown };
+      const id = probe ? parsed.batchId : parsed.reportId;
+      if (typeof id === 'string') reportId = id;
+    } catch {
+      /* not JSON: reportId stays null */
+    }
+    const answer = this.queue.shift() ?? this.fallback;
+    const request: ReceivedRequest = { method, path, headers, body, reportId, answer: 'stalled' };
+    this.received.push(request);
+    this.wake();
     if (answer === 'stall') return;
     if (answer === 'close') {
       request.answer = 'closed';
@@ -146,7 +168,10 @@ export class FakeCollector {
         res.socket?.destroy();
         return;
       }
-      const ack = { reportId, hostId: 'fake-host', duplicate, receivedAt: new Date().toISOString(), findings: { open: 2, opened: duplicate ? 0 : 1, resolved: 0 } };
+      const receivedAt = new Date().toISOString();
+      const ack = probe
+        ? { batchId: reportId, duplicate, receivedAt, results: duplicate ? 0 : ((JSON.parse(body) as { results?: unknown[] }).results?.length ?? 0), unknown: [] }
+        : { reportId, hostId: 'fake-host', duplicate, receivedAt, findings: { open: 2, opened: duplicate ? 0 : 1, resolved: 0 } };
       request.answer = duplicate ? 200 : 202;
       res.writeHead(request.answer, { 'content-type': 'application/json' }).end(JSON.stringify(ack));
       return;

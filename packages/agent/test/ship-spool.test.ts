@@ -37,10 +37,10 @@ test('add/list: one file per report, listed oldest first whatever the order they
   for (const report of reports) await spool.add(report);
   const entries = await spool.list();
   assert.deepEqual(
-    entries.map((e) => e.collectedAt),
+    entries.map((e) => e.time),
     ['2025-01-01T00:00:00.000Z', '2025-01-31T23:00:00.000Z', '2025-02-01T00:00:00.000Z', '2025-03-01T00:00:00.000Z'],
   );
-  assert.deepEqual(entries.map((e) => e.reportId), [reports[1], reports[2], reports[3], reports[0]].map((r) => r!.reportId));
+  assert.deepEqual(entries.map((e) => e.id), [reports[1], reports[2], reports[3], reports[0]].map((r) => r!.reportId));
   const first = entries[0]!;
   assert.deepEqual(JSON.parse(readFileSync(first.path, 'utf8')), reports[1]);
   assert.deepEqual(await spool.read(first), reports[1]);
@@ -80,9 +80,9 @@ test('bounded by count: the oldest are dropped first, each with a log line namin
   const { spool, lines } = tempSpool(t, { maxReports: 3 });
   const reports = [1, 2, 3, 4, 5].map((day) => reportAt(base, `2025-01-0${day}T00:00:00Z`));
   const dropped: string[] = [];
-  for (const report of reports) dropped.push(...(await spool.add(report)).dropped.map((e) => e.reportId));
+  for (const report of reports) dropped.push(...(await spool.add(report)).dropped.map((e) => e.id));
   assert.deepEqual(dropped, [reports[0]!.reportId, reports[1]!.reportId]);
-  assert.deepEqual((await spool.list()).map((e) => e.reportId), reports.slice(2).map((r) => r.reportId));
+  assert.deepEqual((await spool.list()).map((e) => e.id), reports.slice(2).map((r) => r.reportId));
   assert.equal(lines.length, 2);
   assert.match(lines[0]!, new RegExp(`^dropped spooled report ${reports[0]!.reportId} \\(collected 2025-01-01T00:00:00.000Z, [\\d.]+ KiB\\): spool .* over its bound of 3 reports$`));
 });
@@ -92,7 +92,7 @@ test('bounded by bytes: the oldest are dropped until the total fits', async (t) 
   const { spool, lines } = tempSpool(t, { maxBytes: size * 2 + 10 });
   const reports = [1, 2, 3].map((day) => reportAt(base, `2025-01-0${day}T00:00:00Z`));
   for (const report of reports) await spool.add(report);
-  assert.deepEqual((await spool.list()).map((e) => e.reportId), [reports[1]!.reportId, reports[2]!.reportId]);
+  assert.deepEqual((await spool.list()).map((e) => e.id), [reports[1]!.reportId, reports[2]!.reportId]);
   assert.equal(lines.length, 1);
   assert.match(lines[0]!, new RegExp(`dropped spooled report ${reports[0]!.reportId} .*over its bound of [\\d.]+ KiB$`));
 });
@@ -105,7 +105,7 @@ test('a report larger than the whole byte bound is dropped alone; the waiting on
   const huge = { ...reportAt(base, '2025-01-02T00:00:00Z'), services: [...base.services, ...base.services] };
   const result = await spool.add(huge);
   assert.equal(result.entry, null);
-  assert.deepEqual((await spool.list()).map((e) => e.reportId), [kept.reportId]);
+  assert.deepEqual((await spool.list()).map((e) => e.id), [kept.reportId]);
   assert.match(lines.at(-1)!, new RegExp(`^dropped report ${huge.reportId} .*larger than the spool's bound`));
 });
 
@@ -117,8 +117,8 @@ test("the report just added goes last even when its collectedAt is the oldest (a
   await spool.add(a);
   await spool.add(b);
   const { dropped } = await spool.add(old);
-  assert.deepEqual(dropped.map((e) => e.reportId), [a.reportId]);
-  assert.deepEqual((await spool.list()).map((e) => e.reportId), [old.reportId, b.reportId]);
+  assert.deepEqual(dropped.map((e) => e.id), [a.reportId]);
+  assert.deepEqual((await spool.list()).map((e) => e.id), [old.reportId, b.reportId]);
 });
 
 test('a corrupt file is moved into corrupt/, not deleted, and reported; the others still read', async (t) => {
@@ -137,7 +137,7 @@ test('a corrupt file is moved into corrupt/, not deleted, and reported; the othe
   assert.deepEqual(read.map((r) => r?.reportId ?? null), [null, null, good.reportId]);
   assert.deepEqual(readdirSync(join(dir, CORRUPT_DIR)).sort(), [truncated, mismatched]);
   assert.equal(readFileSync(join(dir, CORRUPT_DIR, truncated), 'utf8'), JSON.stringify(good).slice(0, 100), 'kept as it was');
-  assert.deepEqual((await spool.list()).map((e) => e.reportId), [good.reportId]);
+  assert.deepEqual((await spool.list()).map((e) => e.id), [good.reportId]);
   assert.equal(lines.length, 2);
   assert.match(lines[0]!, new RegExp(`^moved corrupt spool file ${truncated} aside to .*/corrupt/${truncated}: not JSON`));
   assert.match(lines[1]!, /reportId .* does not match the file name/);

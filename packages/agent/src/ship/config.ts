@@ -30,6 +30,16 @@ export function collectorEndpoint(value: string): URL {
   return url;
 }
 
+/**
+ * Another collector endpoint beside the ingest one (/api/v1/probe-targets,
+ * /api/v1/probe-results): the same base, path prefix and all.
+ */
+export function collectorUrl(ingest: URL, path: string): URL {
+  const url = new URL(ingest.href);
+  url.pathname = `${url.pathname.slice(0, url.pathname.length - INGEST_PATH.length)}${path}`;
+  return url;
+}
+
 /** True when the token would cross the network in clear text (http:// to a non-loopback host). */
 export function sendsTokenInClear(url: URL): boolean {
   const host = url.hostname.replace(/^\[|\]$/g, '');

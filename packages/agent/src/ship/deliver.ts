@@ -1,19 +1,23 @@
 // At-least-once delivery: the spool goes first, oldest first, then the new report. A report
 // leaves the spool only after the collector acknowledged it (200/202); an ack lost on the way
 // means a resend, which the collector answers 200 duplicate (it is idempotent on reportId).
+// Probe batches go the same way, through a spool of their kind (payload.ts).
 import type { Dispatcher } from 'undici';
 import type { Report } from '@dualstack/core';
-import { pushDispatcher, pushReport, DEFAULT_PUSH_TIMEOUT_MS, type PushOutcome } from './push.js';
+import { pushDispatcher, pushPayload, DEFAULT_PUSH_TIMEOUT_MS, type PushOutcome } from './push.js';
 import type { Spool } from './spool.js';
+import type { PayloadKind } from './payload.js';
 
 export type RetryOutcome = Extract<PushOutcome, { kind: 'retry' }>;
 export type RejectedOutcome = Extract<PushOutcome, { kind: 'rejected' }>;
-export type DeliveredOutcome = Extract<PushOutcome, { kind: 'delivered' }>;
+export type DeliveredOutcome = Extract<PushOutcome<unknown>, { kind: 'delivered' }>;
 
-export interface DeliverOptions {
+export interface DeliverOptions<T = Report> {
+  /** The collector endpoint of the spool's kind (/api/v1/reports, /api/v1/probe-results). */
   url: string | URL;
   token: string;
-  spool: Spool;
+  /** Where payloads of one kind wait; its kind says how they are posted and logged. */
+  spool: Spool<T>;
   timeoutMs?: number;
   /** One line per event. Default: nothing. */
   log?: (line: string) => void;
@@ -62,7 +66,7 @@ export type ReportFate = 'delivered' | 'spooled' | 'rejected' | 'held' | 'droppe
 export interface DeliveryResult {
   fate: ReportFate;
   /** The collector's answer that decided the fate (for spooled without a try: the flush's). */
-  outcome: PushOutcome | null;
+  outcome: PushOutcome<unknown> | null;
   flush: FlushResult;
   /** Retry-After of the last retryable answer, in ms, or null. */
   retryAfterMs: number | null;
@@ -71,12 +75,16 @@ export interface DeliveryResult {
 }
 
 /** Sends the spooled reports, oldest first, until the first one the collector cannot take. */
-export async function flushSpool(options: DeliverOptions): Promise<FlushResult> {
+export async function flushSpool<T>(options: DeliverOptions<T>): Promise<FlushResult> {
   return withDispatcher(options, (dispatcher) => flushWith(options, dispatcher));
 }
 
-async function flushWith(options: DeliverOptions, dispatcher: Dispatcher): Promise<FlushResult> {
+/** The spool's kind, as push takes it (every kind's ack has `duplicate`). */
+const kindOf = <T>(spool: Spool<T>) => spool.kind as PayloadKind<T, { duplicate: boolean }>;
+
+async function flushWith<T>(options: DeliverOptions<T>, dispatcher: Dispatcher): Promise<FlushResult> {
   const { spool } = options;
+  const kind = kindOf(spool);
   const log = options.log ?? (() => undefined);
   const result: FlushResult = { delivered: 0, rejected: 0, stoppedBy: null, waiting: 0 };
   for (const entry of await spool.list()) {
@@ -84,17 +92,17 @@ async function flushWith(options: DeliverOptions, dispatcher: Dispatcher): Promi
       result.stoppedBy = { kind: 'retry', status: null, code: 'ABORTED', retryAfterMs: null, message: 'stopping' };
       break;
     }
-    const report = await spool.read(entry);
-    if (report === null) continue; // moved aside as corrupt, or delivered by another agent process
-    const outcome = await pushReport(report, pushOptions(options, dispatcher));
+    const payload = await spool.read(entry);
+    if (payload === null) continue; // moved aside as corrupt, or delivered by another agent process
+    const outcome = await pushPayload(kind, payload, pushOptions(options, dispatcher));
     if (outcome.kind === 'delivered') {
       await spool.remove(entry);
       result.delivered += 1;
-      log(deliveredLine(report, outcome, 'spooled report'));
+      log(deliveredLine(kind, payload, outcome, `spooled ${kind.noun}`));
     } else if (outcome.kind === 'rejected' && !rejectsAgent(outcome)) {
       await spool.remove(entry);
       result.rejected += 1;
-      log(`rejected spooled report ${report.reportId} (collected ${report.collectedAt}): ${outcome.message}; dropped, not retried`);
+      log(`rejected spooled ${kind.noun} ${about(kind, payload)}: ${outcome.message}; dropped, not retried`);
     } else {
       result.stoppedBy = outcome;
       break;
@@ -104,19 +112,20 @@ async function flushWith(options: DeliverOptions, dispatcher: Dispatcher): Promi
   return result;
 }
 
-/** Flushes the spool, then sends `report`; spools it when the collector cannot take it now. */
-export async function deliver(report: Report, options: DeliverOptions): Promise<DeliveryResult> {
-  return withDispatcher(options, (dispatcher) => deliverWith(report, options, dispatcher));
+/** Flushes the spool, then sends `payload` (a report, or the spool's kind); spools it when the collector cannot take it now. */
+export async function deliver<T = Report>(payload: T, options: DeliverOptions<T>): Promise<DeliveryResult> {
+  return withDispatcher(options, (dispatcher) => deliverWith(payload, options, dispatcher));
 }
 
-async function deliverWith(report: Report, options: DeliverOptions, dispatcher: Dispatcher): Promise<DeliveryResult> {
+async function deliverWith<T>(payload: T, options: DeliverOptions<T>, dispatcher: Dispatcher): Promise<DeliveryResult> {
   const log = options.log ?? (() => undefined);
   const now = options.now ?? Date.now;
   const { spool } = options;
+  const kind = kindOf(spool);
   const holdUntil = options.notBefore !== undefined && options.notBefore > now() ? options.notBefore : null;
 
   let flush: FlushResult = { delivered: 0, rejected: 0, stoppedBy: null, waiting: 0 };
-  let outcome: PushOutcome | null = null;
+  let outcome: PushOutcome<unknown> | null = null;
   let why: string;
   if (holdUntil !== null) {
     why = `the collector asked to wait until ${new Date(holdUntil).toISOString()}`;
@@ -126,30 +135,30 @@ async function deliverWith(report: Report, options: DeliverOptions, dispatcher: 
     flush = await flushWith(options, dispatcher);
     outcome = flush.stoppedBy;
     if (outcome === null) {
-      outcome = await pushReport(report, pushOptions(options, dispatcher));
+      outcome = await pushPayload(kind, payload, pushOptions(options, dispatcher));
       if (outcome.kind === 'delivered') {
-        log(deliveredLine(report, outcome, 'report'));
+        log(deliveredLine(kind, payload, outcome, kind.noun));
         return { fate: 'delivered', outcome, flush, retryAfterMs: null, waiting: flush.waiting };
       }
       if (outcome.kind === 'rejected' && !rejectsAgent(outcome)) {
-        log(`rejected report ${report.reportId} (collected ${report.collectedAt}): ${outcome.message}; dropped, not retried`);
+        log(`rejected ${kind.noun} ${about(kind, payload)}: ${outcome.message}; dropped, not retried`);
         return { fate: 'rejected', outcome, flush, retryAfterMs: null, waiting: flush.waiting };
       }
     }
     why = outcome.kind === 'rejected' ? `the collector refused this agent: ${outcome.message}` : outcome.code === 'ABORTED' ? 'stopping' : `collector unavailable: ${outcome.message}`;
   }
 
-  const { entry } = await spool.add(report);
+  const { entry } = await spool.add(payload);
   const waiting = (await spool.size()).reports;
   const retryAfterMs = outcome?.kind === 'retry' ? outcome.retryAfterMs : null;
   if (entry === null) return { fate: 'dropped', outcome, flush, retryAfterMs, waiting };
   const fate: ReportFate = outcome?.kind === 'rejected' ? 'held' : 'spooled';
   const hint = fate === 'held' ? ' (check the token and --collector)' : '';
-  log(`spooled report ${report.reportId} (collected ${report.collectedAt}; ${why}); ${waiting} report${waiting === 1 ? '' : 's'} waiting in ${spool.dir}${hint}`);
+  log(`spooled ${kind.noun} ${kind.id(payload)} (${kind.timeWord} ${kind.time(payload)}; ${why}); ${waiting} ${kind.noun}${waiting === 1 ? '' : 's'} waiting in ${spool.dir}${hint}`);
   return { fate, outcome, flush, retryAfterMs, waiting };
 }
 
-function pushOptions(options: DeliverOptions, dispatcher: Dispatcher) {
+function pushOptions<T>(options: DeliverOptions<T>, dispatcher: Dispatcher) {
   return {
     url: options.url,
     token: options.token,
@@ -160,7 +169,7 @@ function pushOptions(options: DeliverOptions, dispatcher: Dispatcher) {
   };
 }
 
-async function withDispatcher<T>(options: DeliverOptions, run: (dispatcher: Dispatcher) => Promise<T>): Promise<T> {
+async function withDispatcher<T>(options: DeliverOptions<never> | DeliverOptions<unknown>, run: (dispatcher: Dispatcher) => Promise<T>): Promise<T> {
   if (options.dispatcher) return run(options.dispatcher);
   const dispatcher = pushDispatcher(options.timeoutMs ?? DEFAULT_PUSH_TIMEOUT_MS);
   try {
@@ -170,9 +179,14 @@ async function withDispatcher<T>(options: DeliverOptions, run: (dispatcher: Disp
   }
 }
 
-function deliveredLine(report: Report, outcome: DeliveredOutcome, what: string): string {
+/** "<id> (collected <time>)": how log lines name a payload (log.ts reads the id back). */
+function about<T>(kind: PayloadKind<T, unknown>, payload: T): string {
+  return `${kind.id(payload)} (${kind.timeWord} ${kind.time(payload)})`;
+}
+
+function deliveredLine<T, A>(kind: PayloadKind<T, A>, payload: T, outcome: DeliveredOutcome, what: string): string {
   const stored = outcome.duplicate ? 'already stored (duplicate, nothing written again)' : 'stored';
-  const ack = outcome.ack;
-  const findings = ack ? `; ${ack.findings.open} findings open (${ack.findings.opened} opened, ${ack.findings.resolved} resolved)` : '';
-  return `delivered ${what} ${report.reportId} (collected ${report.collectedAt}): ${outcome.status} ${stored}${findings}`;
+  // The ack came from kind.readAck: it is the kind's.
+  const detail = outcome.ack ? kind.describeAck(outcome.ack as A) : '';
+  return `delivered ${what} ${about(kind, payload)}: ${outcome.status} ${stored}${detail}`;
 }

@@ -5,3 +5,4 @@ export * from './spool.js';
 export * from './deliver.js';
 export * from './config.js';
 export * from './loop.js';
+export * from './payload.js';

@@ -1,4 +1,5 @@
-// `dualstack-agent run`: a node-cron schedule that scans and delivers, a random delay before
+// `dualstack-agent run`: a node-cron schedule that scans and delivers (and, with --probe, a
+// second one that runs probe rounds and delivers their batches through a spool of their own), a random delay before
 // each scan (node-cron's maxRandomDelay) so a fleet started together does not hit the
 // collector in the same second, never two cycles at once (node-cron's noOverlap for scans,
 // one-at-a-time here for spool retries), and spool retries with backoff between scans.
@@ -17,16 +18,21 @@ import { retryDelay, type BackoffPolicy, type RandomSource } from './backoff.js'
 import { deliver, flushSpool, rejectsAgent, type DeliverOptions } from './deliver.js';
 import type { PushOutcome } from './push.js';
 
-export interface AgentLoopOptions {
+export interface AgentLoopOptions<T = Report> {
   /** node-cron expression (six fields: with seconds). */
   schedule: string;
   /** Upper bound of the random delay before each scan, in ms. */
   jitterMs: number;
-  /** One scan; its report is delivered. */
-  scan: () => Promise<Report>;
+  /**
+   * One scan (or probe round); what it returns is delivered. Null: nothing to deliver this
+   * time (the spool is still flushed).
+   */
+  scan: () => Promise<T | null>;
+  /** What a cycle is called in log lines: 'scan' (default), 'probe round'. */
+  cycle?: string;
   /** The token for this cycle (re-read each time, so a rotated token file is picked up). */
   token: () => string;
-  delivery: Omit<DeliverOptions, 'token' | 'signal' | 'notBefore' | 'log'>;
+  delivery: Omit<DeliverOptions<T>, 'token' | 'signal' | 'notBefore' | 'log'>;
   log: (line: string) => void;
   /** Between scans; default from the schedule's interval (see backoffFor). */
   backoff?: BackoffPolicy;
@@ -61,7 +67,7 @@ export function backoffFor(intervalMs: number): BackoffPolicy {
 
 export type SkippedScan = 'overlap' | 'missed';
 
-export class AgentLoop {
+export class AgentLoop<T = Report> {
   private task: ScheduledTask | null = null;
   private readonly skipped: Record<SkippedScan, number> = { overlap: 0, missed: 0 };
   private retryTimer: NodeJS.Timeout | null = null;
@@ -73,8 +79,10 @@ export class AgentLoop {
   private stopping = false;
   private readonly backoff: BackoffPolicy;
   private readonly random: RandomSource;
+  private readonly cycle: string;
 
-  constructor(private readonly options: AgentLoopOptions) {
+  constructor(private readonly options: AgentLoopOptions<T>) {
+    this.cycle = options.cycle ?? 'scan';
     this.backoff = options.backoff ?? backoffFor(scheduleInterval(options.schedule));
     this.random = options.random ?? Math.random;
   }
@@ -82,7 +90,7 @@ export class AgentLoop {
   start(): void {
     const log = this.options.log;
     this.task = cron.createTask(this.options.schedule, () => this.exclusive('scan', () => this.scanCycle()), {
-      name: 'dualstack-scan',
+      name: `dualstack-${this.cycle.replace(/ /g, '-')}`,
       noOverlap: true,
       maxRandomDelay: this.options.jitterMs,
       logger: {
@@ -94,11 +102,11 @@ export class AgentLoop {
     });
     this.task.on('execution:overlap', () => {
       this.skipped.overlap += 1;
-      log(`skipped a scan (${this.skipped.overlap} so far): the previous one is still running`);
+      log(`skipped a ${this.cycle} (${this.skipped.overlap} so far): the previous one is still running`);
     });
     this.task.on('execution:missed', (context) => {
       this.skipped.missed += 1;
-      log(`skipped a scan (${this.skipped.missed} missed so far): its time, ${context.date.toISOString()}, passed while the process was blocked or suspended`);
+      log(`skipped a ${this.cycle} (${this.skipped.missed} missed so far): its time, ${context.date.toISOString()}, passed while the process was blocked or suspended`);
     });
     void this.task.start();
     // Reports spooled by an earlier run (or a `push`) need not wait for the first scan.
@@ -148,7 +156,7 @@ export class AgentLoop {
     if (kind === 'retry' && this.current) return;
     while (this.current) await this.current;
     if (this.stopping) return;
-    const cycle = run().catch((error: unknown) => this.options.log(`${kind} failed: ${(error as Error)?.message ?? String(error)}`));
+    const cycle = run().catch((error: unknown) => this.options.log(`${kind === 'scan' ? this.cycle : kind} failed: ${(error as Error)?.message ?? String(error)}`));
     this.current = cycle;
     try {
       await cycle;
@@ -159,8 +167,9 @@ export class AgentLoop {
 
   private async scanCycle(): Promise<void> {
     this.clearRetry();
-    const report = await this.options.scan();
-    const result = await deliver(report, this.deliverOptions());
+    const payload = await this.options.scan();
+    if (payload === null) return this.retryCycle();
+    const result = await deliver(payload, this.deliverOptions());
     this.afterCycle(result.waiting, result.outcome, result.retryAfterMs);
   }
 
@@ -170,12 +179,12 @@ export class AgentLoop {
     this.afterCycle(result.waiting, result.stoppedBy, result.stoppedBy?.kind === 'retry' ? result.stoppedBy.retryAfterMs : null);
   }
 
-  private deliverOptions(): DeliverOptions {
+  private deliverOptions(): DeliverOptions<T> {
     return { ...this.options.delivery, token: this.options.token(), signal: this.abort.signal, notBefore: this.notBefore, log: this.options.log };
   }
 
   /** Plans the next retry of what is left in the spool. */
-  private afterCycle(waiting: number, outcome: PushOutcome | null, retryAfterMs: number | null): void {
+  private afterCycle(waiting: number, outcome: PushOutcome<unknown> | null, retryAfterMs: number | null): void {
     if (waiting === 0 || outcome?.kind === 'delivered') {
       this.attempt = 0;
       this.notBefore = 0;
@@ -186,18 +195,19 @@ export class AgentLoop {
     if (retryAfterMs !== null) this.notBefore = now + retryAfterMs;
     const next = this.nextScan();
     const at = next ? ` at ${next.toISOString()}` : '';
-    const reports = `${waiting} spooled report${waiting === 1 ? '' : 's'}`;
+    const noun = this.options.delivery.spool.kind.noun;
+    const reports = `${waiting} spooled ${noun}${waiting === 1 ? '' : 's'}`;
     const wait = waiting === 1 ? 'waits' : 'wait';
     if (outcome?.kind === 'rejected' && rejectsAgent(outcome)) {
       // Retrying a refused token every few seconds helps nobody: the next scan tries again.
-      this.options.log(`${reports} ${wait} for the next scan${at} (the collector refused this agent)`);
+      this.options.log(`${reports} ${wait} for the next ${this.cycle}${at} (the collector refused this agent)`);
       return;
     }
     const asked = this.notBefore > now ? this.notBefore - now : null;
     const delay = retryDelay(this.attempt, this.backoff, asked, this.random);
     this.attempt += 1;
     if (next && now + delay >= next.getTime()) {
-      this.options.log(`${reports} ${wait} for the next scan${at}`);
+      this.options.log(`${reports} ${wait} for the next ${this.cycle}${at}`);
       return;
     }
     this.options.log(`retrying ${reports} in ${formatSeconds(delay)} (attempt ${this.attempt}${asked !== null ? `, the collector asked for ${formatSeconds(asked)}` : ''})`);

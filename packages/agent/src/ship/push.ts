@@ -1,4 +1,4 @@
-// One POST of one report to the collector, turned into an outcome the caller can act on
+// One POST of one report (or probe batch, see payload.ts) to the collector, turned into an outcome the caller can act on
 // without looking at HTTP: delivered (stored, or stored before), rejected (the collector
 // refused it; sending it again cannot help) or retry (the collector or the path to it is
 // down or busy; the report must wait and go again).
@@ -6,6 +6,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import type { Report } from '@dualstack/core';
 import { AGENT_VERSION } from '../scan.js';
 import type { IngestAck, Problem } from '@dualstack/core';
+import { REPORT_KIND, type PayloadKind } from './payload.js';
 
 /**
  * The collector's answer to a stored report (IngestAck in packages/collector/src/api.ts; the
@@ -18,14 +19,14 @@ export type CollectorAck = IngestAck;
 /** RFC 9457 problem details as the collector sends them with a 4xx; read defensively, every field may be missing. */
 export type CollectorProblem = Partial<Problem>;
 
-export type PushOutcome =
+export type PushOutcome<A = CollectorAck> =
   | {
       kind: 'delivered';
       status: number;
-      /** True on 200: this reportId was stored before (a resend after a lost ack). */
+      /** True on 200: this reportId (batchId) was stored before (a resend after a lost ack). */
       duplicate: boolean;
-      /** Null when a 2xx came without a readable ack: the report is stored all the same. */
-      ack: CollectorAck | null;
+      /** Null when a 2xx came without a readable ack: the payload is stored all the same. */
+      ack: A | null;
     }
   | {
       kind: 'rejected';
@@ -74,16 +75,21 @@ export function pushDispatcher(timeoutMs = DEFAULT_PUSH_TIMEOUT_MS): Agent {
 const RETRYABLE_4XX = new Set([408, 429]);
 
 export async function pushReport(report: Report, options: PushOptions): Promise<PushOutcome> {
+  return pushPayload(REPORT_KIND, report, options);
+}
+
+/** POSTs one payload of `kind` to options.url (that kind's collector endpoint). */
+export async function pushPayload<T, A extends { duplicate: boolean }>(kind: PayloadKind<T, A>, payload: T, options: PushOptions): Promise<PushOutcome<A>> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_PUSH_TIMEOUT_MS;
   const dispatcher = options.dispatcher ?? pushDispatcher(timeoutMs);
   try {
-    return await pushWith(dispatcher, report, options, timeoutMs);
+    return await pushWith(kind, dispatcher, payload, options, timeoutMs);
   } finally {
     if (options.dispatcher === undefined) await (dispatcher as Agent).destroy().catch(() => undefined);
   }
 }
 
-async function pushWith(dispatcher: Dispatcher, report: Report, options: PushOptions, timeoutMs: number): Promise<PushOutcome> {
+async function pushWith<T, A extends { duplicate: boolean }>(kind: PayloadKind<T, A>, dispatcher: Dispatcher, payload: T, options: PushOptions, timeoutMs: number): Promise<PushOutcome<A>> {
   let response: Dispatcher.ResponseData;
   try {
     response = await request(options.url, {
@@ -95,7 +101,7 @@ async function pushWith(dispatcher: Dispatcher, report: Report, options: PushOpt
         accept: 'application/json, application/problem+json',
         'user-agent': `dualstack-agent/${AGENT_VERSION}`,
       },
-      body: JSON.stringify(report),
+      body: JSON.stringify(payload),
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
       ...(options.signal ? { signal: options.signal } : {}),
@@ -115,7 +121,7 @@ async function pushWith(dispatcher: Dispatcher, report: Report, options: PushOpt
   const json = parseJson(text);
 
   if (status >= 200 && status < 300) {
-    const ack = asAck(json);
+    const ack = kind.readAck(json);
     return { kind: 'delivered', status, duplicate: ack?.duplicate ?? status === 200, ack };
   }
   const problem = asProblem(json);
@@ -131,7 +137,7 @@ async function pushWith(dispatcher: Dispatcher, report: Report, options: PushOpt
 }
 
 /** Error codes of failures where nothing (or nothing complete) reached the collector. */
-function networkFailure(error: unknown, signal: AbortSignal | undefined, status: number | null = null): PushOutcome {
+function networkFailure(error: unknown, signal: AbortSignal | undefined, status: number | null = null): Extract<PushOutcome, { kind: 'retry' }> {
   if (signal?.aborted) return { kind: 'retry', status, code: 'ABORTED', retryAfterMs: null, message: 'push abandoned (stopping)' };
   const code = errorCode(error);
   // A bad URL or option is a bug or a configuration error, not a collector outage: spooling
@@ -177,19 +183,6 @@ function parseJson(text: string): unknown {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function asAck(value: unknown): CollectorAck | null {
-  if (!isObject(value) || typeof value.reportId !== 'string' || typeof value.duplicate !== 'boolean') return null;
-  const findings = isObject(value.findings) ? value.findings : {};
-  const count = (v: unknown) => (typeof v === 'number' ? v : 0);
-  return {
-    reportId: value.reportId,
-    hostId: typeof value.hostId === 'string' ? value.hostId : '',
-    duplicate: value.duplicate,
-    receivedAt: typeof value.receivedAt === 'string' ? value.receivedAt : '',
-    findings: { open: count(findings.open), opened: count(findings.opened), resolved: count(findings.resolved) },
-  };
 }
 
 function asProblem(value: unknown): CollectorProblem | null {

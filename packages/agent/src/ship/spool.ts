@@ -1,5 +1,7 @@
-// Where a report waits when the collector cannot take it: one file per report in one
-// directory, named `<collectedAt>_<reportId>.json` so a name sort is oldest first. Files
+// Where a report (or a probe batch) waits when the collector cannot take it: one file per
+// payload in one directory, named `<collectedAt>_<reportId>.json` (probe batches:
+// `probe-<startedAt>_<batchId>.json`, see payload.ts) so a name sort is oldest first; each
+// kind is listed and bounded on its own. Files
 // appear whole or not at all (temp name in the same directory, fsync, rename, fsync the
 // directory: rename(2) is atomic within one file system, and the directory fsync makes the
 // new name survive a power cut). Bounded by count and bytes; the oldest go first, each
@@ -9,6 +11,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Report } from '@dualstack/core';
+import { REPORT_KIND, type PayloadKind } from './payload.js';
 
 export const DEFAULT_SPOOL_DIR = '/var/lib/dualstack/spool';
 export const DEFAULT_SPOOL_MAX_REPORTS = 1000;
@@ -16,8 +19,10 @@ export const DEFAULT_SPOOL_MAX_BYTES = 100 * 1024 * 1024;
 /** A temp file older than this was left by a writer that died: removed on the next listing. */
 const STALE_TEMP_MS = 10 * 60 * 1000;
 
-export interface SpoolOptions {
+export interface SpoolOptions<T = Report> {
   dir?: string;
+  /** What this spool holds (default reports); another kind in the same directory is not listed. */
+  kind?: PayloadKind<T, unknown>;
   maxReports?: number;
   maxBytes?: number;
   /** One line per event (dropped, moved aside). Default: nothing. */
@@ -29,9 +34,10 @@ export interface SpoolEntry {
   /** File name inside the spool directory. */
   name: string;
   path: string;
-  reportId: string;
-  /** From the file name, as ISO 8601 UTC, e.g. 2025-01-02T03:04:05.678Z. */
-  collectedAt: string;
+  /** The payload's id: reportId, batchId. */
+  id: string;
+  /** From the file name (collectedAt, startedAt), as ISO 8601 UTC, e.g. 2025-01-02T03:04:05.678Z. */
+  time: string;
   bytes: number;
 }
 
@@ -42,19 +48,23 @@ export interface SpoolAddResult {
   dropped: SpoolEntry[];
 }
 
-// 20250102T030405.678Z_<uuid>.json: the time sorts first, the report id breaks ties.
-const ENTRY_NAME = /^(\d{8}T\d{6}\.\d{3}Z)_([0-9A-Za-z-]{1,64})\.json$/;
+// [prefix]20250102T030405.678Z_<uuid>.json: the time sorts first, the id breaks ties.
+const entryPattern = (prefix: string) => new RegExp(`^${prefix.replace(/[^A-Za-z0-9]/g, '\\$&')}(\\d{8}T\\d{6}\\.\\d{3}Z)_([0-9A-Za-z-]{1,64})\\.json$`);
 const TEMP_PREFIX = '.tmp-';
 export const CORRUPT_DIR = 'corrupt';
 
 /** The spool's file name for a report; throws on a collectedAt that is not a date. */
 export function spoolFileName(report: Pick<Report, 'reportId' | 'collectedAt'>): string {
-  const time = Date.parse(report.collectedAt);
-  if (Number.isNaN(time)) throw new SpoolError(`report ${report.reportId} has collectedAt '${report.collectedAt}', not a date`);
-  if (!/^[0-9A-Za-z-]{1,64}$/.test(report.reportId)) throw new SpoolError(`report id '${report.reportId}' cannot name a spool file`);
+  return fileName(REPORT_KIND as PayloadKind<unknown, unknown>, report.reportId, report.collectedAt);
+}
+
+function fileName(kind: PayloadKind<unknown, unknown>, id: string, at: string): string {
+  const time = Date.parse(at);
+  if (Number.isNaN(time)) throw new SpoolError(`${kind.noun} ${id} has ${kind.timeField} '${at}', not a date`);
+  if (!/^[0-9A-Za-z-]{1,64}$/.test(id)) throw new SpoolError(`${kind.noun} id '${id}' cannot name a spool file`);
   // Normalised to UTC with milliseconds, so every name has the same width and sorts by time.
   const compact = new Date(time).toISOString().replace(/[-:]/g, '');
-  return `${compact}_${report.reportId}.json`;
+  return `${kind.filePrefix}${compact}_${id}.json`;
 }
 
 /** 20250102T030405.678Z -> 2025-01-02T03:04:05.678Z */
@@ -66,15 +76,19 @@ export class SpoolError extends Error {
   override name = 'SpoolError';
 }
 
-export class Spool {
+export class Spool<T = Report> {
   readonly dir: string;
+  readonly kind: PayloadKind<T, unknown>;
+  private readonly entryName: RegExp;
   readonly maxReports: number;
   readonly maxBytes: number;
   private readonly log: (line: string) => void;
   private readonly now: () => number;
 
-  constructor(options: SpoolOptions = {}) {
+  constructor(options: SpoolOptions<T> = {}) {
     this.dir = options.dir ?? DEFAULT_SPOOL_DIR;
+    this.kind = options.kind ?? (REPORT_KIND as unknown as PayloadKind<T, unknown>);
+    this.entryName = entryPattern(this.kind.filePrefix);
     this.maxReports = options.maxReports ?? DEFAULT_SPOOL_MAX_REPORTS;
     this.maxBytes = options.maxBytes ?? DEFAULT_SPOOL_MAX_BYTES;
     if (!(Number.isInteger(this.maxReports) && this.maxReports >= 1)) throw new SpoolError(`spool bound must be at least 1 report, not ${this.maxReports}`);
@@ -103,13 +117,13 @@ export class Spool {
         await this.removeStaleTemp(name);
         continue;
       }
-      const match = ENTRY_NAME.exec(name);
+      const match = this.entryName.exec(name);
       if (!match) continue;
       const path = join(this.dir, name);
       try {
         const info = await stat(path);
         if (!info.isFile()) continue;
-        entries.push({ name, path, collectedAt: isoFromCompact(match[1]!), reportId: match[2]!, bytes: info.size });
+        entries.push({ name, path, time: isoFromCompact(match[1]!), id: match[2]!, bytes: info.size });
       } catch (error) {
         // Removed by a concurrent flush (another agent process on the same spool).
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
@@ -123,27 +137,29 @@ export class Spool {
     return { reports: entries.length, bytes: entries.reduce((sum, e) => sum + e.bytes, 0) };
   }
 
-  /** Writes the report atomically, then drops the oldest reports beyond the bounds. */
-  async add(report: Report): Promise<SpoolAddResult> {
-    const name = spoolFileName(report);
-    const data = Buffer.from(JSON.stringify(report), 'utf8');
+  /** Writes the payload atomically, then drops the oldest ones beyond the bounds. */
+  async add(payload: T): Promise<SpoolAddResult> {
+    const { kind } = this;
+    const id = kind.id(payload);
+    const name = fileName(kind as PayloadKind<unknown, unknown>, id, kind.time(payload));
+    const data = Buffer.from(JSON.stringify(payload), 'utf8');
     if (data.length > this.maxBytes) {
       // Dropping everything older would not make it fit: drop this one alone.
-      this.log(`dropped report ${report.reportId} (collected ${report.collectedAt}, ${formatBytes(data.length)}): larger than the spool's bound of ${formatBytes(this.maxBytes)}`);
+      this.log(`dropped ${kind.noun} ${id} (${kind.timeWord} ${kind.time(payload)}, ${formatBytes(data.length)}): larger than the spool's bound of ${formatBytes(this.maxBytes)}`);
       return { entry: null, dropped: [] };
     }
     await this.init();
     const path = join(this.dir, name);
     await this.writeAtomically(path, data);
     const dropped = await this.enforceBounds(name);
-    return { entry: { name, path, reportId: report.reportId, collectedAt: isoFromCompact(ENTRY_NAME.exec(name)![1]!), bytes: data.length }, dropped };
+    return { entry: { name, path, id, time: isoFromCompact(this.entryName.exec(name)![1]!), bytes: data.length }, dropped };
   }
 
   /**
    * The report in an entry, or null when the file is gone (another process delivered it) or
    * corrupt (then moved into corrupt/ with a log line).
    */
-  async read(entry: SpoolEntry): Promise<Report | null> {
+  async read(entry: SpoolEntry): Promise<T | null> {
     let text: string;
     try {
       text = await readFile(entry.path, 'utf8');
@@ -151,8 +167,8 @@ export class Spool {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw error;
     }
-    const problem = corruption(text, entry);
-    if (problem === null) return JSON.parse(text) as Report;
+    const problem = corruption(text, entry, this.kind);
+    if (problem === null) return JSON.parse(text) as T;
     await this.moveAside(entry, problem);
     return null;
   }
@@ -208,12 +224,12 @@ export class Spool {
     const order = [...entries.filter((e) => e.name !== keep), ...entries.filter((e) => e.name === keep)];
     for (const entry of order) {
       if (reports <= this.maxReports && bytes <= this.maxBytes) break;
-      const reason = reports > this.maxReports ? `over its bound of ${this.maxReports} reports` : `over its bound of ${formatBytes(this.maxBytes)}`;
+      const reason = reports > this.maxReports ? `over its bound of ${this.maxReports} ${this.kind.noun}s` : `over its bound of ${formatBytes(this.maxBytes)}`;
       await this.remove(entry);
       reports -= 1;
       bytes -= entry.bytes;
       dropped.push(entry);
-      this.log(`dropped spooled report ${entry.reportId} (collected ${entry.collectedAt}, ${formatBytes(entry.bytes)}): spool ${this.dir} ${reason}`);
+      this.log(`dropped spooled ${this.kind.noun} ${entry.id} (${this.kind.timeWord} ${entry.time}, ${formatBytes(entry.bytes)}): spool ${this.dir} ${reason}`);
     }
     return dropped;
   }
@@ -245,8 +261,8 @@ export class Spool {
   }
 }
 
-/** Why a spool file's text is not the report its name says, or null when it is. */
-function corruption(text: string, entry: SpoolEntry): string | null {
+/** Why a spool file's text is not the payload its name says, or null when it is. */
+function corruption(text: string, entry: SpoolEntry, kind: PayloadKind<unknown, unknown>): string | null {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -254,10 +270,11 @@ function corruption(text: string, entry: SpoolEntry): string | null {
     return `not JSON (${(error as Error).message})`;
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
-  const { reportId, collectedAt } = value as { reportId?: unknown; collectedAt?: unknown };
-  if (typeof reportId !== 'string') return 'no reportId';
-  if (typeof collectedAt !== 'string') return 'no collectedAt';
-  if (reportId !== entry.reportId) return `reportId ${reportId} does not match the file name`;
+  const record = value as Record<string, unknown>;
+  const id = record[kind.idField];
+  if (typeof id !== 'string') return `no ${kind.idField}`;
+  if (typeof record[kind.timeField] !== 'string') return `no ${kind.timeField}`;
+  if (id !== entry.id) return `${kind.idField} ${id} does not match the file name`;
   return null;
 }
 
