@@ -23,6 +23,9 @@ type ShipModule = typeof import('./ship/index.js');
 /** Set by loadShip(), which push and run await before anything else of theirs. */
 let shipLib: ShipModule;
 const loadShip = async (): Promise<ShipModule> => (shipLib ??= await import('./ship/index.js'));
+// The prober (undici, node:tls, node:dns) likewise: only probe and run --probe load it.
+type ProbeModule = typeof import('./probe/index.js');
+const loadProbe = async (): Promise<ProbeModule> => import('./probe/index.js');
 
 export class UsageError extends Error {}
 
@@ -37,10 +40,36 @@ Commands:
   sources           list the sources a scan reads
   push              scan once and deliver the report to the collector (spooled if it is down)
   run               scan on a schedule and deliver every report, until SIGTERM
+                    (with --probe, also probe the collector's endpoints as a vantage point)
+  probe URL...      probe published endpoints over IPv4 and IPv6 from here and print what
+                    every address answered
 
 Run 'dualstack-agent <command> --help' for a command's options.
 Exit codes: 0 done; 1 could not run (the reason is printed on one line); 2 a finding at or
-above --fail-on was found; 3 the collector rejected the report (push).`,
+above --fail-on was found (probe: an address did not answer);
+3 the collector rejected the report (push).`,
+  probe: `Usage: dualstack-agent probe [options] URL...
+
+Probes each endpoint as its clients reach it: resolves A and AAAA with this host's resolver
+(TTL, CNAME chain; loopback, link-local, multicast and mapped addresses in an answer are not
+followed), connects to every address of both families (at most 16 each), shakes hands with TLS
+(SNI = the URL host) for https, smtps, imaps, pop3s and tls, then sends one HTTP GET (http,
+https; redirects not followed) or reads the banner (smtp, imap, pop3, ftp, ssh). tcp:// and
+tls:// stop after connecting. No collector is involved. See docs/probing.md.
+
+URLs: http(s)://host[:port][/path], smtp(s)://, imap(s)://, pop3(s)://, ftp://, ssh://,
+tcp://host:port, tls://host:port; an IPv6 address in brackets: tcp://[2001:db8::1]:5432.
+
+Options:
+  --json                   print the results as JSON (a list of EndpointProbe, docs/probing.md)
+  --timeout DURATION       budget of each attempt: connect, TLS and the first answer (default 5s)
+  --expect-status CODE     every address must answer this HTTP status (default: any below 500)
+  --tls-name NAME          the name certificates must be valid for (default: the URL host)
+  --concurrency N          attempts in flight at once (default 64)
+  -h, --help               this help
+
+Exit codes: 0 every address of every endpoint answered; 2 some did not (or an endpoint had no
+address); 1 could not run (a bad URL or option, named on one line).`,
   scan: `Usage: dualstack-agent scan [options]
 
 Options:
@@ -119,6 +148,14 @@ Options:
   --jitter DURATION        the random delay before each scan is at most this (default a fifth
                            of the interval, at most 30s; 0s for none)
   --log-level LEVEL        fatal, error, warn, info (default), debug, trace or silent
+  --probe                  also be a vantage point: each probe round fetches the endpoints
+                           from the collector (GET /api/v1/probe-targets), probes them as
+                           'dualstack-agent probe' does and delivers one batch
+                           (POST /api/v1/probe-results), spooled like reports (files named
+                           probe-*.json in the same --spool, bounded by the same limits)
+  --probe-interval DURATION  a probe round every 30s, 5m, ... (default 5m; it must divide a
+                           minute, an hour or a day); random delay as for scans
+  --probe-concurrency N    attempts in flight at once in a round (default 64)
   --collector URL, --token-file FILE, --spool DIR, --spool-max-reports N,
   --spool-max-size SIZE, --timeout DURATION, --config FILE    as for 'dualstack-agent push'
   --proc-root DIR, --etc-root DIR, --root DIR, --host-id ID, --hostname NAME, --disable-source NAME,
@@ -152,6 +189,8 @@ async function main(argv: string[]): Promise<number> {
       return pushCommand(rest);
     case 'run':
       return runCommand(rest);
+    case 'probe':
+      return probeCommand(rest);
     default:
       throw new UsageError(`unknown command '${command}' (try 'dualstack-agent --help')`);
   }
@@ -340,7 +379,14 @@ const logLine = (line: string) => {
 };
 
 /** The options of run beyond push's. */
-const runInputs = { interval: { type: 'string' }, schedule: { type: 'string' }, jitter: { type: 'string' }, 'log-level': { type: 'string' } } as const;
+const runInputs = {
+  interval: { type: 'string' },
+  schedule: { type: 'string' },
+  jitter: { type: 'string' },
+  'log-level': { type: 'string' },
+  'probe-interval': { type: 'string' },
+  'probe-concurrency': { type: 'string' },
+} as const;
 
 /** The keys an agent --config file may hold: the long options of push and run. */
 const configKeys: Record<string, { type: 'string'; multiple?: boolean }> = { ...scanInputs, ...shipInputs, ...runInputs };
@@ -403,7 +449,7 @@ async function pushCommand(args: string[]): Promise<number> {
 }
 
 async function runCommand(args: string[]): Promise<number> {
-  const parsed = parse('run', () => parseArgs({ args, options: { help, ...scanInputs, ...shipInputs, ...runInputs, config: { type: 'string' } } }));
+  const parsed = parse('run', () => parseArgs({ args, options: { help, ...scanInputs, ...shipInputs, ...runInputs, probe: { type: 'boolean' }, config: { type: 'string' } } }));
   if (parsed.values.help) {
     process.stdout.write(`${HELP.run}\n`);
     return 0;
@@ -426,22 +472,27 @@ async function runCommand(args: string[]): Promise<number> {
   const jitterMs = values.jitter === undefined ? shipLib.defaultJitter(intervalMs) : config('run', () => shipLib.parseDuration(values.jitter!, '--jitter'));
   if (jitterMs >= intervalMs) throw new UsageError(`run: --jitter ${shipLib.describeInterval(jitterMs)} must be shorter than the interval between scans (${shipLib.describeInterval(intervalMs)})`);
 
+  if (!parsed.values.probe && (parsed.values['probe-interval'] !== undefined || parsed.values['probe-concurrency'] !== undefined)) {
+    throw new UsageError('run: --probe-interval and --probe-concurrency need --probe');
+  }
   let token = ship.token;
+  const currentToken = () => {
+    try {
+      token = shipLib.readTokenFile(ship.tokenFile).token;
+    } catch (error) {
+      log(`${(error as Error).message}; using the token read before`);
+    }
+    return token;
+  };
   const loop = new shipLib.AgentLoop({
     schedule,
     jitterMs,
     scan: async () => (await scan(setup.options, setup.disabled, setup.profiles)).report,
-    token: () => {
-      try {
-        token = shipLib.readTokenFile(ship.tokenFile).token;
-      } catch (error) {
-        log(`${(error as Error).message}; using the token read before`);
-      }
-      return token;
-    },
+    token: currentToken,
     delivery: { url: ship.url, spool: ship.spool, timeoutMs: ship.timeoutMs },
     log,
   });
+  const prober = values.probe ? await probeLoop(values, setup.options, ship, currentToken, log) : null;
   const every = values.schedule !== undefined ? `on '${schedule}'` : `every ${shipLib.describeInterval(intervalMs)}`;
   log(`running (pid ${process.pid}): scan ${every} after a random delay of up to ${shipLib.describeInterval(jitterMs)}, deliver to ${ship.url.href}, spool ${ship.spool.dir}`);
   await new Promise<void>((resolve) => {
@@ -452,7 +503,7 @@ async function runCommand(args: string[]): Promise<number> {
         process.exit(1);
       }
       stopping = true;
-      void loop.stop(signal).then(resolve, (error: unknown) => {
+      void Promise.all([loop.stop(signal), prober?.stop(signal)]).then(() => resolve(), (error: unknown) => {
         log(`stopping failed: ${(error as Error).message}`);
         resolve();
       });
@@ -460,12 +511,87 @@ async function runCommand(args: string[]): Promise<number> {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     loop.start();
+    prober?.start();
   });
   log('stopped');
   // Anything still holding the event loop (a socket closing slowly) must not keep a stopped
   // agent alive: systemd would wait for TimeoutStopSec and then kill it.
   setTimeout(() => process.exit(0), 2000).unref();
   return 0;
+}
+
+async function probeCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse('probe', () =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      options: { help, json: { type: 'boolean' }, timeout: { type: 'string' }, 'expect-status': { type: 'string' }, 'tls-name': { type: 'string' }, concurrency: { type: 'string' } },
+    }),
+  );
+  if (values.help) {
+    process.stdout.write(`${HELP.probe}\n`);
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError("probe: give at least one endpoint URL (try 'dualstack-agent probe --help')");
+  const [probe, ship] = await Promise.all([loadProbe(), loadShip()]);
+  const timeoutMs = config('probe', () => ship.parseDuration(values.timeout ?? '5s', '--timeout'));
+  if (timeoutMs < 100) throw new UsageError('probe: --timeout must be at least 100ms');
+  const status = values['expect-status'];
+  if (status !== undefined && !(/^\d{3}$/.test(status) && Number(status) >= 100 && Number(status) <= 599)) throw new UsageError(`probe: --expect-status takes an HTTP status 100-599, not '${status}'`);
+  const concurrency = values.concurrency ?? '64';
+  if (!/^[1-9]\d*$/.test(concurrency)) throw new UsageError(`probe: --concurrency takes a whole number of at least 1, not '${concurrency}'`);
+  const expect = { ...(status !== undefined ? { status: Number(status) } : {}), ...(values['tls-name'] !== undefined ? { tlsName: values['tls-name'] } : {}) };
+  const targets = positionals.map((url) => {
+    try {
+      return probe.targetFromUrl(url, probe.nameOfUrl(url), Object.keys(expect).length > 0 ? expect : undefined);
+    } catch (error) {
+      throw new UsageError(`probe: ${(error as Error).message}`);
+    }
+  });
+  const results = await probe.probeTargets(targets, { resolver: probe.systemResolver(timeoutMs), timeoutMs, concurrency: Number(concurrency), userAgent: `dualstack-agent/${AGENT_VERSION} (endpoint probe)` });
+  process.stdout.write(values.json ? `${JSON.stringify(results, null, 2)}\n` : `${probe.renderProbes(results)}\n`);
+  return probe.allAnswered(results) ? 0 : 2;
+}
+
+/**
+ * run --probe: a second loop on its own schedule whose cycles are probe rounds, delivering
+ * batches through a spool of probe batches beside the reports' (same directory and bounds).
+ */
+async function probeLoop(
+  values: { 'probe-interval'?: string | undefined; 'probe-concurrency'?: string | undefined },
+  scanOptions: ScanOptions,
+  ship: ShipSetup,
+  token: () => string,
+  log: (line: string) => void,
+) {
+  const probe = await loadProbe();
+  const concurrency = values['probe-concurrency'] ?? '64';
+  if (!/^[1-9]\d*$/.test(concurrency)) throw new UsageError(`run: --probe-concurrency takes a whole number of at least 1, not '${concurrency}'`);
+  const schedule = config('run', () => shipLib.intervalToCron(shipLib.parseDuration(values['probe-interval'] ?? '5m', '--probe-interval'), '--probe-interval'));
+  const intervalMs = shipLib.scheduleInterval(schedule);
+  const spool = new shipLib.Spool({ dir: ship.spool.dir, maxReports: ship.spool.maxReports, maxBytes: ship.spool.maxBytes, log, kind: shipLib.PROBE_BATCH_KIND });
+  const userAgent = `dualstack-agent/${AGENT_VERSION} (endpoint probe)`;
+  const targetsUrl = shipLib.collectorUrl(ship.url, '/api/v1/probe-targets');
+  const resultsUrl = shipLib.collectorUrl(ship.url, shipLib.PROBE_BATCH_KIND.path);
+  log(`probing (pid ${process.pid}): a probe round every ${shipLib.describeInterval(intervalMs)}, targets from ${targetsUrl.href}, batches to ${resultsUrl.href}`);
+  return new shipLib.AgentLoop({
+    schedule,
+    jitterMs: shipLib.defaultJitter(intervalMs),
+    cycle: 'probe round',
+    scan: probe.vantageRounds({
+      targetsUrl,
+      token,
+      fetchTimeoutMs: ship.timeoutMs,
+      vantage: { procRoot: scanOptions.procRoot, hostId: scanOptions.hostId, hostname: scanOptions.hostname },
+      version: AGENT_VERSION,
+      userAgent,
+      round: { concurrency: Number(concurrency), userAgent, resolver: (timeoutMs) => probe.systemResolver(timeoutMs) },
+      log,
+    }),
+    token,
+    delivery: { url: resultsUrl, spool, timeoutMs: ship.timeoutMs },
+    log,
+  });
 }
 
 function sourcesCommand(args: string[]): number {

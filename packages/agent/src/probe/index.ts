@@ -11,3 +11,5 @@ export * from './round.js';
 export * from './vantage.js';
 export * from './render.js';
 export * from './targets.js';
+export * from './fetch-targets.js';
+export * from './vantage-round.js';
