@@ -104,8 +104,8 @@ export async function startSquid(t: TestContext, ns: Netns, text: string, extra:
 
 /** The checker a finding prints, run as printed (its comment dropped) on the mounted tree. */
 export async function printedSquidCheck(ns: Netns, f: Finding, etc: string): Promise<{ ok: boolean; output: string }> {
-  const line = f.fix.commands.find((c) => c.startsWith('squid '));
-  assert.ok(line?.startsWith(squidConfigKnowledge.checker), `no squid checker in ${f.fix.commands.join(' | ')}`);
+  const line = f.fix.commands.find((c) => c.startsWith('squid ')) ?? '';
+  assert.ok(line.startsWith(squidConfigKnowledge.checker), `no squid checker in ${f.fix.commands.join(' | ')}`);
   const args = line.split('#')[0]!.trim().split(/\s+/).slice(1);
   const r = await ns.exec('unshare', ['-m', 'sh', '-c', MOUNTED, 'sh', join(etc, 'squid'), SQUID, ...args], { timeoutMs: 20_000 });
   return { ok: r.code === 0, output: r.stderr + r.stdout };
