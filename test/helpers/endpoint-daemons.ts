@@ -174,8 +174,9 @@ export async function startNginx(ns: Netns, dir: string, sites: NginxSite[]): Pr
   const args = ['-c', config, '-e', join(root, 'error.log'), '-g', `pid ${pidFile}; daemon off;`];
   const check = await ns.exec('nginx', ['-t', ...args], { timeoutMs: 15_000 });
   if (check.code !== 0) throw new Error(`nginx -t refused ${config}: ${check.stderr}`);
-  // nginx writes its pid file once every listen socket is bound.
-  return startDaemon(ns, 'nginx', 'nginx', args, () => existsSync(pidFile));
+  // nginx writes its pid into the file once every listen socket is bound; `nginx -t` above
+  // leaves the file there empty, so only a pid in it says the daemon is listening.
+  return startDaemon(ns, 'nginx', 'nginx', args, () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '');
 }
 
 // ------------------------------------------------------------------ sshd
