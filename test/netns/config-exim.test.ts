@@ -258,6 +258,8 @@ describe('Exim in namespaces', { skip, concurrency: true }, () => {
     assert.match(exim.log(), /H=\(peer\.example\.net\) \[2001:db8:1::1\] .*rejected RCPT <x@example\.org>: relay not permitted/);
 
     const report = await scan(host, exim.etc);
+    // local_interfaces unset: "listening for SMTP on port 25 (IPv6 and IPv4)", 0.0.0.0 and a V6ONLY [::].
+    assert.equal(report.services.find((s) => s.proto === 'tcp' && s.port === 25)?.mode, 'dual-separate');
     const acl = only(report, 'acl-ipv4-only');
     assert.equal(acl.subject, '/etc/exim4/exim4.conf:1');
     assert.match(acl.message, /names IPv4 networks only \(192\.0\.2\.0\/24\); veth0 also has 2001:db8:1::\/64, so IPv6 clients of that network are locked out on tcp\/25\./);

@@ -1,7 +1,7 @@
 // Exim 4: what its configuration says about addresses, each point checked on Debian 12's Exim
 // 4.96 (exim4-daemon-light) in network namespaces with `exim -bV -C`, `exim -bh ADDRESS -C`,
-// the daemon (`exim -bd -C`), ss and SMTP over loopback in a namespace (by hand: the
-// namespace test is still to be written).
+// the daemon (`exim -bd -C`), ss and SMTP from a peer namespace (test/netns/config-exim
+// repeats the local_interfaces, relay_from_hosts and Debian-default checks).
 // - Lists (spec ch. 6 "The Exim run time configuration file", Lists): items separated by ':';
 //   a colon inside an item is written doubled (`127.0.0.1 : ::::1`), or the list starts with
 //   `<` and another separator (`<; 127.0.0.1 ; ::1`). An IPv6 address written with single
