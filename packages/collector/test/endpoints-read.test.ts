@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import type { EndpointProbe, ProbeBatch } from '@dualstack/core';
 import { overallVerdict } from '../src/endpoints/evaluate.js';
-import { fixtureReport, startTestCollector, type TestCollector } from './helpers/collector.js';
+import { apiCall, fixtureReport, startTestCollector, type TestCollector } from './helpers/collector.js';
 import { attempt, endpointProbe, probeBatch } from './helpers/probes.js';
 
 const WWW = 'https://www.example.net';
@@ -19,15 +19,7 @@ const dual = { hostId: 'vp-dual', hostname: 'probe-dual.example', ipv4: true, ip
 
 const wwwProbe = (attempts: EndpointProbe['attempts']) => endpointProbe({ name: 'www', url: WWW, a: [V4], aaaa: [V6], attempts });
 
-async function call(c: TestCollector, method: 'GET' | 'POST', path: string, body?: unknown, token = method === 'GET' ? c.tokens.reader : c.tokens.agent) {
-  const res = await request(`${c.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.body.text();
-  return { status: res.statusCode, body: text.startsWith('{') ? (JSON.parse(text) as any) : text };
-}
+const call = (c: TestCollector, method: 'GET' | 'POST', path: string, body?: unknown, token = method === 'GET' ? c.tokens.reader : c.tokens.agent) => apiCall(c, method, path, token, body);
 
 async function ingest(c: TestCollector, batch: ProbeBatch): Promise<void> {
   const res = await call(c, 'POST', '/api/v1/probe-results', batch);

@@ -76,6 +76,16 @@ export async function getOptional(path, options) {
   }
 }
 
+/** Like get(), for one resource: { body }, or { missing: the problem's detail } on a 404 (no such host, endpoint). */
+export async function getResource(path, options) {
+  try {
+    return { body: await get(path, options) };
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return { missing: error.message };
+    throw error;
+  }
+}
+
 /** Every page of a paged endpoint (limit 1000), the first page alone when that is all. */
 export async function getAllPages(path, { signal, maxPages = 20 } = {}) {
   const sep = path.includes('?') ? '&' : '?';

@@ -1,10 +1,13 @@
-// The dashboard's shell: a hash router over four views, the reader token, errors.
+// The dashboard's shell: a hash router over six views, the reader token, errors.
 //   #/                 fleet overview
 //   #/services         service matrix
 //   #/hosts?filters    hosts list (q, rule, severity, mode, stale, offset)
-//   #/hosts/<id>       one host
+//   #/hosts/<id>       one host (?service=tcp/443&endpoint=NAME marks a backend's service)
+//   #/endpoints        published endpoints, per family a verdict
+//   #/endpoints/<name> one endpoint: per vantage point and family, every address
 import { ApiError, token } from './api.js';
 import { h, replace } from './dom.js';
+import { endpoint, endpoints } from './endpoints.js';
 import { overview, services } from './fleet.js';
 import { host, hosts } from './hosts.js';
 
@@ -17,6 +20,8 @@ const ROUTES = [
   { name: 'services', nav: '#/services', pattern: /^\/services\/?$/, view: services },
   { name: 'hosts', nav: '#/hosts', pattern: /^\/hosts\/?$/, view: hosts },
   { name: 'host', nav: '#/hosts', pattern: /^\/hosts\/(.+)$/, view: host },
+  { name: 'endpoints', nav: '#/endpoints', pattern: /^\/endpoints\/?$/, view: endpoints },
+  { name: 'endpoint', nav: '#/endpoints', pattern: /^\/endpoints\/(.+)$/, view: endpoint },
 ];
 
 function parseHash() {
@@ -188,10 +193,17 @@ async function route(force = false) {
     replace(main, result.node);
     document.title = `${result.title} · dualstack`;
     const heading = main.querySelector('h1');
-    // After a navigation, focus the new page's heading so a screen reader announces it.
-    if (heading && navigatedByUser) heading.focus({ preventScroll: true });
+    if (result.target) {
+      // A view that names a target (a backend's service row) opens on it, focused.
+      result.target.setAttribute('tabindex', '-1');
+      result.target.scrollIntoView({ block: 'center' });
+      result.target.focus({ preventScroll: true });
+    } else {
+      // After a navigation, focus the new page's heading so a screen reader announces it.
+      if (heading && navigatedByUser) heading.focus({ preventScroll: true });
+      window.scrollTo(0, 0);
+    }
     navigatedByUser = false;
-    window.scrollTo(0, 0);
     ready(r.name);
   } catch (error) {
     clearTimeout(slow);

@@ -108,6 +108,12 @@ export function severity(sev) {
   return h('span', { class: `sev sev-${SEVERITIES.includes(sev) ? sev : 'info'}` }, h('span', { 'aria-hidden': 'true' }, SEVERITY_MARK[sev] ?? '•', ' '), sev);
 }
 
+/** Open findings by severity ({ critical, warning, info }): a mark, the word and the count each; "none" when there is none. */
+export function findingCounts(f) {
+  const parts = SEVERITIES.filter((sev) => f[sev] > 0).map((sev) => h('li', { dataset: { severity: sev } }, severity(sev), ' ', num(f[sev])));
+  return parts.length ? h('ul', { class: 'inline sev-counts' }, parts) : h('span', { class: 'ok' }, h('span', { 'aria-hidden': 'true' }, '✔ '), 'none');
+}
+
 /** Yes / no / unknown as words with a mark. */
 export function yesNo(value, yes = 'yes', no = 'no', unknown = 'unknown') {
   if (value === true) return h('span', { class: 'ok' }, h('span', { 'aria-hidden': 'true' }, '✔ '), yes);
@@ -149,6 +155,11 @@ export function table(caption, headers, rows, attrs = {}) {
   );
 }
 
+/** The view of a resource the collector does not have: why, and the way back to its list. */
+export function notFoundView(title, message, href, label) {
+  return { title, node: h('div', { class: 'view' }, h('h1', { tabindex: '-1' }, title), h('p', { role: 'alert' }, message), h('p', null, h('a', { href }, label))) };
+}
+
 /** A link inside the app: '#/hosts?rule=x'. */
 export function hashHref(path, params = {}) {
   const q = new URLSearchParams();
@@ -158,3 +169,4 @@ export function hashHref(path, params = {}) {
 }
 
 export const hostHref = (hostId) => `#/hosts/${encodeURIComponent(hostId)}`;
+export const endpointHref = (name) => `#/endpoints/${encodeURIComponent(name)}`;

@@ -1,17 +1,13 @@
 // Host views: the searchable, filterable list (#/hosts?...) and one host (#/hosts/:id).
-import { ApiError, get } from './api.js';
+import { get, getResource } from './api.js';
 import { shareBar, sparkline } from './chart.js';
-import { MODES, SEVERITIES, h, hashHref, hostHref, modeInfo, num, pct, replace, severity, table, time, yesNo } from './dom.js';
+import { MODES, SEVERITIES, endpointHref, findingCounts, h, hashHref, hostHref, modeInfo, notFoundView, num, pct, replace, table, time, yesNo } from './dom.js';
+import { findingsSection } from './findings.js';
 
 const PAGE = 100;
 const FILTERS = ['q', 'rule', 'severity', 'mode', 'stale'];
 /** One service, set by the service matrix's links (no form control: the note shows it). */
 const SERVICE_FILTERS = ['proto', 'port', 'process', 'filtered'];
-
-function findingCounts(f) {
-  const parts = SEVERITIES.filter((sev) => f[sev] > 0).map((sev) => h('li', { dataset: { severity: sev } }, severity(sev), ' ', num(f[sev])));
-  return parts.length ? h('ul', { class: 'inline sev-counts' }, parts) : h('span', { class: 'ok' }, h('span', { 'aria-hidden': 'true' }, '✔ '), 'none');
-}
 
 function hostRow(host) {
   return h(
@@ -250,18 +246,36 @@ function firewallRuleCell(service) {
   return h('td', { class: 'fw-rule' }, items.length ? h('ul', { class: 'plain' }, items) : h('span', { class: 'muted' }, '–'));
 }
 
-function socketTable(services, withRules) {
-  const rows = services.map((svc) =>
-    h(
+/** A socket-activated service: the unit whose Listen line opened the sockets, that line, and where it is. */
+function socketUnitLine(u) {
+  return h(
+    'div',
+    { class: 'sub socket-unit', dataset: { socketUnit: u.unit }, title: `PID 1 holds these sockets for ${u.unit}${u.service ? `, which starts ${u.service}` : ''}` },
+    h('span', { class: 'mono' }, u.unit),
+    ': ',
+    h('span', { class: 'mono' }, u.listen),
+    u.bindIpv6Only !== 'default' ? h('span', { class: 'mono' }, ` BindIPv6Only=${u.bindIpv6Only}`) : null,
+    ' ',
+    h('span', { class: 'mono socket-unit-file' }, `(${u.file}:${u.line})`),
+  );
+}
+
+/** `target`: { service: 'tcp/443', endpoint } when an endpoint's backend link led here: that row is marked. */
+function socketTable(services, withRules, target = null) {
+  const rows = services.map((svc) => {
+    const key = `${svc.proto}/${svc.port}`;
+    const targeted = target !== null && target.service === key;
+    return h(
       'tr',
-      { dataset: { service: `${svc.proto}/${svc.port}`, mode: svc.mode } },
-      h('th', { scope: 'row', class: 'mono' }, `${svc.proto}/${svc.port}`),
+      { class: targeted ? 'target' : null, dataset: { service: key, mode: svc.mode, target: targeted ? 'true' : null } },
+      h('th', { scope: 'row' }, h('span', { class: 'mono' }, key), targeted && target.endpoint ? h('div', { class: 'target-note' }, h('span', { 'aria-hidden': 'true' }, '◆ '), `serves endpoint ${target.endpoint}`) : null),
       h(
         'td',
         { class: 'process' },
         h('span', { class: 'proc-name' }, svc.process ?? 'unknown'),
         svc.pid !== null ? h('span', { class: 'sub' }, ` pid ${svc.pid}`) : null,
-        svc.unit ? h('div', { class: 'sub mono' }, svc.unit) : null,
+        svc.unit && svc.unit !== svc.socketUnit?.unit ? h('div', { class: 'sub mono' }, svc.unit) : null,
+        svc.socketUnit ? socketUnitLine(svc.socketUnit) : null,
         svc.sharedWith.length ? h('div', { class: 'sub' }, `+${svc.sharedWith.length} worker${svc.sharedWith.length === 1 ? '' : 's'}`) : null,
       ),
       h(
@@ -277,8 +291,8 @@ function socketTable(services, withRules) {
       clientsCell(svc, 6),
       h('td', { class: 'mode-cell' }, h('span', { class: `mode ${modeInfo(svc.mode).cls}`, dataset: { mode: svc.mode } }, modeInfo(svc.mode).label)),
       withRules ? firewallRuleCell(svc) : null,
-    ),
-  );
+    );
+  });
   return table(
     services.some((svc) => svc.firewall) ? 'Listening sockets per service: who can connect over each family, after the host firewall' : 'Listening sockets per service: who can connect over each family',
     ['Service', 'Process', 'Socket (binding, V6ONLY)', 'IPv4 clients', 'IPv6 clients', 'Mode', ...(withRules ? ['Firewall rule'] : [])],
@@ -431,67 +445,6 @@ function sysctlSection(report) {
   );
 }
 
-async function copyText(text) {
-  if (navigator.clipboard && window.isSecureContext) {
-    await navigator.clipboard.writeText(text);
-    return;
-  }
-  const area = h('textarea', { class: 'sr-only', readonly: true });
-  area.value = text;
-  document.body.appendChild(area);
-  area.select();
-  const ok = document.execCommand('copy');
-  area.remove();
-  if (!ok) throw new Error('copy refused');
-}
-
-function findingArticle(f, index) {
-  const commands = f.fix.commands.join('\n');
-  const feedback = h('span', { role: 'status', class: 'copy-status' });
-  const copy = h(
-    'button',
-    {
-      type: 'button',
-      class: 'copy',
-      'aria-describedby': `fix-${index}`,
-      on: {
-        click: async () => {
-          try {
-            await copyText(commands);
-            feedback.textContent = 'Copied.';
-          } catch {
-            feedback.textContent = 'Copy failed: select the commands and copy them by hand.';
-          }
-          setTimeout(() => (feedback.textContent = ''), 4000);
-        },
-      },
-    },
-    'Copy commands',
-  );
-  return h(
-    'article',
-    { class: `finding sev-${f.severity} ${f.resolvedAt ? 'resolved' : ''}`, dataset: { rule: f.rule, subject: f.subject } },
-    h('h3', null, severity(f.severity), ' ', h('span', { class: 'mono' }, f.rule), ' · ', h('span', { class: 'subject' }, f.subject)),
-    h('p', null, f.message),
-    h('p', { class: 'sub' }, 'Open since ', time(f.firstSeen), f.resolvedAt ? h('span', null, '; resolved ', time(f.resolvedAt)) : null),
-    f.evidence.length ? h('details', null, h('summary', null, `Evidence (${f.evidence.length})`), h('ul', { class: 'evidence mono' }, f.evidence.map((e) => h('li', null, e)))) : null,
-    h('div', { class: 'fix' }, h('h4', null, 'Fix'), h('p', null, f.fix.summary), commands ? h('div', { class: 'commands' }, h('pre', { id: `fix-${index}`, tabindex: '0', 'aria-label': `Fix commands for ${f.rule} on ${f.subject}` }, h('code', null, f.fix.commands.map((line) => h('span', { class: 'line' }, line)))), h('div', { class: 'copy-row' }, copy, feedback)) : null),
-  );
-}
-
-function findingsSection(findings) {
-  const open = findings.filter((f) => !f.resolvedAt);
-  const resolved = findings.filter((f) => f.resolvedAt);
-  let i = 0;
-  return h(
-    'section',
-    { id: 'findings', 'aria-labelledby': 'findings-h', class: 'panel' },
-    h('h2', { id: 'findings-h' }, `Findings (${open.length} open)`),
-    open.length ? open.map((f) => findingArticle(f, i++)) : h('p', { class: 'ok-note' }, h('span', { 'aria-hidden': 'true' }, '✔ '), 'No open findings.'),
-    resolved.length ? h('details', { class: 'resolved' }, h('summary', null, `Recently resolved (${resolved.length})`), resolved.map((f) => findingArticle(f, i++))) : null,
-  );
-}
-
 function historySection(history) {
   const rows = history.map((p) =>
     h(
@@ -520,16 +473,9 @@ function sourcesSection(report) {
   return h('details', { class: 'panel sources' }, h('summary', null, h('h2', { class: 'inline' }, 'Sources of this report')), table(null, ['Source', 'Status', 'Detail'], rows));
 }
 
-export async function host({ signal, id }) {
-  let detail;
-  try {
-    detail = await get(`/api/v1/hosts/${encodeURIComponent(id)}`, { signal });
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 404) {
-      return { title: 'Host not found', node: h('div', { class: 'view' }, h('h1', { tabindex: '-1' }, 'Host not found'), h('p', { role: 'alert' }, error.message), h('p', null, h('a', { href: '#/hosts' }, 'All hosts'))) };
-    }
-    throw error;
-  }
+export async function host({ signal, id, params }) {
+  const { body: detail, missing } = await getResource(`/api/v1/hosts/${encodeURIComponent(id)}`, { signal });
+  if (!detail) return notFoundView('Host not found', missing, '#/hosts', 'All hosts');
   const { host: summary, latestReport: report, findings, history } = detail;
   const r = report ?? {};
   // Firewall facts: agents from before the firewall source send none, and then the page is as it was.
@@ -549,20 +495,35 @@ export async function host({ signal, id }) {
     ['Readiness', h('span', null, `${pct(summary.readiness)} (${num(summary.services.dual)} of ${num(summary.services.exposed)} exposed services dual-stack) `, shareBar(summary.readiness))],
     ['Agent', `${r.agent?.version ?? '?'}${r.host?.privileged === false ? ' — not root: process owners may be missing' : ''}${r.host?.replay ? ' — replayed from a captured /proc tree' : ''}`],
   ];
+  // An endpoint's backend link (#/hosts/ID?service=tcp/443&endpoint=www) marks that service's row and scrolls to it.
+  const service = params?.get('service') ?? null;
+  const target = service ? { service, endpoint: params.get('endpoint') } : null;
+  const servicesTable = detail.services.length ? socketTable(detail.services, withRules, target) : null;
+  const targetRow = servicesTable?.querySelector('tr[data-target]') ?? null;
   return {
     title: summary.hostname,
+    target: targetRow,
     node: h(
       'div',
       { class: 'view host' },
       h('p', { class: 'crumbs' }, h('a', { href: '#/hosts' }, 'Hosts'), ' / '),
       h('h1', { tabindex: '-1' }, summary.hostname),
+      target?.endpoint
+        ? h(
+            'p',
+            { class: 'note', dataset: { from: 'endpoint' } },
+            'A backend of endpoint ',
+            h('a', { href: endpointHref(target.endpoint) }, target.endpoint),
+            targetRow ? `: its service on ${service} is marked in the socket table.` : `: this host's latest report has no service on ${service}.`,
+          )
+        : null,
       h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', null, k), h('dd', null, v)])),
       h(
         'nav',
         { class: 'toc', 'aria-label': 'On this page' },
         h('ul', { class: 'inline' }, [['#services', 'Sockets'], ...(fw ? [['#firewall', 'Firewall']] : []), ['#findings', 'Findings'], ['#routing', 'Routing'], ['#sysctls', 'Sysctls'], ['#history', 'History']].map(([target, label]) => h('li', null, h('a', { href: target, dataset: { scroll: target.slice(1) } }, label)))),
       ),
-      h('section', { id: 'services', 'aria-labelledby': 'services-h', class: 'panel' }, h('h2', { id: 'services-h' }, `Sockets (${detail.services.length} services)`), detail.services.length ? socketTable(detail.services, withRules) : h('p', { class: 'muted' }, 'No listening services.')),
+      h('section', { id: 'services', 'aria-labelledby': 'services-h', class: 'panel' }, h('h2', { id: 'services-h' }, `Sockets (${detail.services.length} services)`), servicesTable ?? h('p', { class: 'muted' }, 'No listening services.')),
       fw ? firewallSection(fw) : null,
       findingsSection(findings),
       routingSection(r),

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { request } from 'undici';
 import type { Report } from '@dualstack/core';
 import { buildApp } from '../../src/app.js';
 import { openStore } from '../../src/open-store.js';
@@ -66,4 +67,15 @@ export async function startTestCollector(options: TestCollectorOptions = {}): Pr
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** One API request with a bearer token and an optional JSON body: the status and the JSON (else text) answer. */
+export async function apiCall(c: TestCollector, method: 'GET' | 'POST' | 'DELETE', path: string, token: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await request(`${c.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.body.text();
+  return { status: res.statusCode, body: text.startsWith('{') ? (JSON.parse(text) as any) : text };
 }
