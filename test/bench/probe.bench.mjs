@@ -8,7 +8,8 @@
 //
 // Needs root (ip netns), nginx, dnsmasq (dnsmasq-base), openssl, curl, xargs, GNU time at
 // /usr/bin/time, and a build (npx turbo run build: packages/agent/dist/cli.js). Prints figures
-// and asserts nothing; not part of `npm test`. See README.md in this folder.
+// and asserts nothing (exit 2 only when a run did not make or answer every connection, so the
+// figures would not compare); not part of `npm test`. See README.md in this folder.
 //
 //   server namespace                                     prober namespace
 //   dnsmasq on 192.0.2.1:53: A and AAAA of N names  eth0 resolv.conf -> 192.0.2.1 (/etc/netns/NAME)
@@ -51,7 +52,10 @@ Options:
                      (default: all of them)
   --timeout DUR      the agent's --timeout and curl's --max-time (default 5s)
   --agent PATH       the agent's cli.js (default packages/agent/dist/cli.js)
-  -h, --help         this help`;
+  -h, --help         this help
+
+Exit codes: 0 figures printed; 2 figures printed but some run did not make or answer every
+connection (they do not compare); 1 could not run.`;
 
 const { values: opts } = parseArgs({
   options: {
@@ -145,8 +149,11 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 }
 
 // Imported after the handlers above, so netns.ts leaves the signals to this file.
-const { Netns, linkVeth, addAddress, waitFor } = await import('../helpers/netns.ts');
-const { makeCertificates, startDnsmasq, startNginx } = await import('../helpers/endpoint-daemons.ts');
+const helpers = await Promise.all([import('../helpers/netns.ts'), import('../helpers/endpoint-daemons.ts')]).catch((error) => {
+  console.error(`probe.bench: cannot load test/helpers/*.ts (${error.code ?? error.message}); run it as: node --import tsx test/bench/probe.bench.mjs`);
+  process.exit(1);
+});
+const [{ Netns, linkVeth, addAddress }, { makeCertificates, startDnsmasq, startNginx }] = helpers;
 
 // ---------------------------------------------------------------------------------------------
 // the topology
@@ -296,7 +303,7 @@ async function main() {
     log(`rep ${rep}/${REPS}: curl, one process`);
     runs.one.push(await runCurlBoth(t, 'one'));
   }
-  report(runs, connections);
+  return report(runs, connections);
 }
 
 function report(runs, connections) {
@@ -328,14 +335,19 @@ function report(runs, connections) {
   const l = runs.loop.at(-1);
   const o = runs.one.at(-1);
   console.log(`  curl, last rep: loop ${l.ok}/${l.transfers} HTTP 200 to ${l.distinct} distinct address:port, median transfer ${f1(l.transferMs)} ms, exits ${l.exits.join(',')}; one process ${o.ok}/${o.transfers} HTTP 200, ${o.distinct} distinct, median ${f1(o.transferMs)} ms, exits ${o.exits.join(',')}`);
+  // Figures compare like with like only when every run made and answered every connection.
+  const agentOk = runs.agent.every((r) => r.attempts === connections && r.distinct === connections && (r.outcomes['IPv4 ok'] ?? 0) + (r.outcomes['IPv6 ok'] ?? 0) === connections);
+  const curlOk = [...runs.loop, ...runs.one].every((r) => r.ok === 2 * SAMPLE && r.distinct === 2 * SAMPLE);
+  console.log(`  check: ${agentOk && curlOk ? 'every run made and answered every connection' : `NOT COMPARABLE: ${agentOk ? '' : 'the agent '}${agentOk || curlOk ? '' : 'and '}${curlOk ? '' : 'curl '}did not make or answer every connection (see above)`}`);
   const raw = (xs, key) => xs.map((x) => f2(x[key])).join(' ');
   console.log(`  raw: agent wall ${raw(runs.agent, 'wall')} | round ${raw(runs.agent, 'round')} | CPU ${raw(runs.agent, 'cpu')} | RSS ${raw(runs.agent, 'rssMB')} | curl loop wall ${raw(runs.loop, 'wall')} CPU ${raw(runs.loop, 'cpu')} | curl one wall ${raw(runs.one, 'wall')} CPU ${raw(runs.one, 'cpu')}`);
   console.log(`  load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  return agentOk && curlOk;
 }
 
 let code = 0;
 try {
-  await main();
+  if (!(await main())) code = 2;
 } catch (error) {
   if (!state.exiting) log('FAILED:', error?.stack ?? String(error));
   code = 1;
