@@ -17,6 +17,7 @@ import { postgres } from './postgres.js';
 import { redis } from './redis.js';
 import { memcached } from './memcached.js';
 import { haproxy } from './haproxy.js';
+import { squid } from './squid.js';
 import { node } from './node.js';
 import { java } from './java.js';
 
@@ -38,6 +39,7 @@ export const daemons: DaemonKnowledge[] = [
   redis,
   memcached,
   haproxy,
+  squid,
   node,
   java,
 ];
