@@ -38,6 +38,12 @@ test('202: delivered with the ack; the request is a POST of the report as JSON w
   assert.deepEqual(JSON.parse(request.body), report);
 });
 
+test("the request carries a Date header, this host's clock when sending (the collector's host-clock-skew compares it)", async () => {
+  collector.answer('accept');
+  await push(reportAt(base, '2025-01-01T00:00:00Z'), { now: () => Date.parse('2031-02-03T04:05:06Z') });
+  assert.equal(collector.received.at(-1)!.headers.date, 'Mon, 03 Feb 2031 04:05:06 GMT');
+});
+
 test('200 for a reportId stored before: delivered, duplicate', async () => {
   const report = reportAt(base, '2025-01-01T00:01:00Z');
   collector.answer('accept', 'accept');

@@ -33,7 +33,7 @@ Commands:
 
 Common options:
   --config FILE      JSON configuration, or YAML for a .yaml/.yml file (keys: listen, db,
-                     bodyLimitBytes, staleAfterSeconds, retentionDays, retentionSchedule,
+                     bodyLimitBytes, staleAfterSeconds, maxClockSkewSeconds, retentionDays, retentionSchedule,
                      openReadsOnLoopback, tls {cert,key}, logLevel, alerts: see docs/alerts.md,
                      endpoints [{name,url,expect,backends}], probe {timeoutMs}: see docs/api.md)
   --db FILE          SQLite database (default ./data/dualstack.db; env DUALSTACK_DB)

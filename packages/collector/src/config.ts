@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { EndpointSpec } from '@dualstack/core/schema';
 import { AlertsConfig, AlertsConfigError, resolveAlerts } from './alerts/config.js';
 import { checkEndpointSpecs, EndpointSpecError } from './endpoints/spec.js';
+import { DEFAULT_MAX_CLOCK_SKEW_SECONDS } from './findings/host-clock-skew.js';
 
 export const CollectorConfig = Type.Object(
   {
@@ -15,6 +16,7 @@ export const CollectorConfig = Type.Object(
     db: Type.String({ description: 'SQLite database file.' }),
     bodyLimitBytes: Type.Integer({ minimum: 1024, description: 'Largest accepted report body.' }),
     staleAfterSeconds: Type.Integer({ minimum: 1, description: 'A host is stale when its last report is older (3 x the agent interval).' }),
+    maxClockSkewSeconds: Type.Integer({ minimum: 1, description: "A report whose collectedAt is further than this from the collector's receive time is stored with a host-clock-skew finding." }),
     retentionDays: Type.Integer({ minimum: 1, description: 'Report history kept this many days.' }),
     retentionSchedule: Type.String({ description: 'node-cron expression of the retention job.' }),
     openReadsOnLoopback: Type.Boolean({ description: 'Serve the read API and dashboard without a token to loopback clients.' }),
@@ -38,6 +40,7 @@ export const defaultConfig: CollectorConfig = {
   db: './data/dualstack.db',
   bodyLimitBytes: 2 * 1024 * 1024,
   staleAfterSeconds: 15 * 60,
+  maxClockSkewSeconds: DEFAULT_MAX_CLOCK_SKEW_SECONDS,
   retentionDays: 30,
   retentionSchedule: '17 3 * * *',
   openReadsOnLoopback: false,

@@ -7,9 +7,9 @@ import type { AlertStore } from './alerts/store.js';
 import { SqliteStore } from './db/sqlite-store.js';
 import { SqliteAlertStore } from './db/sqlite-alert-store.js';
 
-export function openStore(config: Pick<CollectorConfig, 'db' | 'staleAfterSeconds'>): Store {
+export function openStore(config: Pick<CollectorConfig, 'db' | 'staleAfterSeconds'> & Partial<Pick<CollectorConfig, 'maxClockSkewSeconds'>>): Store {
   mkdirSync(dirname(config.db), { recursive: true });
-  return new SqliteStore(config.db, { staleAfterSeconds: config.staleAfterSeconds });
+  return new SqliteStore(config.db, { staleAfterSeconds: config.staleAfterSeconds, ...(config.maxClockSkewSeconds !== undefined ? { maxClockSkewSeconds: config.maxClockSkewSeconds } : {}) });
 }
 
 /** The AlertStore on the same database as `store` (closed with it). */

@@ -23,6 +23,8 @@ export interface IngestMeta {
    * host's latest report: serializing the parsed report again cost ~15% of the collector's CPU
    * per ingest (test/bench/ingest.bench.mjs). The SQLite store's writer also rebuilds changed
    * service and finding rows from it.
+  /** The request's Date header (the agent's clock when it sent the report), for host-clock-skew. */
+  sentAt?: string;
    */
   body?: string;
 }
@@ -113,6 +115,8 @@ export interface StoreOptions {
  */
 export class StoreBusyError extends Error {
   readonly statusCode = 503;
+  /** A report whose collectedAt is further than this from its receive time gets a host-clock-skew finding (default 300). */
+  maxClockSkewSeconds?: number;
   constructor(
     readonly waiting: number,
     readonly retryAfterSeconds: number,

@@ -100,6 +100,9 @@ async function pushWith<T, A extends { duplicate: boolean }>(kind: PayloadKind<T
         'content-type': 'application/json',
         accept: 'application/json, application/problem+json',
         'user-agent': `dualstack-agent/${AGENT_VERSION}`,
+        // The time of sending on this host's clock: the collector compares it with its own to
+        // tell a wrong clock (host-clock-skew) from a report that waited in the spool.
+        date: new Date(options.now?.() ?? Date.now()).toUTCString(),
       },
       body: JSON.stringify(payload),
       headersTimeout: timeoutMs,

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Binding, Finding, FirewallVerdict, Reach, Report, Service, ServiceMode } from '@dualstack/core';
 import type { IngestAck } from '../api.js';
 import type { IngestMeta } from '../store.js';
+import { DEFAULT_MAX_CLOCK_SKEW_SECONDS, hostClockSkew } from '../findings/host-clock-skew.js';
 
 /**
  * A report the store refuses for its content: the caller should answer 4xx and the agent
@@ -26,10 +27,6 @@ export class ReportRejectedError extends Error {
     this.statusCode = options?.statusCode ?? 400;
   }
 }
-
-/** A report's collectedAt may run ahead of the collector's clock by this much (clock skew). */
-export const MAX_CLOCK_AHEAD_MS = 24 * 3600 * 1000;
-const EARLIEST_COLLECTED_AT = Date.parse('2000-01-01T00:00:00Z');
 
 // The named CHECK constraints of migrations.ts and the report field each one guards.
 const constraintFields: Record<string, string> = {
@@ -92,6 +89,8 @@ export interface PreparedReport {
   connIpv6: number;
   connMapped: number;
   findingsHash: string;
+  /** Findings the collector adds to the report's own (host-clock-skew), stored with them. */
+  collectorFindings: Finding[];
   critical: number;
   warning: number;
   info: number;
@@ -191,11 +190,11 @@ export function serviceRows(report: Report): Array<{ service: PreparedService; i
  * The report's findings as rows: one per (rule, subject), the first wins, and the identity of
  * the set, which covers everything stored, so an unchanged set needs no per-finding write.
  */
-export function findingRows(report: Report): { rows: PreparedFinding[]; identity: string } {
+export function findingRows(report: Report, collectorFindings: readonly Finding[] = []): { rows: PreparedFinding[]; identity: string } {
   const rows: PreparedFinding[] = [];
   const seen = new Set<string>();
   let identity = '';
-  for (const f of report.findings) {
+  for (const f of [...report.findings, ...collectorFindings]) {
     const key = findingKey(f.rule, f.subject);
     if (seen.has(key)) continue;
     seen.add(key);
@@ -209,19 +208,15 @@ export function findingRows(report: Report): { rows: PreparedFinding[]; identity
  * Everything of a report that goes to SQL, computed before the transaction so the transaction
  * does only SQL. Throws ReportRejectedError for a report that cannot be stored sensibly.
  */
-export function prepareReport(report: Report, meta: IngestMeta): PreparedReport {
+export function prepareReport(report: Report, meta: IngestMeta, maxClockSkewMs = DEFAULT_MAX_CLOCK_SKEW_SECONDS * 1000): PreparedReport {
   const reportId = report.reportId;
   const received = isoTime(meta.receivedAt, reportId, 'receivedAt');
   const collected = isoTime(report.collectedAt, reportId, '/collectedAt');
-  // A collectedAt far in the future would make this report the host's "latest" until the
-  // clock catches up, and every real report after it would count as out of order.
-  if (collected.ms > received.ms + MAX_CLOCK_AHEAD_MS) {
-    const hours = Math.round((collected.ms - received.ms) / 3600_000);
-    throw new ReportRejectedError(reportId, '/collectedAt', `collectedAt ${report.collectedAt} is ${hours} h ahead of the collector's clock (${received.iso}): fix the host's clock`);
-  }
-  if (collected.ms < EARLIEST_COLLECTED_AT) {
-    throw new ReportRejectedError(reportId, '/collectedAt', `collectedAt ${report.collectedAt} is before 2000: fix the host's clock`);
-  }
+  // Never refused for its clock (wrong clocks are common, and the host's state is ordered by
+  // receive time: ingest-writer.ts): a skewed report is stored, with a finding that says so.
+  const sent = meta.sentAt === undefined ? NaN : Date.parse(meta.sentAt);
+  const skew = hostClockSkew({ collectedMs: collected.ms, sentMs: Number.isFinite(sent) ? sent : null, receivedMs: received.ms }, maxClockSkewMs);
+  const collectorFindings = skew ? [skew] : [];
 
   const keyed = serviceRows(report);
   let exposed = 0;
@@ -242,7 +237,7 @@ export function prepareReport(report: Report, meta: IngestMeta): PreparedReport 
     connIpv6 += s.connections.ipv6;
     connMapped += s.connections.mapped;
   }
-  const findings = findingRows(report);
+  const findings = findingRows(report, collectorFindings);
   const bySeverity = { critical: 0, warning: 0, info: 0 };
   for (const { finding } of findings.rows) bySeverity[finding.severity]++;
 
@@ -267,6 +262,7 @@ export function prepareReport(report: Report, meta: IngestMeta): PreparedReport 
     connIpv6,
     connMapped,
     findingsHash: digest(findings.identity),
+    collectorFindings,
     critical: bySeverity.critical,
     warning: bySeverity.warning,
     info: bySeverity.info,

@@ -53,6 +53,7 @@ interface MatrixService {
 
 interface HostStateRow {
   collected_at: string;
+  last_seen: string;
   services_hash: string;
   findings_hash: string;
   findings_critical: number;
@@ -80,7 +81,7 @@ function prepareStatements(db: Database.Database) {
     touchToken: db.prepare<[{ at: string; id: string }]>('UPDATE tokens SET last_used_at = @at WHERE id = @id AND (last_used_at IS NULL OR last_used_at < @at)'),
     reportById: db.prepare<[string], StoredReportRow>('SELECT host_id, received_at, ack_open, ack_opened, ack_resolved FROM reports WHERE report_id = ?'),
     hostState: db.prepare<[string], HostStateRow>(
-      'SELECT collected_at, services_hash, findings_hash, findings_critical, findings_warning, findings_info FROM hosts WHERE host_id = ?',
+      'SELECT collected_at, last_seen, services_hash, findings_hash, findings_critical, findings_warning, findings_info FROM hosts WHERE host_id = ?',
     ),
     upsertHost: db.prepare<[PreparedReport]>(`
       INSERT INTO hosts (host_id, hostname, distro, kernel, first_seen, last_seen, last_report_id, collected_at,
@@ -212,8 +213,12 @@ export class IngestWriter {
     }
 
     const host = s.hostState.get(p.hostId);
-    if (host && p.collectedAt < host.collected_at) {
-      // Older than what the host already shows: history only. The host was still heard from.
+    // The host's current report is the one received last, by the collector's clock: a
+    // collectedAt set ahead (a wrong clock, or a forged report) must not pin the host and make
+    // every later report history only. Agents send their spool oldest first, so the last one
+    // received is their newest. Only a collector clock stepped back lands here.
+    if (host && p.receivedAt < host.last_seen) {
+      // Received before what the host already shows: history only. The host was still heard from.
       s.hostSeen.run(p.receivedAt, p.hostId);
       const open = host.findings_critical + host.findings_warning + host.findings_info;
       this.insertHistory(p, false, open, 0, 0);
@@ -242,7 +247,7 @@ export class IngestWriter {
     // The same findings as the host's current report (exactly its open ones): nothing to write.
     // An open finding's last_seen is read as the host's collected_at (see migration 4).
     if (!host || host.findings_hash !== p.findingsHash) {
-      const findings = findingRows(report()).rows;
+      const findings = findingRows(report(), p.collectorFindings).rows;
       const openBefore = host ? s.openFindingKeys.all(p.hostId) : [];
       const wasOpen = new Set(openBefore.map(([rule, subject]) => findingKey(rule, subject)));
       for (const { key, finding: f } of findings) {

@@ -14,7 +14,8 @@
 // Inside the transaction, per report:
 // - idempotency: a reportId already in `reports` (also earlier in the same batch) is not
 //   written again; its ack is rebuilt from the row, with duplicate=true;
-// - order: a report collected before the host's current report is kept in history only;
+// - order: the report received last is the host's current one (the agent's collectedAt
+//   orders nothing: a clock set ahead must not pin a host); see ingest-writer.ts;
 // - services: replaced only when the service set's hash changes (see prepareReport for what
 //   is hashed); per-service connection counts are kept in the latest report's body only;
 // - findings: diffed against the open ones by (rule, subject): new or returning ones are
@@ -34,7 +35,7 @@ import { modeBit, prepareReport, ReportRejectedError, type PreparedReport } from
 import { InlineIngest, IngestThread, type IngestSink } from './ingest-thread.js';
 import { rebuildIngestError, type BatchResult } from './ingest-writer.js';
 
-export { MAX_CLOCK_AHEAD_MS, prepareReport, ReportRejectedError } from './ingest-rows.js';
+export { prepareReport, ReportRejectedError } from './ingest-rows.js';
 
 export interface SqliteStoreOptions extends StoreOptions, OpenDatabaseOptions {
   /** Most reports written in one transaction; the rest go in the next flush (default 500). */
@@ -273,6 +274,7 @@ export class SqliteStore implements Store {
   private readonly maxBatch: number;
   private readonly maxQueued: number;
   private queue: Pending[] = [];
+  private readonly maxClockSkewMs: number | undefined;
   private pendingTouches = new Map<string, string>();
   private flushScheduled = false;
   private closing = false;
@@ -302,6 +304,7 @@ export class SqliteStore implements Store {
     this.maxBatch = Math.max(1, options.maxBatch ?? 500);
     this.maxQueued = Math.max(1, options.maxQueued ?? 2000);
     const db = openDatabase(file, options);
+    this.maxClockSkewMs = options.maxClockSkewSeconds === undefined ? undefined : options.maxClockSkewSeconds * 1000;
     this.db = db;
     try {
       this.s = prepareStatements(db);
@@ -384,7 +387,7 @@ export class SqliteStore implements Store {
     }
     let prepared: PreparedReport;
     try {
-      prepared = prepareReport(report, meta);
+      prepared = prepareReport(report, meta, this.maxClockSkewMs);
     } catch (error) {
       // Data the schema should have refused (the store may be called without the route).
       this.counters.rejected++;

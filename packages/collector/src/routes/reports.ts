@@ -45,3 +45,4 @@ export const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 };
+        ...(request.headers.date !== undefined ? { sentAt: request.headers.date } : {}),

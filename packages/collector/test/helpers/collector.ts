@@ -36,11 +36,13 @@ export interface TestCollectorOptions {
   alerts?: AlertsPluginOptions;
   /** Published endpoints of the configuration and the probe timeout. */
   endpoints?: EndpointsPluginOptions;
+  /** The collector's maxClockSkewSeconds (default 300). */
+  maxClockSkewSeconds?: number;
 }
 
 export async function startTestCollector(options: TestCollectorOptions = {}): Promise<TestCollector> {
   const dir = mkdtempSync(join(tmpdir(), 'dualstack-collector-'));
-  const store = openStore({ db: join(dir, 'dualstack.db'), staleAfterSeconds: 900 });
+  const store = openStore({ db: join(dir, 'dualstack.db'), staleAfterSeconds: 900, ...(options.maxClockSkewSeconds ? { maxClockSkewSeconds: options.maxClockSkewSeconds } : {}) });
   const tokens = {} as Record<Role | 'revoked', string>;
   for (const role of ['agent', 'reader', 'admin'] as const) {
     tokens[role] = generateToken();
