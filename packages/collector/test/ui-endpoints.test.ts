@@ -15,6 +15,7 @@ import type { Page } from 'playwright-core';
 import type { ProbeBatch, Report } from '@dualstack/core';
 import { apiCall, fixtureReport, startTestCollector, type TestCollector } from './helpers/collector.js';
 import { attempt, endpointProbe, probeBatch } from './helpers/probes.js';
+import { generateToken, hashToken } from '../src/tokens.js';
 import { artifactDir, chromiumMissing, launchBrowser, type Browser } from './helpers/ui-browser.js';
 import { contrast, offScreen, openPage, type PageWatch } from './helpers/ui-page.js';
 import { skipUnlessAvailable } from '../../../test/helpers/requirements.js';
@@ -65,12 +66,19 @@ describe('the Endpoints view in Chromium', { skip: skipUnlessAvailable(missing, 
     const declared = await call(c, 'POST', '/api/v1/endpoints', c.tokens.admin, { name: 'mx', url: MX, backends: ['web-1'] });
     assert.equal(declared.status, 201, JSON.stringify(declared.body));
     sock = socketUnitsReport();
+    // Each host and vantage point with its own agent token, as deployed.
+    const tokens = new Map<string, string>();
+    for (const name of ['web-1', 'sock-1', dual.hostId, v6only.hostId]) {
+      const token = generateToken();
+      await c.store.createToken({ name: `agent-${name}`, role: 'agent', hash: hashToken(token) });
+      tokens.set(name, token);
+    }
     for (const report of [fixtureReport('dual-stack-services', 'web-1'), sock]) {
-      const res = await call(c, 'POST', '/api/v1/reports', c.tokens.agent, report);
+      const res = await call(c, 'POST', '/api/v1/reports', tokens.get(report.host.hostId)!, report);
       assert.equal(res.status, 202, JSON.stringify(res.body));
     }
     const deliver = async (batch: ProbeBatch) => {
-      const res = await call(c, 'POST', '/api/v1/probe-results', c.tokens.agent, batch);
+      const res = await call(c, 'POST', '/api/v1/probe-results', tokens.get(batch.vantage.hostId)!, batch);
       assert.equal(res.status, 202, JSON.stringify(res.body));
     };
     // The dual-stack vantage point: ten minutes ago both families answered; now IPv6 is refused.
@@ -324,6 +332,14 @@ describe('the Endpoints view in Chromium', { skip: skipUnlessAvailable(missing, 
     const commands = await page.$eval('#findings .fix pre', (pre) => ({ hidden: pre.scrollWidth - pre.clientWidth, px: parseFloat(getComputedStyle(pre).fontSize) }));
     assert.ok(commands.hidden <= 1 && commands.px >= 12, JSON.stringify(commands));
     await page.screenshot({ path: join(shots, 'phone-endpoint.png'), fullPage: true });
+    // A backend's service link, followed on the phone: the marked row with its socket unit fits too.
+    await page.locator('tr[data-backend="sock-1.example.net"] a.service-link').click();
+    await page.waitForSelector('main[data-ready="host"]');
+    assert.equal(await page.locator('#socket-table tr[data-target="true"] .socket-unit').count(), 1);
+    assert.deepEqual(await offScreen(page), { scrollWidth: phone.width, innerWidth: phone.width, outside: [] }, 'the host page with socket units fits');
+    await page.screenshot({ path: join(shots, 'phone-endpoint-backend-host.png') });
+    await page.goBack();
+    await page.waitForSelector('main[data-ready="endpoint"]');
     // The contents stay on screen and lead to each section.
     await page.locator('nav.toc a', { hasText: 'Backends' }).click();
     const heading = (await page.locator('#backends-h').boundingBox())!;
