@@ -18,13 +18,13 @@ export interface IngestMeta {
   receivedAt: string;
   tokenId: string | null;
   bytes: number;
+  /** The request's Date header (the agent's clock when it sent the report), for host-clock-skew. */
+  sentAt?: string;
   /**
    * The report's JSON text as it arrived (the very text `report` was parsed from), kept as the
    * host's latest report: serializing the parsed report again cost ~15% of the collector's CPU
    * per ingest (test/bench/ingest.bench.mjs). The SQLite store's writer also rebuilds changed
    * service and finding rows from it.
-  /** The request's Date header (the agent's clock when it sent the report), for host-clock-skew. */
-  sentAt?: string;
    */
   body?: string;
 }
@@ -105,6 +105,8 @@ export interface Store {
 export interface StoreOptions {
   /** A host is stale when its last report is older than this. */
   staleAfterSeconds: number;
+  /** A report whose collectedAt is further than this from its receive time gets a host-clock-skew finding (default 300). */
+  maxClockSkewSeconds?: number;
 }
 
 /**
@@ -115,8 +117,6 @@ export interface StoreOptions {
  */
 export class StoreBusyError extends Error {
   readonly statusCode = 503;
-  /** A report whose collectedAt is further than this from its receive time gets a host-clock-skew finding (default 300). */
-  maxClockSkewSeconds?: number;
   constructor(
     readonly waiting: number,
     readonly retryAfterSeconds: number,

@@ -37,6 +37,7 @@ export const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
         receivedAt: new Date().toISOString(),
         tokenId: request.token?.id ?? null,
         bytes: Number(request.headers['content-length'] ?? 0),
+        ...(request.headers.date !== undefined ? { sentAt: request.headers.date } : {}),
         ...(request.rawBody !== undefined ? { body: request.rawBody } : {}),
       });
       stop();
@@ -45,4 +46,3 @@ export const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 };
-        ...(request.headers.date !== undefined ? { sentAt: request.headers.date } : {}),
