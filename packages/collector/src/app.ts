@@ -15,6 +15,7 @@ import { readRoutes } from './routes/read.js';
 import { healthRoutes } from './routes/health.js';
 import { problem, sendProblem } from './problems.js';
 import { AGENT_FACING_VERSION } from './version.js';
+import { jsonDepthBeyond, MAX_JSON_DEPTH } from './ingest/json-depth.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -98,6 +99,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    // Refused before parsing: a deeply nested body is stored fine and breaks its readers later.
+    if (jsonDepthBeyond(body as string) > 0) {
+      const error = Object.assign(new Error(`The JSON body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels, the limit (a report needs about 10).`), { statusCode: 400 });
+      done(error, undefined);
+      return;
+    }
     request.rawBody = body as string;
     parseJson(request, body as string, done);
   });

@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { REPORT_SCHEMA, Report, schemaMajor, REPORT_SCHEMA_MAJOR } from '@dualstack/core/schema';
 import { IngestAck, Problem } from '../api.js';
 import { problem, sendProblem } from '../problems.js';
+import { hasUnknownProperties, withoutUnknownProperties } from '../ingest/unknown-properties.js';
 
 export const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -33,12 +34,14 @@ export const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const stop = app.metrics.ingestSeconds.startTimer();
-      const ack = await app.store.ingestReport(request.body, {
+      // Properties the schema does not name are not stored (ingest/unknown-properties.ts).
+      const known = hasUnknownProperties(request.body) ? withoutUnknownProperties(request.body) : null;
+      const ack = await app.store.ingestReport(known ?? request.body, {
         receivedAt: new Date().toISOString(),
         tokenId: request.token?.id ?? null,
         bytes: Number(request.headers['content-length'] ?? 0),
         ...(request.headers.date !== undefined ? { sentAt: request.headers.date } : {}),
-        ...(request.rawBody !== undefined ? { body: request.rawBody } : {}),
+        ...(known !== null ? { body: JSON.stringify(known) } : request.rawBody !== undefined ? { body: request.rawBody } : {}),
       });
       stop();
       app.metrics.ingested.inc({ result: ack.duplicate ? 'duplicate' : 'stored' });
