@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { request } from 'undici';
 import type { Report, Service } from '@dualstack/core';
-import { fixtureReport, hostToken, startTestCollector, type TestCollector } from './helpers/collector.js';
+import { fixtureReport, startTestCollector, type TestCollector } from './helpers/collector.js';
 import { withFirewallNotRead } from './helpers/reports.js';
 import { expectedFirewallFiltered, matrixKey, type FilteredCounts } from './helpers/firewall.js';
 
@@ -15,10 +15,7 @@ before(async () => {
 });
 after(async () => c.close());
 
-/** Posts a report with the given token, by default its host's own agent token (helpers/collector.ts). */
-async function post(body: unknown, token?: string | null, raw?: string) {
-  const hostId = (body as { host?: { hostId?: unknown } } | null)?.host?.hostId;
-  if (token === undefined) token = typeof hostId === 'string' ? await hostToken(c, hostId) : c.tokens.agent;
+async function post(body: unknown, token: string | null = c.tokens.agent, raw?: string) {
   const res = await request(`${c.url}/api/v1/reports`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -173,7 +170,7 @@ test('firewall over HTTP: verdicts kept in the host detail, per-cell counts in /
   const own = await startTestCollector();
   t.after(() => own.close());
   const send = async (report: Report) => {
-    const res = await request(`${own.url}/api/v1/reports`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await hostToken(own, report.host.hostId)}` }, body: JSON.stringify(report) });
+    const res = await request(`${own.url}/api/v1/reports`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${own.tokens.agent}` }, body: JSON.stringify(report) });
     assert.equal(res.statusCode, 202, await res.body.text());
     await res.body.dump();
     return report;
