@@ -252,7 +252,8 @@ test(`B: SIGKILL of the collector during a burst of ${N} ingests: the file passe
   const t0 = Date.now();
   const h = Harness.create(t, 'crash');
   const db = join(h.dir, 'collector.db');
-  const agent = await createToken(h, db, 'burst-agent', 'agent');
+  // One token posts as 100 hosts: an admin token (an agent token is bound to the first host it reports).
+  const agent = await createToken(h, db, 'burst-agent', 'admin');
   const collector = await Collector.start(h, db);
 
   // Realistic reports: every golden replay, 100 hosts, each host's reports 100 s apart and its

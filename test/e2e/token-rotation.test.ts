@@ -96,7 +96,7 @@ test('run: the token file is rewritten with a new token and the old one revoked;
   const revokedAt = tokenRow(db, 'rotate-old').revoked_at;
   assert.ok(revokedAt, 'the old token is revoked');
   // The premise: the collector refuses the old token now, so only the new one can deliver.
-  // (A valid report: the route validates the body before it checks the token.)
+  // (A valid report, though the route authenticates before it reads the body.)
   const probe = realisticReport(goldenNames()[0]!, `${hostId}-probe`, new Date());
   const refused = await request(`${collector.url}/api/v1/reports`, { method: 'POST', headers: { authorization: `Bearer ${old.token}`, 'content-type': 'application/json' }, body: JSON.stringify(probe) });
   const refusal = await refused.body.text();

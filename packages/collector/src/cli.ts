@@ -24,7 +24,8 @@ Usage: dualstack-collector <command> [options]
 Commands:
   serve                          run the collector (API, /docs, /metrics, /healthz)
   token create --name N --role R create a token (role agent, reader or admin); printed once
-  token list                     list tokens (never the tokens themselves)
+  token list                     list tokens (never the tokens themselves) with the host each
+                                 agent token is bound to (the first host id it reported)
   token revoke NAME|ID           revoke a token
   migrate                        create or upgrade the database, then exit
   alerts test --receiver NAME    send a test notification to a configured alert receiver
@@ -136,7 +137,9 @@ async function tokenCommand(args: string[]): Promise<number> {
       }
       case 'list': {
         for (const t of await store.listTokens()) {
-          process.stdout.write(`${t.id}\t${t.name}\t${t.role}\tcreated ${t.createdAt}\t${t.revokedAt ? `revoked ${t.revokedAt}` : 'active'}\n`);
+          // An agent token writes only the host it reported first (docs/operations.md).
+          const host = t.role !== 'agent' ? '-' : t.hostId === null ? 'host: not bound yet' : `host ${t.hostId}`;
+          process.stdout.write(`${t.id}\t${t.name}\t${t.role}\tcreated ${t.createdAt}\t${host}\t${t.revokedAt ? `revoked ${t.revokedAt}` : 'active'}\n`);
         }
         return 0;
       }

@@ -12,6 +12,11 @@ export interface TokenRecord {
   createdAt: string;
   revokedAt: string | null;
   lastUsedAt: string | null;
+  /**
+   * The host this credential may write: an agent token's is the first host id it reported
+   * (null until then), a host key's the host it was enrolled for; admin tokens are never bound.
+   */
+  hostId: string | null;
 }
 
 export interface IngestMeta {
@@ -44,6 +49,11 @@ export interface Store {
   listTokens(): Promise<TokenRecord[]>;
   /** Revokes by id or name; false when no such live token exists. */
   revokeToken(idOrName: string): Promise<boolean>;
+  /**
+   * Binds an agent token that is not bound yet to `hostId` (atomically: of two first reports
+   * at once, one wins) and returns the host id the token is bound to afterwards.
+   */
+  bindToken(tokenId: string, hostId: string): Promise<string>;
 
   /**
    * Stores one validated report in one transaction, or nothing. Idempotent on reportId: a

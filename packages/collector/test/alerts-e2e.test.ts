@@ -40,10 +40,11 @@ function assertValidBodies(receiver: Receiver): void {
   }
 }
 
+/** Posts a report as `hostId` with the admin token (it writes any host; the agent processes use the agent token). */
 async function push(collector: CollectorProcess, hostId: string, fixture: Parameters<typeof reportFrom>[0] = 'dual-stack-services'): Promise<number> {
   const res = await request(`${collector.url}/api/v1/reports`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${collector.tokens.agent}` },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${collector.tokens.admin}` },
     body: JSON.stringify(reportFrom(fixture, { hostId, collectedAt: new Date() })),
   });
   await res.body.dump();

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { request } from 'undici';
 import type { Report, Service } from '@dualstack/core';
-import { fixtureReport, startTestCollector, type TestCollector } from './helpers/collector.js';
+import { fixtureReport, hostToken, startTestCollector, type TestCollector } from './helpers/collector.js';
 import { withFirewallNotRead } from './helpers/reports.js';
 import { expectedFirewallFiltered, matrixKey, type FilteredCounts } from './helpers/firewall.js';
 
@@ -15,7 +15,10 @@ before(async () => {
 });
 after(async () => c.close());
 
-async function post(body: unknown, token: string | null = c.tokens.agent, raw?: string) {
+/** Posts a report with the given token, by default its host's own agent token (helpers/collector.ts). */
+async function post(body: unknown, token?: string | null, raw?: string) {
+  const hostId = (body as { host?: { hostId?: unknown } } | null)?.host?.hostId;
+  if (token === undefined) token = typeof hostId === 'string' ? await hostToken(c, hostId) : c.tokens.agent;
   const res = await request(`${c.url}/api/v1/reports`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -55,6 +58,7 @@ test('a report is stored once: 202, then the same ack with 200 on a replay', asy
 
 test('bad input gets a clear 4xx naming the field, and nothing is stored', async () => {
   const good = fixtureReport('dual-stack-services', 'host-bad');
+  await hostToken(c, 'host-bad'); // created before the counts are taken
   const cases: Array<[string, () => Promise<{ status: number; body: Record<string, any> }>, number, RegExp | string | null]> = [
     ['malformed JSON', () => post(null, c.tokens.agent, '{"schema": "dualstack.report/v1",'), 400, null],
     ['wrong type', () => post({ ...good, services: [{ ...good.services[0], port: 'ssh' }] }), 400, '/services/0/port'],
@@ -170,7 +174,7 @@ test('firewall over HTTP: verdicts kept in the host detail, per-cell counts in /
   const own = await startTestCollector();
   t.after(() => own.close());
   const send = async (report: Report) => {
-    const res = await request(`${own.url}/api/v1/reports`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${own.tokens.agent}` }, body: JSON.stringify(report) });
+    const res = await request(`${own.url}/api/v1/reports`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await hostToken(own, report.host.hostId)}` }, body: JSON.stringify(report) });
     assert.equal(res.statusCode, 202, await res.body.text());
     await res.body.dump();
     return report;

@@ -128,7 +128,9 @@ test('dualstack-collector backup FILE while the collector process ingests: a fre
   assert.ok(existsSync(CLI), `${CLI} is missing: run npx turbo run build first`);
   const dir = tempDir(t);
   const db = join(dir, 'collector.db');
-  const agentToken = (await cli(['token', 'create', '--db', db, '--name', 'fleet', '--role', 'agent'])).stdout.trim();
+  // One token writes every synthetic host: an admin token (an agent token is bound to the first
+  // host it reports).
+  const agentToken = (await cli(['token', 'create', '--db', db, '--name', 'fleet', '--role', 'admin'])).stdout.trim();
   const readerToken = (await cli(['token', 'create', '--db', db, '--name', 'dashboard', '--role', 'reader'])).stdout.trim();
   assert.ok(agentToken && readerToken);
 

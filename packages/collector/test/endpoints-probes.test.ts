@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { request } from 'undici';
 import { buildApp } from '../src/app.js';
 import { openStore } from '../src/open-store.js';
-import { startTestCollector, type TestCollector } from './helpers/collector.js';
+import { startTestCollector, writerToken, type TestCollector } from './helpers/collector.js';
 import { attempt, endpointProbe, probeBatch } from './helpers/probes.js';
 
 const WWW = 'https://www.example.net';
@@ -23,7 +23,9 @@ before(async () => {
 });
 after(async () => c.close());
 
-async function post(body: unknown, token: string | null = c.tokens.agent) {
+/** Posts a batch with the given token, by default its vantage point's own agent token. */
+async function post(body: unknown, token?: string | null) {
+  if (token === undefined) token = await writerToken(c, body);
   const res = await request(`${c.url}/api/v1/probe-results`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import type { EndpointProbe, ProbeBatch } from '@dualstack/core';
 import { overallVerdict } from '../src/endpoints/evaluate.js';
-import { apiCall, fixtureReport, startTestCollector, type TestCollector } from './helpers/collector.js';
+import { apiCall, fixtureReport, startTestCollector, writerToken, type TestCollector } from './helpers/collector.js';
 import { attempt, endpointProbe, probeBatch } from './helpers/probes.js';
 
 const WWW = 'https://www.example.net';
@@ -19,7 +19,9 @@ const dual = { hostId: 'vp-dual', hostname: 'probe-dual.example', ipv4: true, ip
 
 const wwwProbe = (attempts: EndpointProbe['attempts']) => endpointProbe({ name: 'www', url: WWW, a: [V4], aaaa: [V6], attempts });
 
-const call = (c: TestCollector, method: 'GET' | 'POST', path: string, body?: unknown, token = method === 'GET' ? c.tokens.reader : c.tokens.agent) => apiCall(c, method, path, token, body);
+// Writes go with the token of the host (or vantage point) the body is about, as deployed.
+const call = async (c: TestCollector, method: 'GET' | 'POST', path: string, body?: unknown, token?: string) =>
+  apiCall(c, method, path, token ?? (method === 'GET' ? c.tokens.reader : await writerToken(c, body)), body);
 
 async function ingest(c: TestCollector, batch: ProbeBatch): Promise<void> {
   const res = await call(c, 'POST', '/api/v1/probe-results', batch);

@@ -331,6 +331,43 @@ CREATE TABLE probe_latest (
 CREATE INDEX probe_latest_by_result ON probe_latest (result_id);
 `;
 
+// Host identity (docs/operations.md, security model). tokens.host_id: an agent token is bound
+// to the first host id it reports (NULL until then; admin tokens are never bound). Enroll
+// secrets are exchanged by agents (POST /api/v1/enroll) for a host key of their own; they live
+// apart from tokens because tokens.role's CHECK cannot be widened without rebuilding a table
+// that reports and probe_batches reference. A host has at most one live key; a second
+// enrollment for a host id with a live key gets a pending key (a duplicate identity) that an
+// admin accepts or that stays refused.
+const V7 = `
+ALTER TABLE tokens ADD COLUMN host_id TEXT;
+
+CREATE TABLE enroll_secrets (
+  id           TEXT PRIMARY KEY,
+  name         TEXT NOT NULL UNIQUE CONSTRAINT enroll_name_length CHECK (length(name) BETWEEN 1 AND 128),
+  hash         TEXT NOT NULL UNIQUE,
+  created_at   TEXT NOT NULL,
+  expires_at   TEXT,
+  revoked_at   TEXT,
+  last_used_at TEXT
+) STRICT;
+
+CREATE TABLE host_keys (
+  id           TEXT PRIMARY KEY,
+  host_id      TEXT NOT NULL CONSTRAINT key_host_id_length CHECK (length(host_id) BETWEEN 1 AND 256),
+  hash         TEXT NOT NULL UNIQUE,
+  state        TEXT NOT NULL CHECK (state IN ('live', 'pending', 'revoked')),
+  hostname     TEXT NOT NULL CONSTRAINT key_hostname_length CHECK (length(hostname) BETWEEN 1 AND 255),
+  facts        TEXT NOT NULL,
+  peer         TEXT,
+  secret_id    TEXT REFERENCES enroll_secrets (id) ON DELETE SET NULL,
+  created_at   TEXT NOT NULL,
+  last_used_at TEXT,
+  revoked_at   TEXT
+) STRICT;
+CREATE UNIQUE INDEX host_keys_live ON host_keys (host_id) WHERE state = 'live';
+CREATE INDEX host_keys_by_host ON host_keys (host_id, created_at);
+`;
+
 export const migrations: readonly Migration[] = [
   {
     version: 1,
@@ -400,6 +437,13 @@ export const migrations: readonly Migration[] = [
     description: 'published endpoints (from the configuration and the admin API) and the probe batches of vantage points',
     up(db) {
       db.exec(V6);
+    },
+  },
+  {
+    version: 7,
+    description: 'one host, one identity: agent tokens bound to their host, enroll secrets, host keys',
+    up(db) {
+      db.exec(V7);
     },
   },
 ];

@@ -109,6 +109,7 @@ interface TokenRow {
   created_at: string;
   revoked_at: string | null;
   last_used_at: string | null;
+  host_id: string | null;
 }
 
 interface HostSummaryRow {
@@ -204,7 +205,7 @@ function summaryOf(row: HostSummaryRow, staleBefore: string): HostSummary {
 }
 
 function tokenOf(row: TokenRow): TokenRecord {
-  return { id: row.id, name: row.name, role: row.role, createdAt: row.created_at, revokedAt: row.revoked_at, lastUsedAt: row.last_used_at };
+  return { id: row.id, name: row.name, role: row.role, createdAt: row.created_at, revokedAt: row.revoked_at, lastUsedAt: row.last_used_at, hostId: row.host_id };
 }
 
 const share = (part: number, whole: number): number | null => (whole > 0 ? part / whole : null);
@@ -214,10 +215,12 @@ function prepareStatements(db: Database.Database) {
   return {
     // tokens
     insertToken: db.prepare<[string, string, string, string, string]>('INSERT INTO tokens (id, name, role, hash, created_at) VALUES (?, ?, ?, ?, ?)'),
-    tokenByHash: db.prepare<[string], TokenRow>('SELECT id, name, role, created_at, revoked_at, last_used_at FROM tokens WHERE hash = ?'),
-    listTokens: db.prepare<[], TokenRow>('SELECT id, name, role, created_at, revoked_at, last_used_at FROM tokens ORDER BY created_at, name'),
+    tokenByHash: db.prepare<[string], TokenRow>('SELECT id, name, role, created_at, revoked_at, last_used_at, host_id FROM tokens WHERE hash = ?'),
+    listTokens: db.prepare<[], TokenRow>('SELECT id, name, role, created_at, revoked_at, last_used_at, host_id FROM tokens ORDER BY created_at, name'),
     revokeToken: db.prepare<[{ at: string; idOrName: string }]>('UPDATE tokens SET revoked_at = @at WHERE (id = @idOrName OR name = @idOrName) AND revoked_at IS NULL'),
     touchToken: db.prepare<[{ at: string; id: string }]>('UPDATE tokens SET last_used_at = @at WHERE id = @id AND (last_used_at IS NULL OR last_used_at < @at)'),
+    bindToken: db.prepare<[string, string]>("UPDATE tokens SET host_id = ? WHERE id = ? AND host_id IS NULL AND role = 'agent'"),
+    tokenHost: db.prepare<[string], string | null>('SELECT host_id FROM tokens WHERE id = ?').pluck(),
     // ingest
     // reads
     hostSummary: db.prepare<[string], HostSummaryRow>(`SELECT ${HOST_SUMMARY_COLUMNS} FROM hosts h WHERE h.host_id = ?`),
@@ -271,10 +274,10 @@ function prepareStatements(db: Database.Database) {
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly staleAfterMs: number;
+  private readonly maxClockSkewMs: number | undefined;
   private readonly maxBatch: number;
   private readonly maxQueued: number;
   private queue: Pending[] = [];
-  private readonly maxClockSkewMs: number | undefined;
   private pendingTouches = new Map<string, string>();
   private flushScheduled = false;
   private closing = false;
@@ -301,10 +304,10 @@ export class SqliteStore implements Store {
   /** Opens (creating and migrating when needed) the database file. */
   constructor(file: string, options: SqliteStoreOptions) {
     this.staleAfterMs = options.staleAfterSeconds * 1000;
+    this.maxClockSkewMs = options.maxClockSkewSeconds === undefined ? undefined : options.maxClockSkewSeconds * 1000;
     this.maxBatch = Math.max(1, options.maxBatch ?? 500);
     this.maxQueued = Math.max(1, options.maxQueued ?? 2000);
     const db = openDatabase(file, options);
-    this.maxClockSkewMs = options.maxClockSkewSeconds === undefined ? undefined : options.maxClockSkewSeconds * 1000;
     this.db = db;
     try {
       this.s = prepareStatements(db);
@@ -350,7 +353,7 @@ export class SqliteStore implements Store {
       }
       throw error;
     }
-    return { id, name: input.name, role: input.role, createdAt, revokedAt: null, lastUsedAt: null };
+    return { id, name: input.name, role: input.role, createdAt, revokedAt: null, lastUsedAt: null, hostId: null };
   }
 
   /**
@@ -375,6 +378,14 @@ export class SqliteStore implements Store {
 
   async revokeToken(idOrName: string): Promise<boolean> {
     return this.s.revokeToken.run({ at: new Date().toISOString(), idOrName }).changes > 0;
+  }
+
+  // Once per token's life, so a commit of its own on this connection is fine.
+  async bindToken(tokenId: string, hostId: string): Promise<string> {
+    this.s.bindToken.run(hostId, tokenId);
+    const bound = this.s.tokenHost.get(tokenId);
+    if (bound === undefined || bound === null) throw new Error(`token ${tokenId} cannot be bound (no such agent token)`);
+    return bound;
   }
 
   // --- ingest --------------------------------------------------------------------------------

@@ -1,15 +1,25 @@
 // Bearer tokens with roles. 401: no token, unknown or revoked; 403: a valid token whose role
-// may not do this. Loopback clients may read without a token when configured so.
+// may not do this, or a credential bound to one host writing for another. Loopback clients may
+// read without a token when configured so. authorize() works as onRequest (before the body is
+// read: an unauthenticated client never gets its body parsed or validated) or as preHandler.
 import fp from 'fastify-plugin';
-import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import type { Role } from '../api.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Problem, Role } from '../api.js';
 import type { TokenRecord } from '../store.js';
 import { hashToken, roleGrants } from '../tokens.js';
 import { problem, sendProblem } from '../problems.js';
 
+type AuthHook = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
 declare module 'fastify' {
   interface FastifyInstance {
-    authorize(role: Role): preHandlerAsyncHookHandler;
+    authorize(role: Role): AuthHook;
+    /**
+     * Whether the request's credential may write data of `hostId` (a report, or probe results
+     * as that vantage point): null when it may, else the 403 naming both host ids. An agent
+     * token that is not bound yet is bound to `hostId` here.
+     */
+    hostWriteRefusal(request: FastifyRequest, hostId: string, what: string, field: string): Promise<Problem | null>;
   }
   interface FastifyRequest {
     token: TokenRecord | null;
@@ -21,7 +31,7 @@ const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 export const authPlugin = fp<{ openReadsOnLoopback: boolean }>(
   async (app, opts) => {
     app.decorateRequest('token', null);
-    app.decorate('authorize', (role: Role): preHandlerAsyncHookHandler => {
+    app.decorate('authorize', (role: Role): AuthHook => {
       return async function authorize(request: FastifyRequest, reply: FastifyReply) {
         const header = request.headers.authorization;
         if (!header) {
@@ -38,6 +48,19 @@ export const authPlugin = fp<{ openReadsOnLoopback: boolean }>(
         }
         request.token = token;
       };
+    });
+    app.decorate('hostWriteRefusal', async (request: FastifyRequest, hostId: string, what: string, field: string): Promise<Problem | null> => {
+      const token = request.token;
+      if (!token || token.role === 'admin') return null;
+      const bound = token.hostId ?? (await app.store.bindToken(token.id, hostId));
+      if (bound === hostId) return null;
+      return problem(
+        403,
+        'wrong-host',
+        'Forbidden',
+        `Token '${token.name}' is bound to host ${bound} (the first host it reported); it cannot write ${what} of host ${hostId}. Give each host its own token or host key.`,
+        { field },
+      );
     });
   },
   { name: 'auth', dependencies: ['store'], fastify: '5.x' },

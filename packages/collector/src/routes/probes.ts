@@ -17,9 +17,10 @@ const PROBE_SCHEMA_MAJOR = probeSchemaMajor(PROBE_SCHEMA);
 
 export const probeRoutes: FastifyPluginAsyncTypebox<{ timeoutMs: number }> = async (app, opts) => {
   const common = { tags: ['probes'], security: [{ bearer: [] }] };
-  const preHandler = app.authorize('agent');
+  // Authenticated before the body is read (see routes/reports.ts).
+  const onRequest = app.authorize('agent');
 
-  app.get('/api/v1/probe-targets', { preHandler, schema: { ...common, summary: 'The endpoints a vantage point probes, and the per-attempt timeout', response: { 200: ProbeTargets, 401: Problem, 403: Problem } } }, async () => {
+  app.get('/api/v1/probe-targets', { onRequest, schema: { ...common, summary: 'The endpoints a vantage point probes, and the per-attempt timeout', response: { 200: ProbeTargets, 401: Problem, 403: Problem } } }, async () => {
     const targets: ProbeTarget[] = [];
     for (const { spec } of await app.store.listEndpoints()) {
       // Every stored spec was checked when declared.
@@ -32,7 +33,12 @@ export const probeRoutes: FastifyPluginAsyncTypebox<{ timeoutMs: number }> = asy
   app.post(
     '/api/v1/probe-results',
     {
-      preHandler,
+      onRequest,
+      // A credential bound to a host probes as that vantage point only.
+      preHandler: async (request, reply) => {
+        const refusal = await app.hostWriteRefusal(request, request.body.vantage.hostId, 'probe results', '/vantage/hostId');
+        if (refusal) return sendProblem(reply, refusal);
+      },
       schema: { ...common, summary: 'Ingest one probe round of a vantage point', body: ProbeBatch, response: { 200: ProbeAck, 202: ProbeAck, 400: Problem, 401: Problem, 403: Problem, 413: Problem } },
       // Counted by answer, so a batch refused by the schema, by name or by the store counts as rejected.
       onResponse: async (_request, reply) => {

@@ -17,7 +17,17 @@ export const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
         body: Report,
         response: { 200: IngestAck, 202: IngestAck, 400: Problem, 401: Problem, 403: Problem, 413: Problem, 503: Problem },
       },
-      preHandler: app.authorize('agent'),
+      // Authenticated before the body is read: an unknown client gets 401, never a parse or
+      // validation answer (or the work of one).
+      onRequest: app.authorize('agent'),
+      // After validation: the credential may only write its own host's reports.
+      preHandler: async (request, reply) => {
+        const refusal = await app.hostWriteRefusal(request, request.body.host.hostId, 'reports', '/host/hostId');
+        if (refusal) {
+          app.metrics.ingested.inc({ result: 'rejected' });
+          return sendProblem(reply, refusal);
+        }
+      },
       // A report of another major version would fail validation with a confusing message:
       // refuse it by name first.
       preValidation: async (request, reply) => {

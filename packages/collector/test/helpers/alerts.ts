@@ -134,7 +134,7 @@ export interface CollectorProcess {
   dir: string;
   db: string;
   configFile: string;
-  tokens: { agent: string; reader: string };
+  tokens: { agent: string; reader: string; admin: string };
   child: ChildProcess;
   output: string[];
   stop(): Promise<void>;
@@ -149,9 +149,12 @@ export async function startCollectorProcess(t: TestContext, config: Record<strin
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const db = join(dir, 'dualstack.db');
   const store = new SqliteStore(db, { staleAfterSeconds: 900 });
-  const tokens = { agent: generateToken(), reader: generateToken() };
+  const tokens = { agent: generateToken(), reader: generateToken(), admin: generateToken() };
   await store.createToken({ name: 'agent', role: 'agent', hash: hashToken(tokens.agent) });
   await store.createToken({ name: 'reader', role: 'reader', hash: hashToken(tokens.reader) });
+  // Writes reports of any host (an agent token is bound to the first host it reports): for
+  // tests that post as many synthetic hosts.
+  await store.createToken({ name: 'admin', role: 'admin', hash: hashToken(tokens.admin) });
   await store.close();
   const configFile = join(dir, 'collector.json');
   writeFileSync(configFile, JSON.stringify({ listen: '127.0.0.1:0', db, logLevel: 'info', ...config }, null, 2));

@@ -81,3 +81,28 @@ export async function apiCall(c: TestCollector, method: 'GET' | 'POST' | 'DELETE
   const text = await res.body.text();
   return { status: res.statusCode, body: text.startsWith('{') ? (JSON.parse(text) as any) : text };
 }
+
+const hostTokens = new WeakMap<TestCollector, Map<string, string>>();
+
+/**
+ * The agent token of one host, created on first use (named `agent-<hostId>`): as deployed, each
+ * host has its own, since an agent token writes only the host it reported first.
+ */
+export async function hostToken(c: TestCollector, hostId: string): Promise<string> {
+  let tokens = hostTokens.get(c);
+  if (!tokens) hostTokens.set(c, (tokens = new Map()));
+  let token = tokens.get(hostId);
+  if (token === undefined) {
+    token = generateToken();
+    tokens.set(hostId, token);
+    await c.store.createToken({ name: `agent-${hostId}`, role: 'agent', hash: hashToken(token) });
+  }
+  return token;
+}
+
+/** The agent token of the host a report (host.hostId) or probe batch (vantage.hostId) is about; the shared agent token for a body that names none. */
+export async function writerToken(c: TestCollector, body: unknown): Promise<string> {
+  const b = body as { host?: { hostId?: unknown }; vantage?: { hostId?: unknown } } | null;
+  const hostId = b?.host?.hostId ?? b?.vantage?.hostId;
+  return typeof hostId === 'string' ? hostToken(c, hostId) : c.tokens.agent;
+}
