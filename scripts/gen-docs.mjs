@@ -16,6 +16,9 @@ export async function renderDocs() {
     'Every source reads one thing, can fail alone, and reports `{ name, status, ok, durationMs, error?, detail? }`',
     "in the report's `sources`. Switch one off with `dualstack-agent scan --disable-source NAME`.",
     'With `--proc-root DIR/proc` every /proc path below is read from the captured tree instead.',
+    "The other network namespaces (containers, pods) are read by the `namespaces` source through their processes' /proc/[pid]/net,",
+    'each judged with the same service analysis and the per-namespace rules (docs/rules.md); `--namespaces host` (scan, push, run,',
+    'capture) reads only the agent\'s own namespace, `--namespaces all` is the default.',
     '',
     '| source | what it reads | /proc paths | beyond /proc |',
     '|---|---|---|---|',
@@ -29,7 +32,7 @@ export async function renderDocs() {
 
 /** docs/rules.md: a table per profile and one of the endpoint rules, then each rule with why it matters and its sources. */
 async function renderRules() {
-  const { rules, profiles, endpointRules } = await import(join(root, 'packages/core/dist/index.js'));
+  const { rules, profiles, endpointRules, namespaceRules } = await import(join(root, 'packages/core/dist/index.js'));
   const cell = (text) => text.replace(/\|/g, '\\|');
   const profileNotes = {
     default: 'Always run.',
@@ -51,6 +54,18 @@ async function renderRules() {
     lines.push('', `## Profile \`${profile}\``, '', profileNotes[profile] ?? '', '', '| rule | severity | what it finds |', '|---|---|---|');
     for (const r of members) lines.push(`| [\`${r.id}\`](#${r.id}) | ${r.severity} | ${cell(r.title)} |`);
   }
+  lines.push(
+    '',
+    '## Per network namespace',
+    '',
+    "Run again on each other network namespace (a container or pod) over that namespace's own sockets, addresses,",
+    "routes and sysctls, each subject naming the owner (`pod default/web-7d9 tcp/8080`, `docker web tcp/80`). The others",
+    "are host-wide: reachability is probed from the agent's namespace only, pods get addresses from their CNI rather",
+    "than router advertisements, there is one kernel, the firewall read is the host's and daemon configuration is",
+    "read from the host's /etc (packages/core/src/rules/namespace-rules.ts says why for each).",
+    '',
+    namespaceRules.map((r) => `[\`${r.id}\`](#${r.id})`).join(', '),
+  );
   lines.push(
     '',
     '## Endpoint rules',

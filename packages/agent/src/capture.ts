@@ -6,12 +6,15 @@ import { mkdirSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeF
 import { dirname, join } from 'node:path';
 import { ipv6ConfKeys } from './proc/sysctl-ipv6.js';
 import { listProcDir, procPath, readProcText, type ProcRoot } from './proc/root.js';
-import { captureFiles, type CaptureFile, type CapturedHost } from './sources.js';
+import { captureFiles, type CaptureFile, type CapturedHost, type Facts } from './sources.js';
 import { networkConfigFiles, redactConfig } from './netconfig.js';
 import { runSources } from './scan.js';
+import { capturedNamespaceDir, enteredFiles } from './namespaces/scan.js';
 
 const copiedProcFiles = ['net/tcp', 'net/tcp6', 'net/udp', 'net/udp6', 'net/if_inet6', 'net/ipv6_route', 'net/route', 'sys/kernel/osrelease', 'sys/net/ipv6/bindv6only'];
 const processFiles = ['comm', 'stat', 'cgroup', 'status'];
+/** What a replay reads of another namespace, under the pid it is read through. */
+const namespaceProcFiles = ['net/tcp', 'net/tcp6', 'net/udp', 'net/udp6', 'net/if_inet6', 'net/fib_trie', 'net/route', 'net/ipv6_route', 'cgroup', 'comm'];
 
 export interface CaptureSummary {
   files: number;
@@ -19,7 +22,7 @@ export interface CaptureSummary {
   sources: { name: string; status: string; detail?: string }[];
 }
 
-export async function capture(dir: string, root: ProcRoot, etcRoot = '/etc', systemRoot = '/'): Promise<CaptureSummary> {
+export async function capture(dir: string, root: ProcRoot, etcRoot = '/etc', systemRoot = '/', namespaces: 'host' | 'all' = 'all'): Promise<CaptureSummary> {
   const procDir = join(dir, 'proc');
   let files = 0;
   const writeProc = (rel: string, text: string) => {
@@ -39,11 +42,15 @@ export async function capture(dir: string, root: ProcRoot, etcRoot = '/etc', sys
     }
   }
 
-  const { facts, statuses } = await runSources({ procRoot: root, captureDir: null, etcRoot, root: systemRoot });
+  const { facts, statuses } = await runSources({ procRoot: root, captureDir: null, etcRoot, root: systemRoot, namespaces });
+  const namespaceFiles = captureNamespaces(dir, root, facts.namespaces, writeProc); // writeProc counts its own
+  files += namespaceFiles;
   const pids = new Set<number>();
   for (const owners of facts.owners?.owners.values() ?? []) for (const owner of owners) pids.add(owner.pid);
   const wantedLinks = new Set<string>();
-  for (const summary of Object.values(facts.sockets)) for (const s of summary.listening) wantedLinks.add(`socket:[${s.inode}]`);
+  for (const summary of [...Object.values(facts.sockets), ...(facts.namespaces?.namespaces ?? []).flatMap((n) => Object.values(n.sockets))]) {
+    for (const s of summary.listening) wantedLinks.add(`socket:[${s.inode}]`);
+  }
   for (const pid of pids) {
     for (const file of processFiles) {
       const text = readProcText(root, `${pid}/${file}`);
@@ -105,3 +112,46 @@ export async function capture(dir: string, root: ProcRoot, etcRoot = '/etc', sys
   return { files, processes: pids.size, sources: statuses.map(({ name, status, detail }) => ({ name, status, ...(detail ? { detail } : {}) })) };
 }
 
+
+/**
+ * The other namespaces as a replay finds them: proc/self/ns/net (which one is the host's), each
+ * namespace's ns/net link and net/ files under the pid it was read through, what entering it
+ * printed, and the files that named its owner (as much of each as the scan used).
+ */
+function captureNamespaces(dir: string, root: ProcRoot, scan: Facts['namespaces'], writeProc: (rel: string, text: string) => void): number {
+  if (!scan?.discovery.self) return 0;
+  let files = 0;
+  const link = (rel: string, target: string) => {
+    const path = join(dir, 'proc', rel);
+    mkdirSync(dirname(path), { recursive: true });
+    try {
+      symlinkSync(target, path);
+      files++;
+    } catch {
+      /* already made */
+    }
+  };
+  link('self/ns/net', scan.discovery.self);
+  for (const ns of scan.namespaces) {
+    link(`${ns.pid}/ns/net`, ns.link);
+    for (const rel of namespaceProcFiles) {
+      const text = readProcText(root, `${ns.pid}/${rel}`);
+      if (text !== null) writeProc(`${ns.pid}/${rel}`, text);
+    }
+    const entered = join(dir, capturedNamespaceDir(ns.inode));
+    for (const [key, file] of Object.entries(enteredFiles) as Array<[keyof typeof enteredFiles, string]>) {
+      const text = ns.entered?.[key];
+      if (text == null) continue;
+      mkdirSync(entered, { recursive: true });
+      writeFileSync(join(entered, file), text);
+      files++;
+    }
+    for (const { path, keep } of ns.ownerFiles) {
+      const target = join(dir, path);
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, keep);
+      files++;
+    }
+  }
+  return files;
+}

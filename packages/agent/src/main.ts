@@ -82,6 +82,9 @@ Options:
   --root DIR               read the files outside /etc (systemd socket units under /run/systemd
                            and /usr/lib/systemd) under DIR, as systemctl --root does (default: /,
                            or the capture directory when replaying)
+  --namespaces all|host    all (default): also scan every other network namespace (containers,
+                           pods) through its processes, each with its own services and findings;
+                           host: only the agent's own namespace
   --host-id ID             host id to report (default: /etc/machine-id, or the capture's)
   --hostname NAME          hostname to report (default: the system's, or the capture's)
   --disable-source NAME    do not run this source (repeatable; see 'dualstack-agent sources')
@@ -94,15 +97,18 @@ Options:
 Runs without root with reduced facts: other users' processes cannot be read, so their
 sockets show no process name. The report says so. CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE
 (both; what the dualstack-agent systemd unit grants) are enough to name them without root.`,
-  capture: `Usage: dualstack-agent capture DIR [--etc-root ETC] [--root ROOT]
+  capture: `Usage: dualstack-agent capture DIR [--etc-root ETC] [--root ROOT] [--namespaces all|host]
 
 Copies the /proc files a scan reads (socket tables, addresses, routes, IPv6 sysctls, and the
 fd links, names and cgroups of the processes holding listening sockets) into DIR/proc, what
 the live-only sources saw (ss and ip output, IPv4 addresses, the reachability answers, host
 facts) beside it, and the network configuration files into DIR/etc (passwords and keys
 replaced by <redacted>; read from ETC, default /etc). The systemd units read outside /etc
-(from ROOT, default /) go to DIR/run/... and DIR/usr/lib/..., as on the host. Replay with:
-dualstack-agent scan --proc-root DIR/proc`,
+(from ROOT, default /) go to DIR/run/... and DIR/usr/lib/..., as on the host. With
+--namespaces all (the default) the other network namespaces go along: the net/ files and
+cgroup of the process each is read through, the ns/net links, what entering each printed
+(DIR/namespaces/net-INODE/) and the files naming their containers (docker's config.v2.json cut
+to its Name). Replay with: dualstack-agent scan --proc-root DIR/proc`,
   sources: `Usage: dualstack-agent sources
 
 Lists every source with what it reads.`,
@@ -125,8 +131,8 @@ Options:
                            (e.g. {"collector": "https://...", "token-file": "/etc/dualstack/token"});
                            options given on the command line win. Keys only 'run' knows are
                            ignored here, so push and run can share one file
-  --proc-root DIR, --etc-root DIR, --root DIR, --host-id ID, --hostname NAME, --disable-source NAME,
-  --profile hardening      as for 'dualstack-agent scan'
+  --proc-root DIR, --etc-root DIR, --root DIR, --namespaces all|host, --host-id ID, --hostname NAME,
+  --disable-source NAME, --profile hardening      as for 'dualstack-agent scan'
   -h, --help               this help
 
 Exit codes: 0 delivered, or spooled for later (a line on stderr says which); 1 could not run;
@@ -158,8 +164,8 @@ Options:
   --probe-concurrency N    attempts in flight at once in a round (default 64)
   --collector URL, --token-file FILE, --spool DIR, --spool-max-reports N,
   --spool-max-size SIZE, --timeout DURATION, --config FILE    as for 'dualstack-agent push'
-  --proc-root DIR, --etc-root DIR, --root DIR, --host-id ID, --hostname NAME, --disable-source NAME,
-  --profile hardening      as for 'dualstack-agent scan'
+  --proc-root DIR, --etc-root DIR, --root DIR, --namespaces all|host, --host-id ID, --hostname NAME,
+  --disable-source NAME, --profile hardening      as for 'dualstack-agent scan'
   -h, --help               this help
 
 The token file is read again before each delivery: a rotated token needs no restart.
@@ -212,6 +218,7 @@ const scanInputs = {
   'proc-root': { type: 'string' },
   'etc-root': { type: 'string' },
   root: { type: 'string' },
+  namespaces: { type: 'string' },
   'host-id': { type: 'string' },
   hostname: { type: 'string' },
   'disable-source': { type: 'string', multiple: true },
@@ -222,6 +229,7 @@ interface ScanInputValues {
   'proc-root'?: string | undefined;
   'etc-root'?: string | undefined;
   root?: string | undefined;
+  namespaces?: string | undefined;
   'host-id'?: string | undefined;
   hostname?: string | undefined;
   'disable-source'?: string[] | undefined;
@@ -250,11 +258,13 @@ function scanSetup(command: string, values: ScanInputValues): ScanSetup {
   if (etcRoot !== undefined && (!existsSync(etcRoot) || !statSync(etcRoot).isDirectory())) throw new UsageError(`${command}: --etc-root ${etcRoot} is not a directory`);
   const systemRoot = values.root === undefined ? undefined : resolve(values.root);
   if (systemRoot !== undefined && (!existsSync(systemRoot) || !statSync(systemRoot).isDirectory())) throw new UsageError(`${command}: --root ${systemRoot} is not a directory`);
+  const namespaces = namespacesOption(command, values.namespaces);
   const root = procRoot(rootPath);
   return {
     options: {
       procRoot: root,
       captureDir: root.live ? null : dirname(rootPath),
+      namespaces,
       ...(etcRoot !== undefined ? { etcRoot } : {}),
       ...(systemRoot !== undefined ? { root: systemRoot } : {}),
       ...(values['host-id'] ? { hostId: values['host-id'] } : {}),
@@ -263,6 +273,12 @@ function scanSetup(command: string, values: ScanInputValues): ScanSetup {
     disabled,
     profiles: profiles as Profile[],
   };
+}
+
+/** --namespaces: all (the default) or host. */
+function namespacesOption(command: string, value: string | undefined): 'host' | 'all' {
+  if (value === undefined || value === 'all' || value === 'host') return value ?? 'all';
+  throw new UsageError(`${command}: --namespaces takes all or host, not '${value}'`);
 }
 
 async function scanCommand(args: string[]): Promise<number> {
@@ -288,13 +304,15 @@ async function scanCommand(args: string[]): Promise<number> {
   process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderReport(report)}\n`);
   if (failOn !== undefined) {
     const worst = failOn === 'critical' ? ['critical'] : ['critical', 'warning'];
-    if (report.findings.some((f) => worst.includes(f.severity))) return 2;
+    if ([...report.findings, ...(report.namespaces ?? []).flatMap((n) => n.findings)].some((f) => worst.includes(f.severity))) return 2;
   }
   return 0;
 }
 
 async function captureCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse('capture', () => parseArgs({ args, options: { help, 'etc-root': { type: 'string' }, root: { type: 'string' } }, allowPositionals: true }));
+  const { values, positionals } = parse('capture', () =>
+    parseArgs({ args, options: { help, 'etc-root': { type: 'string' }, root: { type: 'string' }, namespaces: { type: 'string' } }, allowPositionals: true }),
+  );
   if (values.help) {
     process.stdout.write(`${HELP.capture}\n`);
     return 0;
@@ -306,7 +324,7 @@ async function captureCommand(args: string[]): Promise<number> {
   if (values['etc-root'] !== undefined && (!existsSync(etcRoot) || !statSync(etcRoot).isDirectory())) throw new UsageError(`capture: --etc-root ${etcRoot} is not a directory`);
   const systemRoot = resolve(values.root ?? '/');
   if (values.root !== undefined && (!existsSync(systemRoot) || !statSync(systemRoot).isDirectory())) throw new UsageError(`capture: --root ${systemRoot} is not a directory`);
-  const summary = await capture(dir, procRoot('/proc'), etcRoot, systemRoot);
+  const summary = await capture(dir, procRoot('/proc'), etcRoot, systemRoot, namespacesOption('capture', values.namespaces));
   process.stderr.write(`captured ${summary.files} files (${summary.processes} socket-holding processes) into ${dir}\n`);
   for (const s of summary.sources.filter((x) => x.status !== 'ok')) process.stderr.write(`  ${s.name}: ${s.status}${s.detail ? ` — ${s.detail}` : ''}\n`);
   process.stderr.write(`replay: dualstack-agent scan --proc-root ${dir}/proc\n`);

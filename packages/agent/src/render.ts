@@ -1,7 +1,7 @@
 // The terminal report: host summary, the service table (a column per family, as in the socket
 // table of docs/linux-facts.md#which-clients-reach-which-socket), routing answers, and the
 // sources that failed and why.
-import type { Binding, FamilyFirewall, Report, Service } from '@dualstack/core';
+import { namespaceLabel, type Binding, type FamilyFirewall, type Finding, type NetworkNamespace, type Report, type Service } from '@dualstack/core';
 
 const reachWords: Record<Service['ipv4'], string> = { any: 'yes', addresses: 'some addresses', loopback: 'loopback only', none: 'no' };
 
@@ -41,6 +41,55 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]!))).join('  ')).join('\n');
 }
 
+function servicesTable(services: Service[], withFirewall: boolean): string {
+  if (services.length === 0) return 'No listening services.';
+  // The socket unit column only when PID 1 holds a service's sockets (socket activation).
+  const withUnits = services.some((s) => s.socketUnit);
+  const rows = [['PROTO', 'PORT', 'PROCESS', 'IPv4 CLIENTS', 'IPv6 CLIENTS', 'MODE', ...(withFirewall ? ['FIREWALL v4/v6'] : []), ...(withUnits ? ['SOCKET UNIT'] : []), 'CONNECTED v4/v6/mapped', 'BINDINGS']];
+  for (const s of services) {
+    rows.push([
+      s.proto,
+      String(s.port),
+      s.process ? `${s.process}[${s.pid}]` : '?',
+      clientWords(s.ipv4, s.firewall?.ipv4),
+      clientWords(s.ipv6, s.firewall?.ipv6),
+      s.mode,
+      ...(withFirewall ? [`${firewallWords(s.firewall?.ipv4)}/${firewallWords(s.firewall?.ipv6)}`] : []),
+      ...(withUnits ? [socketUnitText(s)] : []),
+      `${s.connections.ipv4}/${s.connections.ipv6}/${s.connections.mapped}`,
+      s.bindings.map(bindingText).join(', '),
+    ]);
+  }
+  return table(rows);
+}
+
+function findingLines(findings: Finding[], indent = ''): string[] {
+  if (findings.length === 0) return [];
+  const out = ['', `${indent}Findings`];
+  for (const severity of ['critical', 'warning', 'info'] as const) {
+    for (const f of findings.filter((x) => x.severity === severity)) {
+      out.push(`${indent}  [${severity.toUpperCase()}] ${f.rule} — ${f.subject}: ${f.message}`);
+      for (const e of f.evidence) out.push(`${indent}      evidence: ${e}`);
+      out.push(`${indent}      fix: ${f.fix.summary}`);
+      for (const cmd of f.fix.commands) out.push(`${indent}        ${cmd}`);
+    }
+  }
+  return out;
+}
+
+/** One other namespace: a heading naming its owner, its services, its findings. */
+function namespaceLines(ns: NetworkNamespace): string[] {
+  const globals = ns.addresses.filter((a) => a.scope === 'global' && a.interface !== 'lo');
+  const unread = ns.sources.filter((s) => s.status !== 'ok').map((s) => `${s.name} ${s.status}`);
+  return [
+    '',
+    `== ${namespaceLabel(ns.owner)} (${ns.owner.runtime}${ns.owner.id ? ` ${ns.owner.id.slice(0, 12)}` : ''}, net:[${ns.inode}], pid ${ns.pid}) ==`,
+    `Addresses: ${globals.length ? globals.map((a) => `${a.address}/${a.prefixLength} ${a.interface}`).join(', ') : 'no global address'}; bindv6only = ${ns.sysctl?.bindv6only ?? 'not read'}${unread.length ? `; ${unread.join(', ')}` : ''}`,
+    servicesTable(ns.services, false),
+    ...findingLines(ns.findings),
+  ];
+}
+
 export function renderReport(report: Report): string {
   const out: string[] = [];
   const { host } = report;
@@ -57,44 +106,12 @@ export function renderReport(report: Report): string {
   out.push(`Global addresses: ${globals.length ? globals.map((a) => `${a.address}/${a.prefixLength} ${a.interface}${a.flags.length ? ` [${a.flags.join(',')}]` : ''}`).join(', ') : 'none'}`);
   out.push('');
 
-  if (report.services.length === 0) {
-    out.push('No listening services.');
-  } else {
-    // The firewall column only when the firewall was read (or replayed): older captures have none.
-    const withFirewall = report.firewall !== undefined;
-    // The socket unit column only when PID 1 holds a service's sockets (socket activation).
-    const withUnits = report.services.some((s) => s.socketUnit);
-    const rows = [['PROTO', 'PORT', 'PROCESS', 'IPv4 CLIENTS', 'IPv6 CLIENTS', 'MODE', ...(withFirewall ? ['FIREWALL v4/v6'] : []), ...(withUnits ? ['SOCKET UNIT'] : []), 'CONNECTED v4/v6/mapped', 'BINDINGS']];
-    for (const s of report.services) {
-      rows.push([
-        s.proto,
-        String(s.port),
-        s.process ? `${s.process}[${s.pid}]` : '?',
-        clientWords(s.ipv4, s.firewall?.ipv4),
-        clientWords(s.ipv6, s.firewall?.ipv6),
-        s.mode,
-        ...(withFirewall ? [`${firewallWords(s.firewall?.ipv4)}/${firewallWords(s.firewall?.ipv6)}`] : []),
-        ...(withUnits ? [socketUnitText(s)] : []),
-        `${s.connections.ipv4}/${s.connections.ipv6}/${s.connections.mapped}`,
-        s.bindings.map(bindingText).join(', '),
-      ]);
-    }
-    out.push(table(rows));
-  }
+  // The firewall column only when the firewall was read (or replayed): older captures have none.
+  out.push(servicesTable(report.services, report.firewall !== undefined));
   const c = report.connections;
   out.push('', `Established to services: ${c.ipv4} IPv4, ${c.ipv6} IPv6, ${c.mapped} IPv4-mapped; ${c.unattributed} other (outgoing).`);
-
-  if (report.findings.length > 0) {
-    out.push('', 'Findings');
-    for (const severity of ['critical', 'warning', 'info'] as const) {
-      for (const f of report.findings.filter((x) => x.severity === severity)) {
-        out.push(`  [${severity.toUpperCase()}] ${f.rule} — ${f.subject}: ${f.message}`);
-        for (const e of f.evidence) out.push(`      evidence: ${e}`);
-        out.push(`      fix: ${f.fix.summary}`);
-        for (const cmd of f.fix.commands) out.push(`        ${cmd}`);
-      }
-    }
-  }
+  out.push(...findingLines(report.findings));
+  for (const ns of report.namespaces ?? []) out.push(...namespaceLines(ns));
 
   const notOk = report.sources.filter((s) => s.status !== 'ok');
   out.push('', `Sources: ${report.sources.length - notOk.length} of ${report.sources.length} ok.`);

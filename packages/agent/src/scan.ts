@@ -22,6 +22,8 @@ import {
   unreadServiceFirewall,
   type FirewallFacts,
   attachSocketUnits,
+  runNamespaceRules,
+  type NetworkNamespace,
 } from '@dualstack/core';
 import { emptyFacts, sources, type Facts, type ScanOptions, type SourceDefinition } from './sources.js';
 import { socketFiles, type SocketFile, type SocketLine } from './proc/net-sockets.js';
@@ -177,7 +179,33 @@ export function buildReport(facts: Facts, statuses: SourceStatus[], options: Bui
   if (facts.firewall) report.firewall = applyFirewall(report, facts.firewall);
   if (facts.configs) report.configs = facts.configs;
   report.findings = runRules(report, { profiles: options.profiles ?? [] });
+  const namespaces = namespaceReports(facts, report, options.profiles ?? []);
+  if (namespaces.length > 0) report.namespaces = namespaces;
   return report;
+}
+
+/**
+ * Each other namespace judged as the host is: its sockets grouped into services with the
+ * owners the one fd walk found, its V6ONLY flags from its own sock_diag or bindv6only, then
+ * the per-namespace rules (core's namespaceRules) on its own facts.
+ */
+function namespaceReports(facts: Facts, host: Report, profiles: Profile[]): NetworkNamespace[] {
+  return (facts.namespaces?.namespaces ?? []).map((ns) => {
+    const { services, connections } = analyzeServices({ ...emptyFacts(), sockets: ns.sockets, sysctl: ns.sysctl, v6only: ns.v6only, owners: facts.owners });
+    const entry: Omit<NetworkNamespace, 'findings'> = {
+      inode: ns.inode,
+      pid: ns.pid,
+      processes: ns.processes,
+      owner: ns.owner,
+      sources: ns.statuses,
+      addresses: ns.addresses,
+      routes: ns.routes,
+      sysctl: ns.sysctl,
+      services,
+      connections,
+    };
+    return { ...entry, findings: runNamespaceRules(host, entry, { profiles }) };
+  });
 }
 
 /** The firewall's verdict on each service and on essential ICMPv6, from the rule sets read. */

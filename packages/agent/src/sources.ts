@@ -12,7 +12,7 @@ import { readIfInet6 } from './proc/if-inet6.js';
 import { readIpv6Route } from './proc/ipv6-route.js';
 import { readIpv4Route } from './proc/route.js';
 import { readIpv6Sysctls } from './proc/sysctl-ipv6.js';
-import { scanSocketOwners, type OwnerScan } from './proc/owners.js';
+import { holdsOwnerCapabilities, scanSocketOwners, type OwnerScan } from './proc/owners.js';
 import { procPath, readProcText, type ProcRoot } from './proc/root.js';
 import { parseSsV6only, runSs } from './sockdiag.js';
 import { CommandMissingError } from './command.js';
@@ -26,6 +26,8 @@ import { readNetworkConfig, resolveEtcRoot } from './netconfig.js';
 import { daemonConfigReaders, EtcRoot } from './config/index.js';
 import { LIVE_LINK_TARGETS } from './config/etc-root.js';
 import { combineFirewallOutputs, firewallCaptureFiles, readFirewall, type FirewallCaptureKey } from './firewall/read.js';
+import { finishNamespaceScan, startNamespaceScan, type NamespaceScan, type Started } from './namespaces/scan.js';
+import { ENTER_COMMANDS } from './namespaces/enter.js';
 
 /** Files a capture keeps beside the proc tree for the sources that do not read /proc. */
 export const captureFiles = {
@@ -71,6 +73,11 @@ export interface ScanOptions {
    * live host, the capture directory on a replay (a capture lays them out as on the host).
    */
   root?: string;
+  /**
+   * Which network namespaces are scanned: 'all' (the default) reads every other namespace
+   * (containers, pods) beside the agent's; 'host' only the agent's.
+   */
+  namespaces?: 'host' | 'all';
 }
 
 /** What the sources collect; later sources read what earlier ones found. */
@@ -101,6 +108,8 @@ export interface Facts {
   configFiles: string[];
   /** Every file read outside /etc (systemd units), as host paths (a capture copies them). */
   systemFiles: string[];
+  /** The other network namespaces and what was read of each; null when not scanned. */
+  namespaces: NamespaceScan | null;
 }
 
 export function emptyFacts(): Facts {
@@ -126,6 +135,7 @@ export function emptyFacts(): Facts {
     configs: null,
     configFiles: [],
     systemFiles: [],
+    namespaces: null,
   };
 }
 
@@ -453,14 +463,51 @@ export const sources: SourceDefinition[] = [
     },
   }),
   defineSource({
+    name: 'namespaces',
+    description:
+      "The other network namespaces (containers, pods): every distinct /proc/[pid]/ns/net besides the agent's, each read through its lowest pid (its socket tables, IPv6 addresses, IPv4 addresses from fib_trie, routes), its owner from that process's cgroup path (docker, containerd, podman, kubernetes pods, lxc, systemd-nspawn) and the name the runtime's files give it; its net.ipv6 sysctls and V6ONLY flags by entering it, when the agent holds CAP_SYS_ADMIN (else sysctls not read, V6ONLY unknown). Off with --namespaces host.",
+    paths: ['self/ns/net', '[pid]/ns/net', '[pid]/cgroup', '[pid]/net/tcp', '[pid]/net/tcp6', '[pid]/net/udp', '[pid]/net/udp6', '[pid]/net/if_inet6', '[pid]/net/fib_trie', '[pid]/net/route', '[pid]/net/ipv6_route'],
+    live: `${ENTER_COMMANDS}; under \`--root\` (default /, the capture directory on a replay): /var/lib/docker/containers/ID/config.v2.json (its Name only), /var/lib/kubelet/pods/UID/etc-hosts and the namespace file of the pod's service-account volume`,
+    prepare(options) {
+      if (options.namespaces === 'host') return null;
+      return Promise.resolve(startNamespaceScan(options.procRoot, options.captureDir));
+    },
+    async run(options, facts, prepared) {
+      if (options.namespaces === 'host') return { status: 'skipped', detail: 'switched off by --namespaces host' };
+      const started = prepared ? ((await prepared) as Started) : startNamespaceScan(options.procRoot, options.captureDir);
+      if (started.discovery.self === null) return { status: 'skipped', detail: "the agent's own namespace is unknown (a capture without proc/self/ns/net): no other can be told apart" };
+      const scan = await finishNamespaceScan(options.procRoot, started, systemRootPath(options));
+      facts.namespaces = scan;
+      const problems: string[] = [];
+      if (started.discovery.unreadable > 0) {
+        // With the capabilities, a refusal is a security module's (as for the owners source), not ours to fix.
+        const why = options.procRoot.live && holdsOwnerCapabilities(readProcText(options.procRoot, 'self/status'))
+          ? 'refused even to CAP_SYS_PTRACE by a security module'
+          : 'run as root, or with CAP_SYS_PTRACE';
+        problems.push(`${started.discovery.unreadable} of ${started.discovery.processes} processes' namespaces could not be read (${why})`);
+      }
+      if (scan.notEntered && scan.namespaces.length > 0 && options.procRoot.live) problems.push(`${scan.notEntered}: their sysctls are not read and V6ONLY is unknown`);
+      for (const ns of scan.namespaces) {
+        const bad = ns.statuses.filter((s) => s.status === 'failed' || s.status === 'partial');
+        if (bad.length > 0) problems.push(`net:[${ns.inode}] (pid ${ns.pid}): ${bad.map((s) => `${s.name} ${s.error ?? s.detail ?? s.status}`).join(', ')}`);
+      }
+      const count = `${scan.namespaces.length} namespace${scan.namespaces.length === 1 ? '' : 's'}`;
+      return problems.length > 0 ? { status: 'partial', detail: `${count}; ${problems.join('; ')}` } : { status: 'ok', detail: count };
+    },
+  }),
+  defineSource({
     name: 'owners',
     description:
-      "Which process holds each listening socket (pid, name, executable, systemd unit), from /proc/[pid]/fd of the processes in the agent's network namespace: each process's first 256 descriptors, the rest only for sockets still without an owner.",
+      "Which process holds each listening socket (pid, name, executable, systemd unit), from /proc/[pid]/fd of the processes in the agent's network namespace and in the other namespaces scanned (one walk for all): each process's first 256 descriptors, the rest only for sockets still without an owner.",
     paths: ['[pid]/fd', '[pid]/ns/net', '[pid]/comm', '[pid]/stat', '[pid]/exe', '[pid]/cgroup', '[pid]/status'],
     run(options, facts) {
       const wanted = new Set<number>();
       for (const summary of Object.values(facts.sockets)) for (const socket of summary.listening) wanted.add(socket.inode);
-      facts.owners = scanSocketOwners(options.procRoot, wanted);
+      const scanned = facts.namespaces;
+      for (const ns of scanned?.namespaces ?? []) for (const summary of Object.values(ns.sockets)) for (const socket of summary.listening) wanted.add(socket.inode);
+      const searched = scanned?.discovery.self ? new Set([scanned.discovery.self, ...scanned.namespaces.map((n) => n.link)]) : null;
+      const known = new Map((scanned?.namespaces ?? []).map((n) => [n.pid, n.process]));
+      facts.owners = scanSocketOwners(options.procRoot, wanted, undefined, scanned && searched ? { byPid: scanned.discovery.byPid, searched, known } : null);
       if (facts.owners.unreadable > 0) {
         return {
           status: 'partial',
@@ -602,8 +649,12 @@ function pid1Listens(facts: Facts): boolean {
 }
 
 /** The root of the files outside /etc: --root, else / live, the capture directory on a replay. */
+function systemRootPath(options: ScanOptions): string | null {
+  return options.root ?? (options.procRoot.live ? '/' : options.captureDir);
+}
+
 function systemRoot(options: ScanOptions): EtcRoot | null {
-  const root = options.root ?? (options.procRoot.live ? '/' : options.captureDir);
+  const root = systemRootPath(options);
   if (root === null) return null;
   try {
     return new EtcRoot(root, [], '/');

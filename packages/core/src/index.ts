@@ -16,6 +16,7 @@ export * from './analyze/socket-units.js';
 export * from './knowledge/socket-units/listen.js';
 export { socketUnitKnowledge, dropInCommands } from './knowledge/socket-units/drop-in.js';
 export * from './rules/index.js';
+export * from './rules/namespace-rules.js';
 export * from './knowledge/daemons/index.js';
 export * from './knowledge/kernels.js';
 export * from './firewall/model.js';

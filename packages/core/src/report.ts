@@ -331,6 +331,42 @@ export const Finding = Type.Object({
   }),
 });
 
+export const ContainerRuntime = Type.Union(
+  [Type.Literal('docker'), Type.Literal('containerd'), Type.Literal('podman'), Type.Literal('kubernetes'), Type.Literal('lxc'), Type.Literal('nspawn'), Type.Literal('unknown')],
+  { description: "Who made the namespace, from the cgroup path of its process: kubernetes when the path carries a pod UID (whatever engine runs the pod's containers); unknown when no runtime's layout matches." },
+);
+
+export const NamespaceOwner = Type.Object({
+  runtime: ContainerRuntime,
+  id: Nullable(Type.String({ description: 'The container id from the cgroup path (for a pod: the container whose process the namespace was read through, usually the sandbox).' })),
+  pod: Type.Optional(
+    Type.Object({
+      uid: Type.String(),
+      name: Type.Optional(Type.String({ description: "The pod's hostname from the kubelet's etc-hosts: its name unless spec.hostname is set." })),
+      namespace: Type.Optional(Type.String({ description: "From the service-account volume's namespace file." })),
+    }),
+  ),
+  name: Type.String({ description: 'How findings and the table name it: the container or pod name where a read-only file gives it (pods as namespace/name), else the short id, else the process (comm[pid]).' }),
+  cgroup: Nullable(Type.String({ description: 'The cgroup path the owner was read from.' })),
+});
+
+export const NetworkNamespace = Type.Object(
+  {
+    inode: Type.Integer({ minimum: 0, description: 'The namespace inode, as in /proc/[pid]/ns/net -> net:[INODE].' }),
+    pid: Type.Integer({ minimum: 1, description: 'The process it was read through (the lowest pid in it).' }),
+    processes: Type.Integer({ minimum: 1 }),
+    owner: NamespaceOwner,
+    sources: Type.Array(SourceStatus, { description: 'What was read of this namespace: its socket tables, addresses, routes, sysctls and V6ONLY flags.' }),
+    addresses: Type.Array(HostAddress),
+    routes: Type.Array(Route),
+    sysctl: Nullable(Sysctls),
+    services: Type.Array(Service),
+    connections: Type.Object({ ...ConnectionCounts.properties, unattributed: Type.Integer({ minimum: 0 }) }),
+    findings: Type.Array(Finding, { description: "The host's per-namespace rules on this namespace's facts, each subject naming the owner." }),
+  },
+  { description: 'A network namespace other than the host\'s (a container or pod), with its services judged as the host\'s are.' },
+);
+
 export const Report = Type.Object({
   schema: Type.Literal(REPORT_SCHEMA),
   reportId: Type.String({ format: 'uuid' }),
@@ -354,6 +390,7 @@ export const Report = Type.Object({
   firewall: Type.Optional(FirewallFacts),
   configs: Type.Optional(Type.Array(DaemonConfig)),
   findings: Type.Array(Finding),
+  namespaces: Type.Optional(Type.Array(NetworkNamespace, { description: "The other network namespaces (containers, pods); absent when none was found or discovery was off (--namespaces host)." })),
 });
 
 export type Family = Static<typeof Family>;
@@ -391,6 +428,9 @@ export type ConfigDirective = Static<typeof ConfigDirective>;
 export type DaemonConfig = Static<typeof DaemonConfig>;
 export type Severity = Static<typeof Severity>;
 export type Finding = Static<typeof Finding>;
+export type ContainerRuntime = Static<typeof ContainerRuntime>;
+export type NamespaceOwner = Static<typeof NamespaceOwner>;
+export type NetworkNamespace = Static<typeof NetworkNamespace>;
 export type Report = Static<typeof Report>;
 
 // Compiled on first use: the agent imports this module's types only, and compiling costs

@@ -20,7 +20,7 @@ export interface OwnerScan {
    * access to them whoever asks. Not a privilege the agent lacks.
    */
   denied: number;
-  /** Processes in another network namespace, not searched (their sockets are not ours). */
+  /** Processes in a network namespace not searched (another one, when only the agent's is). */
   otherNamespace: number;
   /** Whether the fd tables were read past their first FIRST_PASS_FDS entries. */
   secondPass: boolean;
@@ -63,12 +63,24 @@ export function parseCgroupUnit(text: string): string | null {
 
 const SOCKET_LINK = /^socket:\[(\d+)\]$/;
 
+/**
+ * The network namespaces whose processes are searched, when other namespaces are scanned too:
+ * each process's namespace as discovery read it (so no ns/net link is read twice) and the
+ * namespaces to search. Without it only the agent's own namespace is searched.
+ */
+export interface OwnerNamespaces {
+  byPid: ReadonlyMap<number, string>;
+  searched: ReadonlySet<string>;
+  /** comm and cgroup texts already read (of the processes namespaces were read through): not read again. */
+  known?: ReadonlyMap<number, { comm: string | null; cgroup: string | null }>;
+}
+
 /** Walks the processes' fd tables; keeps only holders of the `wanted` inodes. */
-export function scanSocketOwners(root: ProcRoot, wanted: ReadonlySet<number>, firstPassFds = FIRST_PASS_FDS): OwnerScan {
+export function scanSocketOwners(root: ProcRoot, wanted: ReadonlySet<number>, firstPassFds = FIRST_PASS_FDS, namespaces: OwnerNamespaces | null = null): OwnerScan {
   const holders = new Map<number, number[]>(); // pid -> inodes it holds
   const result = { processes: 0, unreadable: 0, denied: 0, otherNamespace: 0, secondPass: false };
   if (wanted.size === 0) return { owners: new Map(), ...result };
-  const ownNamespace = namespaceOf(root, 'self');
+  const ownNamespace = namespaces ? null : namespaceOf(root, 'self');
   const privileged = root.live && holdsOwnerCapabilities(readProcText(root, 'self/status'));
   const found = new Set<number>();
   const longer: number[] = []; // pids with more descriptors than the first pass read
@@ -116,7 +128,14 @@ export function scanSocketOwners(root: ProcRoot, wanted: ReadonlySet<number>, fi
     if (code < 48 || code > 57) continue;
     const pid = Number(name);
     result.processes++;
-    if (ownNamespace !== null) {
+    if (namespaces) {
+      // Socket inodes are unique across namespaces: one walk finds the holders in all of them.
+      const theirs = namespaces.byPid.get(pid);
+      if (theirs !== undefined && !namespaces.searched.has(theirs)) {
+        result.otherNamespace++;
+        continue;
+      }
+    } else if (ownNamespace !== null) {
       const theirs = namespaceOf(root, name);
       if (theirs !== null && theirs !== ownNamespace) {
         result.otherNamespace++;
@@ -135,7 +154,7 @@ export function scanSocketOwners(root: ProcRoot, wanted: ReadonlySet<number>, fi
 
   const owners = new Map<number, SocketOwner[]>();
   for (const [pid, inodes] of holders) {
-    const owner = describeProcess(root, pid);
+    const owner = describeProcess(root, pid, namespaces?.known?.get(pid));
     if (!owner) continue;
     for (const inode of new Set(inodes)) {
       const list = owners.get(inode);
@@ -151,10 +170,15 @@ export function scanSocketOwners(root: ProcRoot, wanted: ReadonlySet<number>, fi
  * CapEff: what reading other users' /proc/[pid]/fd takes (root holds every capability).
  */
 export function holdsOwnerCapabilities(status: string | null): boolean {
-  const hex = status === null ? undefined : /^CapEff:\s*([0-9a-fA-F]+)\s*$/m.exec(status)?.[1];
-  if (hex === undefined) return false;
-  const effective = BigInt(`0x${hex}`);
+  const effective = effectiveCapabilities(status);
+  if (effective === null) return false;
   return (effective & (1n << 2n)) !== 0n && (effective & (1n << 19n)) !== 0n;
+}
+
+/** The CapEff mask of a /proc/[pid]/status text; null when it has none. Pure. */
+export function effectiveCapabilities(status: string | null): bigint | null {
+  const hex = status === null ? undefined : /^CapEff:\s*([0-9a-fA-F]+)\s*$/m.exec(status)?.[1];
+  return hex === undefined ? null : BigInt(`0x${hex}`);
 }
 
 /** The network namespace a process is in (`net:[4026531840]`), or null where unreadable (captures). */
@@ -166,8 +190,8 @@ function namespaceOf(root: ProcRoot, pid: string): string | null {
   }
 }
 
-function describeProcess(root: ProcRoot, pid: number): SocketOwner | null {
-  const comm = readProcText(root, `${pid}/comm`);
+function describeProcess(root: ProcRoot, pid: number, known?: { comm: string | null; cgroup: string | null }): SocketOwner | null {
+  const comm = known ? known.comm : readProcText(root, `${pid}/comm`);
   if (comm === null) return null;
   const stat = readProcText(root, `${pid}/stat`);
   let exe: string | null = null;
@@ -176,7 +200,7 @@ function describeProcess(root: ProcRoot, pid: number): SocketOwner | null {
   } catch (error) {
     if (!isNotFound(error) && !isPermissionDenied(error)) throw error;
   }
-  const cgroup = readProcText(root, `${pid}/cgroup`);
+  const cgroup = known ? known.cgroup : readProcText(root, `${pid}/cgroup`);
   const status = readProcText(root, `${pid}/status`);
   const uidMatch = status ? /^Uid:\s+(\d+)/m.exec(status) : null;
   return {

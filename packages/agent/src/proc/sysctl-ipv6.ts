@@ -22,18 +22,29 @@ export function parseSysctlInteger(text: string, file: string): number {
   return Number(value);
 }
 
-function readInteger(root: ProcRoot, rel: string): number | null {
-  const text = readProcText(root, rel);
-  return text === null ? null : parseSysctlInteger(text, rel);
+/** Where the sysctl files come from: a proc root, or a dump taken inside another namespace. */
+export interface SysctlFiles {
+  /** Entries of a directory (rel to the proc root, e.g. sys/net/ipv6/conf); null when absent. */
+  list(rel: string): string[] | null;
+  read(rel: string): string | null;
 }
 
 /** Raw values and, for real interfaces, what the kernel does with them. null: IPv6 is off. */
 export function readIpv6Sysctls(root: ProcRoot): Sysctls | null {
-  const names = listProcDir(root, 'sys/net/ipv6/conf');
+  return ipv6SysctlsFrom({ list: (rel) => listProcDir(root, rel), read: (rel) => readProcText(root, rel) });
+}
+
+/** The same from any SysctlFiles. */
+export function ipv6SysctlsFrom(files: SysctlFiles): Sysctls | null {
+  const readInteger = (rel: string): number | null => {
+    const text = files.read(rel);
+    return text === null ? null : parseSysctlInteger(text, rel);
+  };
+  const names = files.list('sys/net/ipv6/conf');
   if (names === null) return null;
   const rawOf = (name: string): InterfaceSysctlsRaw => {
     const raw = {} as InterfaceSysctlsRaw;
-    for (const key of ipv6ConfKeys) raw[key] = readInteger(root, `sys/net/ipv6/conf/${name}/${key}`);
+    for (const key of ipv6ConfKeys) raw[key] = readInteger(`sys/net/ipv6/conf/${name}/${key}`);
     return raw;
   };
   const all = names.includes('all') ? rawOf('all') : null;
@@ -43,7 +54,7 @@ export function readIpv6Sysctls(root: ProcRoot): Sysctls | null {
     const isInterface = name !== 'all' && name !== 'default';
     return { name, raw, effective: isInterface ? effectiveSysctls(raw, all) : null };
   });
-  return { bindv6only: readInteger(root, 'sys/net/ipv6/bindv6only'), interfaces };
+  return { bindv6only: readInteger('sys/net/ipv6/bindv6only'), interfaces };
 }
 
 const rank = (name: string): number => (name === 'all' ? 0 : name === 'default' ? 1 : 2);
