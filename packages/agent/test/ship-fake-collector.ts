@@ -35,7 +35,9 @@ export type Answer =
   | 'store-then-close'
   | 'close'
   | 'stall'
-  | { status: number; body?: unknown; headers?: Record<string, string> };
+  | { status: number; body?: unknown; headers?: Record<string, string> }
+  /** The status line, then a body that never ends (a chunk every few ms until the client hangs up). */
+  | { status: number; endless: true };
 
 export class FakeCollector {
   /** Every request, in arrival order, each with the answer it got. */
@@ -174,6 +176,13 @@ export class FakeCollector {
         : { reportId, hostId: 'fake-host', duplicate, receivedAt, findings: { open: 2, opened: duplicate ? 0 : 1, resolved: 0 } };
       request.answer = duplicate ? 200 : 202;
       res.writeHead(request.answer, { 'content-type': 'application/json' }).end(JSON.stringify(ack));
+      return;
+    }
+    if ('endless' in answer) {
+      request.answer = answer.status;
+      res.writeHead(answer.status, { 'content-type': 'text/html' });
+      const timer = setInterval(() => res.write('<p>still going</p>'.repeat(64)), 5);
+      res.on('close', () => clearInterval(timer));
       return;
     }
     const payload = answer.body === undefined ? '' : typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);

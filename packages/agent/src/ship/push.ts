@@ -25,8 +25,8 @@ export type PushOutcome<A = CollectorAck> =
       status: number;
       /** True on 200: this reportId (batchId) was stored before (a resend after a lost ack). */
       duplicate: boolean;
-      /** Null when a 2xx came without a readable ack: the payload is stored all the same. */
-      ack: A | null;
+      /** The collector's ack for this very payload (a 2xx without one is a retry). */
+      ack: A;
     }
   | {
       kind: 'rejected';
@@ -113,19 +113,24 @@ async function pushWith<T, A extends { duplicate: boolean }>(kind: PayloadKind<T
     return networkFailure(error, options.signal);
   }
   const { statusCode: status } = response;
-  let text: string | null;
+  let text: string;
   try {
-    text = await readLimited(response.body);
+    text = await readLimited(response.body, timeoutMs);
   } catch (error) {
-    // The status line is the collector's decision; a body lost after it does not change it.
-    if (status >= 200 && status < 300) return { kind: 'delivered', status, duplicate: status === 200, ack: null };
     return networkFailure(error, options.signal, status);
   }
   const json = parseJson(text);
 
   if (status >= 200 && status < 300) {
+    // Only the collector's ack for this very id says it is stored: a 2xx from a proxy's error
+    // page, a captive portal or another server says nothing, and the payload must stay spooled.
     const ack = kind.readAck(json);
-    return { kind: 'delivered', status, duplicate: ack?.duplicate ?? status === 200, ack };
+    const id = kind.id(payload);
+    if (ack === null || kind.ackId(ack) !== id) {
+      const what = ack === null ? (json === null ? 'not JSON' : `not a ${kind.noun} ack`) : `the ack of ${kind.idField} ${kind.ackId(ack)}`;
+      return { kind: 'retry', status, code: 'NO_ACK', retryAfterMs: null, message: `${status} without the collector's ack for ${kind.idField} ${id} (${what}): ${snippet(text) || '(no body)'}` };
+    }
+    return { kind: 'delivered', status, duplicate: ack.duplicate, ack };
   }
   const problem = asProblem(json);
   if (status >= 500 || RETRYABLE_4XX.has(status)) {
@@ -165,13 +170,28 @@ export function errorCode(error: unknown): string | null {
   return null;
 }
 
-async function readLimited(body: Dispatcher.ResponseData['body']): Promise<string> {
+/**
+ * The answer's body, at most MAX_ANSWER_BYTES of it and within `timeoutMs` in all: acks and
+ * problems are small, and an endless body (a broken proxy streaming forever, measured: `push`
+ * hung) must not hold the agent. Beyond either limit the rest is not read (the connection is
+ * dropped) and it is an error, so the attempt counts as failed.
+ */
+async function readLimited(body: Dispatcher.ResponseData['body'], timeoutMs: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of body) {
-    const buffer = chunk as Buffer;
-    if (size < MAX_ANSWER_BYTES) chunks.push(buffer.subarray(0, MAX_ANSWER_BYTES - size));
-    size += buffer.length;
+  const timer = setTimeout(() => body.destroy(Object.assign(new Error(`the answer's body took longer than ${timeoutMs} ms`), { code: 'BODY_TIMEOUT' })), timeoutMs);
+  try {
+    for await (const chunk of body) {
+      const buffer = chunk as Buffer;
+      size += buffer.length;
+      if (size > MAX_ANSWER_BYTES) {
+        body.destroy();
+        throw Object.assign(new Error(`the answer's body is larger than ${MAX_ANSWER_BYTES} bytes`), { code: 'BODY_TOO_LARGE' });
+      }
+      chunks.push(buffer);
+    }
+  } finally {
+    clearTimeout(timer);
   }
   return Buffer.concat(chunks).toString('utf8');
 }
@@ -214,8 +234,13 @@ function describeAnswer(status: number, problem: CollectorProblem | null, text: 
     if (more.length > 0) parts.push(`[${more.slice(0, 3).map((p) => `${p.path} ${p.message}`).join('; ')}${more.length > 3 ? `; +${more.length - 3} more` : ''}]`);
     return parts.join(' ');
   }
-  const snippet = text.replace(/\s+/g, ' ').trim().slice(0, 200);
-  return snippet ? `${status}: ${snippet}` : `${status} (no body)`;
+  const shown = snippet(text);
+  return shown ? `${status}: ${shown}` : `${status} (no body)`;
+}
+
+/** The start of an answer's text on one line, for log lines. */
+function snippet(text: string): string {
+  return text.replace(/\s+/g, ' ').trim().slice(0, 200);
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {
