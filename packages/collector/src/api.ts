@@ -5,7 +5,7 @@ import { Finding, Service, ServiceMode, Severity } from '@dualstack/core/schema'
 
 const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
-export const Role = Type.Union([Type.Literal('agent'), Type.Literal('reader'), Type.Literal('admin')]);
+export const Role = Type.Union([Type.Literal('agent'), Type.Literal('reader'), Type.Literal('admin'), Type.Literal('enroll'), Type.Literal('host')]);
 
 export { IngestAck, Problem } from '@dualstack/core/schema';
 

@@ -11,7 +11,7 @@ import { EndpointConflictError } from './endpoints/records.js';
 import { AlertService } from './alerts/service.js';
 import { openDatabase } from './db/open.js';
 import { BackupError, backupDatabase } from './db/backup.js';
-import { generateToken, hashToken } from './tokens.js';
+import { ENROLL_SECRET_PREFIX, generateToken, hashToken, TOKEN_PREFIX } from './tokens.js';
 import type { Role } from './api.js';
 
 class UsageError extends Error {}
@@ -23,10 +23,12 @@ Usage: dualstack-collector <command> [options]
 
 Commands:
   serve                          run the collector (API, /docs, /metrics, /healthz)
-  token create --name N --role R create a token (role agent, reader or admin); printed once
+  token create --name N --role R create a token (role agent, reader or admin), or an enroll
+                                 secret (role enroll, optional --expires 30d|12h|90m: agents
+                                 exchange it for a host key of their own); printed once
   token list                     list tokens (never the tokens themselves) with the host each
                                  agent token is bound to (the first host id it reported)
-  token revoke NAME|ID           revoke a token
+  token revoke NAME|ID           revoke a token or enroll secret (enrolled hosts keep their keys)
   migrate                        create or upgrade the database, then exit
   alerts test --receiver NAME    send a test notification to a configured alert receiver
   backup FILE [--force]          copy the database to FILE while the collector runs (online
@@ -118,7 +120,7 @@ async function main(argv: string[]): Promise<number> {
 async function tokenCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   const { values, positionals } = parse(`token ${sub ?? ''}`.trim(), () =>
-    parseArgs({ args: rest, options: { ...common, name: { type: 'string' }, role: { type: 'string' } }, allowPositionals: true }),
+    parseArgs({ args: rest, options: { ...common, name: { type: 'string' }, role: { type: 'string' }, expires: { type: 'string' } }, allowPositionals: true }),
   );
   if (values.help || sub === undefined) return print(HELP.main);
   const config = loadConfig(values);
@@ -128,17 +130,20 @@ async function tokenCommand(args: string[]): Promise<number> {
       case 'create': {
         const role = values.role as Role | undefined;
         if (!values.name) throw new UsageError('token create: --name is required');
-        if (role !== 'agent' && role !== 'reader' && role !== 'admin') throw new UsageError('token create: --role must be agent, reader or admin');
-        const token = generateToken();
-        const record = await store.createToken({ name: values.name, role, hash: hashToken(token) });
-        process.stderr.write(`token '${record.name}' (${record.role}, id ${record.id}) created; it is shown only now:\n`);
+        if (role !== 'agent' && role !== 'reader' && role !== 'admin' && role !== 'enroll') throw new UsageError('token create: --role must be agent, reader, admin or enroll');
+        if (values.expires !== undefined && role !== 'enroll') throw new UsageError('token create: --expires applies to --role enroll only');
+        const expiresAt = values.expires === undefined ? null : new Date(Date.now() + expiryMs(values.expires)).toISOString();
+        const token = generateToken(role === 'enroll' ? ENROLL_SECRET_PREFIX : TOKEN_PREFIX);
+        const record = await store.createToken({ name: values.name, role, hash: hashToken(token), expiresAt });
+        const until = expiresAt ? `, expires ${expiresAt}` : '';
+        process.stderr.write(`${role === 'enroll' ? 'enroll secret' : 'token'} '${record.name}' (${record.role}, id ${record.id}${until}) created; it is shown only now:\n`);
         process.stdout.write(`${token}\n`);
         return 0;
       }
       case 'list': {
         for (const t of await store.listTokens()) {
           // An agent token writes only the host it reported first (docs/operations.md).
-          const host = t.role !== 'agent' ? '-' : t.hostId === null ? 'host: not bound yet' : `host ${t.hostId}`;
+          const host = t.role === 'enroll' ? `expires ${t.expiresAt ?? 'never'}` : t.role !== 'agent' ? '-' : t.hostId === null ? 'host: not bound yet' : `host ${t.hostId}`;
           process.stdout.write(`${t.id}\t${t.name}\t${t.role}\tcreated ${t.createdAt}\t${host}\t${t.revokedAt ? `revoked ${t.revokedAt}` : 'active'}\n`);
         }
         return 0;
@@ -217,6 +222,13 @@ async function alertsCommand(args: string[]): Promise<number> {
   } finally {
     await store.close();
   }
+}
+
+/** --expires: "30d", "12h", "90m" -> ms. */
+function expiryMs(value: string): number {
+  const match = /^([1-9]\d*)([dhm])$/.exec(value.trim());
+  if (!match) throw new UsageError(`token create: --expires takes a duration like 30d, 12h or 90m, not '${value}'`);
+  return Number(match[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[match[2] as 'd' | 'h' | 'm'];
 }
 
 function print(text: string): number {

@@ -17,6 +17,48 @@ export interface TokenRecord {
    * (null until then), a host key's the host it was enrolled for; admin tokens are never bound.
    */
   hostId: string | null;
+  /** Enroll secrets: when the secret stops enrolling (null: never). */
+  expiresAt?: string | null;
+  /** Host keys: live, pending (a duplicate identity, refused until accepted) or revoked. */
+  keyState?: HostKeyState;
+}
+
+export type HostKeyState = 'live' | 'pending' | 'revoked';
+
+/** One host key as the admin sees it (never the key itself). */
+export interface HostKeyRecord {
+  id: string;
+  hostId: string;
+  state: HostKeyState;
+  /** What the enrolling agent said about itself, to tell two hosts with one host id apart. */
+  hostname: string;
+  facts: Record<string, unknown>;
+  /** The enrolling client's address as the collector saw it. */
+  peer: string | null;
+  /** The name of the enroll secret it was enrolled with (null once that secret is gone). */
+  enrolledWith: string | null;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface EnrollInput {
+  secretId: string | null;
+  hostId: string;
+  hostname: string;
+  facts: Record<string, unknown>;
+  peer: string | null;
+  /** The new key's hash (never the key). */
+  hash: string;
+}
+
+export interface EnrolledKey {
+  keyId: string;
+  hostId: string;
+  state: 'live' | 'pending';
+  createdAt: string;
+  /** With pending: the live key the host id already has. */
+  live: HostKeyRecord | null;
 }
 
 export interface IngestMeta {
@@ -43,8 +85,12 @@ export interface StoreCounts {
 }
 
 export interface Store {
-  /** Stores a token's hash (never the token). Names are unique. */
-  createToken(input: { name: string; role: Role; hash: string }): Promise<TokenRecord>;
+  /**
+   * Stores a token's hash (never the token). Names are unique (enroll secrets included). Role
+   * enroll makes an enroll secret (optionally expiring); role host is refused: host keys come
+   * from enrollHost.
+   */
+  createToken(input: { name: string; role: Role; hash: string; expiresAt?: string | null }): Promise<TokenRecord>;
   findTokenByHash(hash: string): Promise<TokenRecord | null>;
   listTokens(): Promise<TokenRecord[]>;
   /** Revokes by id or name; false when no such live token exists. */
@@ -54,6 +100,16 @@ export interface Store {
    * at once, one wins) and returns the host id the token is bound to afterwards.
    */
   bindToken(tokenId: string, hostId: string): Promise<string>;
+  /**
+   * Issues a host key for `hostId` (POST /api/v1/enroll): live when the host id has none,
+   * pending (a duplicate identity) when it has a live one. TooManyPendingKeysError (429) beyond
+   * the pending keys kept per host.
+   */
+  enrollHost(input: EnrollInput): Promise<EnrolledKey>;
+  /** Live and pending host keys, by host id. */
+  listHostKeys(): Promise<HostKeyRecord[]>;
+  /** One host's keys, newest first, revoked ones included. */
+  hostKeysOf(hostId: string): Promise<HostKeyRecord[]>;
 
   /**
    * Stores one validated report in one transaction, or nothing. Idempotent on reportId: a

@@ -35,7 +35,7 @@ test('token create prints the token once; list never shows it; revoke by name', 
   assert.match(again.stderr, /no active token named or with id 'web'/);
   const badRole = run('token', 'create', '--name', 'x', '--role', 'root', '--db', db);
   assert.equal(badRole.status, 1);
-  assert.match(badRole.stderr, /--role must be agent, reader or admin/);
+  assert.match(badRole.stderr, /--role must be agent, reader, admin or enroll/);
 });
 
 test('migrate creates the database; a bad configuration key is named', (t) => {

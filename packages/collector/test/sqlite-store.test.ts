@@ -920,7 +920,7 @@ describe('retention and tokens', () => {
     const store = openStore(t);
     const agent = await store.createToken({ name: 'agent-1', role: 'agent', hash: 'hash-1' });
     const reader = await store.createToken({ name: 'dashboard', role: 'reader', hash: 'hash-2' });
-    assert.deepEqual({ ...agent, id: undefined, createdAt: undefined }, { id: undefined, createdAt: undefined, name: 'agent-1', role: 'agent', revokedAt: null, lastUsedAt: null });
+    assert.deepEqual({ ...agent, id: undefined, createdAt: undefined }, { id: undefined, createdAt: undefined, name: 'agent-1', role: 'agent', revokedAt: null, lastUsedAt: null, hostId: null });
     await assert.rejects(store.createToken({ name: 'agent-1', role: 'admin', hash: 'hash-3' }), TokenNameTakenError);
     assert.equal(await store.findTokenByHash('no-such-hash'), null);
     assert.deepEqual(await store.findTokenByHash('hash-1'), agent);

@@ -26,3 +26,35 @@ export const IngestAck = Type.Object({
 
 export type Problem = Static<typeof Problem>;
 export type IngestAck = Static<typeof IngestAck>;
+
+/**
+ * POST /api/v1/enroll (an enroll secret as the bearer): the host asks for a host key of its
+ * own. hostId is the one its reports carry (/etc/machine-id by default).
+ */
+export const EnrollRequest = Type.Object({
+  hostId: Type.String({ minLength: 1, maxLength: 256 }),
+  hostname: Type.String({ minLength: 1, maxLength: 255 }),
+  facts: Type.Object(
+    {
+      agentVersion: Type.Optional(Type.String({ maxLength: 64 })),
+      distro: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Null()])),
+      kernel: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Null()])),
+      arch: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
+    },
+    { additionalProperties: false, description: 'What the admin sees beside the key, to tell two hosts with one host id apart.' },
+  ),
+});
+
+export const EnrollAnswer = Type.Object({
+  hostId: Type.String(),
+  key: Type.String({ description: 'The host key, shown only now: the bearer for this host from now on.' }),
+  keyId: Type.String(),
+  state: Type.Union([Type.Literal('live'), Type.Literal('pending')], {
+    description: 'live: the key writes this host. pending: another key is live for this host id (a duplicate identity); refused until an admin accepts this one.',
+  }),
+  createdAt: Type.String({ format: 'date-time' }),
+  detail: Type.Optional(Type.String({ description: 'With pending: what happened and the fix.' })),
+});
+
+export type EnrollRequest = Static<typeof EnrollRequest>;
+export type EnrollAnswer = Static<typeof EnrollAnswer>;

@@ -79,6 +79,8 @@ export function rebuildIngestError(sent: SentIngestError): Error {
 function prepareStatements(db: Database.Database) {
   return {
     touchToken: db.prepare<[{ at: string; id: string }]>('UPDATE tokens SET last_used_at = @at WHERE id = @id AND (last_used_at IS NULL OR last_used_at < @at)'),
+    // A touched id is a token's or a host key's (UUIDs both): the one that matches is updated.
+    touchHostKey: db.prepare<[{ at: string; id: string }]>('UPDATE host_keys SET last_used_at = @at WHERE id = @id AND (last_used_at IS NULL OR last_used_at < @at)'),
     reportById: db.prepare<[string], StoredReportRow>('SELECT host_id, received_at, ack_open, ack_opened, ack_resolved FROM reports WHERE report_id = ?'),
     hostState: db.prepare<[string], HostStateRow>(
       'SELECT collected_at, last_seen, services_hash, findings_hash, findings_critical, findings_warning, findings_info FROM hosts WHERE host_id = ?',
@@ -152,11 +154,11 @@ export class IngestWriter {
     this.s = prepareStatements(db);
     this.writeBatchTransaction = db.transaction((reports: PreparedReport[], touches: TokenTouches) => {
       const results = reports.map((report) => this.writeReport(report));
-      for (const [id, at] of touches) this.s.touchToken.run({ at, id });
+      for (const [id, at] of touches) this.touch(id, at);
       return results;
     });
     this.touchTransaction = db.transaction((touches: TokenTouches) => {
-      for (const [id, at] of touches) this.s.touchToken.run({ at, id });
+      for (const [id, at] of touches) this.touch(id, at);
     });
   }
 
@@ -166,6 +168,10 @@ export class IngestWriter {
    * is (busy, full, I/O error), every report would fail the same way, and each retry could wait
    * busy_timeout: all fail now, and the agents retry later.
    */
+  private touch(id: string, at: string): void {
+    if (this.s.touchToken.run({ at, id }).changes === 0) this.s.touchHostKey.run({ at, id });
+  }
+
   writeBatch(reports: PreparedReport[], touches: TokenTouches): BatchResult {
     try {
       return { outcomes: this.writeBatchTransaction.immediate(reports, touches).map((ok) => ({ ok })), batchFailed: false, retriedAlone: 0 };

@@ -27,8 +27,9 @@ import type Database from 'better-sqlite3';
 import { compareFindings, type EndpointSpec, type Finding, type ProbeAck, type ProbeBatch, type Report, type Severity } from '@dualstack/core';
 import type { DeclaredEndpoint, EndpointInput, ProbeHistoryEntry, ProbeIngestMeta } from '../endpoints/records.js';
 import { SqliteEndpointStore } from './sqlite-endpoint-store.js';
+import { SqliteIdentityStore } from './sqlite-identity-store.js';
 import type { FindingRuleRow, FleetSummary, HostDetail, HostQuery, HostSummary, IngestAck, Paged, ReadinessPoint, Role, ServiceMatrixRow, StoredFinding } from '../api.js';
-import { StoreBusyError, type IngestMeta, type Store, type StoreCounts, type StoreOptions, type TokenRecord } from '../store.js';
+import { StoreBusyError, type EnrolledKey, type EnrollInput, type HostKeyRecord, type IngestMeta, type Store, type StoreCounts, type StoreOptions, type TokenRecord } from '../store.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, openDatabase, type OpenDatabaseOptions } from './open.js';
 import { backupDatabase } from './backup.js';
 import { modeBit, prepareReport, ReportRejectedError, type PreparedReport } from './ingest-rows.js';
@@ -299,6 +300,7 @@ export class SqliteStore implements Store {
   private readonly s: ReturnType<typeof prepareStatements>;
   private readonly ingest: IngestSink;
   private readonly endpoints: SqliteEndpointStore;
+  private readonly identity: SqliteIdentityStore;
   private inFlight: Promise<void> | null = null;
 
   /** Opens (creating and migrating when needed) the database file. */
@@ -312,6 +314,7 @@ export class SqliteStore implements Store {
     try {
       this.s = prepareStatements(db);
       this.endpoints = new SqliteEndpointStore(db);
+      this.identity = new SqliteIdentityStore(db);
     } catch (error) {
       db.close();
       throw error;
@@ -342,15 +345,17 @@ export class SqliteStore implements Store {
 
   // --- tokens --------------------------------------------------------------------------------
 
-  async createToken(input: { name: string; role: Role; hash: string }): Promise<TokenRecord> {
+  async createToken(input: { name: string; role: Role; hash: string; expiresAt?: string | null }): Promise<TokenRecord> {
     const id = randomUUID();
     const createdAt = new Date().toISOString();
+    if (input.role === 'host') throw new Error('host keys are issued by enrollment (POST /api/v1/enroll), not created as tokens');
     try {
+      if (input.role === 'enroll') return this.identity.createSecret({ name: input.name, hash: input.hash, expiresAt: input.expiresAt ?? null }, createdAt);
+      if (this.identity.secretNamed(input.name)) throw new TokenNameTakenError(input.name);
       this.s.insertToken.run(id, input.name, input.role, input.hash, createdAt);
     } catch (error) {
-      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && /tokens\.name/.test((error as Error).message)) {
-        throw new TokenNameTakenError(input.name);
-      }
+      const taken = (error as { nameTaken?: boolean }).nameTaken === true || /\.name/.test((error as Error).message);
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && taken) throw new TokenNameTakenError(input.name);
       throw error;
     }
     return { id, name: input.name, role: input.role, createdAt, revokedAt: null, lastUsedAt: null, hostId: null };
@@ -363,21 +368,40 @@ export class SqliteStore implements Store {
    */
   async findTokenByHash(hash: string): Promise<TokenRecord | null> {
     const row = this.s.tokenByHash.get(hash);
-    if (!row) return null;
+    // Enroll secrets are touched when they enroll; host keys like tokens (live ones: a pending
+    // key is refused, not used).
+    const token = row ? tokenOf(row) : this.identity.findByHash(hash);
+    if (!token) return null;
     const now = Date.now();
-    if (!this.closing && row.revoked_at === null && (row.last_used_at === null || Date.parse(row.last_used_at) < now - TOKEN_TOUCH_MS)) {
-      this.pendingTouches.set(row.id, new Date(now).toISOString());
+    const touched = token.role !== 'enroll' && token.revokedAt === null && token.keyState !== 'pending';
+    if (!this.closing && touched && (token.lastUsedAt === null || Date.parse(token.lastUsedAt) < now - TOKEN_TOUCH_MS)) {
+      this.pendingTouches.set(token.id, new Date(now).toISOString());
       this.scheduleFlush();
     }
-    return tokenOf(row);
+    return token;
   }
 
+  /** Tokens, then enroll secrets. */
   async listTokens(): Promise<TokenRecord[]> {
-    return this.s.listTokens.all().map(tokenOf);
+    return [...this.s.listTokens.all().map(tokenOf), ...this.identity.listSecrets()];
   }
 
   async revokeToken(idOrName: string): Promise<boolean> {
-    return this.s.revokeToken.run({ at: new Date().toISOString(), idOrName }).changes > 0;
+    const at = new Date().toISOString();
+    return this.s.revokeToken.run({ at, idOrName }).changes > 0 || this.identity.revokeSecret(idOrName, at);
+  }
+
+  async enrollHost(input: EnrollInput): Promise<EnrolledKey> {
+    if (this.closing) throw new Error('the store is closed');
+    return this.identity.enroll(input, new Date().toISOString());
+  }
+
+  async listHostKeys(): Promise<HostKeyRecord[]> {
+    return this.identity.listKeys();
+  }
+
+  async hostKeysOf(hostId: string): Promise<HostKeyRecord[]> {
+    return this.identity.keysOf(hostId);
   }
 
   // Once per token's life, so a commit of its own on this connection is fine.

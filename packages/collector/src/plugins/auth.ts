@@ -28,6 +28,28 @@ declare module 'fastify' {
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 
+/**
+ * The tokens row a stored report or probe batch names (reports.token_id): none for a host key,
+ * which lives in host_keys and is found by the host id (one live key per host).
+ */
+export function storedTokenId(request: FastifyRequest): string | null {
+  return request.token && request.token.role !== 'host' ? request.token.id : null;
+}
+
+/** The fix for a cloned machine: what the pending key's refusal and the admin API say. */
+export const DUPLICATE_IDENTITY_FIX = 'rm /etc/machine-id && systemd-machine-id-setup';
+
+/** A pending host key's refusal: what happened, and both ways out. */
+export function duplicateIdentity(hostId: string, keyId: string): Problem {
+  return problem(
+    403,
+    'duplicate-identity',
+    'Duplicate host identity',
+    `Host id ${hostId} already has a live host key; this one (${keyId}) was enrolled later by another machine with the same host id, most likely a clone (same /etc/machine-id). ` +
+      `On the clone: ${DUPLICATE_IDENTITY_FIX}, restart the agent, and it enrolls under its own id. If this machine replaces the old one, an admin accepts its key: dualstack-collector host accept ${hostId} ${keyId}.`,
+  );
+}
+
 export const authPlugin = fp<{ openReadsOnLoopback: boolean }>(
   async (app, opts) => {
     app.decorateRequest('token', null);
@@ -43,6 +65,11 @@ export const authPlugin = fp<{ openReadsOnLoopback: boolean }>(
         const token = await app.store.findTokenByHash(hashToken(match[1]!));
         if (!token) return sendProblem(reply, problem(401, 'unauthorized', 'Unauthorized', 'Unknown token.'));
         if (token.revokedAt) return sendProblem(reply, problem(401, 'unauthorized', 'Unauthorized', `Token '${token.name}' was revoked at ${token.revokedAt}.`));
+        if (token.expiresAt && token.expiresAt <= new Date().toISOString()) {
+          return sendProblem(reply, problem(401, 'unauthorized', 'Unauthorized', `Enroll secret '${token.name}' expired at ${token.expiresAt}.`));
+        }
+        // Not 401: the agent would enroll again and again. 403 keeps its reports in its spool.
+        if (token.keyState === 'pending') return sendProblem(reply, duplicateIdentity(token.hostId!, token.id));
         if (!roleGrants[token.role].includes(role)) {
           return sendProblem(reply, problem(403, 'forbidden', 'Forbidden', `Token '${token.name}' has role ${token.role}; this endpoint needs ${role}.`));
         }

@@ -7,6 +7,7 @@ import { parseEndpointUrl, type ProbeTarget } from '@dualstack/core';
 import { PROBE_SCHEMA, ProbeAck, ProbeBatch, ProbeTargets } from '@dualstack/core/schema';
 import { Problem } from '../api.js';
 import { problem, sendProblem } from '../problems.js';
+import { storedTokenId } from '../plugins/auth.js';
 
 /** `dualstack.probe/vN` -> N; null when the value is not such a string. */
 function probeSchemaMajor(schema: unknown): number | null {
@@ -58,7 +59,7 @@ export const probeRoutes: FastifyPluginAsyncTypebox<{ timeoutMs: number }> = asy
       },
     },
     async (request, reply) => {
-      const ack = await app.store.ingestProbeBatch(request.body, { receivedAt: new Date().toISOString(), tokenId: request.token?.id ?? null });
+      const ack = await app.store.ingestProbeBatch(request.body, { receivedAt: new Date().toISOString(), tokenId: storedTokenId(request) });
       return reply.code(ack.duplicate ? 200 : 202).send(ack);
     },
   );

@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { REPORT_SCHEMA, Report, schemaMajor, REPORT_SCHEMA_MAJOR } from '@dualstack/core/schema';
 import { IngestAck, Problem } from '../api.js';
 import { problem, sendProblem } from '../problems.js';
+import { storedTokenId } from '../plugins/auth.js';
 import { hasUnknownProperties, withoutUnknownProperties } from '../ingest/unknown-properties.js';
 
 export const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -48,7 +49,7 @@ export const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const known = hasUnknownProperties(request.body) ? withoutUnknownProperties(request.body) : null;
       const ack = await app.store.ingestReport(known ?? request.body, {
         receivedAt: new Date().toISOString(),
-        tokenId: request.token?.id ?? null,
+        tokenId: storedTokenId(request),
         bytes: Number(request.headers['content-length'] ?? 0),
         ...(request.headers.date !== undefined ? { sentAt: request.headers.date } : {}),
         ...(known !== null ? { body: JSON.stringify(known) } : request.rawBody !== undefined ? { body: request.rawBody } : {}),

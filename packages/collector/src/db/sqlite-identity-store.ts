@@ -1,0 +1,153 @@
+// Host identity on SQLite (migration 7): enroll secrets, and the host keys agents get for them.
+// A host id has at most one live key (a partial unique index says so); a second enrollment for
+// a host id with a live key gets a pending key: a duplicate identity, refused until an admin
+// accepts it. Writes go through this thread's connection: enrollments are rare (once per host,
+// and again after a revoke), unlike reports.
+import { randomUUID } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import type { EnrolledKey, EnrollInput, HostKeyRecord, HostKeyState, TokenRecord } from '../store.js';
+
+/** Pending keys kept per host id: a clone re-enrolling in a loop must not grow the table. */
+export const MAX_PENDING_KEYS = 5;
+
+export class TooManyPendingKeysError extends Error {
+  readonly statusCode = 429;
+  constructor(readonly hostId: string) {
+    super(`host ${hostId} already has ${MAX_PENDING_KEYS} pending enrollments (a duplicate identity): accept or revoke them first`);
+    this.name = 'TooManyPendingKeysError';
+  }
+}
+
+interface SecretRow {
+  id: string;
+  name: string;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+
+interface KeyRow {
+  id: string;
+  host_id: string;
+  state: HostKeyState;
+  hostname: string;
+  facts: string;
+  peer: string | null;
+  secret_name: string | null;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+const KEY_COLUMNS = `k.id, k.host_id, k.state, k.hostname, k.facts, k.peer, s.name AS secret_name, k.created_at, k.last_used_at, k.revoked_at
+  FROM host_keys k LEFT JOIN enroll_secrets s ON s.id = k.secret_id`;
+
+const secretOf = (row: SecretRow): TokenRecord => ({
+  id: row.id,
+  name: row.name,
+  role: 'enroll',
+  createdAt: row.created_at,
+  revokedAt: row.revoked_at,
+  lastUsedAt: row.last_used_at,
+  hostId: null,
+  expiresAt: row.expires_at,
+});
+
+const keyOf = (row: KeyRow): HostKeyRecord => ({
+  id: row.id,
+  hostId: row.host_id,
+  state: row.state,
+  hostname: row.hostname,
+  facts: JSON.parse(row.facts) as Record<string, unknown>,
+  peer: row.peer,
+  enrolledWith: row.secret_name,
+  createdAt: row.created_at,
+  lastUsedAt: row.last_used_at,
+  revokedAt: row.revoked_at,
+});
+
+export class SqliteIdentityStore {
+  private readonly s;
+
+  constructor(private readonly db: Database.Database) {
+    this.s = {
+      insertSecret: db.prepare<[string, string, string, string, string | null]>('INSERT INTO enroll_secrets (id, name, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)'),
+      secretByHash: db.prepare<[string], SecretRow>('SELECT id, name, created_at, expires_at, revoked_at, last_used_at FROM enroll_secrets WHERE hash = ?'),
+      secrets: db.prepare<[], SecretRow>('SELECT id, name, created_at, expires_at, revoked_at, last_used_at FROM enroll_secrets ORDER BY created_at, name'),
+      revokeSecret: db.prepare<[{ at: string; idOrName: string }]>('UPDATE enroll_secrets SET revoked_at = @at WHERE (id = @idOrName OR name = @idOrName) AND revoked_at IS NULL'),
+      touchSecret: db.prepare<[string, string]>('UPDATE enroll_secrets SET last_used_at = ? WHERE id = ?'),
+      tokenNamed: db.prepare<[string], number>('SELECT count(*) FROM tokens WHERE name = ?').pluck(),
+      secretNamed: db.prepare<[string], number>('SELECT count(*) FROM enroll_secrets WHERE name = ?').pluck(),
+      keyByHash: db.prepare<[string], KeyRow>(`SELECT ${KEY_COLUMNS} WHERE k.hash = ?`),
+      liveKey: db.prepare<[string], KeyRow>(`SELECT ${KEY_COLUMNS} WHERE k.host_id = ? AND k.state = 'live'`),
+      pendingCount: db.prepare<[string], number>("SELECT count(*) FROM host_keys WHERE host_id = ? AND state = 'pending'").pluck(),
+      insertKey: db.prepare<[{ id: string; hostId: string; hash: string; state: HostKeyState; hostname: string; facts: string; peer: string | null; secretId: string | null; at: string }]>(
+        'INSERT INTO host_keys (id, host_id, hash, state, hostname, facts, peer, secret_id, created_at) VALUES (@id, @hostId, @hash, @state, @hostname, @facts, @peer, @secretId, @at)',
+      ),
+      keys: db.prepare<[], KeyRow>(`SELECT ${KEY_COLUMNS} WHERE k.state != 'revoked' ORDER BY k.host_id, k.created_at`),
+      keysOfHost: db.prepare<[string], KeyRow>(`SELECT ${KEY_COLUMNS} WHERE k.host_id = ? ORDER BY k.created_at DESC`),
+    };
+  }
+
+  createSecret(input: { name: string; hash: string; expiresAt: string | null }, at: string): TokenRecord {
+    // One name space with tokens: `token revoke NAME` must not have to guess which one.
+    if (this.s.tokenNamed.get(input.name)! > 0) throw Object.assign(new Error(`a token named '${input.name}' already exists`), { code: 'SQLITE_CONSTRAINT_UNIQUE', nameTaken: true });
+    const id = randomUUID();
+    this.s.insertSecret.run(id, input.name, input.hash, at, input.expiresAt);
+    return secretOf({ id, name: input.name, created_at: at, expires_at: input.expiresAt, revoked_at: null, last_used_at: null });
+  }
+
+  secretNamed(name: string): boolean {
+    return this.s.secretNamed.get(name)! > 0;
+  }
+
+  /** An enroll secret or a host key with this hash, as a credential (revoked ones too). */
+  findByHash(hash: string): TokenRecord | null {
+    const secret = this.s.secretByHash.get(hash);
+    if (secret) return secretOf(secret);
+    const key = this.s.keyByHash.get(hash);
+    if (!key) return null;
+    return {
+      id: key.id,
+      name: `host key of ${key.host_id}`,
+      role: 'host',
+      createdAt: key.created_at,
+      revokedAt: key.revoked_at,
+      lastUsedAt: key.last_used_at,
+      hostId: key.host_id,
+      keyState: key.state,
+    };
+  }
+
+  listSecrets(): TokenRecord[] {
+    return this.s.secrets.all().map(secretOf);
+  }
+
+  revokeSecret(idOrName: string, at: string): boolean {
+    return this.s.revokeSecret.run({ at, idOrName }).changes > 0;
+  }
+
+  /** One transaction: the live key is looked up and the new one inserted with nothing between. */
+  enroll(input: EnrollInput, at: string): EnrolledKey {
+    return this.db.transaction((): EnrolledKey => {
+      const live = this.s.liveKey.get(input.hostId);
+      if (live && this.s.pendingCount.get(input.hostId)! >= MAX_PENDING_KEYS) throw new TooManyPendingKeysError(input.hostId);
+      const id = randomUUID();
+      const state: HostKeyState = live ? 'pending' : 'live';
+      this.s.insertKey.run({ id, hostId: input.hostId, hash: input.hash, state, hostname: input.hostname, facts: JSON.stringify(input.facts), peer: input.peer, secretId: input.secretId, at });
+      if (input.secretId) this.s.touchSecret.run(at, input.secretId);
+      return { keyId: id, hostId: input.hostId, state, createdAt: at, live: live ? keyOf(live) : null };
+    }).immediate();
+  }
+
+  /** Every key that is not revoked (live and pending), by host id. */
+  listKeys(): HostKeyRecord[] {
+    return this.s.keys.all().map(keyOf);
+  }
+
+  /** One host's keys, newest first, revoked ones included. */
+  keysOf(hostId: string): HostKeyRecord[] {
+    return this.s.keysOfHost.all(hostId).map(keyOf);
+  }
+}
