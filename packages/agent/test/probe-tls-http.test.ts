@@ -1,8 +1,9 @@
 // TLS and HTTP attempts against real servers on 127.0.0.1 and ::1: certificates from openssl
 // (a CA and a leaf for www.example.test, and a self-signed leaf), SNI and the Host header
 // carrying the URL host while the connection goes to the one address, the certificate facts,
-// a certificate for another name, an untrusted chain, and HTTP status, server and location
-// judged against `expect`.
+// a certificate for another name, an untrusted chain, HTTP status, server and location judged
+// against `expect`, and a round's one TLS context (its CAs, its names checked per attempt, no
+// session resumed through it).
 import { before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -10,6 +11,9 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { EndpointExpect } from '@dualstack/core';
 import { probeAddress } from '../src/probe/attempt.js';
+import { probeTargets } from '../src/probe/round.js';
+import { systemResolver } from '../src/probe/resolve.js';
+import { probeSecureContext } from '../src/probe/tls.js';
 import { targetFromUrl } from '../src/probe/targets.js';
 import { FAMILIES, listen, makeCerts, type Certs } from './helpers/probe-servers.js';
 
@@ -39,7 +43,7 @@ async function httpsServer(t: TestContext, host: '127.0.0.1' | '::1', selfSigned
   const seen: Seen[] = [];
   const server = createHttpsServer({ key: selfSigned ? certs.selfKey : certs.key, cert: selfSigned ? certs.selfCert : certs.cert }, app(seen));
   const port = await listen(t, server, host);
-  return { seen, port };
+  return { seen, port, server };
 }
 
 const target = (url: string, expect?: EndpointExpect) => targetFromUrl(url, 'web', expect);
@@ -144,4 +148,29 @@ test('https to a server that does not speak TLS: tls-error; tls:// stops after t
   assert.equal(raw.tls?.authorized, true);
   assert.equal(raw.http, undefined);
   assert.deepEqual(names, [NAME]);
+});
+
+test("a round's attempts share one TLS context: its CAs trust, each attempt checks its own name and makes a full handshake", async (t) => {
+  const { port, server } = await httpsServer(t, '127.0.0.1');
+  const reused: boolean[] = [];
+  server.on('secureConnection', (socket: TLSSocket) => reused.push(socket.isSessionReused()));
+  // A literal URL sends no SNI; the server's one certificate is checked against expect.tlsName.
+  const url = `https://127.0.0.1:${port}/`;
+  const targets = [target(url, { tlsName: NAME }), target(url, { tlsName: 'mail.example.test' }), target(url, { tlsName: NAME })];
+  // One at a time, so a session from one handshake could be offered in the next.
+  const round = { resolver: systemResolver(1000), timeoutMs: 5000, concurrency: 1 };
+  const given = await probeTargets(targets, { ...round, secureContext: probeSecureContext(certs.ca) });
+  const own = await probeTargets(targets, { ...round, ca: certs.ca });
+  for (const [name, results] of [['the context given', given], ['the context made from ca', own]] as const) {
+    assert.deepEqual(
+      results.map((r) => [r.attempts[0]?.outcome, r.attempts[0]?.tls?.authorized]),
+      [
+        ['ok', true],
+        ['unexpected', false],
+        ['ok', true],
+      ],
+      `${name}: the chain trusted, the name checked per attempt`,
+    );
+  }
+  assert.deepEqual(reused, [false, false, false, false, false, false], 'six full handshakes, none resumed');
 });

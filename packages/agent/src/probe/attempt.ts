@@ -17,6 +17,8 @@ export interface AttemptOptions {
   timeoutMs: number;
   /** Trusted CAs instead of the system's (tests). */
   ca?: TlsOptions['ca'];
+  /** A context shared by many attempts (a round's: probeSecureContext), instead of `ca`. */
+  secureContext?: TlsOptions['secureContext'];
   /** The User-Agent of HTTP probes. */
   userAgent?: string | undefined;
   /** Ends the attempt early (the agent stopping); it is recorded as a timeout. */
@@ -45,7 +47,7 @@ export async function probeAddress(target: ProbeTarget, family: 4 | 6, address: 
     // The certificate's verdict, applied once the application step has answered.
     let tlsVerdict: { outcome: AttemptOutcome; error?: string } = { outcome: 'ok' };
     if (target.tls) {
-      const tls = await tlsHandshake(socket, { host: target.host, literal: target.literal, expectName: target.expect?.tlsName, ca: options.ca, signal });
+      const tls = await tlsHandshake(socket, { host: target.host, literal: target.literal, expectName: target.expect?.tlsName, ca: options.ca, secureContext: options.secureContext, signal });
       if (!tls.ok) {
         fail(tls.outcome, tls.error);
         return attempt;

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { PROBE_SCHEMA, type EndpointProbe, type ProbeBatch, type ProbeTarget } from '@dualstack/core';
 import { probeEndpoint, type EndpointProbeOptions } from './probe-endpoint.js';
 import { Limit } from './limit.js';
+import { probeSecureContext } from './tls.js';
 
 export const DEFAULT_PROBE_CONCURRENCY = 64;
 
@@ -18,6 +19,8 @@ export interface RoundOptions extends Omit<EndpointProbeOptions, 'limit'> {
 export async function probeTargets(targets: readonly ProbeTarget[], options: RoundOptions): Promise<EndpointProbe[]> {
   const concurrency = options.concurrency ?? DEFAULT_PROBE_CONCURRENCY;
   const attempts = new Limit(concurrency);
+  // One TLS context for the round's handshakes, not one per connection (see probeSecureContext).
+  const secureContext = options.secureContext ?? probeSecureContext(options.ca);
   const results: EndpointProbe[] = new Array(targets.length);
   let next = 0;
   // A pool of workers, not a promise per target: the pending work stays `concurrency` deep.
@@ -25,7 +28,7 @@ export async function probeTargets(targets: readonly ProbeTarget[], options: Rou
     while (next < targets.length) {
       const index = next;
       next += 1;
-      results[index] = await probeEndpoint(targets[index]!, { ...options, limit: attempts });
+      results[index] = await probeEndpoint(targets[index]!, { ...options, secureContext, limit: attempts });
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, targets.length) }, worker));
