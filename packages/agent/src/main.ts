@@ -11,7 +11,7 @@ import { scan, AGENT_VERSION } from './scan.js';
 import { renderReport } from './render.js';
 import { capture } from './capture.js';
 import { jsonEventLog, LOG_LEVELS, type LogLevel } from './log.js';
-import type { Profile } from '@dualstack/core';
+import type { Profile, Report } from '@dualstack/core';
 import type { ScanOptions } from './sources.js';
 import type { Spool } from './ship/index.js';
 import { DEFAULT_SPOOL_DIR } from './ship/spool.js';
@@ -39,6 +39,7 @@ Commands:
   capture DIR       copy what a scan reads into DIR, to replay it with scan --proc-root DIR/proc
   sources           list the sources a scan reads
   push              scan once and deliver the report to the collector (spooled if it is down)
+  enroll            exchange an enroll secret for this host's own host key (stored 0600)
   run               scan on a schedule and deliver every report, until SIGTERM
                     (with --probe, also probe the collector's endpoints as a vantage point)
   probe URL...      probe published endpoints over IPv4 and IPv6 from here and print what
@@ -109,6 +110,25 @@ replaced by <redacted>; read from ETC, default /etc). The systemd units read out
 cgroup of the process each is read through, the ns/net links, what entering each printed
 (DIR/namespaces/net-INODE/) and the files naming their containers (docker's config.v2.json cut
 to its Name). Replay with: dualstack-agent scan --proc-root DIR/proc`,
+  enroll: `Usage: dualstack-agent enroll --collector URL --secret-file FILE [--state-dir DIR] [options]
+
+Sends this host's id (/etc/machine-id, or --host-id), hostname and facts to the collector with
+an enroll secret, and stores the host key it answers in DIR/host.key (mode 600; default DIR
+/var/lib/dualstack). push and run then use that key: it writes this host's reports only. When
+the collector already has a live key for this host id (a cloned machine with the same
+/etc/machine-id), the key is stored but PENDING: refused until an admin accepts it, and the
+message says how to give the clone its own id.
+
+Options:
+  --collector URL          the collector (default $DUALSTACK_COLLECTOR)
+  --secret-file FILE       the enroll secret (token create --role enroll), one line, mode 600
+  --state-dir DIR          where host.key goes (default /var/lib/dualstack)
+  --timeout DURATION       for each of connect, response headers, response body (default 30s)
+  --proc-root DIR, --etc-root DIR, --root DIR, --host-id ID, --hostname NAME    as for 'scan'
+  -h, --help               this help
+
+Exit codes: 0 enrolled (the key is live, or pending: a line on stderr says which); 1 could not
+run or the collector refused the secret (the reason is printed).`,
   sources: `Usage: dualstack-agent sources
 
 Lists every source with what it reads.`,
@@ -123,6 +143,11 @@ Options:
                            is appended); default $DUALSTACK_COLLECTOR
   --token-file FILE        the file holding this agent's bearer token (keep it mode 600);
                            default $DUALSTACK_TOKEN_FILE
+  --secret-file FILE       an enroll secret (token create --role enroll): with no host key in
+                           --state-dir yet, the agent enrolls first, and again when the
+                           collector answers 401 (its key was revoked) while the secret works
+  --state-dir DIR          where the host key is kept, host.key, mode 600 (default
+                           /var/lib/dualstack); a host key there is used before --token-file
   --spool DIR              where undelivered reports wait (default ${DEFAULT_SPOOL_DIR})
   --spool-max-reports N    keep at most N reports; the oldest are dropped first (default 1000)
   --spool-max-size SIZE    keep at most SIZE of reports, e.g. 100M or 512k (default 100M)
@@ -162,8 +187,9 @@ Options:
   --probe-interval DURATION  a probe round every 30s, 5m, ... (default 5m; it must divide a
                            minute, an hour or a day); random delay as for scans
   --probe-concurrency N    attempts in flight at once in a round (default 64)
-  --collector URL, --token-file FILE, --spool DIR, --spool-max-reports N,
-  --spool-max-size SIZE, --timeout DURATION, --config FILE    as for 'dualstack-agent push'
+  --collector URL, --token-file FILE, --secret-file FILE, --state-dir DIR, --spool DIR,
+  --spool-max-reports N, --spool-max-size SIZE, --timeout DURATION, --config FILE
+                           as for 'dualstack-agent push'
   --proc-root DIR, --etc-root DIR, --root DIR, --namespaces all|host, --host-id ID, --hostname NAME,
   --disable-source NAME, --profile hardening      as for 'dualstack-agent scan'
   -h, --help               this help
@@ -191,6 +217,8 @@ async function main(argv: string[]): Promise<number> {
       return captureCommand(rest);
     case 'sources':
       return sourcesCommand(rest);
+    case 'enroll':
+      return enrollCommand(rest);
     case 'push':
       return pushCommand(rest);
     case 'run':
@@ -335,6 +363,8 @@ async function captureCommand(args: string[]): Promise<number> {
 const shipInputs = {
   collector: { type: 'string' },
   'token-file': { type: 'string' },
+  'secret-file': { type: 'string' },
+  'state-dir': { type: 'string' },
   spool: { type: 'string' },
   'spool-max-reports': { type: 'string' },
   'spool-max-size': { type: 'string' },
@@ -344,6 +374,8 @@ const shipInputs = {
 interface ShipInputValues {
   collector?: string | undefined;
   'token-file'?: string | undefined;
+  'secret-file'?: string | undefined;
+  'state-dir'?: string | undefined;
   spool?: string | undefined;
   'spool-max-reports'?: string | undefined;
   'spool-max-size'?: string | undefined;
@@ -352,8 +384,8 @@ interface ShipInputValues {
 
 interface ShipSetup {
   url: URL;
-  tokenFile: string;
-  token: string;
+  /** The bearer of each delivery: the host key, else the token file; enrollment with a secret. */
+  credentials: InstanceType<typeof shipLib.Credentials>;
   spool: Spool;
   timeoutMs: number;
 }
@@ -373,10 +405,19 @@ function shipSetup(command: string, values: ShipInputValues, log: (line: string)
   const collector = values.collector ?? process.env.DUALSTACK_COLLECTOR;
   if (!collector) throw new UsageError(`${command}: --collector URL is required (or set DUALSTACK_COLLECTOR)`);
   const tokenFile = values['token-file'] ?? process.env.DUALSTACK_TOKEN_FILE;
-  if (!tokenFile) throw new UsageError(`${command}: --token-file FILE is required (or set DUALSTACK_TOKEN_FILE)`);
+  const secretFile = values['secret-file'];
+  const stateDir = resolve(values['state-dir'] ?? shipLib.DEFAULT_STATE_DIR);
+  const hostKey = config(command, () => shipLib.readHostKey(stateDir));
+  if (!tokenFile && !secretFile && hostKey === null) {
+    throw new UsageError(`${command}: --token-file FILE or --secret-file FILE is required (or set DUALSTACK_TOKEN_FILE), unless ${stateDir} holds a host key ('dualstack-agent enroll')`);
+  }
   const url = config(command, () => shipLib.collectorEndpoint(collector));
-  const { token, warning } = config(command, () => shipLib.readTokenFile(resolve(tokenFile)));
-  if (warning) log(`warning: ${warning}`);
+  // Checked now (exists, one line, its mode) so a mistake stops the start, not a delivery.
+  for (const [option, file] of [['--token-file', tokenFile], ['--secret-file', secretFile]] as const) {
+    if (!file) continue;
+    const { warning } = config(command, () => shipLib.readTokenFile(resolve(file)));
+    if (warning) log(`warning: ${option === '--secret-file' ? warning.replace('token file', 'secret file') : warning}`);
+  }
   if (shipLib.sendsTokenInClear(url)) log(`warning: --collector ${url.origin} is plain http: the token crosses the network in clear text`);
   const maxReports = values['spool-max-reports'];
   if (maxReports !== undefined && !/^[1-9]\d*$/.test(maxReports)) throw new UsageError(`${command}: --spool-max-reports takes a whole number of at least 1, not '${maxReports}'`);
@@ -389,7 +430,8 @@ function shipSetup(command: string, values: ShipInputValues, log: (line: string)
     ...(maxBytes !== undefined ? { maxBytes } : {}),
     log,
   });
-  return { url, tokenFile: resolve(tokenFile), token, spool, timeoutMs };
+  const credentials = new shipLib.Credentials({ ingestUrl: url, stateDir, tokenFile: tokenFile ? resolve(tokenFile) : null, secretFile: secretFile ? resolve(secretFile) : null, timeoutMs, log });
+  return { url, credentials, spool, timeoutMs };
 }
 
 const logLine = (line: string) => {
@@ -453,7 +495,15 @@ async function pushCommand(args: string[]): Promise<number> {
   const setup = scanSetup('push', values);
   const ship = shipSetup('push', values, logLine);
   const { report } = await scan(setup.options, setup.disabled, setup.profiles);
-  const result = await shipLib.deliver(report, { url: ship.url, token: ship.token, spool: ship.spool, timeoutMs: ship.timeoutMs, log: logLine });
+  const { credentials } = ship;
+  if (!credentials.hasCredential) await credentials.enroll(report.host, 'no host key yet');
+  const delivery = { url: ship.url, spool: ship.spool, timeoutMs: ship.timeoutMs, log: logLine };
+  let result = await shipLib.deliver(report, { ...delivery, token: credentials.current() });
+  // A revoked host key: enroll again with the secret, then send what waits (this report too).
+  if (result.outcome?.kind === 'rejected' && result.outcome.status === 401 && (await credentials.enroll(report.host, `the collector answered 401: ${result.outcome.message}`))) {
+    const flush = await shipLib.flushSpool({ ...delivery, token: credentials.current() });
+    if (flush.waiting === 0) result = { ...result, fate: 'delivered' };
+  }
   switch (result.fate) {
     case 'delivered':
     case 'spooled':
@@ -493,22 +543,24 @@ async function runCommand(args: string[]): Promise<number> {
   if (!parsed.values.probe && (parsed.values['probe-interval'] !== undefined || parsed.values['probe-concurrency'] !== undefined)) {
     throw new UsageError('run: --probe-interval and --probe-concurrency need --probe');
   }
-  let token = ship.token;
-  const currentToken = () => {
-    try {
-      token = shipLib.readTokenFile(ship.tokenFile).token;
-    } catch (error) {
-      log(`${(error as Error).message}; using the token read before`);
-    }
-    return token;
-  };
+  const { credentials } = ship;
+  const currentToken = () => credentials.current();
+  // The host facts of the latest scan: what an enrollment sends.
+  let host: Report['host'] | null = null;
   const loop = new shipLib.AgentLoop({
     schedule,
     jitterMs,
-    scan: async () => (await scan(setup.options, setup.disabled, setup.profiles)).report,
+    scan: async () => {
+      const { report } = await scan(setup.options, setup.disabled, setup.profiles);
+      host = report.host;
+      // First run with only a secret: enroll before the first delivery.
+      if (!credentials.hasCredential) await credentials.enroll(report.host, 'no host key yet');
+      return report;
+    },
     token: currentToken,
     delivery: { url: ship.url, spool: ship.spool, timeoutMs: ship.timeoutMs },
     log,
+    renewCredential: async (why) => host !== null && credentials.enroll(host, `the collector answered 401: ${why}`),
   });
   const prober = values.probe ? await probeLoop(values, setup.options, ship, currentToken, log) : null;
   const every = values.schedule !== undefined ? `on '${schedule}'` : `every ${shipLib.describeInterval(intervalMs)}`;
@@ -610,6 +662,25 @@ async function probeLoop(
     delivery: { url: resultsUrl, spool, timeoutMs: ship.timeoutMs },
     log,
   });
+}
+
+async function enrollCommand(args: string[]): Promise<number> {
+  const parsed = parse('enroll', () =>
+    parseArgs({ args, options: { help, collector: { type: 'string' }, 'secret-file': { type: 'string' }, 'state-dir': { type: 'string' }, timeout: { type: 'string' }, 'proc-root': { type: 'string' }, 'etc-root': { type: 'string' }, root: { type: 'string' }, 'host-id': { type: 'string' }, hostname: { type: 'string' } } }),
+  );
+  if (parsed.values.help) {
+    process.stdout.write(`${HELP.enroll}\n`);
+    return 0;
+  }
+  await loadShip();
+  const values = parsed.values;
+  if (!values['secret-file']) throw new UsageError('enroll: --secret-file FILE is required (the enroll secret: dualstack-collector token create --role enroll)');
+  const ship = shipSetup('enroll', { ...values, 'token-file': undefined }, logLine);
+  const setup = scanSetup('enroll', values);
+  // The host facts exactly as this host's reports will carry them.
+  const { report } = await scan(setup.options, setup.disabled, setup.profiles);
+  if (!(await ship.credentials.enroll(report.host, "'dualstack-agent enroll'"))) throw new UsageError('enroll: not enrolled (the reason is above)');
+  return 0;
 }
 
 function sourcesCommand(args: string[]): number {

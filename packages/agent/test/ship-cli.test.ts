@@ -208,7 +208,7 @@ test('push: DUALSTACK_COLLECTOR and DUALSTACK_TOKEN_FILE are the defaults; witho
   assert.equal(none.stderr, 'dualstack-agent: push: --collector URL is required (or set DUALSTACK_COLLECTOR)\n');
   const noToken = await runCli(t, ['push', '--proc-root', PROC, '--spool', ws.spool], cleanEnv({ DUALSTACK_COLLECTOR: collector.base }));
   assert.equal(noToken.code, 1);
-  assert.equal(noToken.stderr, 'dualstack-agent: push: --token-file FILE is required (or set DUALSTACK_TOKEN_FILE)\n');
+  assert.equal(noToken.stderr, "dualstack-agent: push: --token-file FILE or --secret-file FILE is required (or set DUALSTACK_TOKEN_FILE), unless /var/lib/dualstack holds a host key ('dualstack-agent enroll')\n");
   assert.equal(collector.received.length, 1, 'the refused runs sent nothing');
 });
 

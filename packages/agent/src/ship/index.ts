@@ -6,3 +6,4 @@ export * from './deliver.js';
 export * from './config.js';
 export * from './loop.js';
 export * from './payload.js';
+export * from './enroll.js';

@@ -39,6 +39,11 @@ export interface AgentLoopOptions<T = Report> {
   random?: RandomSource;
   /** How long stop() waits for the current cycle to spool what it holds. Default 10 s. */
   stopGraceMs?: number;
+  /**
+   * After a 401: get a new credential (re-enroll with the secret); true when one was stored,
+   * and the spool is sent again at once with it.
+   */
+  renewCredential?: (why: string) => Promise<boolean>;
 }
 
 /** The shortest gap between the schedule's next runs, in ms (the interval of a regular one). */
@@ -170,13 +175,21 @@ export class AgentLoop<T = Report> {
     const payload = await this.options.scan();
     if (payload === null) return this.retryCycle();
     const result = await deliver(payload, this.deliverOptions());
+    if (await this.renewed(result.outcome)) return this.retryCycle();
     this.afterCycle(result.waiting, result.outcome, result.retryAfterMs);
   }
 
   private async retryCycle(): Promise<void> {
     this.retryTimer = null;
-    const result = await flushSpool(this.deliverOptions());
+    let result = await flushSpool(this.deliverOptions());
+    if (await this.renewed(result.stoppedBy)) result = await flushSpool(this.deliverOptions());
     this.afterCycle(result.waiting, result.stoppedBy, result.stoppedBy?.kind === 'retry' ? result.stoppedBy.retryAfterMs : null);
+  }
+
+  /** A 401 and a way to a new credential: true when one was got (once per cycle, so no loop). */
+  private async renewed(outcome: PushOutcome<unknown> | null): Promise<boolean> {
+    if (outcome?.kind !== 'rejected' || outcome.status !== 401 || !this.options.renewCredential || this.stopping) return false;
+    return this.options.renewCredential(outcome.message);
   }
 
   private deliverOptions(): DeliverOptions<T> {

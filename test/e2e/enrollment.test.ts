@@ -1,0 +1,88 @@
+// Enrollment end to end (issue 17) with the built binaries: a real `dualstack-collector serve`
+// and real `dualstack-agent enroll|push` processes replaying a captured /proc tree, each with
+// its own state directory. One enroll secret, two hosts; a host key cannot write another host;
+// a clone with the same host id gets a pending key (a duplicate identity), not the host; a
+// first push with only a secret enrolls by itself; a revoked secret stops new enrollments but
+// not the hosts enrolled with it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { request } from 'undici';
+import Database from 'better-sqlite3';
+import { AGENT_CLI, COLLECTOR_CLI, Collector, Harness, createToken, goldenNames, procRootOf, readApi, realisticReport } from './harness.js';
+
+test('two agents enroll with one secret; B cannot write A; a clone is a duplicate identity; a revoked secret enrolls nobody new', async (t) => {
+  const h = Harness.create(t, 'enroll');
+  const db = join(h.dir, 'collector.db');
+  const reader = await createToken(h, db, 'reader', 'reader');
+  const made = await h.run('token create enroll', COLLECTOR_CLI, ['token', 'create', '--db', db, '--name', 'fleet-secret', '--role', 'enroll', '--expires', '1d']);
+  assert.equal(made.code, 0, made.stderr);
+  const secretFile = join(h.dir, 'enroll.secret');
+  writeFileSync(secretFile, made.stdout, { mode: 0o600 });
+  const collector = await Collector.start(h, db);
+  const hostA = `e2e-enroll-a-${randomUUID().slice(0, 8)}`;
+  const hostB = `e2e-enroll-b-${randomUUID().slice(0, 8)}`;
+  const stateOf = (name: string) => join(h.dir, `state-${name}`);
+  const enroll = (name: string, hostId: string) =>
+    h.run(`enroll ${name}`, AGENT_CLI, ['enroll', '--collector', collector.url, '--secret-file', secretFile, '--state-dir', stateOf(name), '--proc-root', procRootOf('dual-stack-services'), '--host-id', hostId, '--timeout', '5s']);
+  const push = (name: string, hostId: string, extra: string[] = []) =>
+    h.run(`push ${name}`, AGENT_CLI, ['push', '--collector', collector.url, '--state-dir', stateOf(name), '--spool', join(h.dir, `spool-${name}`), '--proc-root', procRootOf('dual-stack-services'), '--host-id', hostId, '--timeout', '5s', ...extra]);
+
+  // 1. Two agents enroll with the one secret; each key is stored 0600 and writes its own host.
+  for (const [name, hostId] of [['a', hostA], ['b', hostB]] as const) {
+    const run = await enroll(name, hostId);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, new RegExp(`enrolled as ${hostId} .*host key \\S+ stored in ${stateOf(name)}/host.key`));
+    assert.equal(statSync(join(stateOf(name), 'host.key')).mode & 0o777, 0o600);
+    const pushed = await push(name, hostId);
+    assert.equal(pushed.code, 0, pushed.stderr);
+    assert.match(pushed.stderr, /202 stored/);
+  }
+
+  // 2. B's key cannot write A's report: 403 naming both, nothing stored.
+  const keyB = readFileSync(join(stateOf('b'), 'host.key'), 'utf8').trim();
+  const rows = () => {
+    const file = new Database(db, { readonly: true });
+    try {
+      return file.prepare('SELECT count(*) FROM reports').pluck().get() as number;
+    } finally {
+      file.close();
+    }
+  };
+  const before = rows();
+  const forged = await request(`${collector.url}/api/v1/reports`, { method: 'POST', headers: { authorization: `Bearer ${keyB}`, 'content-type': 'application/json' }, body: JSON.stringify(realisticReport(goldenNames()[0]!, hostA, new Date())) });
+  const refusal = (await forged.body.json()) as { detail: string };
+  assert.equal(forged.statusCode, 403);
+  assert.match(refusal.detail, new RegExp(`host ${hostB} .*cannot write reports of host ${hostA}`));
+  assert.equal(rows(), before);
+
+  // 3. A clone of A (same host id): its enrollment stores a PENDING key; its push is refused
+  //    (403, held in its spool, exit 3) and A keeps reporting.
+  const clone = await enroll('clone', hostA);
+  assert.equal(clone.code, 0, clone.stderr);
+  assert.match(clone.stderr, /key is PENDING: Host id \S+ already has a live host key.*rm \/etc\/machine-id && systemd-machine-id-setup/);
+  const clonePush = await push('clone', hostA);
+  assert.equal(clonePush.code, 3, clonePush.stderr);
+  assert.match(clonePush.stderr, /spooled report .*the collector refused this agent: .*Duplicate host identity|already has a live host key/);
+  assert.equal(rows(), before, 'the clone wrote nothing');
+  assert.equal((await push('a', hostA)).code, 0);
+
+  // 4. A first push with only a secret enrolls, then delivers.
+  const hostC = `e2e-enroll-c-${randomUUID().slice(0, 8)}`;
+  const first = await push('c', hostC, ['--secret-file', secretFile]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stderr, new RegExp(`enrolled as ${hostC} \\(no host key yet\\)`));
+  assert.match(first.stderr, /202 stored/);
+
+  // 5. The secret revoked: a new host cannot enroll; the enrolled ones keep reporting.
+  const revoked = await h.run('token revoke', COLLECTOR_CLI, ['token', 'revoke', '--db', db, 'fleet-secret']);
+  assert.equal(revoked.code, 0, revoked.stderr);
+  const late = await enroll('d', `e2e-enroll-d-${randomUUID().slice(0, 8)}`);
+  assert.equal(late.code, 1);
+  assert.match(late.stderr, /refused \(401\): Token 'fleet-secret' was revoked/);
+  for (const [name, hostId] of [['a', hostA], ['b', hostB], ['c', hostC]] as const) assert.equal((await push(name, hostId)).code, 0, `${name} keeps reporting`);
+  const hosts = await readApi<{ items: Array<{ hostId: string }> }>(collector.url, '/api/v1/hosts?limit=100', reader.token);
+  assert.deepEqual(hosts.body.items.map((x) => x.hostId).sort(), [hostA, hostB, hostC].sort());
+});
