@@ -150,6 +150,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(metricsPlugin);
   await app.register(reportRoutes);
   await app.register((await import('./identity/enroll-routes.js')).enrollRoutes); // POST /api/v1/enroll: host keys for enroll secrets
+  await app.register((await import('./identity/host-key-routes.js')).hostKeyRoutes); // /api/v1/host-keys: list, revoke, accept (admin)
   await app.register(readRoutes);
   await app.register(healthRoutes);
   await app.register((await import('./endpoints/plugin.js')).endpointsPlugin, opts.endpoints ?? {}); // declared endpoints, probe targets and results, /api/v1/endpoints

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// dualstack-collector: serve | token create|list|revoke | migrate | backup FILE | alerts test.
+// dualstack-collector: serve | token create|list|revoke | host list|revoke|accept | migrate |
+// backup FILE | alerts test.
 // Exit codes: 0 done; 1 could not run (the reason on one line).
 import { runCli } from '@dualstack/core/cli';
 import { parseArgs } from 'node:util';
@@ -29,6 +30,10 @@ Commands:
   token list                     list tokens (never the tokens themselves) with the host each
                                  agent token is bound to (the first host id it reported)
   token revoke NAME|ID           revoke a token or enroll secret (enrolled hosts keep their keys)
+  host list                      enrolled hosts: each one's live key and pending keys (duplicate
+                                 identities), with creation, last use and enroll secret
+  host revoke HOSTID             revoke a host's live key (its agent enrolls again with its secret)
+  host accept HOSTID KEYID       make a pending key the host's live key (the old one is revoked)
   migrate                        create or upgrade the database, then exit
   alerts test --receiver NAME    send a test notification to a configured alert receiver
   backup FILE [--force]          copy the database to FILE while the collector runs (online
@@ -49,6 +54,17 @@ Common options:
   --log-level          fatal, error, warn, info (default), debug, trace, silent
 Logs are JSON lines on stdout. SIGTERM stops accepting, finishes in-flight requests and
 closes the database.`,
+  host: `Usage: dualstack-collector host list|revoke|accept [--db FILE] [--config FILE]
+
+  host list                  one line per live or pending host key: host id, state, key id,
+                             hostname the agent gave, created, last used, enroll secret, peer
+  host revoke HOSTID         revoke the host's live key: its agent gets 401 and enrolls again
+                             with its enroll secret (while that secret is valid)
+  host accept HOSTID KEYID   a pending key (a duplicate identity: another machine enrolled with
+                             this host id) becomes the live key; the old live key is revoked.
+                             When the pending key is a clone instead, fix the clone:
+                             rm /etc/machine-id && systemd-machine-id-setup, restart the agent
+The same as GET /api/v1/host-keys and POST /api/v1/host-keys/HOSTID/revoke|accept/KEYID.`,
   alerts: `Usage: dualstack-collector alerts test --receiver NAME [--config FILE] [--db FILE]
 
 Sends a test notification to the receiver NAME of the configuration's alerts.receivers, in
@@ -108,6 +124,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'token':
       return tokenCommand(rest);
+    case 'host':
+      return hostCommand(rest);
     case 'alerts':
       return alertsCommand(rest);
     case 'backup':
@@ -158,6 +176,41 @@ async function tokenCommand(args: string[]): Promise<number> {
       default:
         throw new UsageError(`unknown token command '${sub}' (create, list, revoke)`);
     }
+  } finally {
+    await store.close();
+  }
+}
+
+async function hostCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parse(`host ${sub ?? ''}`.trim(), () => parseArgs({ args: rest, options: common, allowPositionals: true }));
+  if (values.help || sub === undefined || sub === '-h' || sub === '--help') return print(HELP.host);
+  if (sub !== 'list' && sub !== 'revoke' && sub !== 'accept') throw new UsageError(`unknown host command '${sub}' (list, revoke, accept)`);
+  const [hostId, keyId] = positionals;
+  if (sub !== 'list' && !hostId) throw new UsageError(`host ${sub}: give the HOSTID`);
+  if (sub === 'accept' && !keyId) throw new UsageError('host accept: give the HOSTID and the KEYID of the pending key (host list shows them)');
+  const config = loadConfig(values);
+  const store = openStore(config);
+  try {
+    if (sub === 'list') {
+      for (const k of await store.listHostKeys()) {
+        process.stdout.write(`${k.hostId}\t${k.state}\t${k.id}\t${k.hostname}\tcreated ${k.createdAt}\tlast used ${k.lastUsedAt ?? 'never'}\tenrolled with ${k.enrolledWith ?? '-'}\tpeer ${k.peer ?? '-'}\n`);
+      }
+      return 0;
+    }
+    const change = sub === 'revoke' ? await store.revokeHostKey(hostId!) : await store.acceptHostKey(hostId!, keyId!);
+    if (!change.ok) {
+      const why = {
+        'unknown-host': `no host key was ever enrolled for host ${hostId}`,
+        'unknown-key': `host ${hostId} has no key ${keyId} (host list shows its keys)`,
+        'no-live-key': `host ${hostId} has no live host key (revoked already)`,
+        'not-pending': `key ${keyId} of host ${hostId} is ${change.key?.state}, not pending`,
+      }[change.reason];
+      throw new UsageError(`host ${sub}: ${why}`);
+    }
+    if (sub === 'revoke') process.stderr.write(`host key ${change.revoked?.id} of host ${hostId} revoked; its agent enrolls again with its secret\n`);
+    else process.stderr.write(`${keyId} is now the live key of host ${hostId}; ${change.revoked ? `${change.revoked.id} revoked` : 'it had no live key'}\n`);
+    return 0;
   } finally {
     await store.close();
   }

@@ -61,6 +61,14 @@ export interface EnrolledKey {
   live: HostKeyRecord | null;
 }
 
+/**
+ * What an admin's revoke or accept did to one host's keys, or why it did nothing: the host id
+ * has no keys at all, no key `keyId`, or the key is not in the state the action needs.
+ */
+export type HostKeyChange =
+  | { ok: true; live: HostKeyRecord | null; revoked: HostKeyRecord | null }
+  | { ok: false; reason: 'unknown-host' | 'unknown-key' | 'no-live-key' | 'not-pending'; key?: HostKeyRecord };
+
 export interface IngestMeta {
   receivedAt: string;
   tokenId: string | null;
@@ -110,6 +118,10 @@ export interface Store {
   listHostKeys(): Promise<HostKeyRecord[]>;
   /** One host's keys, newest first, revoked ones included. */
   hostKeysOf(hostId: string): Promise<HostKeyRecord[]>;
+  /** Revokes the host's live key (its agent gets 401 and enrolls again); pending keys stay. */
+  revokeHostKey(hostId: string): Promise<HostKeyChange>;
+  /** Makes a pending key of the host its live key, revoking the live one, in one transaction. */
+  acceptHostKey(hostId: string, keyId: string): Promise<HostKeyChange>;
 
   /**
    * Stores one validated report in one transaction, or nothing. Idempotent on reportId: a

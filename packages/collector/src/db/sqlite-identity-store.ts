@@ -5,7 +5,7 @@
 // and again after a revoke), unlike reports.
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import type { EnrolledKey, EnrollInput, HostKeyRecord, HostKeyState, TokenRecord } from '../store.js';
+import type { EnrolledKey, EnrollInput, HostKeyChange, HostKeyRecord, HostKeyState, TokenRecord } from '../store.js';
 
 /** Pending keys kept per host id: a clone re-enrolling in a loop must not grow the table. */
 export const MAX_PENDING_KEYS = 5;
@@ -87,6 +87,10 @@ export class SqliteIdentityStore {
       ),
       keys: db.prepare<[], KeyRow>(`SELECT ${KEY_COLUMNS} WHERE k.state != 'revoked' ORDER BY k.host_id, k.created_at`),
       keysOfHost: db.prepare<[string], KeyRow>(`SELECT ${KEY_COLUMNS} WHERE k.host_id = ? ORDER BY k.created_at DESC`),
+      keyOfHost: db.prepare<[string, string], KeyRow>(`SELECT ${KEY_COLUMNS} WHERE k.host_id = ? AND k.id = ?`),
+      hostKnown: db.prepare<[string], number>('SELECT count(*) FROM host_keys WHERE host_id = ?').pluck(),
+      revokeKey: db.prepare<[string, string]>("UPDATE host_keys SET state = 'revoked', revoked_at = ? WHERE id = ?"),
+      makeLive: db.prepare<[string]>("UPDATE host_keys SET state = 'live' WHERE id = ? AND state = 'pending'"),
     };
   }
 
@@ -149,5 +153,28 @@ export class SqliteIdentityStore {
   /** One host's keys, newest first, revoked ones included. */
   keysOf(hostId: string): HostKeyRecord[] {
     return this.s.keysOfHost.all(hostId).map(keyOf);
+  }
+
+  /** The live key revoked: its agent gets 401 and enrolls again (live, as no key is then). */
+  revokeLive(hostId: string, at: string): HostKeyChange {
+    return this.db.transaction((): HostKeyChange => {
+      const live = this.s.liveKey.get(hostId);
+      if (!live) return { ok: false, reason: this.s.hostKnown.get(hostId)! > 0 ? 'no-live-key' : 'unknown-host' };
+      this.s.revokeKey.run(at, live.id);
+      return { ok: true, live: null, revoked: keyOf({ ...live, state: 'revoked', revoked_at: at }) };
+    }).immediate();
+  }
+
+  /** A pending key made live; the live one is revoked first (one live key per host id). */
+  accept(hostId: string, keyId: string, at: string): HostKeyChange {
+    return this.db.transaction((): HostKeyChange => {
+      const key = this.s.keyOfHost.get(hostId, keyId);
+      if (!key) return { ok: false, reason: this.s.hostKnown.get(hostId)! > 0 ? 'unknown-key' : 'unknown-host' };
+      if (key.state !== 'pending') return { ok: false, reason: 'not-pending', key: keyOf(key) };
+      const live = this.s.liveKey.get(hostId);
+      if (live) this.s.revokeKey.run(at, live.id);
+      this.s.makeLive.run(keyId);
+      return { ok: true, live: keyOf({ ...key, state: 'live' }), revoked: live ? keyOf({ ...live, state: 'revoked', revoked_at: at }) : null };
+    }).immediate();
   }
 }

@@ -29,7 +29,7 @@ import type { DeclaredEndpoint, EndpointInput, ProbeHistoryEntry, ProbeIngestMet
 import { SqliteEndpointStore } from './sqlite-endpoint-store.js';
 import { SqliteIdentityStore } from './sqlite-identity-store.js';
 import type { FindingRuleRow, FleetSummary, HostDetail, HostQuery, HostSummary, IngestAck, Paged, ReadinessPoint, Role, ServiceMatrixRow, StoredFinding } from '../api.js';
-import { StoreBusyError, type EnrolledKey, type EnrollInput, type HostKeyRecord, type IngestMeta, type Store, type StoreCounts, type StoreOptions, type TokenRecord } from '../store.js';
+import { StoreBusyError, type EnrolledKey, type EnrollInput, type HostKeyChange, type HostKeyRecord, type IngestMeta, type Store, type StoreCounts, type StoreOptions, type TokenRecord } from '../store.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, openDatabase, type OpenDatabaseOptions } from './open.js';
 import { backupDatabase } from './backup.js';
 import { modeBit, prepareReport, ReportRejectedError, type PreparedReport } from './ingest-rows.js';
@@ -402,6 +402,16 @@ export class SqliteStore implements Store {
 
   async hostKeysOf(hostId: string): Promise<HostKeyRecord[]> {
     return this.identity.keysOf(hostId);
+  }
+
+  async revokeHostKey(hostId: string): Promise<HostKeyChange> {
+    if (this.closing) throw new Error('the store is closed');
+    return this.identity.revokeLive(hostId, new Date().toISOString());
+  }
+
+  async acceptHostKey(hostId: string, keyId: string): Promise<HostKeyChange> {
+    if (this.closing) throw new Error('the store is closed');
+    return this.identity.accept(hostId, keyId, new Date().toISOString());
   }
 
   // Once per token's life, so a commit of its own on this connection is fine.
