@@ -503,6 +503,10 @@ export const sources: SourceDefinition[] = [
     run(options, facts) {
       const wanted = new Set<number>();
       for (const summary of Object.values(facts.sockets)) for (const socket of summary.listening) wanted.add(socket.inode);
+      // This source's status speaks for the agent's own namespace: a socket of another
+      // namespace without a visible holder (a container's, or one held from another PID
+      // namespace) is that namespace's business, not a reason to call the host's owners partial.
+      const ownWanted = [...wanted];
       const scanned = facts.namespaces;
       for (const ns of scanned?.namespaces ?? []) for (const summary of Object.values(ns.sockets)) for (const socket of summary.listening) wanted.add(socket.inode);
       const searched = scanned?.discovery.self ? new Set([scanned.discovery.self, ...scanned.namespaces.map((n) => n.link)]) : null;
@@ -516,7 +520,7 @@ export const sources: SourceDefinition[] = [
       }
       // Processes no privilege can read (a security module says no even to root) matter only
       // when a listening socket is left without its process.
-      const ownerless = [...wanted].filter((inode) => !facts.owners!.owners.has(inode)).length;
+      const ownerless = ownWanted.filter((inode) => !facts.owners!.owners.has(inode)).length;
       if (facts.owners.denied > 0 && ownerless > 0) {
         return {
           status: 'partial',
