@@ -86,3 +86,65 @@ test('two agents enroll with one secret; B cannot write A; a clone is a duplicat
   const hosts = await readApi<{ items: Array<{ hostId: string }> }>(collector.url, '/api/v1/hosts?limit=100', reader.token);
   assert.deepEqual(hosts.body.items.map((x) => x.hostId).sort(), [hostA, hostB, hostC].sort());
 });
+
+// Host-key administration with the real binaries: `host revoke` makes the agent get 401, enroll
+// again with its secret and deliver; `host accept` makes a clone's pending key the live one (its
+// held report delivered) and the old key gets 401.
+test('a revoked host key makes the agent re-enroll with its secret and deliver; host accept lets the clone write and refuses the old key', async (t) => {
+  const h = Harness.create(t, 'host-keys');
+  const db = join(h.dir, 'collector.db');
+  const made = await h.run('token create enroll', COLLECTOR_CLI, ['token', 'create', '--db', db, '--name', 'fleet-secret', '--role', 'enroll']);
+  assert.equal(made.code, 0, made.stderr);
+  const secretFile = join(h.dir, 'enroll.secret');
+  writeFileSync(secretFile, made.stdout, { mode: 0o600 });
+  const collector = await Collector.start(h, db);
+  const hostA = `e2e-keys-a-${randomUUID().slice(0, 8)}`;
+  const stateOf = (name: string) => join(h.dir, `state-${name}`);
+  const keyOf = (name: string) => readFileSync(join(stateOf(name), 'host.key'), 'utf8').trim();
+  const push = (name: string, extra: string[] = []) =>
+    h.run(`push ${name}`, AGENT_CLI, ['push', '--collector', collector.url, '--state-dir', stateOf(name), '--spool', join(h.dir, `spool-${name}`), '--proc-root', procRootOf('dual-stack-services'), '--host-id', hostA, '--timeout', '5s', ...extra]);
+  const host = (...args: string[]) => h.run(`host ${args[0]}`, COLLECTOR_CLI, ['host', ...args, '--db', db]);
+  const rows = () => {
+    const file = new Database(db, { readonly: true });
+    try {
+      return file.prepare('SELECT count(*) FROM reports').pluck().get() as number;
+    } finally {
+      file.close();
+    }
+  };
+
+  // 1. A enrolls on its first push; its key is revoked; the next push gets 401, enrolls again
+  //    with the secret (a new live key) and delivers.
+  const first = await push('a', ['--secret-file', secretFile]);
+  assert.equal(first.code, 0, first.stderr);
+  const firstKey = keyOf('a');
+  const revoked = await host('revoke', hostA);
+  assert.equal(revoked.code, 0, revoked.stderr);
+  const before = rows();
+  const again = await push('a', ['--secret-file', secretFile]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, new RegExp(`enrolled as ${hostA} \\(the collector answered 401: .*was revoked`));
+  assert.notEqual(keyOf('a'), firstKey, 'a new host key');
+  assert.equal(rows(), before + 1, 'the report was delivered with the new key');
+
+  // 2. A clone of A enrolls: pending, its push held. The admin accepts its key: the clone's
+  //    next push delivers (its held report too) and A's key, now revoked, gets 401.
+  const clone = await h.run('enroll clone', AGENT_CLI, ['enroll', '--collector', collector.url, '--secret-file', secretFile, '--state-dir', stateOf('clone'), '--proc-root', procRootOf('dual-stack-services'), '--host-id', hostA, '--timeout', '5s']);
+  assert.equal(clone.code, 0, clone.stderr);
+  const held = await push('clone');
+  assert.equal(held.code, 3, held.stderr);
+  assert.equal(rows(), before + 1, 'the pending key wrote nothing');
+  const listed = await host('list');
+  assert.equal(listed.code, 0, listed.stderr);
+  const pending = new RegExp(`^${hostA}\\tpending\\t(\\S+)\\t`, 'm').exec(listed.stdout);
+  assert.ok(pending, listed.stdout);
+  const accepted = await host('accept', hostA, pending[1]!);
+  assert.equal(accepted.code, 0, accepted.stderr);
+  const cloneWrites = await push('clone');
+  assert.equal(cloneWrites.code, 0, cloneWrites.stderr);
+  assert.equal(rows(), before + 3, 'the held report and the new one');
+  const oldKey = await push('a');
+  assert.equal(oldKey.code, 3, oldKey.stderr);
+  assert.match(oldKey.stderr, /401|was revoked/);
+  assert.equal(rows(), before + 3, 'the old key wrote nothing');
+});
