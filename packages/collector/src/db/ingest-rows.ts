@@ -189,12 +189,16 @@ export function serviceRows(report: Report): Array<{ service: PreparedService; i
 /**
  * The report's findings as rows: one per (rule, subject), the first wins, and the identity of
  * the set, which covers everything stored, so an unchanged set needs no per-finding write.
+ * The namespaces' findings (containers, pods) are the host's too: their subjects name the
+ * owner (`pod default/web-7d9 tcp/8080`), so they are rows of their own, and the read API,
+ * metrics and finding alerts see them with no special case.
  */
 export function findingRows(report: Report, collectorFindings: readonly Finding[] = []): { rows: PreparedFinding[]; identity: string } {
   const rows: PreparedFinding[] = [];
   const seen = new Set<string>();
   let identity = '';
-  for (const f of [...report.findings, ...collectorFindings]) {
+  const namespaceFindings = (report.namespaces ?? []).flatMap((ns) => ns.findings);
+  for (const f of [...report.findings, ...namespaceFindings, ...collectorFindings]) {
     const key = findingKey(f.rule, f.subject);
     if (seen.has(key)) continue;
     seen.add(key);

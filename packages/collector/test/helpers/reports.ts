@@ -4,7 +4,7 @@
 // (test/fixtures/firewall-reports/*.json, made by make.mjs there: `fw-<scenario>`).
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { unreadServiceFirewall, type Finding, type Report, type Service } from '@dualstack/core';
+import { runNamespaceRules, unreadServiceFirewall, type Finding, type NetworkNamespace, type Report, type Service } from '@dualstack/core';
 
 /** Firewall scenarios (test/fixtures/firewall/<scenario>) replayed on the dual-stack-services host. */
 export type FirewallReportName = 'fw-iptables-realistic' | 'fw-firewalld' | 'fw-ip6-no-nd';
@@ -123,4 +123,66 @@ export function realisticReport(options: { hostId: string; collectedAt: Date | s
     services,
     findings,
   });
+}
+
+export interface PodNamespaceOptions {
+  inode?: number;
+  pid?: number;
+  /** The pod's namespace/name; the owner's name as the agent gives it. */
+  pod?: { namespace: string; name: string; uid: string };
+  /** The services listening inside (default: one program on 0.0.0.0:8080 only). */
+  services?: Service[];
+}
+
+/**
+ * A Kubernetes pod's network namespace as the agent reports it (packages/agent/src/scan.ts,
+ * namespaceReports): a global IPv6 pod address, the given services, and the findings of
+ * core's per-namespace rules run on those facts, so subjects name the pod as the agent's do.
+ */
+export function podNamespace(host: Report, options: PodNamespaceOptions = {}): NetworkNamespace {
+  const inode = options.inode ?? 4026532400;
+  const pid = options.pid ?? 31000;
+  const pod = options.pod ?? { namespace: 'default', name: 'web-7d9', uid: '0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0' };
+  const services: Service[] = options.services ?? [
+    {
+      proto: 'tcp',
+      port: 8080,
+      process: 'web',
+      pid: pid + 1,
+      exe: '/usr/local/bin/web',
+      unit: null,
+      uid: 1000,
+      sharedWith: [],
+      bindings: [{ address: '0.0.0.0', family: 4, v6only: null, v6onlySource: 'not-applicable', inode: inode + 17 }],
+      ipv4: 'any',
+      ipv6: 'none',
+      mode: 'ipv4-only',
+      connections: { ipv4: 0, ipv6: 0, mapped: 0 },
+    } as Service,
+  ];
+  const facts: Omit<NetworkNamespace, 'findings'> = {
+    inode,
+    pid,
+    processes: 2,
+    owner: { runtime: 'kubernetes', id: 'a1b2c3d4e5f6', pod: { uid: pod.uid, name: pod.name, namespace: pod.namespace }, name: `${pod.namespace}/${pod.name}`, cgroup: `/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${pod.uid.replaceAll('-', '_')}.slice/cri-containerd-a1b2c3d4e5f6.scope` },
+    sources: [
+      { name: 'tcp', ok: true, status: 'ok', durationMs: 0.2 },
+      { name: 'tcp6', ok: true, status: 'ok', durationMs: 0.2 },
+    ] as NetworkNamespace['sources'],
+    addresses: [
+      { family: 4, address: '10.244.1.7', prefixLength: 24, interface: 'eth0', scope: 'global', flags: [] },
+      { family: 6, address: 'fd00:10:244:1::7', prefixLength: 64, interface: 'eth0', scope: 'global', flags: [] },
+    ] as NetworkNamespace['addresses'],
+    routes: [],
+    sysctl: null,
+    services,
+    connections: { ipv4: 0, ipv6: 0, mapped: 0, unattributed: 0 },
+  };
+  return { ...facts, findings: runNamespaceRules(host, facts) };
+}
+
+/** The report with these namespaces (none: the report as an agent run with --namespaces host sends it). */
+export function withNamespaces(report: Report, namespaces: NetworkNamespace[]): Report {
+  const { namespaces: _dropped, ...rest } = report;
+  return namespaces.length > 0 ? { ...rest, namespaces } : (rest as Report);
 }

@@ -1,0 +1,83 @@
+// Containers' network namespaces (issue 16) in the collector: their findings are the host's
+// findings (read API, findings by rule, alerts of kind finding), over real HTTP on 127.0.0.1:0
+// and a real SQLite file; the reports carry namespaces as the agent sends them, their findings
+// made by core's per-namespace rules (helpers/reports.ts, podNamespace).
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { resolveAlerts } from '../src/alerts/config.js';
+import { AlertService } from '../src/alerts/service.js';
+import { SqliteAlertStore } from '../src/db/sqlite-alert-store.js';
+import { SqliteStore } from '../src/db/sqlite-store.js';
+import { apiCall, hostToken, startTestCollector, type TestCollector } from './helpers/collector.js';
+import { podNamespace, reportFrom, withNamespaces } from './helpers/reports.js';
+
+const POD_SUBJECT = 'pod default/web-7d9 tcp/8080';
+
+let c: TestCollector;
+before(async () => {
+  c = await startTestCollector();
+});
+after(async () => c.close());
+
+async function post(report: unknown) {
+  const hostId = (report as { host: { hostId: string } }).host.hostId;
+  return apiCall(c, 'POST', '/api/v1/reports', await hostToken(c, hostId), report);
+}
+
+describe('namespace findings are host findings', () => {
+  test('a pod with a 0.0.0.0-only listener gives service-ipv4-only naming the pod; a report without it resolves it', async () => {
+    const base = reportFrom('dual-stack-services', { hostId: 'node-1', collectedAt: new Date(Date.now() - 60_000) });
+    const withPod = withNamespaces(base, [podNamespace(base)]);
+    assert.ok(withPod.namespaces![0]!.findings.some((f) => f.rule === 'service-ipv4-only' && f.subject === POD_SUBJECT), 'core names the pod');
+
+    const first = await post(withPod);
+    assert.equal(first.status, 202, JSON.stringify(first.body));
+    const detail = await apiCall(c, 'GET', '/api/v1/hosts/node-1', c.tokens.reader);
+    const pod = detail.body.findings.find((f: any) => f.subject === POD_SUBJECT);
+    assert.ok(pod, `open findings: ${detail.body.findings.map((f: any) => f.subject).join(', ')}`);
+    assert.equal(pod.rule, 'service-ipv4-only');
+    assert.equal(pod.resolvedAt, null);
+    assert.ok(first.body.findings.open >= base.findings.length + 1);
+
+    const byRule = await apiCall(c, 'GET', '/api/v1/findings', c.tokens.reader);
+    const row = byRule.body.items.find((r: any) => r.rule === 'service-ipv4-only');
+    assert.ok(row?.hostIds.includes('node-1'), JSON.stringify(byRule.body.items));
+
+    const later = withNamespaces(reportFrom('dual-stack-services', { hostId: 'node-1', collectedAt: new Date() }), []);
+    const second = await post(later);
+    assert.equal(second.status, 202);
+    assert.ok(second.body.findings.resolved >= 1);
+    const after = await apiCall(c, 'GET', '/api/v1/hosts/node-1', c.tokens.reader);
+    const resolved = after.body.findings.find((f: any) => f.subject === POD_SUBJECT);
+    assert.ok(resolved?.resolvedAt, 'resolved by the report without the pod');
+  });
+
+  test('an alert rule of kind finding fires for a namespace finding', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'dualstack-ns-alerts-'));
+    const store = new SqliteStore(join(dir, 'collector.db'), { staleAfterSeconds: 900 });
+    const alertStore = new SqliteAlertStore(store.database);
+    const now = Date.parse('2030-03-01T12:00:00.000Z');
+    const settings = resolveAlerts({
+      rules: [{ name: 'pods', kind: 'finding', minSeverity: 'warning', rules: ['service-ipv4-only'], groupWait: '0s' }],
+      receivers: [{ name: 'ops', type: 'webhook', url: 'http://127.0.0.1:9/hook' }],
+    });
+    const service = new AlertService({ store: alertStore, settings, clock: () => new Date(now), staleAfterMs: 900_000 });
+    t.after(async () => {
+      await service.stop();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const base = reportFrom('dual-stack-services', { hostId: 'node-2', collectedAt: new Date(now - 1000) });
+    await store.ingestReport(withNamespaces(base, [podNamespace(base)]), { receivedAt: new Date(now).toISOString(), tokenId: null, bytes: 1000 });
+    const result = await service.evaluate(new Date(now + 1000));
+    assert.equal(result.error, null);
+    const live = await alertStore.liveAlerts();
+    assert.deepEqual(
+      live.filter((a) => a.labels.subject === POD_SUBJECT).map((a) => [a.rule, a.labels.host, a.labels.rule]),
+      [['pods', 'node-2', 'service-ipv4-only']],
+    );
+  });
+});
