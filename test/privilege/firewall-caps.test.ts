@@ -25,50 +25,18 @@ import { validateReport } from '../../packages/core/src/schema.js';
 import { rootSkipReason, startListeners, type Listeners, type Netns } from '../helpers/netns.js';
 import { skipUnlessCommands } from '../helpers/requirements.js';
 import { HOST4, HOST6, twoHosts, type TwoHosts } from '../helpers/scenarios.js';
+import { capabilities, capEffMask, NOBODY, setprivAs } from '../helpers/unit-capabilities.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const UNIT = join(REPO, 'deploy/systemd/dualstack-agent.service');
 const DROP_IN = join(REPO, 'deploy/systemd/dualstack-agent.service.d/firewall.conf');
 const CLI = join(REPO, 'packages/agent/dist/cli.js');
-const NOBODY = 65534;
 const NOT_PERMITTED = 'firewall not read (needs CAP_NET_ADMIN: see docs/firewall.md)';
 const LEGACY_NOT_PERMITTED = 'legacy iptables tables not read: iptables-legacy-save refused (needs CAP_NET_RAW besides CAP_NET_ADMIN: see docs/firewall.md)';
 const [OPEN, LEGACY_DROPPED, CLOSED] = [22, 25, 8080];
 const PORTS = [OPEN, LEGACY_DROPPED, CLOSED];
-/** Capability numbers (linux/capability.h) of the names the files use, for CapEff. */
-const CAP_NUMBERS: Record<string, number> = { net_admin: 12, net_raw: 13, dac_read_search: 2, sys_ptrace: 19 };
 
 const skip = rootSkipReason() || skipUnlessCommands({ setpriv: 'util-linux', ss: 'iproute2', nft: 'nftables', 'iptables-legacy': 'iptables', 'iptables-legacy-save': 'iptables' });
-
-type CapKey = 'AmbientCapabilities' | 'CapabilityBoundingSet';
-
-/**
- * A capability setting as systemd merges it over the unit then its drop-ins (systemd.exec(5):
- * lists given several times are merged; an empty assignment resets), as setpriv names:
- * CAP_NET_ADMIN -> net_admin.
- */
-function capabilities(files: string[], key: CapKey): string[] {
-  const caps = new Set<string>();
-  for (const file of files) {
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
-      if (!line.startsWith(`${key}=`)) continue;
-      const value = line.slice(key.length + 1).trim();
-      if (value === '') caps.clear();
-      assert.ok(!value.startsWith('~'), `${file}: ${line}: inverted lists are not parsed here`);
-      for (const c of value.split(/\s+/).filter(Boolean)) caps.add(c.toLowerCase().replace(/^cap_/, ''));
-    }
-  }
-  return [...caps].sort();
-}
-
-function capEffMask(caps: string[]): string {
-  let mask = 0n;
-  for (const c of caps) {
-    assert.ok(c in CAP_NUMBERS, `capability number of ${c}`);
-    mask |= 1n << BigInt(CAP_NUMBERS[c]!);
-  }
-  return mask.toString(16).padStart(16, '0');
-}
 
 const FIREWALL_RULES = /^firewall-/;
 const exposed = (reach: string) => reach === 'any' || reach === 'addresses';
@@ -114,8 +82,7 @@ describe('the firewall source as an unprivileged user with the unit (and drop-in
 
   /** The built agent scanning the host namespace as nobody with `caps` ambient, inheritable and bounding, and no_new_privs. */
   async function scanAs(caps: string[]): Promise<{ report: Report; capEff: string }> {
-    const set = ['-all', ...caps.map((c) => `+${c}`)].join(',');
-    const setpriv = ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', `--inh-caps=${set}`, `--ambient-caps=${set}`, `--bounding-set=${set}`, '--no-new-privs'];
+    const setpriv = setprivAs(caps);
     const r = await host.exec('setpriv', [...setpriv, process.execPath, CLI, 'scan', '--json'], { timeoutMs: 60_000 });
     assert.equal(r.code, 0, r.stderr);
     const status = await host.exec('setpriv', [...setpriv, 'sh', '-c', 'grep -E "^(Uid|CapEff):" /proc/self/status']);
@@ -209,8 +176,7 @@ describe('the firewall source as an unprivileged user with the unit (and drop-in
     const caps = withDropIn.filter((c) => c !== 'net_raw');
     assert.ok(caps.includes('net_admin') && !caps.includes('net_raw'));
     // What the agent runs into, as the kernel says it.
-    const set = ['-all', ...caps.map((c) => `+${c}`)].join(',');
-    const refused = await host.exec('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', `--inh-caps=${set}`, `--ambient-caps=${set}`, `--bounding-set=${set}`, '--no-new-privs', 'iptables-legacy-save']);
+    const refused = await host.exec('setpriv', [...setprivAs(caps), 'iptables-legacy-save']);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /Permission denied \(you must be root\)/);
 
