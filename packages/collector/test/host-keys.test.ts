@@ -144,3 +144,25 @@ test('dualstack-collector host list|revoke|accept on the database file', async (
   assert.equal(run('revoke', 'cli-a').status, 1, 'no live key left');
   assert.equal(run('revoke', 'no-such-host').status, 1);
 });
+
+test('GET /api/v1/hosts/:id shows a duplicate identity as host-level state: pending keys and the fix', async () => {
+  const live = await enroll('state-a', 'state-1');
+  assert.equal((await report(live.body.key, 'state-a')).status, 202);
+  const plain = await apiCall(c, 'GET', '/api/v1/hosts/state-a', c.tokens.reader);
+  assert.equal(plain.status, 200);
+  assert.deepEqual(plain.body.identity, { enrolled: true, pendingKeys: 0, fix: null });
+
+  const clone = await enroll('state-a', 'state-2');
+  const dup = await apiCall(c, 'GET', '/api/v1/hosts/state-a', c.tokens.reader);
+  assert.equal(dup.body.identity.pendingKeys, 1);
+  assert.match(dup.body.identity.fix, /rm \/etc\/machine-id && systemd-machine-id-setup/);
+  assert.match(dup.body.identity.fix, new RegExp(`host accept state-a ${clone.body.keyId}`));
+
+  assert.equal((await apiCall(c, 'POST', `/api/v1/host-keys/state-a/accept/${clone.body.keyId}`, c.tokens.admin)).status, 200);
+  assert.deepEqual((await apiCall(c, 'GET', '/api/v1/hosts/state-a', c.tokens.reader)).body.identity, { enrolled: true, pendingKeys: 0, fix: null });
+  // A host that reports with an agent token has no host key: not enrolled.
+  const token = await c.store.createToken({ name: 'agent-state-b', role: 'agent', hash: hashToken('dsk_state_b_token') });
+  assert.ok(token);
+  assert.equal((await report('dsk_state_b_token', 'state-b')).status, 202);
+  assert.deepEqual((await apiCall(c, 'GET', '/api/v1/hosts/state-b', c.tokens.reader)).body.identity, { enrolled: false, pendingKeys: 0, fix: null });
+});

@@ -2,8 +2,9 @@
 // the fleet summary.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { FindingRuleRow, FleetSummary, HostDetail, HostQuery, HostSummary, Page, Pagination, Problem, ServiceMatrixRow } from '../api.js';
+import { FindingRuleRow, FleetSummary, HostDetail, HostQuery, HostSummary, Page, Problem, ServiceMatrixRow, ServicesQuery } from '../api.js';
 import { problem, sendProblem } from '../problems.js';
+import { duplicateIdentityFix } from '../identity/host-key-routes.js';
 
 export const readRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const common = { tags: ['read'], security: [{ bearer: [] }] };
@@ -19,12 +20,16 @@ export const readRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const detail = await app.store.getHost(request.params.hostId, new Date());
       if (!detail) return sendProblem(reply, problem(404, 'not-found', 'Not Found', `No host with id '${request.params.hostId}' has reported.`, { field: '/hostId' }));
-      return detail;
+      const keys = await app.store.hostKeysOf(request.params.hostId);
+      const pending = keys.filter((k) => k.state === 'pending');
+      return { ...detail, identity: { enrolled: keys.some((k) => k.state === 'live'), pendingKeys: pending.length, fix: duplicateIdentityFix(request.params.hostId, pending) } };
     },
   );
 
-  app.get('/api/v1/services', { preHandler, schema: { ...common, summary: 'Fleet service matrix: per process and port, hosts per mode', querystring: Pagination, response: { 200: Page(ServiceMatrixRow), 401: Problem, 403: Problem } } }, async (request) =>
-    app.store.servicesMatrix({ limit: request.query.limit ?? 100, offset: request.query.offset ?? 0 }),
+  app.get(
+    '/api/v1/services',
+    { preHandler, schema: { ...common, summary: 'Fleet service matrix: per scope, process and port, hosts per mode', querystring: ServicesQuery, response: { 200: Page(ServiceMatrixRow), 400: Problem, 401: Problem, 403: Problem } } },
+    async (request) => app.store.servicesMatrix({ limit: request.query.limit ?? 100, offset: request.query.offset ?? 0, scope: request.query.scope ?? 'all' }),
   );
 
   app.get('/api/v1/findings', { preHandler, schema: { ...common, summary: 'Open findings per rule with the hosts affected', response: { 200: Type.Object({ items: Type.Array(FindingRuleRow) }), 401: Problem, 403: Problem } } }, async () => ({
