@@ -1,7 +1,7 @@
 // The collector's API shapes, schema first: routes validate and serialize with these, and
 // the TypeScript types are derived from them (never written twice).
 import Type, { type Static } from 'typebox';
-import { Finding, Service, ServiceMode, Severity } from '@dualstack/core/schema';
+import { Finding, NamespaceOwner, Service, ServiceMode, Severity } from '@dualstack/core/schema';
 
 const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
@@ -69,9 +69,17 @@ export const ReadinessPoint = Type.Object({
   warning: Type.Integer(),
 });
 
+export const HostNamespace = Type.Object({
+  inode: Type.Integer({ minimum: 0, description: 'The namespace inode (net:[INODE]).' }),
+  owner: NamespaceOwner,
+  services: Type.Array(Service),
+  findings: Type.Integer({ minimum: 0, description: "The namespace's open findings (in the host's findings, subjects naming the owner)." }),
+});
+
 export const HostDetail = Type.Object({
   host: HostSummary,
-  services: Type.Array(Service),
+  services: Type.Array(Service, { description: "The host's own network namespace." }),
+  namespaces: Type.Array(HostNamespace, { description: "The host's other network namespaces (containers, pods) from its latest report, each with its services; empty when the report has none." }),
   findings: Type.Array(StoredFinding, { description: 'Open findings first, then the recently resolved.' }),
   history: Type.Array(ReadinessPoint, { description: 'Newest first.' }),
   latestReport: Type.Unknown({ description: 'The latest report as the agent sent it.' }),
@@ -87,11 +95,26 @@ export const HostDetail = Type.Object({
   ),
 });
 
+export const ServiceScope = Type.Union([Type.Literal('host'), Type.Literal('containers')], {
+  description: "host: the hosts' own network namespace; containers: their other network namespaces (containers, pods: the report's namespaces[]).",
+});
+
+export const ServicesQuery = Type.Object({
+  ...Pagination.properties,
+  scope: Type.Optional(
+    Type.Union([Type.Literal('host'), Type.Literal('containers'), Type.Literal('all')], {
+      default: 'all',
+      description: "host: the hosts' own services; containers: the services in their containers' and pods' network namespaces; all (default): both, a row per scope.",
+    }),
+  ),
+});
+
 export const ServiceMatrixRow = Type.Object({
+  scope: ServiceScope,
   proto: Type.Union([Type.Literal('tcp'), Type.Literal('udp')]),
   port: Type.Integer(),
   process: Nullable(Type.String()),
-  hosts: Type.Integer(),
+  hosts: Type.Integer({ description: 'Hosts with the service (scope containers: in at least one of their namespaces).' }),
   modes: Type.Object({
     'dual-separate': Type.Integer(),
     'dual-mapped': Type.Integer(),
@@ -134,6 +157,8 @@ export type StoredFinding = Static<typeof StoredFinding>;
 export type ReadinessPoint = Static<typeof ReadinessPoint>;
 export type HostDetail = Static<typeof HostDetail>;
 export type ServiceMatrixRow = Static<typeof ServiceMatrixRow>;
+export type ServicesQuery = Static<typeof ServicesQuery>;
+export type HostNamespace = Static<typeof HostNamespace>;
 export type FindingRuleRow = Static<typeof FindingRuleRow>;
 export type FleetSummary = Static<typeof FleetSummary>;
 export interface Paged<T> {

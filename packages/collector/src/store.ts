@@ -132,7 +132,8 @@ export interface Store {
 
   listHosts(query: HostQuery, now: Date): Promise<Paged<HostSummary>>;
   getHost(hostId: string, now: Date): Promise<HostDetail | null>;
-  servicesMatrix(page: { limit: number; offset: number }): Promise<Paged<ServiceMatrixRow>>;
+  /** scope: host (the hosts' own services), containers (their namespaces'), all (the default: both, a row per scope). */
+  servicesMatrix(page: { limit: number; offset: number; scope?: 'host' | 'containers' | 'all' }): Promise<Paged<ServiceMatrixRow>>;
   findingsByRule(): Promise<FindingRuleRow[]>;
   summary(now: Date): Promise<FleetSummary>;
 

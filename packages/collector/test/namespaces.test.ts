@@ -81,3 +81,68 @@ describe('namespace findings are host findings', () => {
     );
   });
 });
+
+describe('services by namespace', () => {
+  const web8080 = (row: any) => row.proto === 'tcp' && row.port === 8080 && row.process === 'web';
+
+  test('GET /api/v1/hosts/:id: the host\'s own services as before, and each namespace with its owner, services and findings count', async () => {
+    const base = reportFrom('dual-stack-services', { hostId: 'node-3', collectedAt: new Date() });
+    const pod = podNamespace(base);
+    const res = await post(withNamespaces(base, [pod]));
+    assert.equal(res.status, 202);
+    const detail = await apiCall(c, 'GET', '/api/v1/hosts/node-3', c.tokens.reader);
+    assert.equal(detail.status, 200);
+    assert.deepEqual(detail.body.services.map((s: any) => `${s.proto}/${s.port}`), base.services.map((s) => `${s.proto}/${s.port}`), 'the host\'s own services only');
+    assert.deepEqual(detail.body.namespaces, [{ inode: pod.inode, owner: pod.owner, services: pod.services, findings: pod.findings.length }]);
+    assert.ok(pod.findings.length >= 1);
+
+    const plain = await post(reportFrom('dual-stack-services', { hostId: 'node-5', collectedAt: new Date() }));
+    assert.equal(plain.status, 202);
+    assert.deepEqual((await apiCall(c, 'GET', '/api/v1/hosts/node-5', c.tokens.reader)).body.namespaces, []);
+  });
+
+  test('GET /api/v1/services?scope=host|containers|all: containers rows come from the namespaces, a host counted once however many pods run the service', async () => {
+    const at = Date.now();
+    const a = reportFrom('dual-stack-services', { hostId: 'node-6', collectedAt: new Date(at) });
+    const b = reportFrom('dual-stack-services', { hostId: 'node-7', collectedAt: new Date(at) });
+    const podA = podNamespace(a);
+    const podB1 = podNamespace(b, { inode: 4026532501, pod: { namespace: 'shop', name: 'web-1', uid: '11111111-2222-3333-4444-555555555555' } });
+    const podB2 = podNamespace(b, { inode: 4026532502, pod: { namespace: 'shop', name: 'web-2', uid: '11111111-2222-3333-4444-666666666666' } });
+    assert.equal((await post(withNamespaces(a, [podA]))).status, 202);
+    assert.equal((await post(withNamespaces(b, [podB1, podB2]))).status, 202);
+
+    const matrix = async (query: string) => {
+      const res = await apiCall(c, 'GET', `/api/v1/services?limit=1000${query}`, c.tokens.reader);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return res.body;
+    };
+    const containers = await matrix('&scope=containers');
+    const row = containers.items.find(web8080);
+    // node-3 (the previous test) runs the same pod: three hosts, node-7 counted once for its two pods.
+    assert.equal(row?.hosts, 3, JSON.stringify(containers.items));
+    assert.equal(row.scope, 'containers');
+    assert.equal(row.modes['ipv4-only'], 3);
+    assert.equal(containers.total, containers.items.length);
+    assert.ok(containers.items.every((r: any) => r.scope === 'containers'));
+
+    const host = await matrix('&scope=host');
+    assert.equal(host.items.find(web8080), undefined, 'a pod\'s service is not the host\'s');
+    assert.ok(host.items.length > 0 && host.items.every((r: any) => r.scope === 'host'));
+
+    const all = await matrix('');
+    assert.equal(all.total, host.total + containers.total, 'all (the default): a row per scope');
+    assert.deepEqual(all.items.filter(web8080), [row]);
+    assert.deepEqual((await matrix('&scope=all')).items, all.items);
+
+    // node-7 without one of its pods still has the service; node-6 without its pod no longer.
+    assert.equal((await post(withNamespaces(reportFrom('dual-stack-services', { hostId: 'node-7', collectedAt: new Date(at + 1000) }), [podB2]))).status, 202);
+    assert.equal((await post(withNamespaces(reportFrom('dual-stack-services', { hostId: 'node-6', collectedAt: new Date(at + 1000) }), []))).status, 202);
+    assert.equal((await matrix('&scope=containers')).items.find(web8080)?.hosts, 2);
+  });
+
+  test('an unknown scope is refused, naming the field', async () => {
+    const res = await apiCall(c, 'GET', '/api/v1/services?scope=pods', c.tokens.reader);
+    assert.equal(res.status, 400);
+    assert.match(JSON.stringify(res.body), /scope/);
+  });
+});

@@ -75,7 +75,8 @@ describe('migrations', () => {
         [
           'alert_delivery_attempts', 'alert_evaluations', 'alert_events', 'alert_fleet_reference', 'alert_groups', 'alert_outbox',
           'alert_service_hosts', 'alert_service_snapshot', 'alert_states', 'endpoints',
-          'enroll_secrets', 'findings', 'host_keys', 'hosts', 'latest_reports', 'probe_batches', 'probe_latest', 'probe_results', 'reports', 'service_matrix', 'services', 'tokens',
+          'enroll_secrets', 'findings', 'host_keys', 'hosts', 'latest_reports', 'namespace_service_matrix', 'namespace_services', 'probe_batches', 'probe_latest',
+          'probe_results', 'reports', 'service_matrix', 'services', 'tokens',
         ],
       );
       for (const table of tables) assert.match(table.sql, /\)\s*STRICT/, `${table.name} is STRICT`);

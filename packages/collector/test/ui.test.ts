@@ -452,7 +452,7 @@ describe('the dashboard in Chromium', { skip: skipUnlessAvailable(missing, 'chro
 
   test('the service matrix counts each daemon and port per mode, and a count opens the hosts', async () => {
     const page = await open('/services', 'services');
-    const api = (await (await request(`${c.url}/api/v1/services?limit=1000`, { headers: { authorization: `Bearer ${c.tokens.reader}` } })).body.json()) as { total: number; items: Array<{ proto: string; port: number; process: string | null; hosts: number; modes: Record<string, number> }> };
+    const api = (await (await request(`${c.url}/api/v1/services?scope=host&limit=1000`, { headers: { authorization: `Bearer ${c.tokens.reader}` } })).body.json()) as { total: number; items: Array<{ proto: string; port: number; process: string | null; hosts: number; modes: Record<string, number> }> };
     assert.equal(await page.locator('table.matrix tbody tr').count(), api.total);
     const sshd = api.items.find((r) => r.port === 22 && r.process === 'sshd')!;
     const row = page.locator('table.matrix tbody tr[data-service="tcp/22"][data-process="sshd"]');
@@ -594,7 +594,7 @@ describe('the dashboard in Chromium', { skip: skipUnlessAvailable(missing, 'chro
   test('the service matrix says where the firewall filters a family a service listens for, and a count opens those hosts', async () => {
     const page = await open('/services', 'services', { origin: fw.url, token: fw.tokens.reader });
     const expected = expectedFirewallFiltered([...fwReports.values()]);
-    const api = (await (await request(`${fw.url}/api/v1/services?limit=1000`, { headers: { authorization: `Bearer ${fw.tokens.reader}` } })).body.json()) as { items: Array<{ proto: string; port: number; process: string | null; modes: Record<string, number>; firewallFiltered: { ipv4: number; ipv6: number } }> };
+    const api = (await (await request(`${fw.url}/api/v1/services?scope=host&limit=1000`, { headers: { authorization: `Bearer ${fw.tokens.reader}` } })).body.json()) as { items: Array<{ proto: string; port: number; process: string | null; modes: Record<string, number>; firewallFiltered: { ipv4: number; ipv6: number } }> };
     assert.deepEqual(new Map(api.items.map((r) => [matrixKey(r), r.firewallFiltered])), expected);
     const cells = await page.$$eval('table.matrix tbody tr', (trs: HTMLTableRowElement[]) =>
       trs.map((tr) => ({ service: tr.dataset.service, process: tr.dataset.process, lines: [...tr.querySelectorAll('td.fw-filtered li')].map((li) => ({ family: (li as HTMLElement).dataset.filtered, hosts: Number((li as HTMLElement).dataset.hosts), text: (li as HTMLElement).innerText.trim() })) })),

@@ -155,7 +155,7 @@ export function firewallVerdicts(s: Pick<Service, 'firewall'>): { ipv4: Firewall
  * in the body), so a service judged by no firewall keeps the identity it had before
  * firewall verdicts were stored (migration 5), and a host's rows are not rewritten for it.
  */
-export function serviceRows(report: Report): Array<{ service: PreparedService; identity: string }> {
+export function serviceRows(report: Pick<Report, 'services'>): Array<{ service: PreparedService; identity: string }> {
   const keyed = report.services.map((s) => {
     let identity = `${s.proto}${FIELD}${s.port}${FIELD}${s.process ?? ''}${FIELD}${s.process === null ? 0 : 1}${FIELD}${s.pid ?? ''}${FIELD}${s.mode}${FIELD}${s.ipv4}${FIELD}${s.ipv6}`;
     const firewall = firewallVerdicts(s);
@@ -184,6 +184,27 @@ export function serviceRows(report: Report): Array<{ service: PreparedService; i
       (a.service.pid ?? -1) - (b.service.pid ?? -1) ||
       compareText(a.identity, b.identity),
   );
+}
+
+/**
+ * The services of the report's other network namespaces (containers, pods) as rows: per
+ * namespace (by inode, in the report's order), its services as serviceRows orders them.
+ */
+export function namespaceServiceRows(report: Pick<Report, 'namespaces'>): Array<{ namespace: number; rows: Array<{ service: PreparedService; identity: string }> }> {
+  return (report.namespaces ?? []).map((ns) => ({ namespace: ns.inode, rows: serviceRows(ns) }));
+}
+
+/**
+ * hosts.services_hash of a report: its own services, then each namespace's (a host without
+ * namespaces keeps the hash it had before namespaces were stored, so its rows are not
+ * rewritten for them).
+ */
+export function reportServicesHash(keyed: ReadonlyArray<{ identity: string }>, report: Pick<Report, 'namespaces'>): string {
+  const namespaces = namespaceServiceRows(report);
+  if (namespaces.length === 0) return servicesHash(keyed);
+  const all = [...keyed];
+  for (const ns of namespaces) all.push({ identity: `namespace${FIELD}${ns.namespace}` }, ...ns.rows);
+  return servicesHash(all);
 }
 
 /**
@@ -258,7 +279,7 @@ export function prepareReport(report: Report, meta: IngestMeta, maxClockSkewMs =
     tokenId: meta.tokenId,
     ipv4Routable: reach(4),
     ipv6Routable: reach(6),
-    servicesHash: servicesHash(keyed),
+    servicesHash: reportServicesHash(keyed, report),
     exposed,
     dual,
     serviceModes,

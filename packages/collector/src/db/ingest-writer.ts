@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import type { FirewallVerdict, Reach, Report, ServiceMode } from '@dualstack/core';
 import type { IngestAck } from '../api.js';
-import { asRejection, bindingsJson, findingKey, findingRows, firewallFilters, isReportFault, MODES, ReportRejectedError, serviceRows, type PreparedReport, type WriteResult } from './ingest-rows.js';
+import { asRejection, bindingsJson, findingKey, findingRows, firewallFilters, isReportFault, MODES, namespaceServiceRows, ReportRejectedError, serviceRows, type PreparedReport, type WriteResult } from './ingest-rows.js';
 
 /** An error of one report as plain data: a clone would lose the class and its fields. */
 export interface SentIngestError {
@@ -50,6 +50,8 @@ interface MatrixService {
   firewallIpv4: FirewallVerdict | null;
   firewallIpv6: FirewallVerdict | null;
 }
+
+type Statements = ReturnType<typeof prepareStatements>;
 
 interface HostStateRow {
   collected_at: string;
@@ -129,6 +131,24 @@ function prepareStatements(db: Database.Database) {
         firewall_ipv4_filtered = firewall_ipv4_filtered + excluded.firewall_ipv4_filtered,
         firewall_ipv6_filtered = firewall_ipv6_filtered + excluded.firewall_ipv6_filtered`),
     matrixDropEmpty: db.prepare<[string, number, string]>('DELETE FROM service_matrix WHERE proto = ? AND port = ? AND process = ? AND hosts <= 0'),
+    namespaceMatrixServices: db.prepare<[string], MatrixService>(
+      'SELECT proto, port, process, mode, ipv4, ipv6, firewall_ipv4 AS firewallIpv4, firewall_ipv6 AS firewallIpv6 FROM namespace_services WHERE host_id = ?',
+    ),
+    deleteNamespaceServices: db.prepare<[string]>('DELETE FROM namespace_services WHERE host_id = ?'),
+    insertNamespaceService: db.prepare<[string, number, number, string, number, string | null, number | null, string, string, string, string, string | null, string | null]>(`
+      INSERT INTO namespace_services (host_id, namespace, seq, proto, port, process, pid, mode, ipv4, ipv6, bindings, firewall_ipv4, firewall_ipv6)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    namespaceMatrixAdd: db.prepare<[string, number, string, number, number, number, number, number, number, number, number]>(`
+      INSERT INTO namespace_service_matrix (proto, port, process, hosts, dual_separate, dual_mapped, ipv4_only, ipv6_only, loopback_only,
+        firewall_ipv4_filtered, firewall_ipv6_filtered)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (proto, port, process) DO UPDATE SET
+        hosts = hosts + excluded.hosts, dual_separate = dual_separate + excluded.dual_separate,
+        dual_mapped = dual_mapped + excluded.dual_mapped, ipv4_only = ipv4_only + excluded.ipv4_only,
+        ipv6_only = ipv6_only + excluded.ipv6_only, loopback_only = loopback_only + excluded.loopback_only,
+        firewall_ipv4_filtered = firewall_ipv4_filtered + excluded.firewall_ipv4_filtered,
+        firewall_ipv6_filtered = firewall_ipv6_filtered + excluded.firewall_ipv6_filtered`),
+    namespaceMatrixDropEmpty: db.prepare<[string, number, string]>('DELETE FROM namespace_service_matrix WHERE proto = ? AND port = ? AND process = ? AND hosts <= 0'),
     openFindingKeys: db.prepare<[string], [string, string]>('SELECT rule, subject FROM findings WHERE host_id = ? AND resolved_at IS NULL').raw(),
     // A finding that comes back after being resolved starts a new open period: first_seen
     // is reset (see migrations.ts). SET expressions read the row as it was before.
@@ -146,7 +166,7 @@ function prepareStatements(db: Database.Database) {
 }
 
 export class IngestWriter {
-  private readonly s: ReturnType<typeof prepareStatements>;
+  private readonly s: Statements;
   private readonly writeBatchTransaction: Database.Transaction<(reports: PreparedReport[], touches: TokenTouches) => WriteResult[]>;
   private readonly touchTransaction: Database.Transaction<(touches: TokenTouches) => void>;
 
@@ -244,7 +264,17 @@ export class IngestWriter {
       services.forEach((v, seq) =>
         s.insertService.run(p.hostId, seq, v.proto, v.port, v.process, v.pid, v.mode, v.ipv4, v.ipv6, bindingsJson(v.bindings), v.firewallIpv4, v.firewallIpv6),
       );
-      this.updateMatrix(previous, services);
+      this.updateMatrix(previous, services, s.matrixAdd, s.matrixDropEmpty);
+      // The containers' services: their own rows and matrix (migration 8), so the host's mean what they meant.
+      const namespaces = namespaceServiceRows(report());
+      const previousInNamespaces = host ? s.namespaceMatrixServices.all(p.hostId) : [];
+      if (host && previousInNamespaces.length > 0) s.deleteNamespaceServices.run(p.hostId);
+      for (const ns of namespaces) {
+        ns.rows.forEach(({ service: v }, seq) =>
+          s.insertNamespaceService.run(p.hostId, ns.namespace, seq, v.proto, v.port, v.process, v.pid, v.mode, v.ipv4, v.ipv6, bindingsJson(v.bindings), v.firewallIpv4, v.firewallIpv6),
+        );
+      }
+      this.updateMatrix(previousInNamespaces, namespaces.flatMap((ns) => ns.rows.map((k) => k.service)), s.namespaceMatrixAdd, s.namespaceMatrixDropEmpty);
       servicesRewritten = true;
     }
 
@@ -300,11 +330,16 @@ export class IngestWriter {
   }
 
   /**
-   * Applies the difference between a host's old and new services to service_matrix: per
+   * Applies the difference between a host's old and new services to a service matrix (the host's, or its namespaces' one): per
    * (proto, port, process), whether the host has it, in which modes, and whether the firewall
    * filters a family its sockets take from outside (firewallFilters).
    */
-  private updateMatrix(previous: readonly MatrixService[], next: readonly MatrixService[]): void {
+  private updateMatrix(
+    previous: readonly MatrixService[],
+    next: readonly MatrixService[],
+    add: Statements['matrixAdd'] | Statements['namespaceMatrixAdd'],
+    dropEmpty: Statements['matrixDropEmpty'] | Statements['namespaceMatrixDropEmpty'],
+  ): void {
     const group = (rows: readonly MatrixService[]) => {
       const byKey = new Map<string, { proto: string; port: number; process: string; modes: Set<ServiceMode>; filtered4: boolean; filtered6: boolean }>();
       for (const row of rows) {
@@ -331,8 +366,8 @@ export class IngestWriter {
       const filtered6 = flag(a?.filtered6) - flag(b?.filtered6);
       if (hosts === 0 && filtered4 === 0 && filtered6 === 0 && modes.every((d) => d === 0)) continue;
       const [dualSeparate, dualMapped, ipv4Only, ipv6Only, loopbackOnly] = modes as [number, number, number, number, number];
-      this.s.matrixAdd.run(entry.proto, entry.port, entry.process, hosts, dualSeparate, dualMapped, ipv4Only, ipv6Only, loopbackOnly, filtered4, filtered6);
-      if (hosts < 0) this.s.matrixDropEmpty.run(entry.proto, entry.port, entry.process);
+      add.run(entry.proto, entry.port, entry.process, hosts, dualSeparate, dualMapped, ipv4Only, ipv6Only, loopbackOnly, filtered4, filtered6);
+      if (hosts < 0) dropEmpty.run(entry.proto, entry.port, entry.process);
     }
   }
 }

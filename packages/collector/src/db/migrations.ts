@@ -368,6 +368,47 @@ CREATE UNIQUE INDEX host_keys_live ON host_keys (host_id) WHERE state = 'live';
 CREATE INDEX host_keys_by_host ON host_keys (host_id, created_at);
 `;
 
+// Migration 8 (issue 16): the services of a host's other network namespaces (containers,
+// pods: the report's namespaces[]), kept apart from the host's own so every query of
+// services (host filters, the host matrix) means what it meant. namespace is the inode
+// (net:[INODE]). The containers' matrix counts, per (proto, port, process), the hosts with
+// the service in at least one of their namespaces, as service_matrix does for the host's
+// own. Filled from each host's next report: hosts.services_hash covers namespaces' services
+// from now on, so a host whose report has any is rewritten then.
+const V8 = `
+CREATE TABLE namespace_services (
+  host_id       TEXT NOT NULL REFERENCES hosts (host_id) ON DELETE CASCADE,
+  namespace     INTEGER NOT NULL,
+  seq           INTEGER NOT NULL,
+  proto         TEXT NOT NULL CHECK (proto IN ('tcp', 'udp')),
+  port          INTEGER NOT NULL CHECK (port BETWEEN 0 AND 65535),
+  process       TEXT CONSTRAINT process_length CHECK (length(process) <= 256),
+  pid           INTEGER,
+  mode          TEXT NOT NULL CHECK (mode IN ('dual-separate', 'dual-mapped', 'ipv4-only', 'ipv6-only', 'loopback-only')),
+  ipv4          TEXT NOT NULL CHECK (ipv4 IN ('any', 'addresses', 'loopback', 'none')),
+  ipv6          TEXT NOT NULL CHECK (ipv6 IN ('any', 'addresses', 'loopback', 'none')),
+  bindings      TEXT NOT NULL,
+  firewall_ipv4 TEXT CHECK (firewall_ipv4 IN ('accepted', 'dropped', 'restricted', 'unknown')),
+  firewall_ipv6 TEXT CHECK (firewall_ipv6 IN ('accepted', 'dropped', 'restricted', 'unknown')),
+  PRIMARY KEY (host_id, namespace, seq)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE namespace_service_matrix (
+  proto                  TEXT NOT NULL,
+  port                   INTEGER NOT NULL,
+  process                TEXT NOT NULL,
+  hosts                  INTEGER NOT NULL,
+  dual_separate          INTEGER NOT NULL,
+  dual_mapped            INTEGER NOT NULL,
+  ipv4_only              INTEGER NOT NULL,
+  ipv6_only              INTEGER NOT NULL,
+  loopback_only          INTEGER NOT NULL,
+  firewall_ipv4_filtered INTEGER NOT NULL DEFAULT 0,
+  firewall_ipv6_filtered INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (proto, port, process)
+) STRICT, WITHOUT ROWID;
+`;
+
 export const migrations: readonly Migration[] = [
   {
     version: 1,
@@ -444,6 +485,13 @@ export const migrations: readonly Migration[] = [
     description: 'one host, one identity: agent tokens bound to their host, enroll secrets, host keys',
     up(db) {
       db.exec(V7);
+    },
+  },
+  {
+    version: 8,
+    description: "containers' network namespaces: their services per host, and their own service matrix",
+    up(db) {
+      db.exec(V8);
     },
   },
 ];

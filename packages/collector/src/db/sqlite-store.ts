@@ -151,7 +151,10 @@ interface HistoryRow {
   warning: number;
 }
 
+const MATRIX_COLUMNS = 'proto, port, process, hosts, dual_separate, dual_mapped, ipv4_only, ipv6_only, loopback_only, firewall_ipv4_filtered, firewall_ipv6_filtered';
+
 interface MatrixRow {
+  scope: 'host' | 'containers';
   proto: 'tcp' | 'udp';
   port: number;
   process: string;
@@ -236,11 +239,20 @@ function prepareStatements(db: Database.Database) {
     history: db.prepare<[string, number], HistoryRow>(`
       SELECT report_id, collected_at, ipv6_routable, exposed, dual, critical, warning FROM reports
       WHERE host_id = ? ORDER BY collected_at DESC, received_at DESC LIMIT ?`),
-    matrixPage: db.prepare<[number, number], MatrixRow>(`
-      SELECT proto, port, process, hosts, dual_separate, dual_mapped, ipv4_only, ipv6_only, loopback_only,
-        firewall_ipv4_filtered, firewall_ipv6_filtered FROM service_matrix
-      ORDER BY hosts DESC, proto, port, process LIMIT ? OFFSET ?`),
-    matrixTotal: db.prepare<[], number>('SELECT count(*) FROM service_matrix').pluck(),
+    // Per scope (host: service_matrix; containers: namespace_service_matrix, migration 8; all: both).
+    matrixPage: {
+      host: db.prepare<[number, number], MatrixRow>(`SELECT 'host' AS scope, ${MATRIX_COLUMNS} FROM service_matrix ORDER BY hosts DESC, proto, port, process LIMIT ? OFFSET ?`),
+      containers: db.prepare<[number, number], MatrixRow>(`SELECT 'containers' AS scope, ${MATRIX_COLUMNS} FROM namespace_service_matrix ORDER BY hosts DESC, proto, port, process LIMIT ? OFFSET ?`),
+      all: db.prepare<[number, number], MatrixRow>(`
+        SELECT 'host' AS scope, ${MATRIX_COLUMNS} FROM service_matrix
+        UNION ALL SELECT 'containers' AS scope, ${MATRIX_COLUMNS} FROM namespace_service_matrix
+        ORDER BY hosts DESC, proto, port, process, scope DESC LIMIT ? OFFSET ?`),
+    },
+    matrixTotal: {
+      host: db.prepare<[], number>('SELECT count(*) FROM service_matrix').pluck(),
+      containers: db.prepare<[], number>('SELECT count(*) FROM namespace_service_matrix').pluck(),
+      all: db.prepare<[], number>('SELECT (SELECT count(*) FROM service_matrix) + (SELECT count(*) FROM namespace_service_matrix)').pluck(),
+    },
     ruleGroups: db.prepare<[], { rule: string; severity: Severity; findings: number; hosts: number }>(`
       SELECT rule, severity, count(*) AS findings, count(DISTINCT host_id) AS hosts FROM findings
       WHERE resolved_at IS NULL GROUP BY rule, severity
@@ -598,11 +610,16 @@ export class SqliteStore implements Store {
     }));
     // The services as the agent sent them (current connection counts, workers, units): the
     // services table holds the fleet-query columns of the same list.
-    return { host: summaryOf(row, this.staleBefore(now)), services: latestReport?.services ?? [], findings, history, latestReport };
+    // Each other namespace (container, pod) with its services; its findings are among the
+    // host's (ingest-rows.ts, findingRows), counted here as the latest report has them.
+    const namespaces = (latestReport?.namespaces ?? []).map((ns) => ({ inode: ns.inode, owner: ns.owner, services: ns.services, findings: ns.findings.length }));
+    return { host: summaryOf(row, this.staleBefore(now)), services: latestReport?.services ?? [], namespaces, findings, history, latestReport };
   }
 
-  async servicesMatrix(page: { limit: number; offset: number }): Promise<Paged<ServiceMatrixRow>> {
-    const items = this.s.matrixPage.all(page.limit, page.offset).map((r) => ({
+  async servicesMatrix(page: { limit: number; offset: number; scope?: 'host' | 'containers' | 'all' }): Promise<Paged<ServiceMatrixRow>> {
+    const scope = page.scope ?? 'all';
+    const items = this.s.matrixPage[scope].all(page.limit, page.offset).map((r) => ({
+      scope: r.scope,
       proto: r.proto,
       port: r.port,
       process: r.process === '' ? null : r.process,
@@ -610,7 +627,7 @@ export class SqliteStore implements Store {
       modes: { 'dual-separate': r.dual_separate, 'dual-mapped': r.dual_mapped, 'ipv4-only': r.ipv4_only, 'ipv6-only': r.ipv6_only, 'loopback-only': r.loopback_only },
       firewallFiltered: { ipv4: r.firewall_ipv4_filtered, ipv6: r.firewall_ipv6_filtered },
     }));
-    return { total: this.s.matrixTotal.get() ?? 0, limit: page.limit, offset: page.offset, items };
+    return { total: this.s.matrixTotal[scope].get() ?? 0, limit: page.limit, offset: page.offset, items };
   }
 
   async findingsByRule(): Promise<FindingRuleRow[]> {

@@ -2,7 +2,7 @@
 // the fleet summary.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { FindingRuleRow, FleetSummary, HostDetail, HostQuery, HostSummary, Page, Pagination, Problem, ServiceMatrixRow } from '../api.js';
+import { FindingRuleRow, FleetSummary, HostDetail, HostQuery, HostSummary, Page, Problem, ServiceMatrixRow, ServicesQuery } from '../api.js';
 import { problem, sendProblem } from '../problems.js';
 import { duplicateIdentityFix } from '../identity/host-key-routes.js';
 
@@ -26,8 +26,10 @@ export const readRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.get('/api/v1/services', { preHandler, schema: { ...common, summary: 'Fleet service matrix: per process and port, hosts per mode', querystring: Pagination, response: { 200: Page(ServiceMatrixRow), 401: Problem, 403: Problem } } }, async (request) =>
-    app.store.servicesMatrix({ limit: request.query.limit ?? 100, offset: request.query.offset ?? 0 }),
+  app.get(
+    '/api/v1/services',
+    { preHandler, schema: { ...common, summary: 'Fleet service matrix: per scope, process and port, hosts per mode', querystring: ServicesQuery, response: { 200: Page(ServiceMatrixRow), 400: Problem, 401: Problem, 403: Problem } } },
+    async (request) => app.store.servicesMatrix({ limit: request.query.limit ?? 100, offset: request.query.offset ?? 0, scope: request.query.scope ?? 'all' }),
   );
 
   app.get('/api/v1/findings', { preHandler, schema: { ...common, summary: 'Open findings per rule with the hosts affected', response: { 200: Type.Object({ items: Type.Array(FindingRuleRow) }), 401: Problem, 403: Problem } } }, async () => ({

@@ -77,7 +77,8 @@ function alertsSection(response, error) {
 export async function overview({ signal }) {
   const [summary, matrix, findings, alertsResult] = await Promise.all([
     get('/api/v1/summary', { signal }),
-    getAllPages('/api/v1/services', { signal }),
+    // The hosts' own services: each count opens the host list, which filters on those (containers' rows are on each host page).
+    getAllPages('/api/v1/services?scope=host', { signal }),
     get('/api/v1/findings', { signal }),
     getOptional('/api/v1/alerts', { signal }).then(
       (value) => ({ value, error: null }),
@@ -218,7 +219,7 @@ function firewallCell(r, name, proc) {
 }
 
 export async function services({ signal, params }) {
-  const matrix = await getAllPages('/api/v1/services', { signal });
+  const matrix = await getAllPages('/api/v1/services?scope=host', { signal });
   const filterInput = h('input', { id: 'svc-filter', type: 'search', value: params.get('q') ?? '', placeholder: 'sshd, 443, udp…', autocomplete: 'off' });
   const body = h('tbody');
   const status = h('p', { role: 'status', class: 'muted', id: 'svc-status' });
