@@ -8,14 +8,16 @@
 #   with --firewall  /etc/systemd/system/dualstack-agent.service.d/firewall.conf
 #                    (deploy/systemd/dualstack-agent.service.d/: CAP_NET_ADMIN and CAP_NET_RAW,
 #                    to read the host firewall; docs/firewall.md)
+#   with --namespaces /etc/systemd/system/dualstack-agent.service.d/namespaces.conf
+#                    (CAP_SYS_ADMIN, to enter containers' network namespaces; docs/operations.md)
 # then `systemctl daemon-reload` and `systemctl enable --now dualstack-agent`.
 #
 # Idempotent: run it again with the same options and nothing changes (every file is compared
 # first; the service is restarted only when its artifact, config, unit or drop-in changed).
 # Options left out on a re-run keep what is installed (the collector URL, the token), except
-# --firewall: a run without it removes the drop-in a --firewall run installed (it carries a
-# first line saying so; a drop-in put there by hand is kept), so the capabilities the agent
-# holds are always the ones the last run asked for.
+# --firewall and --namespaces: a run without one removes the drop-in a run with it installed
+# (it carries a first line saying so; a drop-in put there by hand is kept), so the capabilities
+# the agent holds are always the ones the last run asked for.
 #
 #   install-agent.sh --artifact dualstack-agent.mjs --collector https://collector.example \
 #                    --token-file /path/to/token
@@ -39,8 +41,9 @@ CONFIG_PATH=$CONF_DIR/agent.json
 TOKEN_PATH=$CONF_DIR/token
 UNIT_PATH=/etc/systemd/system/$UNIT_NAME
 DROPIN_DIR=/etc/systemd/system/$UNIT_NAME.d
-DROPIN_PATH=$DROPIN_DIR/firewall.conf
-DROPIN_MARK='# Installed by install-agent.sh --firewall: a run without --firewall removes it.'
+# The opt-in drop-ins, each installed by the option of its name (--firewall, --namespaces).
+OPT_INS=(firewall namespaces)
+dropin_mark() { echo "# Installed by install-agent.sh --$1: a run without --$1 removes it."; }
 STATE_DIR=/var/lib/dualstack
 DEFAULT_NODE=/usr/bin/node
 
@@ -48,7 +51,7 @@ usage() {
   cat <<EOF
 Usage: $PROG [--artifact FILE] [--collector URL] [--token-file FILE | --token-stdin]
                          [--interval DURATION] [--node PATH] [--unit FILE] [--firewall]
-                         [--root DIR] [--no-start]
+                         [--namespaces] [--root DIR] [--no-start]
        $PROG --uninstall [--keep-spool] [--root DIR]
 
   --artifact FILE     the single-file agent (dist-artifacts/dualstack-agent.mjs); required on
@@ -59,10 +62,15 @@ Usage: $PROG [--artifact FILE] [--collector URL] [--token-file FILE | --token-st
   --interval DURATION scan interval written to agent.json (default 5m, or what is installed)
   --node PATH         Node.js >= 20.18.1 the unit runs (default: $DEFAULT_NODE, else \`command -v node\`)
   --unit FILE         the unit to install (default: systemd/$UNIT_NAME beside this script)
-  --firewall          also install the drop-in $DROPIN_PATH
+  --firewall          also install the drop-in $DROPIN_DIR/firewall.conf
                       (CAP_NET_ADMIN and CAP_NET_RAW: the agent reads the host firewall, and
                       could also change it; docs/firewall.md). Without it, a drop-in an
                       earlier --firewall run installed is removed
+  --namespaces        also install the drop-in $DROPIN_DIR/namespaces.conf
+                      (CAP_SYS_ADMIN: the agent enters containers' network namespaces to read
+                      their IPv6 sysctls and V6ONLY flags, and could also act inside them;
+                      docs/operations.md). Without it, a drop-in an earlier --namespaces run
+                      installed is removed
   --root DIR          install under DIR instead of / (no systemctl; for tests and images)
   --no-start          install and enable, but do not start or restart the service
   --uninstall         stop and remove everything this script installs, the spool and the user
@@ -74,7 +82,8 @@ die() { echo "$PROG: $*" >&2; exit 1; }
 say() { echo "$PROG: $*"; }
 
 ROOT=/
-ARTIFACT='' COLLECTOR='' TOKEN_FILE='' TOKEN_STDIN=0 INTERVAL='' NODE='' UNIT_SRC='' UNINSTALL=0 KEEP_SPOOL=0 NO_START=0 FIREWALL=0
+ARTIFACT='' COLLECTOR='' TOKEN_FILE='' TOKEN_STDIN=0 INTERVAL='' NODE='' UNIT_SRC='' UNINSTALL=0 KEEP_SPOOL=0 NO_START=0
+declare -A WANT=([firewall]=0 [namespaces]=0)
 while [ $# -gt 0 ]; do
   case "$1" in
     --artifact) ARTIFACT=${2:?--artifact needs a file}; shift 2 ;;
@@ -84,7 +93,8 @@ while [ $# -gt 0 ]; do
     --interval) INTERVAL=${2:?--interval needs a duration}; shift 2 ;;
     --node) NODE=${2:?--node needs a path}; shift 2 ;;
     --unit) UNIT_SRC=${2:?--unit needs a file}; shift 2 ;;
-    --firewall) FIREWALL=1; shift ;;
+    --firewall) WANT[firewall]=1; shift ;;
+    --namespaces) WANT[namespaces]=1; shift ;;
     --root) ROOT=${2:?--root needs a directory}; shift 2 ;;
     --no-start) NO_START=1; shift ;;
     --uninstall) UNINSTALL=1; shift ;;
@@ -94,7 +104,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-[ "$UNINSTALL" = 0 ] || [ "$FIREWALL" = 0 ] || die "give --firewall or --uninstall, not both"
+for o in "${OPT_INS[@]}"; do [ "$UNINSTALL" = 0 ] || [ "${WANT[$o]}" = 0 ] || die "give --$o or --uninstall, not both"; done
 [ "$(id -u)" = 0 ] || die "must run as root (it creates a system user and writes under /etc and /usr/local)"
 [ -d "$ROOT" ] || die "--root $ROOT is not a directory"
 ROOT=$(cd "$ROOT" && pwd)
@@ -120,8 +130,8 @@ if [ "$UNINSTALL" = 1 ]; then
     systemctl disable --now "$UNIT_NAME" >/dev/null 2>&1 || true
   fi
   removed=0
-  # The firewall drop-in whoever put it there: it belongs to the unit removed here.
-  for f in "$UNIT_PATH" "$DROPIN_PATH" "$ARTIFACT_PATH" "$CONFIG_PATH" "$TOKEN_PATH"; do
+  # The opt-in drop-ins whoever put them there: they belong to the unit removed here.
+  for f in "$UNIT_PATH" "$DROPIN_DIR/firewall.conf" "$DROPIN_DIR/namespaces.conf" "$ARTIFACT_PATH" "$CONFIG_PATH" "$TOKEN_PATH"; do
     if [ -e "$R$f" ] || [ -L "$R$f" ]; then rm -f -- "$R$f"; say "removed $f"; removed=1; fi
   done
   # Directories only when empty: /etc/dualstack may also hold the collector's config, the
@@ -146,8 +156,9 @@ fi
 [ -z "$TOKEN_FILE" ] || [ "$TOKEN_STDIN" = 0 ] || die "give --token-file or --token-stdin, not both"
 [ -n "$UNIT_SRC" ] || UNIT_SRC=$HERE/systemd/$UNIT_NAME
 [ -f "$UNIT_SRC" ] || die "unit $UNIT_SRC not found (give --unit FILE)"
-DROPIN_SRC=$HERE/systemd/$UNIT_NAME.d/firewall.conf
-[ "$FIREWALL" = 0 ] || [ -f "$DROPIN_SRC" ] || die "--firewall: the drop-in $DROPIN_SRC is not there"
+for o in "${OPT_INS[@]}"; do
+  [ "${WANT[$o]}" = 0 ] || [ -f "$HERE/systemd/$UNIT_NAME.d/$o.conf" ] || die "--$o: the drop-in $HERE/systemd/$UNIT_NAME.d/$o.conf is not there"
+done
 if [ -n "$ARTIFACT" ]; then
   [ -f "$ARTIFACT" ] || die "--artifact $ARTIFACT does not exist"
   { head -n 1 -- "$ARTIFACT" | grep -qx '#!/usr/bin/env node' &&
@@ -262,24 +273,31 @@ UNIT_BEFORE=$( [ -f "$R$UNIT_PATH" ] && cksum < "$R$UNIT_PATH" || echo none)
 put "$TMP/unit" "$UNIT_PATH" 0644 0 0 restart
 UNIT_AFTER=$(cksum < "$R$UNIT_PATH")
 
-# The firewall drop-in: installed with --firewall (marked as this script's), else removed
-# when a --firewall run installed it.
-DROPIN_BEFORE=$( [ -f "$R$DROPIN_PATH" ] && cksum < "$R$DROPIN_PATH" || echo none)
-if [ "$FIREWALL" = 1 ]; then
-  { printf '%s\n' "$DROPIN_MARK"; cat -- "$DROPIN_SRC"; } > "$TMP/firewall.conf"
-  put "$TMP/firewall.conf" "$DROPIN_PATH" 0644 0 0 restart
-elif [ -f "$R$DROPIN_PATH" ]; then
-  if [ "$(head -n 1 -- "$R$DROPIN_PATH")" = "$DROPIN_MARK" ]; then
-    rm -f -- "$R$DROPIN_PATH"
-    rmdir -- "$R$DROPIN_DIR" 2>/dev/null || true
-    say "removed $DROPIN_PATH (no --firewall: the agent no longer reads the firewall)"
-    CHANGED=1
-    RESTART=1
-  else
-    say "kept $DROPIN_PATH: not installed by $PROG --firewall"
+# The opt-in drop-ins: each installed with its option (marked as this script's), else removed
+# when a run with that option installed it.
+dropins_sum() { local o; for o in "${OPT_INS[@]}"; do [ -f "$R$DROPIN_DIR/$o.conf" ] && cksum < "$R$DROPIN_DIR/$o.conf" || echo none; done; }
+DROPIN_BEFORE=$(dropins_sum)
+for o in "${OPT_INS[@]}"; do
+  path=$DROPIN_DIR/$o.conf
+  if [ "${WANT[$o]}" = 1 ]; then
+    { dropin_mark "$o"; cat -- "$HERE/systemd/$UNIT_NAME.d/$o.conf"; } > "$TMP/$o.conf"
+    put "$TMP/$o.conf" "$path" 0644 0 0 restart
+  elif [ -f "$R$path" ]; then
+    if [ "$(head -n 1 -- "$R$path")" = "$(dropin_mark "$o")" ]; then
+      rm -f -- "$R$path"
+      rmdir -- "$R$DROPIN_DIR" 2>/dev/null || true
+      case $o in
+        firewall) say "removed $path (no --firewall: the agent no longer reads the firewall)" ;;
+        *) say "removed $path (no --$o: the agent no longer enters other network namespaces)" ;;
+      esac
+      CHANGED=1
+      RESTART=1
+    else
+      say "kept $path: not installed by $PROG --$o"
+    fi
   fi
-fi
-DROPIN_AFTER=$( [ -f "$R$DROPIN_PATH" ] && cksum < "$R$DROPIN_PATH" || echo none)
+done
+DROPIN_AFTER=$(dropins_sum)
 
 # --- systemd
 if [ "$LIVE" = 0 ]; then

@@ -18,6 +18,7 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const SCRIPT = join(REPO, 'deploy/install-agent.sh');
 const UNIT = join(REPO, 'deploy/systemd/dualstack-agent.service');
 const DROP_IN = join(REPO, 'deploy/systemd/dualstack-agent.service.d/firewall.conf');
+const NS_DROP_IN = join(REPO, 'deploy/systemd/dualstack-agent.service.d/namespaces.conf');
 const DROP_IN_DIR_PATH = 'etc/systemd/system/dualstack-agent.service.d';
 const DROP_IN_PATH = `${DROP_IN_DIR_PATH}/firewall.conf`;
 const DROP_IN_MARK = '# Installed by install-agent.sh --firewall: a run without --firewall removes it.\n';
@@ -246,6 +247,32 @@ describe('install-agent.sh in a throw-away root', { skip }, () => {
     assert.equal(readFileSync(join(root, DROP_IN_PATH), 'utf8'), DROP_IN_MARK + readFileSync(DROP_IN, 'utf8'));
     assert.deepEqual(listing(snapshot(root)), listing(withFirewall));
     assert.deepEqual(contents(snapshot(root)), contents(withFirewall));
+  });
+
+  test('--namespaces: namespaces.conf (CAP_SYS_ADMIN) beside firewall.conf, marked as the installer\'s; a re-run with --firewall only takes it away again and keeps the firewall drop-in', (t) => {
+    const nsPath = `${DROP_IN_DIR_PATH}/namespaces.conf`;
+    const nsMark = '# Installed by install-agent.sh --namespaces: a run without --namespaces removes it.\n';
+    const firewallInstalled = snapshot(root);
+    const both = install(['--root', root, '--firewall', '--namespaces']);
+    assert.equal(both.code, 0, both.stderr);
+    assert.match(both.stdout, /installed \/etc\/systemd\/system\/dualstack-agent\.service\.d\/namespaces\.conf/);
+    assert.match(both.stdout, /unchanged \/etc\/systemd\/system\/dualstack-agent\.service\.d\/firewall\.conf/);
+    const withBoth = snapshot(root);
+    assert.deepEqual(changes(firewallInstalled, withBoth), [nsPath]);
+    assert.deepEqual(listing(withBoth.filter((e) => e.path === nsPath)), [{ path: nsPath, type: 'file', mode: '644', uid: 0, gid: 0 }]);
+    assert.equal(readFileSync(join(root, nsPath), 'utf8'), nsMark + readFileSync(NS_DROP_IN, 'utf8'));
+    const out = effective(t);
+    if (out !== null) assert.match(out, /^✗ CapabilityBoundingSet=~CAP_SYS_ADMIN /m);
+    const again = install(['--root', root, '--firewall', '--namespaces']);
+    assert.match(again.stdout, /unchanged: already installed as asked$/m);
+    assert.deepEqual(snapshot(root), withBoth);
+    const firewallOnly = install(['--root', root, '--firewall']);
+    assert.equal(firewallOnly.code, 0, firewallOnly.stderr);
+    assert.match(firewallOnly.stdout, /removed \/etc\/systemd\/system\/dualstack-agent\.service\.d\/namespaces\.conf \(no --namespaces: the agent no longer enters other network namespaces\)/);
+    assert.deepEqual(listing(snapshot(root)), listing(withFirewall));
+    assert.deepEqual(contents(snapshot(root)), contents(withFirewall));
+    const gone = effective(t);
+    if (gone !== null) assert.match(gone, /^✓ CapabilityBoundingSet=~CAP_SYS_ADMIN /m);
   });
 
   test('mistakes are one line and exit 1', () => {
