@@ -4,8 +4,8 @@
 # option pass silently. Used by .ci/run and test/deploy/systemd-units.test.ts.
 #
 # Each unit is verified twice: alone, as installed by default, and with its drop-ins
-# (<unit>.d/*.conf beside it: the agent's opt-in firewall.conf), as installed with
-# `install-agent.sh --firewall`. systemd-analyze reads a unit's drop-ins from a <unit>.d
+# (<unit>.d/*.conf beside it: the agent's opt-in firewall.conf and namespaces.conf), as installed with
+# `install-agent.sh --firewall --namespaces`. systemd-analyze reads a unit's drop-ins from a <unit>.d
 # directory beside the unit file (it puts the unit's directory in the unit search path); a
 # canary drop-in with an unknown key proves that this systemd does, so a drop-in is never
 # reported verified without having been read. Capability names are checked against

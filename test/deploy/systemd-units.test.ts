@@ -20,6 +20,7 @@ const DIR = join(REPO, 'deploy/systemd');
 const AGENT = join(DIR, 'dualstack-agent.service');
 const COLLECTOR = join(DIR, 'dualstack-collector.service');
 const FIREWALL_DROP_IN = join(DIR, 'dualstack-agent.service.d/firewall.conf');
+const NAMESPACES_DROP_IN = join(DIR, 'dualstack-agent.service.d/namespaces.conf');
 
 const skip = skipUnlessCommands({ 'systemd-analyze': 'systemd' });
 
@@ -39,14 +40,25 @@ const one = (map: Map<string, string[]>, key: string) => {
   return values[0]!;
 };
 
-test('systemd-analyze verify: both units alone, and the agent with its firewall drop-in, no warning at all', { skip }, () => {
+test('systemd-analyze verify: both units alone, and the agent with its firewall and namespaces drop-ins, no warning at all', { skip }, () => {
   const r = spawnSync('bash', [join(DIR, 'verify-units.sh')], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.match(
     r.stdout,
-    /^systemd-analyze verify: 2 units OK \(dualstack-agent\.service dualstack-collector\.service\); with drop-ins: dualstack-agent\.service \+ dualstack-agent\.service\.d\/firewall\.conf OK\n$/,
+    /^systemd-analyze verify: 2 units OK \(dualstack-agent\.service dualstack-collector\.service\); with drop-ins: dualstack-agent\.service \+ dualstack-agent\.service\.d\/firewall\.conf dualstack-agent\.service\.d\/namespaces\.conf OK\n$/,
   );
   assert.equal(r.stderr, '');
+});
+
+test('agent namespaces drop-in: only [Service], adds CAP_SYS_ADMIN to both capability lists and allows network namespaces past RestrictNamespaces=yes, nothing else', () => {
+  const text = readFileSync(NAMESPACES_DROP_IN, 'utf8');
+  assert.deepEqual(text.split('\n').filter((l) => /^\[/.test(l)), ['[Service]']);
+  const s = settings(NAMESPACES_DROP_IN);
+  assert.deepEqual([...s.keys()].sort(), ['AmbientCapabilities', 'CapabilityBoundingSet', 'RestrictNamespaces']);
+  assert.deepEqual(s.get('AmbientCapabilities'), ['CAP_SYS_ADMIN']);
+  assert.deepEqual(s.get('CapabilityBoundingSet'), ['CAP_SYS_ADMIN']);
+  assert.deepEqual(s.get('RestrictNamespaces'), ['net']);
+  assert.deepEqual(settings(join(DIR, 'dualstack-agent.service')).get('RestrictNamespaces'), ['yes']);
 });
 
 test('agent firewall drop-in: only [Service], adds CAP_NET_ADMIN and CAP_NET_RAW to both capability lists, nothing else', () => {
