@@ -13,7 +13,7 @@ import { compareFindings } from '@dualstack/core';
 import { startTestCollector, type TestCollector } from './helpers/collector.js';
 import { artifactDir, chromiumMissing, launchBrowser, type Browser } from './helpers/ui-browser.js';
 import { seedFleet, XSS_HOSTNAME, XSS_PROCESS, type SeededHost } from './helpers/ui-fleet.js';
-import { finding, reportFrom, withFirewallNotRead, FIREWALL_NOT_READ, type GoldenName } from './helpers/reports.js';
+import { finding, podNamespace, reportFrom, withFirewallNotRead, withNamespaces, FIREWALL_NOT_READ, type GoldenName } from './helpers/reports.js';
 import { expectedFirewallFiltered, matrixKey } from './helpers/firewall.js';
 import type { FamilyFirewall, FirewallRuleRef, Report } from '@dualstack/core';
 import { contrast, offScreen, openPage, TOKEN_KEY, type PageWatch } from './helpers/ui-page.js';
@@ -822,6 +822,35 @@ describe('the dashboard in Chromium', { skip: skipUnlessAvailable(missing, 'chro
     assert.ok(narrow.background < 0.05);
     assert.deepEqual(narrow.low, []);
     await page.screenshot({ path: join(shots, 'hosts-narrow-dark.png'), fullPage: true });
+    await page.close();
+  });
+
+  test("a host's containers: each network namespace's services under a heading naming its owner, its findings among the host's", async () => {
+    const at = new Date(Date.now() - 30_000);
+    const base = reportFrom('dual-stack-services', { hostId: 'k8s-node-01', hostname: 'k8s-node-01.example.net', collectedAt: at });
+    const pod = podNamespace(base);
+    const dockerNs = podNamespace(base, { inode: 4026532777, pid: 32000 });
+    dockerNs.owner = { runtime: 'docker', id: '9f8e7d6c5b4a39281706f5e4d3c2b1a0', name: 'cache', cgroup: '/system.slice/docker-9f8e7d6c5b4a39281706f5e4d3c2b1a0.scope' };
+    dockerNs.findings = [];
+    await c.store.ingestReport(withNamespaces(base, [pod, dockerNs]), { receivedAt: at.toISOString(), tokenId: null, bytes: 40_000 });
+    const page = await open('/hosts/k8s-node-01', 'host');
+    assert.equal(await page.locator('#socket-table tbody tr').count(), base.services.length, "the host's own table is as before");
+    const blocks = await page.$$eval('#namespaces section.namespace', (sections) =>
+      sections.map((s) => ({
+        heading: s.querySelector('h3')!.textContent,
+        details: s.querySelector('p.sub')!.textContent,
+        rows: [...s.querySelectorAll('table.sockets tbody tr')].map((tr) => `${tr.getAttribute('data-service')} ${tr.getAttribute('data-mode')} ${tr.querySelector('.proc-name')!.textContent}`),
+      })),
+    );
+    assert.deepEqual(blocks.map((b) => [b.heading, b.rows]), [
+      ['pod default/web-7d9 1 service', ['tcp/8080 ipv4-only web']],
+      ['docker cache 1 service', ['tcp/8080 ipv4-only web']],
+    ]);
+    assert.match(blocks[0]!.details, /^kubernetes · container a1b2c3d4e5f6 · pod default\/web-7d9 \(UID 0b1c2d3e-[^)]+\) · net:\[4026532400\] · \d+ open findings? /);
+    assert.match(blocks[1]!.details, /^docker · container 9f8e7d6c5b4a · net:\[4026532777\] · no findings$/);
+    const subjects = await page.$$eval('#findings article.finding:not(.resolved)', (as) => as.map((a) => a.getAttribute('data-subject')));
+    assert.ok(subjects.includes('pod default/web-7d9 tcp/8080'), `findings: ${subjects.join(', ')}`);
+    await page.locator('section#namespaces').screenshot({ path: join(shots, 'host-namespaces.png') });
     await page.close();
   });
 

@@ -261,7 +261,7 @@ function socketUnitLine(u) {
 }
 
 /** `target`: { service: 'tcp/443', endpoint } when an endpoint's backend link led here: that row is marked. */
-function socketTable(services, withRules, target = null) {
+function socketTable(services, withRules, target = null, id = 'socket-table') {
   const rows = services.map((svc) => {
     const key = `${svc.proto}/${svc.port}`;
     const targeted = target !== null && target.service === key;
@@ -297,8 +297,36 @@ function socketTable(services, withRules, target = null) {
     services.some((svc) => svc.firewall) ? 'Listening sockets per service: who can connect over each family, after the host firewall' : 'Listening sockets per service: who can connect over each family',
     ['Service', 'Process', 'Socket (binding, V6ONLY)', 'IPv4 clients', 'IPv6 clients', 'Mode', ...(withRules ? ['Firewall rule'] : [])],
     rows,
-    { class: 'sockets', id: 'socket-table' },
+    { class: 'sockets', id },
   );
+}
+
+// The words core's namespaceLabel puts before an owner's name (findings' subjects, the scan's table).
+const RUNTIME_WORD = { kubernetes: 'pod', docker: 'docker', containerd: 'containerd', podman: 'podman', lxc: 'lxc', nspawn: 'machine', unknown: 'netns' };
+
+/** The host's other network namespaces (containers, pods), each under a heading naming its owner, as `dualstack-agent scan` prints them. */
+function namespacesSection(namespaces) {
+  if (!namespaces.length) return null;
+  const blocks = namespaces.map((ns) => {
+    const { owner } = ns;
+    const label = `${RUNTIME_WORD[owner.runtime] ?? 'netns'} ${owner.name}`;
+    const headingId = `ns-${ns.inode}-h`;
+    const details = [
+      owner.runtime,
+      owner.id ? `container ${owner.id.slice(0, 12)}` : null,
+      owner.pod ? `pod ${owner.pod.namespace ? `${owner.pod.namespace}/` : ''}${owner.pod.name ?? '?'} (UID ${owner.pod.uid})` : null,
+      `net:[${ns.inode}]`,
+      ns.findings ? `${num(ns.findings)} open finding${ns.findings === 1 ? '' : 's'} (under Findings, named ${label})` : 'no findings',
+    ].filter(Boolean);
+    return h(
+      'section',
+      { class: 'namespace', 'aria-labelledby': headingId, dataset: { inode: String(ns.inode), runtime: owner.runtime } },
+      h('h3', { id: headingId }, label, h('span', { class: 'sub' }, ` ${ns.services.length} service${ns.services.length === 1 ? '' : 's'}`)),
+      h('p', { class: 'sub' }, details.join(' · ')),
+      ns.services.length ? socketTable(ns.services, false, null, `socket-table-${ns.inode}`) : h('p', { class: 'muted' }, 'No listening services.'),
+    );
+  });
+  return h('section', { id: 'namespaces', 'aria-labelledby': 'namespaces-h', class: 'panel' }, h('h2', { id: 'namespaces-h' }, `Containers (${namespaces.length} network namespace${namespaces.length === 1 ? '' : 's'})`), blocks);
 }
 
 const VERDICT_MARK = { accepted: ['✔ ', 'ok'], dropped: ['✖ ', 'bad'], restricted: ['▲ ', 'warn'], unknown: ['? ', 'unknown'] };
@@ -477,6 +505,8 @@ export async function host({ signal, id, params }) {
   const { body: detail, missing } = await getResource(`/api/v1/hosts/${encodeURIComponent(id)}`, { signal });
   if (!detail) return notFoundView('Host not found', missing, '#/hosts', 'All hosts');
   const { host: summary, latestReport: report, findings, history } = detail;
+  // Collectors from before namespaces were served send none.
+  const namespaces = detail.namespaces ?? [];
   const r = report ?? {};
   // Firewall facts: agents from before the firewall source send none, and then the page is as it was.
   const fw = r.firewall && typeof r.firewall === 'object' ? r.firewall : null;
@@ -521,9 +551,10 @@ export async function host({ signal, id, params }) {
       h(
         'nav',
         { class: 'toc', 'aria-label': 'On this page' },
-        h('ul', { class: 'inline' }, [['#services', 'Sockets'], ...(fw ? [['#firewall', 'Firewall']] : []), ['#findings', 'Findings'], ['#routing', 'Routing'], ['#sysctls', 'Sysctls'], ['#history', 'History']].map(([target, label]) => h('li', null, h('a', { href: target, dataset: { scroll: target.slice(1) } }, label)))),
+        h('ul', { class: 'inline' }, [['#services', 'Sockets'], ...(namespaces.length ? [['#namespaces', 'Containers']] : []), ...(fw ? [['#firewall', 'Firewall']] : []), ['#findings', 'Findings'], ['#routing', 'Routing'], ['#sysctls', 'Sysctls'], ['#history', 'History']].map(([target, label]) => h('li', null, h('a', { href: target, dataset: { scroll: target.slice(1) } }, label)))),
       ),
       h('section', { id: 'services', 'aria-labelledby': 'services-h', class: 'panel' }, h('h2', { id: 'services-h' }, `Sockets (${detail.services.length} services)`), servicesTable ?? h('p', { class: 'muted' }, 'No listening services.')),
+      namespacesSection(namespaces),
       fw ? firewallSection(fw) : null,
       findingsSection(findings),
       routingSection(r),
