@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { resolveAlerts } from '../src/alerts/config.js';
 import { AlertService } from '../src/alerts/service.js';
 import { SqliteAlertStore } from '../src/db/sqlite-alert-store.js';
+import { reportServicesHash, serviceRows, servicesHash } from '../src/db/ingest-rows.js';
 import { SqliteStore } from '../src/db/sqlite-store.js';
 import { apiCall, hostToken, startTestCollector, type TestCollector } from './helpers/collector.js';
 import { podNamespace, reportFrom, withNamespaces } from './helpers/reports.js';
@@ -145,4 +146,15 @@ describe('services by namespace', () => {
     assert.equal(res.status, 400);
     assert.match(JSON.stringify(res.body), /scope/);
   });
+});
+
+test('services_hash: a report without namespaces hashes as before migration 8 (no rewrite on upgrade); namespaces\' services change it', () => {
+  const report = reportFrom('dual-stack-services', { hostId: 'node-9', collectedAt: new Date() });
+  const keyed = serviceRows(report);
+  assert.equal(reportServicesHash(keyed, report), servicesHash(keyed));
+  const pod = podNamespace(report);
+  const withPod = withNamespaces(report, [pod]);
+  assert.notEqual(reportServicesHash(keyed, withPod), servicesHash(keyed));
+  const moved = withNamespaces(report, [{ ...pod, inode: 4026532999 }]);
+  assert.notEqual(reportServicesHash(keyed, moved), reportServicesHash(keyed, withPod), 'the same services in another namespace');
 });
