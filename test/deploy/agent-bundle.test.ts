@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { startTestCollector, type TestCollector } from '../../packages/collector/test/helpers/collector.js';
+import { hostToken, startTestCollector, type TestCollector } from '../../packages/collector/test/helpers/collector.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const UNBUNDLED = join(REPO, 'packages/agent/dist/cli.js');
@@ -140,7 +140,12 @@ test('push and run from the bundle deliver to a real collector on 127.0.0.1; run
   assert.match(push.stderr, /^delivered report \S+ \(collected [^)]+\): 202 stored/m);
   assert.ok(await collector.store.getHost('bundle-push', new Date()));
 
-  const child = spawn(process.execPath, [bundle, 'run', ...common, '--host-id', 'bundle-run', '--interval', '1s', '--jitter', '0s'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Another host, so its own token: an agent token is bound to the first host it reports.
+  const runToken = join(dir, 'token-run');
+  writeFileSync(runToken, `${await hostToken(collector, 'bundle-run')}\n`);
+  chmodSync(runToken, 0o600);
+  const runCommon = common.map((arg) => (arg === token ? runToken : arg));
+  const child = spawn(process.execPath, [bundle, 'run', ...runCommon, '--host-id', 'bundle-run', '--interval', '1s', '--jitter', '0s'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, 'SIGKILL');
   });

@@ -199,8 +199,9 @@ export class StoreBusyError extends Error {
   constructor(
     readonly waiting: number,
     readonly retryAfterSeconds: number,
+    message = `${waiting} reports are waiting to be stored; send again in ${retryAfterSeconds} s`,
   ) {
-    super(`${waiting} reports are waiting to be stored; send again in ${retryAfterSeconds} s`);
+    super(message);
     this.name = 'StoreBusyError';
   }
 }

@@ -52,13 +52,20 @@ test('beyond maxQueued waiting reports the store refuses with StoreBusyError; th
 test('over HTTP: 503 with Retry-After and a problem body; the agent-facing contract', async (t) => {
   const file = tempDb(t);
   const store = new SqliteStore(file, { staleAfterSeconds: 900, maxQueued: 1, busyTimeoutMs: 10_000 });
-  const token = generateToken();
-  await store.createToken({ name: 'agent', role: 'agent', hash: hashToken(token) });
+  // One agent token per host, as deployed, bound before the lock (the first report of a token
+  // binds it: a write of its own, which the lock below would hold up).
+  const tokens = new Map<string, string>();
+  for (const hostId of ['warm', 'in-flight', 'queued', 'refused']) {
+    const token = generateToken();
+    tokens.set(hostId, token);
+    const record = await store.createToken({ name: `agent-${hostId}`, role: 'agent', hash: hashToken(token) });
+    await store.bindToken(record.id, hostId);
+  }
   const app = await buildApp({ store, config: { bodyLimitBytes: 2 * 1024 * 1024, openReadsOnLoopback: false } });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   t.after(() => app.close());
   const post = (hostId: string) =>
-    request(`${url}/api/v1/reports`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(fixtureReport('ipv6-off', hostId)) });
+    request(`${url}/api/v1/reports`, { method: 'POST', headers: { authorization: `Bearer ${tokens.get(hostId)!}`, 'content-type': 'application/json' }, body: JSON.stringify(fixtureReport('ipv6-off', hostId)) });
   assert.equal((await post('warm')).statusCode, 202);
   const lock = new Database(file);
   lock.exec('BEGIN IMMEDIATE');
@@ -79,4 +86,27 @@ test('over HTTP: 503 with Retry-After and a problem body; the agent-facing contr
   assert.equal((await first).statusCode, 202);
   assert.equal((await second).statusCode, 202);
   assert.equal((await store.counts()).hosts, 3);
+});
+
+test('a token bound while the database is locked: 503 with Retry-After (the agent spools and resends), not a 500; nothing stored', async (t) => {
+  const file = tempDb(t);
+  const store = new SqliteStore(file, { staleAfterSeconds: 900, busyTimeoutMs: 200 });
+  const token = generateToken();
+  await store.createToken({ name: 'agent-new', role: 'agent', hash: hashToken(token) });
+  const app = await buildApp({ store, config: { bodyLimitBytes: 2 * 1024 * 1024, openReadsOnLoopback: false } });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  t.after(() => app.close());
+  const lock = new Database(file);
+  lock.exec('BEGIN IMMEDIATE');
+  const post = () =>
+    request(`${url}/api/v1/reports`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(fixtureReport('ipv6-off', 'new-host')) });
+  const refused = await post();
+  assert.equal(refused.statusCode, 503);
+  assert.ok(Number(refused.headers['retry-after']) > 0);
+  const body = (await refused.body.json()) as { detail: string };
+  assert.match(body.detail, /could not be bound to host new-host/);
+  lock.exec('ROLLBACK');
+  lock.close();
+  assert.equal((await store.counts()).hosts, 0);
+  assert.equal((await post()).statusCode, 202, 'the resend binds and is stored');
 });

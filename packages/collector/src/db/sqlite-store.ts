@@ -428,7 +428,16 @@ export class SqliteStore implements Store {
 
   // Once per token's life, so a commit of its own on this connection is fine.
   async bindToken(tokenId: string, hostId: string): Promise<string> {
-    this.s.bindToken.run(hostId, tokenId);
+    try {
+      this.s.bindToken.run(hostId, tokenId);
+    } catch (error) {
+      // The writer (or a backup) held the lock past the busy timeout: the agent keeps the
+      // report and sends it again, as when too many reports wait (503, not a 500).
+      if ((error as { code?: string }).code === 'SQLITE_BUSY') {
+        throw new StoreBusyError(this.queue.length, RETRY_AFTER_BUSY_SECONDS, `the database is busy: token ${tokenId} could not be bound to host ${hostId} yet; send again in ${RETRY_AFTER_BUSY_SECONDS} s`);
+      }
+      throw error;
+    }
     const bound = this.s.tokenHost.get(tokenId);
     if (bound === undefined || bound === null) throw new Error(`token ${tokenId} cannot be bound (no such agent token)`);
     return bound;
