@@ -4,7 +4,7 @@
 // collector (through '@dualstack/core/schema').
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
-import type { SchemaProblem } from './report.js';
+import { schemaProblems, type SchemaProblem } from './report.js';
 import { PROBE_SCHEMA } from './schema-id.js';
 
 const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -181,10 +181,5 @@ export type ProbeBatchValidation = { ok: true; batch: ProbeBatch } | { ok: false
 export function validateProbeBatch(value: unknown): ProbeBatchValidation {
   batchValidator ??= compileBatch();
   if (batchValidator.Check(value)) return { ok: true, batch: value };
-  const problems: SchemaProblem[] = [];
-  for (const error of batchValidator.Errors(value)) {
-    problems.push({ path: error.instancePath || '/', message: error.message });
-    if (problems.length >= 20) break;
-  }
-  return { ok: false, problems };
+  return { ok: false, problems: schemaProblems(batchValidator.Errors(value)) };
 }

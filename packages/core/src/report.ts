@@ -449,16 +449,21 @@ export interface SchemaProblem {
   message: string;
 }
 
+/** A compiled validator's errors as field/message pairs: the first 20, enough to fix a payload. */
+export function schemaProblems(errors: Iterable<{ instancePath: string; message: string }>): SchemaProblem[] {
+  const problems: SchemaProblem[] = [];
+  for (const error of errors) {
+    problems.push({ path: error.instancePath || '/', message: error.message });
+    if (problems.length >= 20) break;
+  }
+  return problems;
+}
+
 export type ReportValidation = { ok: true; report: Report } | { ok: false; problems: SchemaProblem[] };
 
 /** Validates an untrusted value against the report schema, naming each failing field. */
 export function validateReport(value: unknown): ReportValidation {
   const compiled = validator();
   if (compiled.Check(value)) return { ok: true, report: value };
-  const problems: SchemaProblem[] = [];
-  for (const error of compiled.Errors(value)) {
-    problems.push({ path: error.instancePath || '/', message: error.message });
-    if (problems.length >= 20) break;
-  }
-  return { ok: false, problems };
+  return { ok: false, problems: schemaProblems(compiled.Errors(value)) };
 }
