@@ -9,9 +9,12 @@ export const Role = Type.Union([Type.Literal('agent'), Type.Literal('reader'), T
 
 export { IngestAck, Problem } from '@dualstack/core/schema';
 
+// offset is capped so a huge value is a 400 naming the field, not a 500 from SQLite (which
+// takes a 64-bit integer and fails on a larger one bound as a float).
+const MAX_OFFSET = 1_000_000_000;
 export const Pagination = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0 })),
 });
 
 export const Page = <T extends Type.TSchema>(item: T) =>

@@ -217,3 +217,26 @@ test('firewall over HTTP: verdicts kept in the host detail, per-cell counts in /
   const filtered = doc.paths['/api/v1/hosts'].get.parameters.find((p: { name: string }) => p.name === 'filtered');
   assert.deepEqual(filtered.schema.anyOf.map((s: { const?: string; enum?: string[] }) => s.const ?? s.enum?.[0]), ['ipv4', 'ipv6']);
 });
+
+test('offset and limit beyond range on the read API are a 400 naming the field, not a 500 from SQLite', async () => {
+  await post(fixtureReport('dual-stack-services', 'page-1'));
+  const paths = ['/api/v1/hosts', '/api/v1/services', '/api/v1/alerts/history', '/api/v1/alerts/deliveries'];
+  const cases: Array<[string, string]> = [
+    ['offset=100000000000000000000', '/offset'],
+    ['offset=9223372036854775808', '/offset'],
+    ['offset=-1', '/offset'],
+    ['limit=100000000000000000000', '/limit'],
+    ['limit=0', '/limit'],
+  ];
+  for (const path of paths) {
+    for (const [query, field] of cases) {
+      const res = await assertUnchanged(() => get(`${path}?${query}`, path.includes('alerts') ? c.tokens.admin : c.tokens.reader));
+      assert.equal(res.status, 400, `${path}?${query}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.field, field, `${path}?${query}`);
+    }
+  }
+  // The largest offset allowed still pages (an empty page past the end).
+  const last = await get('/api/v1/hosts?offset=1000000000');
+  assert.equal(last.status, 200);
+  assert.deepEqual(last.body.items, []);
+});

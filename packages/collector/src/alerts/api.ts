@@ -2,6 +2,7 @@
 // generic webhook body is documented in docs/alerts.md and checked against these schemas by
 // the tests). Types are derived from the schemas.
 import Type, { type Static } from 'typebox';
+import { Pagination } from '../api.js';
 
 const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
@@ -152,15 +153,13 @@ export const AlertEventView = Type.Object({
 });
 
 export const HistoryQuery = Type.Object({
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  ...Pagination.properties,
   rule: Type.Optional(Type.String({ description: 'Only this alert rule.' })),
   fingerprint: Type.Optional(Type.String({ description: 'Only this alert.' })),
 });
 
 export const DeliveriesQuery = Type.Object({
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  ...Pagination.properties,
   receiver: Type.Optional(Type.String()),
 });
 
