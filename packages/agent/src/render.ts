@@ -90,7 +90,22 @@ function namespaceLines(ns: NetworkNamespace): string[] {
   ];
 }
 
-export function renderReport(report: Report): string {
+// Report strings come from the scanned host (process names, hostnames, config files, errors):
+// a control character printed raw could move the cursor or erase lines and hide a row from the
+// operator. C0 (newline too: only the renderer starts a line), DEL, C1 and the bidi overrides
+// are shown as \xNN / \uNNNN instead.
+const unprintable = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const escapeChar = (c: string): string => {
+  const code = c.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+};
+const printable = (text: string): string => text.replace(unprintable, escapeChar);
+
+/** The report with every string made printable, so the tables pad the escaped text. */
+const printableReport = (report: Report): Report => JSON.parse(JSON.stringify(report), (_key, value: unknown) => (typeof value === 'string' ? printable(value) : value)) as Report;
+
+export function renderReport(raw: Report): string {
+  const report = printableReport(raw);
   const out: string[] = [];
   const { host } = report;
   const os = [host.os.distro, host.os.release].filter(Boolean).join(' ');

@@ -2,7 +2,8 @@
 // finding at or above --fail-on), the hardening profile, switching a source off, --help.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { FIXTURES } from './helpers/proc-fixtures.js';
 
@@ -60,5 +61,33 @@ test('output into a pipe whose reader is gone (| head, | true) ends quietly with
     const piped = spawnSync('bash', ['-c', `"${process.execPath}" "${cli}" ${args} | true; echo "agent exit \${PIPESTATUS[0]}"`], { encoding: 'utf8' });
     assert.equal(piped.stderr, '', `no EPIPE trace for ${args}`);
     assert.equal(piped.stdout, 'agent exit 0\n', args);
+  }
+});
+
+test('a process named with escape sequences is printed escaped: its name cannot rewrite the operator\'s terminal', async () => {
+  // A real listener whose comm is ESC[2K ESC[1A (erase the line, move up) and a bell: printed raw,
+  // it would erase the table row above it.
+  const evil = '\x1b[2K\x1b[1A\x07evil';
+  const listener = spawn('python3', ['-c', [
+    'import socket, sys',
+    `open('/proc/self/comm', 'w').write(${JSON.stringify(evil)})`,
+    "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()",
+    'print(s.getsockname()[1], flush=True)',
+    'sys.stdin.read()',
+  ].join('\n')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    const [chunk] = (await once(listener.stdout!, 'data')) as [Buffer];
+    const port = Number(chunk.toString().trim());
+    const scan = run('scan', '--namespaces', 'host', '--disable-source', 'reachability', '--disable-source', 'sockdiag');
+    assert.equal(scan.status, 0, scan.stderr);
+    const row = scan.stdout.split('\n').find((line) => new RegExp(`^tcp +${port} `).test(line));
+    assert.ok(row, `a row for port ${port}`);
+    assert.match(row, /\\x1b\[2K\\x1b\[1A\\x07evil\[\d+\]/, 'the name is shown with its control characters escaped');
+    assert.doesNotMatch(scan.stdout, /[\x00-\x08\x0b-\x1f\x7f]/, 'no control character but newline reaches the terminal');
+    // --json keeps the name as the process set it (JSON escapes it itself).
+    const json = JSON.parse(run('scan', '--json', '--namespaces', 'host', '--disable-source', 'reachability', '--disable-source', 'sockdiag').stdout);
+    assert.equal(json.services.find((s: { port: number }) => s.port === port)?.process, evil);
+  } finally {
+    listener.kill();
   }
 });
