@@ -240,3 +240,18 @@ test('offset and limit beyond range on the read API are a 400 naming the field, 
   assert.equal(last.status, 200);
   assert.deepEqual(last.body.items, []);
 });
+
+test('report ids are compared in canonical lower case: the same report with an upper-case reportId is a duplicate', async () => {
+  const report = fixtureReport('dual-stack-services', 'case-1');
+  const upper = { ...report, reportId: report.reportId.toUpperCase() };
+  assert.notEqual(upper.reportId, report.reportId);
+  const first = await post(upper);
+  assert.equal(first.status, 202);
+  assert.equal(first.body.reportId, report.reportId, 'the ack names the id in lower case');
+  const again = await assertUnchanged(() => post(report));
+  assert.equal(again.status, 200);
+  assert.equal(again.body.duplicate, true);
+  const mixed = await assertUnchanged(() => post({ ...report, reportId: report.reportId.replace(/[a-f]/, (c) => c.toUpperCase()) }));
+  assert.equal(mixed.status, 200);
+  assert.equal(mixed.body.duplicate, true);
+});

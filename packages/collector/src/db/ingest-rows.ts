@@ -234,7 +234,9 @@ export function findingRows(report: Report, collectorFindings: readonly Finding[
  * does only SQL. Throws ReportRejectedError for a report that cannot be stored sensibly.
  */
 export function prepareReport(report: Report, meta: IngestMeta, maxClockSkewMs = DEFAULT_MAX_CLOCK_SKEW_SECONDS * 1000): PreparedReport {
-  const reportId = report.reportId;
+  // A UUID is case-insensitive (RFC 9562): compared and stored in lower case, so a resend that
+  // spells it in upper case is the duplicate it is, not a second row.
+  const reportId = report.reportId.toLowerCase();
   const received = isoTime(meta.receivedAt, reportId, 'receivedAt');
   const collected = isoTime(report.collectedAt, reportId, '/collectedAt');
   // Never refused for its clock (wrong clocks are common, and the host's state is ordered by
