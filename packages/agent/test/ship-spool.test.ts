@@ -2,7 +2,7 @@
 // corrupt files moved aside.
 import { before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Report } from '@dualstack/core';
@@ -158,4 +158,15 @@ test('a spool directory that does not exist yet is an empty spool; bounds below 
   assert.deepEqual(await spool.list(), []);
   assert.throws(() => new Spool({ dir: '/nonexistent', maxReports: 0 }), /at least 1 report/);
   assert.throws(() => new Spool({ dir: '/nonexistent', maxBytes: 0 }), /at least 1 byte/);
+});
+
+test('a spool directory that exists with a wider mode than 0700 is set to 0700, with a warning; one at 0700 is left quiet', async (t) => {
+  const { dir, spool, lines } = tempSpool(t);
+  mkdirSync(dir);
+  chmodSync(dir, 0o755); // made by hand, or under a umask of 022 by an older agent
+  await spool.add(base);
+  assert.equal(statSync(dir).mode & 0o777, 0o700, 'other users can no longer list or read the waiting reports');
+  assert.deepEqual(lines, [`warning: spool ${dir} had mode 0755 (other users could read the waiting reports); set it to 0700`]);
+  await spool.add(reportAt(base, '2025-01-02T03:04:06Z'));
+  assert.equal(lines.length, 1, 'no warning once it is 0700');
 });

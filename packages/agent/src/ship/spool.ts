@@ -8,7 +8,7 @@
 // with a log line. A file that does not parse is moved into corrupt/, never deleted.
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Report } from '@dualstack/core';
 import { REPORT_KIND, type PayloadKind } from './payload.js';
@@ -97,9 +97,16 @@ export class Spool<T = Report> {
     this.now = options.now ?? Date.now;
   }
 
-  /** Creates the directory (0700: reports describe the host's network) if it is missing. */
+  /** Creates the directory (0700: reports describe the host's network) if it is missing, and sets an existing one to 0700. */
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    // mkdir leaves an existing directory's mode alone: one made by hand, or under umask 022,
+    // would let every local user read the waiting reports.
+    const mode = (await stat(this.dir)).mode & 0o777;
+    if ((mode & 0o077) !== 0) {
+      await chmod(this.dir, 0o700);
+      this.log(`warning: spool ${this.dir} had mode ${mode.toString(8).padStart(4, '0')} (other users could read the waiting reports); set it to 0700`);
+    }
   }
 
   /** Waiting reports, oldest first. Temp files and foreign names are not entries. */
