@@ -1,5 +1,5 @@
 // Opens the collector's SQLite file with the pragmas every connection needs, then migrates it.
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate, SCHEMA_VERSION, SchemaTooNewError, userVersion } from './migrations.js';
@@ -24,6 +24,7 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
   const readonly = options.readonly ?? false;
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   if (!readonly && file !== ':memory:' && file !== '') mkdirSync(dirname(file), { recursive: true });
+  if (!readonly && file !== ':memory:' && file !== '') createPrivate(file);
   const db = new Database(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
   try {
     db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
@@ -64,4 +65,17 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
     throw error;
   }
   return db;
+}
+
+/**
+ * Creates a missing database file 0600 (the hosts' listeners and the token hashes are in it):
+ * SQLite would create it under the process umask (0644 under 022), and it gives the -wal and
+ * -shm files the database file's mode, so this covers all three. An existing file keeps its mode.
+ */
+function createPrivate(file: string): void {
+  try {
+    closeSync(openSync(file, 'wx', 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
 }
