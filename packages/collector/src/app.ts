@@ -144,7 +144,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // /docs with swagger-ui's own CSP (its inline scripts allowed by hash, nothing from elsewhere),
+  // minus upgrade-insecure-requests: over plain HTTP it would send the page's scripts to https://.
+  // Its code injects inline styles, so styles (only) may be inline; scripts stay hash-locked.
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, '').replace('style-src ', "style-src 'unsafe-inline' "),
+  });
   await app.register(storePlugin, { store: opts.store, closeStore: opts.closeStore ?? true });
   await app.register(authPlugin, { openReadsOnLoopback: opts.config.openReadsOnLoopback });
   await app.register(metricsPlugin);
