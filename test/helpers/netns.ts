@@ -660,3 +660,15 @@ export async function snmp6(ns: Netns, iface: string): Promise<Record<string, nu
   }
   return out;
 }
+
+/** SIGTERM to a child still running, resolved once it has exited (a daemon's stop in a test). */
+export async function stopChild(child: ChildProcess | null): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  try {
+    process.kill(child.pid, 'SIGTERM');
+  } catch {
+    /* it stopped itself; its exit event is on its way */
+  }
+  await exited;
+}

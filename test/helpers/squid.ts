@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { Finding } from '../../packages/core/src/index.js';
 import { squidConfigKnowledge } from '../../packages/core/src/index.js';
-import { waitFor, type Netns } from './netns.js';
+import { stopChild, waitFor, type Netns } from './netns.js';
 import { PEER4 } from './scenarios.js';
 import { skipUnlessCommands } from './requirements.js';
 
@@ -81,18 +81,7 @@ export async function startSquid(t: TestContext, ns: Netns, text: string, extra:
     log += read('cache.log');
     server.up = c.exitCode === null;
   };
-  const stop = async () => {
-    const c = child as ChildProcess | null;
-    if (c && c.exitCode === null && c.signalCode === null && c.pid !== undefined) {
-      const exited = new Promise((resolve) => c.once('exit', resolve));
-      try {
-        process.kill(c.pid, 'SIGTERM');
-      } catch {
-        /* gone already */
-      }
-      await exited;
-    }
-  };
+  const stop = () => stopChild(child);
   t.after(stop);
   await start();
   server.restart = async () => {

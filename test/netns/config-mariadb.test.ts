@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { mysqlConfigKnowledge } from '../../packages/core/src/index.js';
-import { probeConnect, rootSkipReason, waitFor, type Netns } from '../helpers/netns.js';
+import { probeConnect, rootSkipReason, stopChild, waitFor, type Netns } from '../helpers/netns.js';
 import { HOST4, HOST6, twoHosts } from '../helpers/scenarios.js';
 import { skipUnlessCommands } from '../helpers/requirements.js';
 import { applyConfigFixes as applyConfigFix, only, scanEtc as scan } from '../helpers/daemon-config.js';
@@ -72,18 +72,7 @@ async function startMariadb(t: TestContext, ns: Netns, files: Record<string, str
     await waitFor(() => /ready for connections|Aborting/.test(log) || null, { timeoutMs: 30_000, message: `mariadbd did not start: ${log}` });
     server.up = !/Aborting/.test(log);
   };
-  const stop = async () => {
-    const c = child as ChildProcess | null;
-    if (c && c.exitCode === null && c.signalCode === null && c.pid !== undefined) {
-      const exited = new Promise((resolve) => c.once('exit', resolve));
-      try {
-        process.kill(c.pid, 'SIGTERM');
-      } catch {
-        /* it stopped itself; its exit event is on its way */
-      }
-      await exited;
-    }
-  };
+  const stop = () => stopChild(child);
   t.after(stop);
   await start();
   server.restart = async () => {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { probeConnect, rootSkipReason, waitFor, type Netns } from '../helpers/netns.js';
+import { probeConnect, rootSkipReason, stopChild, waitFor, type Netns } from '../helpers/netns.js';
 import { HOST4, HOST6, twoHosts } from '../helpers/scenarios.js';
 import { skipUnlessCommands } from '../helpers/requirements.js';
 import { applyConfigFixes as applyConfigFix, only, scanEtc as scan } from '../helpers/daemon-config.js';
@@ -51,18 +51,7 @@ async function startMemcached(t: TestContext, ns: Netns, text: string): Promise<
     await waitFor(async () => c.exitCode !== null || /LISTEN/.test((await ns.exec('ss', ['-Hltn', `sport = ${port}`], { timeoutMs: 5000 })).stdout) || null, { timeoutMs: 10_000, message: `memcached did not start: ${output}` });
     server.up = c.exitCode === null;
   };
-  const stop = async () => {
-    const c = child as ChildProcess | null;
-    if (c && c.exitCode === null && c.signalCode === null && c.pid !== undefined) {
-      const exited = new Promise((resolve) => c.once('exit', resolve));
-      try {
-        process.kill(c.pid, 'SIGTERM');
-      } catch {
-        /* gone already */
-      }
-      await exited;
-    }
-  };
+  const stop = () => stopChild(child);
   t.after(stop);
   await start();
   server.restart = async () => {

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { redisConfigKnowledge } from '../../packages/core/src/index.js';
-import { probeConnect, rootSkipReason, waitFor, type Netns } from '../helpers/netns.js';
+import { probeConnect, rootSkipReason, stopChild, waitFor, type Netns } from '../helpers/netns.js';
 import { HOST4, HOST6, twoHosts } from '../helpers/scenarios.js';
 import { skipUnlessCommands } from '../helpers/requirements.js';
 import { applyConfigFixes as applyConfigFix, only, scanEtc as scan } from '../helpers/daemon-config.js';
@@ -50,18 +50,7 @@ async function startRedis(t: TestContext, ns: Netns, text: string): Promise<Redi
     await waitFor(() => /Ready to accept connections/.test(log) || c.exitCode !== null || null, { timeoutMs: 15_000, message: `redis-server did not start: ${log}` });
     server.up = c.exitCode === null;
   };
-  const stop = async () => {
-    const c = child as ChildProcess | null;
-    if (c && c.exitCode === null && c.signalCode === null && c.pid !== undefined) {
-      const exited = new Promise((resolve) => c.once('exit', resolve));
-      try {
-        process.kill(c.pid, 'SIGTERM');
-      } catch {
-        /* gone already */
-      }
-      await exited;
-    }
-  };
+  const stop = () => stopChild(child);
   t.after(stop);
   await start();
   server.restart = async () => {
