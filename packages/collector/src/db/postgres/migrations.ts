@@ -1,0 +1,339 @@
+// PostgreSQL schema migrations: a numbered list of their own (the SQLite list in
+// db/migrations.ts stays as it is), recorded in schema_migrations. Each step runs in one
+// transaction that first takes a transaction-level advisory lock, then re-reads the version,
+// so two collectors starting at once on a new database migrate it once: the second waits for
+// the lock and finds the work done. A database newer than this code is refused before anything
+// is written.
+//
+// The schema means what SQLite's means (same tables, columns and named CHECK constraints, so a
+// refused row names the same report field): times are ISO 8601 UTC text with milliseconds
+// (text order is time order, and values round-trip exactly as the SQLite store returns them),
+// flags are 0/1 integers. Plain SQL only: no extensions, nothing a PostgreSQL-compatible
+// distributed database would refuse without need.
+import type pg from 'pg';
+import { redactUrl } from './pool.js';
+
+export interface PostgresMigration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+// Everything the Store keeps, in the shape of SQLite's schema version 8.
+const V1 = `
+CREATE TABLE tokens (
+  id           TEXT PRIMARY KEY,
+  name         TEXT NOT NULL UNIQUE CONSTRAINT token_name_length CHECK (length(name) BETWEEN 1 AND 128),
+  role         TEXT NOT NULL CHECK (role IN ('agent', 'reader', 'admin')),
+  hash         TEXT NOT NULL UNIQUE,
+  created_at   TEXT NOT NULL,
+  revoked_at   TEXT,
+  last_used_at TEXT,
+  host_id      TEXT
+);
+
+-- The current state of each host (see the SQLite schema for each column). last_received_at is
+-- the receive time of the report that holds the current state: "latest wins" compares it in the
+-- upsert itself, so a late older report never overwrites a newer one under concurrency.
+CREATE TABLE hosts (
+  host_id             TEXT PRIMARY KEY CONSTRAINT host_id_length CHECK (length(host_id) BETWEEN 1 AND 256),
+  hostname            TEXT NOT NULL CONSTRAINT hostname_length CHECK (length(hostname) BETWEEN 1 AND 255),
+  distro              TEXT,
+  kernel              TEXT,
+  first_seen          TEXT NOT NULL,
+  last_seen           TEXT NOT NULL,
+  last_report_id      TEXT NOT NULL,
+  collected_at        TEXT NOT NULL,
+  ipv6_routable       INTEGER CHECK (ipv6_routable IN (0, 1)),
+  ipv4_routable       INTEGER CHECK (ipv4_routable IN (0, 1)),
+  services_exposed    INTEGER NOT NULL,
+  services_dual       INTEGER NOT NULL,
+  findings_critical   INTEGER NOT NULL,
+  findings_warning    INTEGER NOT NULL,
+  findings_info       INTEGER NOT NULL,
+  conn_ipv4           INTEGER NOT NULL,
+  conn_ipv6           INTEGER NOT NULL,
+  conn_mapped         INTEGER NOT NULL,
+  services_hash       TEXT NOT NULL,
+  service_modes       INTEGER NOT NULL,
+  services_updated_at TEXT NOT NULL,
+  findings_hash       TEXT NOT NULL
+);
+CREATE INDEX hosts_by_name ON hosts (hostname, host_id);
+CREATE INDEX hosts_by_last_seen ON hosts (last_seen);
+
+CREATE TABLE latest_reports (
+  host_id   TEXT PRIMARY KEY REFERENCES hosts (host_id) ON DELETE CASCADE,
+  report_id TEXT NOT NULL,
+  body      TEXT NOT NULL
+);
+
+CREATE TABLE reports (
+  report_id     TEXT PRIMARY KEY CONSTRAINT report_id_length CHECK (length(report_id) BETWEEN 1 AND 64),
+  host_id       TEXT NOT NULL REFERENCES hosts (host_id) ON DELETE CASCADE,
+  collected_at  TEXT NOT NULL,
+  received_at   TEXT NOT NULL,
+  bytes         INTEGER NOT NULL CHECK (bytes >= 0),
+  token_id      TEXT REFERENCES tokens (id) ON DELETE SET NULL,
+  applied       INTEGER NOT NULL CHECK (applied IN (0, 1)),
+  ipv6_routable INTEGER CHECK (ipv6_routable IN (0, 1)),
+  exposed       INTEGER NOT NULL,
+  dual          INTEGER NOT NULL,
+  critical      INTEGER NOT NULL,
+  warning       INTEGER NOT NULL,
+  ack_open      INTEGER NOT NULL,
+  ack_opened    INTEGER NOT NULL,
+  ack_resolved  INTEGER NOT NULL
+);
+CREATE INDEX reports_by_host ON reports (host_id, collected_at);
+CREATE INDEX reports_by_collected ON reports (collected_at);
+
+CREATE TABLE services (
+  host_id       TEXT NOT NULL REFERENCES hosts (host_id) ON DELETE CASCADE,
+  seq           INTEGER NOT NULL,
+  proto         TEXT NOT NULL CHECK (proto IN ('tcp', 'udp')),
+  port          INTEGER NOT NULL CHECK (port BETWEEN 0 AND 65535),
+  process       TEXT CONSTRAINT process_length CHECK (length(process) <= 256),
+  pid           INTEGER,
+  mode          TEXT NOT NULL CHECK (mode IN ('dual-separate', 'dual-mapped', 'ipv4-only', 'ipv6-only', 'loopback-only')),
+  ipv4          TEXT NOT NULL CHECK (ipv4 IN ('any', 'addresses', 'loopback', 'none')),
+  ipv6          TEXT NOT NULL CHECK (ipv6 IN ('any', 'addresses', 'loopback', 'none')),
+  bindings      TEXT NOT NULL,
+  firewall_ipv4 TEXT CHECK (firewall_ipv4 IN ('accepted', 'dropped', 'restricted', 'unknown')),
+  firewall_ipv6 TEXT CHECK (firewall_ipv6 IN ('accepted', 'dropped', 'restricted', 'unknown')),
+  PRIMARY KEY (host_id, seq)
+);
+CREATE INDEX services_by_port ON services (port, proto, mode, host_id);
+
+CREATE TABLE service_matrix (
+  proto                  TEXT NOT NULL,
+  port                   INTEGER NOT NULL,
+  process                TEXT NOT NULL,
+  hosts                  INTEGER NOT NULL,
+  dual_separate          INTEGER NOT NULL,
+  dual_mapped            INTEGER NOT NULL,
+  ipv4_only              INTEGER NOT NULL,
+  ipv6_only              INTEGER NOT NULL,
+  loopback_only          INTEGER NOT NULL,
+  firewall_ipv4_filtered INTEGER NOT NULL DEFAULT 0,
+  firewall_ipv6_filtered INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (proto, port, process)
+);
+
+CREATE TABLE findings (
+  host_id     TEXT NOT NULL REFERENCES hosts (host_id) ON DELETE CASCADE,
+  rule        TEXT NOT NULL CONSTRAINT rule_length CHECK (length(rule) BETWEEN 1 AND 128),
+  subject     TEXT NOT NULL CONSTRAINT subject_length CHECK (length(subject) <= 1024),
+  severity    TEXT NOT NULL CHECK (severity IN ('critical', 'warning', 'info')),
+  message     TEXT NOT NULL,
+  evidence    TEXT NOT NULL,
+  fix         TEXT NOT NULL,
+  first_seen  TEXT NOT NULL,
+  last_seen   TEXT NOT NULL,
+  resolved_at TEXT,
+  PRIMARY KEY (host_id, rule, subject)
+);
+CREATE INDEX findings_open_by_rule ON findings (rule, severity, host_id) WHERE resolved_at IS NULL;
+CREATE INDEX findings_resolved ON findings (resolved_at) WHERE resolved_at IS NOT NULL;
+
+CREATE TABLE namespace_services (
+  host_id       TEXT NOT NULL REFERENCES hosts (host_id) ON DELETE CASCADE,
+  namespace     BIGINT NOT NULL,
+  seq           INTEGER NOT NULL,
+  proto         TEXT NOT NULL CHECK (proto IN ('tcp', 'udp')),
+  port          INTEGER NOT NULL CHECK (port BETWEEN 0 AND 65535),
+  process       TEXT CONSTRAINT ns_process_length CHECK (length(process) <= 256),
+  pid           INTEGER,
+  mode          TEXT NOT NULL CHECK (mode IN ('dual-separate', 'dual-mapped', 'ipv4-only', 'ipv6-only', 'loopback-only')),
+  ipv4          TEXT NOT NULL CHECK (ipv4 IN ('any', 'addresses', 'loopback', 'none')),
+  ipv6          TEXT NOT NULL CHECK (ipv6 IN ('any', 'addresses', 'loopback', 'none')),
+  bindings      TEXT NOT NULL,
+  firewall_ipv4 TEXT CHECK (firewall_ipv4 IN ('accepted', 'dropped', 'restricted', 'unknown')),
+  firewall_ipv6 TEXT CHECK (firewall_ipv6 IN ('accepted', 'dropped', 'restricted', 'unknown')),
+  PRIMARY KEY (host_id, namespace, seq)
+);
+
+CREATE TABLE namespace_service_matrix (
+  proto                  TEXT NOT NULL,
+  port                   INTEGER NOT NULL,
+  process                TEXT NOT NULL,
+  hosts                  INTEGER NOT NULL,
+  dual_separate          INTEGER NOT NULL,
+  dual_mapped            INTEGER NOT NULL,
+  ipv4_only              INTEGER NOT NULL,
+  ipv6_only              INTEGER NOT NULL,
+  loopback_only          INTEGER NOT NULL,
+  firewall_ipv4_filtered INTEGER NOT NULL DEFAULT 0,
+  firewall_ipv6_filtered INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (proto, port, process)
+);
+
+CREATE TABLE enroll_secrets (
+  id           TEXT PRIMARY KEY,
+  name         TEXT NOT NULL UNIQUE CONSTRAINT enroll_name_length CHECK (length(name) BETWEEN 1 AND 128),
+  hash         TEXT NOT NULL UNIQUE,
+  created_at   TEXT NOT NULL,
+  expires_at   TEXT,
+  revoked_at   TEXT,
+  last_used_at TEXT
+);
+
+CREATE TABLE host_keys (
+  id           TEXT PRIMARY KEY,
+  host_id      TEXT NOT NULL CONSTRAINT key_host_id_length CHECK (length(host_id) BETWEEN 1 AND 256),
+  hash         TEXT NOT NULL UNIQUE,
+  state        TEXT NOT NULL CHECK (state IN ('live', 'pending', 'revoked')),
+  hostname     TEXT NOT NULL CONSTRAINT key_hostname_length CHECK (length(hostname) BETWEEN 1 AND 255),
+  facts        TEXT NOT NULL,
+  peer         TEXT,
+  secret_id    TEXT REFERENCES enroll_secrets (id) ON DELETE SET NULL,
+  created_at   TEXT NOT NULL,
+  last_used_at TEXT,
+  revoked_at   TEXT
+);
+CREATE UNIQUE INDEX host_keys_live ON host_keys (host_id) WHERE state = 'live';
+CREATE INDEX host_keys_by_host ON host_keys (host_id, created_at);
+
+-- Published endpoints (src/endpoints), as SQLite's migration 6.
+CREATE TABLE endpoints (
+  name       TEXT PRIMARY KEY,
+  source     TEXT NOT NULL CHECK (source IN ('config', 'api')),
+  spec       TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+
+CREATE TABLE probe_batches (
+  batch_id      TEXT PRIMARY KEY,
+  host_id       TEXT NOT NULL CONSTRAINT probe_host_id_length CHECK (length(host_id) BETWEEN 1 AND 256),
+  hostname      TEXT NOT NULL CONSTRAINT probe_hostname_length CHECK (length(hostname) BETWEEN 1 AND 255),
+  ipv4          INTEGER NOT NULL CHECK (ipv4 IN (0, 1)),
+  ipv6          INTEGER NOT NULL CHECK (ipv6 IN (0, 1)),
+  started_at    TEXT NOT NULL,
+  finished_at   TEXT NOT NULL,
+  received_at   TEXT NOT NULL,
+  agent_version TEXT NOT NULL,
+  token_id      TEXT REFERENCES tokens (id) ON DELETE SET NULL,
+  results       INTEGER NOT NULL,
+  unknown       TEXT NOT NULL
+);
+CREATE INDEX probe_batches_by_received ON probe_batches (received_at);
+
+CREATE TABLE probe_results (
+  id        BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+  batch_id  TEXT NOT NULL REFERENCES probe_batches (batch_id) ON DELETE CASCADE,
+  endpoint  TEXT NOT NULL REFERENCES endpoints (name) ON DELETE CASCADE,
+  host_id   TEXT NOT NULL,
+  probed_at TEXT NOT NULL,
+  url       TEXT NOT NULL CONSTRAINT probe_url_length CHECK (length(url) <= 2048),
+  body      TEXT NOT NULL
+);
+CREATE INDEX probe_results_history ON probe_results (endpoint, host_id, probed_at);
+CREATE INDEX probe_results_by_batch ON probe_results (batch_id);
+
+CREATE TABLE probe_latest (
+  endpoint  TEXT NOT NULL REFERENCES endpoints (name) ON DELETE CASCADE,
+  host_id   TEXT NOT NULL,
+  result_id BIGINT NOT NULL REFERENCES probe_results (id) ON DELETE CASCADE,
+  probed_at TEXT NOT NULL,
+  PRIMARY KEY (endpoint, host_id)
+);
+CREATE INDEX probe_latest_by_result ON probe_latest (result_id);
+`;
+
+export const postgresMigrations: readonly PostgresMigration[] = [
+  {
+    version: 1,
+    description: 'tokens, hosts, latest reports, report history, services and their matrices, findings, enroll secrets, host keys, published endpoints and probes',
+    sql: V1,
+  },
+];
+
+/** The PostgreSQL schema version this code writes and understands. */
+export const POSTGRES_SCHEMA_VERSION: number = postgresMigrations.reduce((max, m) => Math.max(max, m.version), 0);
+
+postgresMigrations.forEach((m, index) => {
+  if (m.version !== index + 1) throw new Error(`postgres migrations: entry ${index} has version ${m.version}, expected ${index + 1}`);
+});
+
+// pg_advisory_xact_lock key for "migrating": any fixed bigint unique to this purpose.
+const MIGRATION_LOCK = 7_346_001;
+
+export class PostgresSchemaTooNewError extends Error {
+  constructor(
+    readonly url: string,
+    readonly found: number,
+    readonly supported: number,
+  ) {
+    super(
+      `${redactUrl(url)}: database schema version ${found} is newer than this collector understands (${supported}). ` +
+        'It was written by a newer dualstack-collector: run that version, or restore a dump taken before the upgrade. Nothing was changed.',
+    );
+    this.name = 'PostgresSchemaTooNewError';
+  }
+}
+
+const CREATE_VERSIONS = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version     INTEGER PRIMARY KEY,
+  description TEXT NOT NULL,
+  applied_at  TEXT NOT NULL
+)`;
+
+async function currentVersion(client: pg.ClientBase): Promise<number> {
+  const exists = await client.query<{ present: boolean }>("SELECT to_regclass('schema_migrations') IS NOT NULL AS present");
+  if (!exists.rows[0]?.present) return 0;
+  const result = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM schema_migrations');
+  return result.rows[0]?.version ?? 0;
+}
+
+/** The schema version of the database (0: never migrated), without changing anything. */
+export async function postgresSchemaVersion(pool: pg.Pool): Promise<number> {
+  const client = await pool.connect();
+  try {
+    return await currentVersion(client);
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * Brings the database to the newest version of `list`, one transaction per step under the
+ * migration advisory lock. `url` only names the database in errors.
+ */
+export async function migratePostgres(pool: pg.Pool, url: string, list: readonly PostgresMigration[] = postgresMigrations): Promise<{ from: number; to: number }> {
+  const target = list.reduce((max, m) => Math.max(max, m.version), 0);
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    const from = await currentVersion(client);
+    if (from > target) throw new PostgresSchemaTooNewError(url, from, target);
+    let version = from;
+    for (const migration of list) {
+      if (migration.version <= version) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+        const current = await currentVersion(client);
+        if (current > target) throw new PostgresSchemaTooNewError(url, current, target);
+        if (current >= migration.version) {
+          await client.query('COMMIT');
+          version = current;
+          continue;
+        }
+        if (current !== migration.version - 1) throw new Error(`${redactUrl(url)}: cannot apply migration ${migration.version} to schema version ${current}`);
+        await client.query(CREATE_VERSIONS);
+        await client.query(migration.sql);
+        await client.query('INSERT INTO schema_migrations (version, description, applied_at) VALUES ($1, $2, $3)', [migration.version, migration.description, new Date().toISOString()]);
+        await client.query('COMMIT');
+        version = migration.version;
+      } catch (error) {
+        await client.query('ROLLBACK').catch((rollbackError: Error) => {
+          broken = rollbackError;
+        });
+        throw error;
+      }
+    }
+    return { from, to: version };
+  } finally {
+    client.release(broken);
+  }
+}
