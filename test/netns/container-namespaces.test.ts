@@ -23,6 +23,9 @@ const CLI = fileURLToPath(new URL('../../packages/agent/dist/cli.js', import.met
 const POD_UID = '7c1d2b8e-5a4f-4e0b-9d63-2f1e8a9b0c41';
 const SANDBOX = 'ee4b20e90ac7f42a10bd004d05646b13d8ab5e2c5e7cbc01abf8006bac016459';
 const DOCKER_ID = '2403ccfe427f1dc7b6120dccb9ac58c2f8456950380d587a9f33ea7f00dd303d';
+// The container `podman create --name dsweb` made (podman 4.3.1, Debian 12): test/fixtures/podman/containers.json.
+const PODMAN_ID = 'fb98c5741d6765870c93d990fc78e3bd0fecd1428520edc7196f7e0cf64b89d7';
+const PODMAN_RECORDS = fileURLToPath(new URL('../fixtures/podman/containers.json', import.meta.url));
 
 /** The writable cgroup2 mount, or null (then this test cannot make container cgroups). */
 function cgroup2Mount(): string | null {
@@ -75,6 +78,8 @@ test('pods and containers in their own network namespaces: found through their p
   writeFileSync(join(podDir, 'volumes/kubernetes.io~projected/kube-api-access-x7k2p/token'), 'SECRET-TOKEN');
   mkdirSync(join(root, 'var/lib/docker/containers', DOCKER_ID), { recursive: true });
   writeFileSync(join(root, 'var/lib/docker/containers', DOCKER_ID, 'config.v2.json'), JSON.stringify({ ID: DOCKER_ID, Name: '/web', Config: { Env: ['DB_PASSWORD=SECRET-ENV'] } }));
+  mkdirSync(join(root, 'var/lib/containers/storage/overlay-containers'), { recursive: true });
+  writeFileSync(join(root, 'var/lib/containers/storage/overlay-containers/containers.json'), readFileSync(PODMAN_RECORDS));
 
   const peer = await Netns.create('ctpeer');
   t.after(() => peer.destroy());
@@ -82,6 +87,8 @@ test('pods and containers in their own network namespaces: found through their p
   t.after(() => pod.destroy());
   const docker = await Netns.create('ctdock');
   t.after(() => docker.destroy());
+  const podman = await Netns.create('ctpodm');
+  t.after(() => podman.destroy());
   await linkVeth(pod, 'eth0', peer, 'vpod');
   await linkVeth(docker, 'eth0', peer, 'vdock');
   await addAddress(pod, 'eth0', '192.0.2.10/24');
@@ -100,14 +107,18 @@ test('pods and containers in their own network namespaces: found through their p
     { proto: 'tcp', address: '::', port: 9090, ipv6Only: true, title: 'web' },
   ]);
   const dockerListeners = await startListeners(docker, [{ proto: 'tcp', address: '::', port: 80, ipv6Only: false, title: 'nginx' }]);
+  const podmanListeners = await startListeners(podman, [{ proto: 'tcp', address: '0.0.0.0', port: 8000, title: 'api' }]);
   // The processes end (by pid) before their cgroups are removed.
   t.after(async () => {
     await podListeners.stop();
     await dockerListeners.stop();
+    await podmanListeners.stop();
     removeCgroupTree(cgBase);
   });
   joinCgroup(cgBase, `kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${POD_UID.replace(/-/g, '_')}.slice/cri-containerd-${SANDBOX}.scope`, podListeners.pid);
   joinCgroup(cgBase, `system.slice/docker-${DOCKER_ID}.scope`, dockerListeners.pid);
+  // podman's systemd cgroup manager: machine.slice/libpod-<id>.scope
+  joinCgroup(cgBase, `machine.slice/libpod-${PODMAN_ID}.scope`, podmanListeners.pid);
 
   const report = await scanJson(['--root', root]);
   const source = report.sources.find((s) => s.name === 'namespaces')!;
@@ -130,6 +141,8 @@ test('pods and containers in their own network namespaces: found through their p
   assert.equal(dockerNs.owner.runtime, 'docker');
   assert.equal(dockerNs.owner.name, 'web');
   assert.equal(dockerNs.owner.id, DOCKER_ID);
+  const podmanNs = byInode(podmanListeners.pid);
+  assert.deepEqual([podmanNs.owner.runtime, podmanNs.owner.id, podmanNs.owner.name], ['podman', PODMAN_ID, 'dsweb'], "named from containers/storage's records");
 
   // Their own facts: addresses (fib_trie for IPv4), sysctls and V6ONLY from entering them (root)
   assert.ok(podNs.addresses.some((a) => a.address === '192.0.2.10' && a.interface === 'eth0' && a.prefixLength === 24), JSON.stringify(podNs.addresses));
@@ -193,6 +206,9 @@ test('pods and containers in their own network namespaces: found through their p
   assert.deepEqual(replayed.services.map((s) => [s.port, s.mode, s.process, s.bindings.map((b) => b.v6onlySource)]), podNs.services.map((s) => [s.port, s.mode, s.process, s.bindings.map((b) => b.v6onlySource)]));
   assert.deepEqual(replayed.findings.map((f) => f.subject), podNs.findings.map((f) => f.subject));
   assert.equal(replay.namespaces?.find((n) => n.inode === dockerNs.inode)?.owner.name, 'web');
+  assert.equal(replay.namespaces?.find((n) => n.inode === podmanNs.inode)?.owner.name, 'dsweb');
+  const keptRecords = readFileSync(join(captureDir, 'var/lib/containers/storage/overlay-containers/containers.json'), 'utf8');
+  assert.ok(!keptRecords.includes('image-name'), `podman's records are kept cut to id and names: ${keptRecords.slice(0, 200)}`);
   const copied = spawnSync('grep', ['-rl', '--exclude-dir=proc', '-e', 'SECRET-TOKEN', '-e', 'SECRET-ENV', captureDir], { encoding: 'utf8' });
   assert.equal(copied.stdout.trim(), '', 'neither the token nor the environment is captured');
   assert.ok(existsSync(join(captureDir, 'var/lib/docker/containers', DOCKER_ID, 'config.v2.json')), "docker's file is kept, cut to its Name");

@@ -467,7 +467,7 @@ export const sources: SourceDefinition[] = [
     description:
       "The other network namespaces (containers, pods): every distinct /proc/[pid]/ns/net besides the agent's, each read through its lowest pid (its socket tables, IPv6 addresses, IPv4 addresses from fib_trie, routes), its owner from that process's cgroup path (docker, containerd, podman, kubernetes pods, lxc, systemd-nspawn) and the name the runtime's files give it; its net.ipv6 sysctls and V6ONLY flags by entering it, when the agent holds CAP_SYS_ADMIN (else sysctls not read, V6ONLY unknown). Off with --namespaces host.",
     paths: ['self/ns/net', '[pid]/ns/net', '[pid]/cgroup', '[pid]/net/tcp', '[pid]/net/tcp6', '[pid]/net/udp', '[pid]/net/udp6', '[pid]/net/if_inet6', '[pid]/net/fib_trie', '[pid]/net/route', '[pid]/net/ipv6_route'],
-    live: `${ENTER_COMMANDS}; under \`--root\` (default /, the capture directory on a replay): /var/lib/docker/containers/ID/config.v2.json (its Name only), /var/lib/kubelet/pods/UID/etc-hosts and the namespace file of the pod's service-account volume`,
+    live: `${ENTER_COMMANDS}; under \`--root\` (default /, the capture directory on a replay): /var/lib/docker/containers/ID/config.v2.json (its Name only), /var/lib/kubelet/pods/UID/etc-hosts and the namespace file of the pod's service-account volume, podman's /var/lib/containers/storage/{overlay,vfs}-containers/{,volatile-}containers.json (ids and names only, read once per scan)`,
     prepare(options) {
       if (options.namespaces === 'host') return null;
       return Promise.resolve(startNamespaceScan(options.procRoot, options.captureDir));

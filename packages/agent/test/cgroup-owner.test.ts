@@ -3,8 +3,11 @@
 // a truncated or foreign file holds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ownerOfPath, parseCgroupOwner } from '../src/namespaces/cgroup-owner.js';
-import { parseDockerConfigName, parseKubeletEtcHosts } from '../src/namespaces/names.js';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { ownerOfPath, parseCgroupOwner, type CgroupOwner } from '../src/namespaces/cgroup-owner.js';
+import { parseDockerConfigName, parseKubeletEtcHosts, parseStorageContainers, readOwnerNames, type NameFileCache } from '../src/namespaces/names.js';
 import { parseErrorOf } from './helpers/proc-fixtures.js';
 
 test('docker, cgroupfs driver on cgroup v1: /docker/<id> on every controller, the v2 line naming containerd.service', () => {
@@ -116,4 +119,34 @@ test("names from the runtimes' files: docker's Name, the kubelet's etc-hosts", (
   assert.equal(parseKubeletEtcHosts(hosts), 'web-7d9');
   assert.equal(parseKubeletEtcHosts(hosts.replace('10.244.1.7\tweb-7d9', '10.244.1.7\tweb-0.web.default.svc.cluster.local\tweb-0')), 'web-0');
   assert.equal(parseKubeletEtcHosts('# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n\n# Entries added by HostAliases.\n10.1.2.3\tfoo.local\n'), null, 'a host alias is not the pod');
+});
+
+test("podman's names: containers/storage's records as podman 4.3.1 wrote them, read once per scan, kept cut to id and names", (t) => {
+  const fixture = readFileSync(new URL('../../../test/fixtures/podman/containers.json', import.meta.url), 'utf8');
+  const records = parseStorageContainers(fixture);
+  assert.deepEqual(records.map((r) => [r.id.slice(0, 12), r.names]), [['fb98c5741d67', ['dsweb']], ['81cfa4bf0b18', ['api-v2']]]);
+
+  const root = mkdtempSync(join(tmpdir(), 'dualstack-podman-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const file = join(root, 'var/lib/containers/storage/overlay-containers/containers.json');
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, fixture);
+  const owner = (id: string): CgroupOwner => ({ runtime: 'podman', id, name: null, path: `/machine.slice/libpod-${id}.scope` });
+  const cache: NameFileCache = new Map();
+  const first = readOwnerNames(owner(records[1]!.id), root, cache);
+  assert.equal(first.name, 'api-v2');
+  assert.deepEqual(first.read.map((r) => r.path), ['/var/lib/containers/storage/overlay-containers/containers.json']);
+  assert.deepEqual(JSON.parse(first.read[0]!.keep), records, 'a capture keeps ids and names only');
+  assert.ok(!first.read[0]!.keep.includes('image-name'));
+  rmSync(file); // the second namespace of the same scan is named from what the first read
+  assert.equal(readOwnerNames(owner(records[0]!.id), root, cache).name, 'dsweb');
+  assert.equal(readOwnerNames(owner(records[0]!.id), root).name, null, 'a new scan reads again: the file is gone');
+  assert.equal(readOwnerNames(owner('0'.repeat(64)), root, cache).name, null, 'an id podman does not know stays unnamed');
+
+  // Broken records: named with the file and the raw text; the owner is then named by id
+  assert.throws(() => parseStorageContainers('{"id":"x"}', 'containers.json'), /containers.json: expected a JSON array of containers, got \{"id":"x"\}/);
+  assert.throws(() => parseStorageContainers('[{"names":["web"]}]', 'containers.json'), /containers.json: container 0 has no id: \{"names":\["web"\]\}/);
+  assert.throws(() => parseStorageContainers(fixture.slice(0, 100)), SyntaxError);
+  writeFileSync(file, fixture.slice(0, 100));
+  assert.equal(readOwnerNames(owner(records[0]!.id), root).name, null, 'cut short while podman rewrote it');
 });

@@ -10,8 +10,15 @@
 //   spec.hostname is set (and cut to 63 characters). The pod's namespace is the `namespace` file
 //   of the service-account volume (volumes/kubernetes.io~projected/<volume>/namespace); the
 //   `token` beside it is never opened.
-// lxc and systemd-nspawn name the container in the cgroup path itself; podman and plain
-// containerd keep names in databases (bolt, sqlite), not read: their owner is named by id.
+// - podman (rootful): containers/storage's own records, <graphroot>/<driver>-containers/
+//   containers.json and volatile-containers.json (JSON arrays of {id, names, ...}; podman
+//   creates the storage container with its own id and name: libpod CreateContainerStorage(...,
+//   c.config.Name, c.config.ID, ...)), under the default graphroot /var/lib/containers/storage
+//   with the overlay or vfs driver. Read once per scan for every podman namespace (a cache);
+//   a capture keeps only the id and names of each record. Rootless podman keeps them under
+//   the user's home: not read, named by id.
+// lxc and systemd-nspawn name the container in the cgroup path itself; plain containerd
+// (nerdctl) and podman's own database (bolt, sqlite) are not read: named by id.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CgroupOwner } from './cgroup-owner.js';
@@ -50,11 +57,40 @@ export function parseKubeletEtcHosts(text: string): string | null {
   return null;
 }
 
+/** One record of containers/storage's containers.json: its id and names. */
+export interface StorageContainer {
+  id: string;
+  names: string[];
+}
+
+/**
+ * containers/storage's containers.json (or volatile-containers.json): each record's id and
+ * names, nothing else. Pure; throws on text that is not a JSON array of records with an id.
+ */
+export function parseStorageContainers(text: string, file = 'containers.json'): StorageContainer[] {
+  const parsed = JSON.parse(text) as unknown;
+  if (!Array.isArray(parsed)) throw new Error(`${file}: expected a JSON array of containers, got ${text.slice(0, 80)}`);
+  return parsed.map((entry: unknown, index) => {
+    const record = entry as { id?: unknown; names?: unknown };
+    if (typeof record?.id !== 'string' || record.id === '') throw new Error(`${file}: container ${index} has no id: ${JSON.stringify(entry).slice(0, 120)}`);
+    const names = Array.isArray(record.names) ? record.names.filter((n): n is string => typeof n === 'string' && n !== '') : [];
+    return { id: record.id, names };
+  });
+}
+
+/** Where rootful podman's containers/storage keeps its container records (default graphroot; overlay, then vfs). */
+export const PODMAN_CONTAINER_FILES = ['overlay', 'vfs'].flatMap((driver) =>
+  ['containers.json', 'volatile-containers.json'].map((file) => `/var/lib/containers/storage/${driver}-containers/${file}`),
+);
+
+/** Files read and parsed once per scan for every namespace that needs them (podman's records): path -> records (null: missing or unreadable). */
+export type NameFileCache = Map<string, StorageContainer[] | null>;
+
 /**
  * Names for one owner, read under `root` (/ live, the capture directory on a replay). Missing or
  * unreadable files leave the name null: the owner is then named by its id.
  */
-export function readOwnerNames(owner: CgroupOwner, root: string): OwnerNames {
+export function readOwnerNames(owner: CgroupOwner, root: string, cache: NameFileCache = new Map()): OwnerNames {
   const read: OwnerNames['read'] = [];
   const text = (path: string): string | null => {
     try {
@@ -64,6 +100,24 @@ export function readOwnerNames(owner: CgroupOwner, root: string): OwnerNames {
       return null;
     }
   };
+  if (owner.runtime === 'podman' && owner.id) {
+    let name: string | null = null;
+    for (const path of PODMAN_CONTAINER_FILES) {
+      if (!cache.has(path)) {
+        const records = text(path);
+        try {
+          cache.set(path, records === null ? null : parseStorageContainers(records, path));
+        } catch {
+          cache.set(path, null); // cut short while podman rewrote it: named by id
+        }
+      }
+      const parsed = cache.get(path);
+      if (parsed == null) continue;
+      read.push({ path, keep: `${JSON.stringify(parsed)}\n` });
+      name ??= parsed.find((c) => c.id === owner.id)?.names[0] ?? null;
+    }
+    return { name, podNamespace: null, read };
+  }
   if (owner.runtime === 'docker' && owner.id) {
     const path = `/var/lib/docker/containers/${owner.id}/config.v2.json`;
     const config = text(path);

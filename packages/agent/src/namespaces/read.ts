@@ -12,7 +12,7 @@ import { readFibTrie, type FibTrie } from '../proc/fib-trie.js';
 import { procPath, readProcText, type ProcRoot } from '../proc/root.js';
 import { parseSsV6only } from '../sockdiag.js';
 import { parseCgroupOwner, type CgroupOwner } from './cgroup-owner.js';
-import { readOwnerNames } from './names.js';
+import { readOwnerNames, type NameFileCache } from './names.js';
 import { sysctlsFromDump, type EnteredNamespace } from './enter.js';
 import type { DiscoveredNamespace } from './discover.js';
 
@@ -39,6 +39,8 @@ export interface NamespaceRead {
 export interface ReadContext {
   /** Where the runtimes' and the kubelet's files are read (/ live, the capture directory on a replay); null: not read. */
   systemRoot: string | null;
+  /** The runtimes' files shared by every namespace (podman's records), read once per scan. */
+  nameFiles?: NameFileCache;
   /** What entering the namespace gave; undefined when it was not entered, with why in `notEntered`. */
   entered: EnteredNamespace | undefined;
   notEntered: string;
@@ -108,7 +110,7 @@ export function readNamespace(root: ProcRoot, found: DiscoveredNamespace, contex
   const texts = processTexts(root, found.pid);
   // Never fails: an unreadable cgroup leaves the owner unknown, named by its process.
   const owner = step('owner', () => {
-    const value = namespaceOwner(texts, found.pid, context.systemRoot, ownerFiles);
+    const value = namespaceOwner(texts, found.pid, context.systemRoot, ownerFiles, context.nameFiles);
     return value.problem ? { value: value.owner, status: 'partial', detail: value.problem } : { value: value.owner };
   }, null)!;
 
@@ -178,7 +180,7 @@ function unknownOwner(texts: ProcessTexts, pid: number): NamespaceOwner {
 }
 
 /** The owner from the process's cgroup, named from the runtime's files where they say. */
-function namespaceOwner(texts: ProcessTexts, pid: number, systemRoot: string | null, files: NamespaceRead['ownerFiles']): { owner: NamespaceOwner; problem: string | null } {
+function namespaceOwner(texts: ProcessTexts, pid: number, systemRoot: string | null, files: NamespaceRead['ownerFiles'], nameFiles?: NameFileCache): { owner: NamespaceOwner; problem: string | null } {
   const text = texts.cgroup.text;
   if (texts.cgroup.error !== null) return { owner: unknownOwner(texts, pid), problem: `${pid}/cgroup: ${texts.cgroup.error}` };
   if (text === null) return { owner: unknownOwner(texts, pid), problem: `${pid}/cgroup is missing` };
@@ -189,7 +191,7 @@ function namespaceOwner(texts: ProcessTexts, pid: number, systemRoot: string | n
     return { owner: unknownOwner(texts, pid), problem: (error as Error).message };
   }
   if (found === null) return { owner: unknownOwner(texts, pid), problem: null };
-  const names = systemRoot === null ? null : readOwnerNames(found, systemRoot);
+  const names = systemRoot === null ? null : readOwnerNames(found, systemRoot, nameFiles);
   if (names) files.push(...names.read);
   const short = found.id?.slice(0, 12) ?? null;
   if (found.runtime === 'kubernetes' && found.pod) {

@@ -9,6 +9,7 @@ import { readProcText, type ProcRoot } from '../proc/root.js';
 import { discoverNamespaces, type NamespaceDiscovery } from './discover.js';
 import { enterNamespaces, type EnteredNamespace } from './enter.js';
 import { readNamespace, type NamespaceRead } from './read.js';
+import type { NameFileCache } from './names.js';
 
 export interface NamespaceScan {
   discovery: NamespaceDiscovery;
@@ -52,9 +53,11 @@ export async function finishNamespaceScan(root: ProcRoot, started: Started, syst
   } catch (error) {
     notEntered = error instanceof CommandMissingError ? `not entered: ${error.message}` : `entering failed: ${(error as Error).message}`;
   }
+  const nameFiles: NameFileCache = new Map();
   const namespaces = started.discovery.others.map((found) =>
     readNamespace(root, found, {
       systemRoot,
+      nameFiles,
       entered: entered?.get(found.pid),
       notEntered: notEntered ?? (root.live ? 'the namespace went away before it was entered' : 'not in the capture'),
     }),
