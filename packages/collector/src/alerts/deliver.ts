@@ -193,6 +193,7 @@ export class DeliveryWorker {
       if (!entry) break;
       const wait = Date.parse(entry.nextAttemptAt) - clock().getTime();
       if (wait > 0) {
+        await store.releaseOutbox?.(entry);
         this.wake(lane, wait);
         return;
       }

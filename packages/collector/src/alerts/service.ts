@@ -9,6 +9,9 @@ import { Evaluator, type EvaluationResult } from './evaluate.js';
 import { renderFor, testNotification } from './notify.js';
 import type { AlertStore } from './store.js';
 
+/** The error of an evaluation skipped because another collector holds the leader lease (not recorded). */
+export const STANDBY = 'standby: another collector on this database evaluates alerts (it holds the leader lease)';
+
 export interface AlertHooks {
   evaluated?(result: EvaluationResult | (EvaluationView & { error: string })): void;
   attempted?(receiver: string, outcome: Outcome): void;
@@ -71,6 +74,12 @@ export class AlertService {
 
   private async evaluateOnce(now: Date): Promise<EvaluationView> {
     const started = performance.now();
+    if (this.store.lead && !(await this.store.lead())) {
+      // Another collector on this database evaluates. Delivery is still kicked: this one
+      // drains whatever lane nobody holds (e.g. the entries of a leader that died mid-send).
+      this.delivery.kick();
+      return { startedAt: now.toISOString(), durationMs: performance.now() - started, active: 0, transitions: 0, notifications: 0, error: STANDBY };
+    }
     let record: EvaluationView;
     try {
       const result = await this.evaluator.evaluate(now);
@@ -144,10 +153,11 @@ export class AlertService {
     return this.store.prune(before);
   }
 
-  /** Waits for a running evaluation, then stops delivery. */
+  /** Waits for a running evaluation, then stops delivery and lets the store give back its lease and claims. */
   async stop(): Promise<void> {
     this.stopping = true;
     await this.running?.catch(() => undefined);
     await this.delivery.stop();
+    await this.store.close?.();
   }
 }

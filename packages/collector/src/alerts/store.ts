@@ -172,9 +172,22 @@ export interface AlertStore {
   commitEvaluation(write: EvaluationWrite): Promise<void>;
   recordEvaluation(record: EvaluationView): Promise<void>;
 
+  /**
+   * Whether this collector evaluates alerts now: with several collectors on one database, only
+   * the holder of the leader lease (PostgreSQL), taken when free. Absent: always (SQLite: one
+   * collector per database file).
+   */
+  lead?(): Promise<boolean>;
+
   // delivery
-  /** The oldest undelivered outbox entry of the receiver (delivery is in order per receiver). */
+  /**
+   * The oldest undelivered outbox entry of the receiver (delivery is in order per receiver).
+   * A store shared by several collectors claims it (null while another collector holds it)
+   * until recordAttempt() or releaseOutbox().
+   */
   nextOutbox(receiver: string): Promise<OutboxEntry | null>;
+  /** Gives back an entry from nextOutbox() that is not attempted now (not yet due). */
+  releaseOutbox?(entry: OutboxEntry): Promise<void>;
   /** Records an attempt and, for an outbox entry, its outcome (delivered and failed end it). */
   recordAttempt(attempt: AttemptInput): Promise<void>;
   /** Alerts firing and notified as firing, of these rules (an Alertmanager refresh). */
@@ -194,4 +207,7 @@ export interface AlertStore {
 
   /** Deletes history, evaluations, finished outbox entries and settled alerts older than `before`. */
   prune(before: Date): Promise<number>;
+
+  /** Gives back what it holds on the database (the leader lease, outbox claims); AlertService.stop() calls it. */
+  close?(): Promise<void>;
 }
