@@ -5,7 +5,8 @@
 //   empty     Fastify route answering 204 from onRequest: the body is never parsed
 //   parse     Fastify parses the JSON body and answers 202 (no schema)
 //   validate  parse + the collector's body validation (TypeBoxValidatorCompiler, core's Report)
-//   collector `node packages/collector/dist/cli.js serve` on a fresh database (agent token)
+//   collector `node packages/collector/dist/cli.js serve` on a fresh database (agent token; --rate-limit off: one credential
+//             sending thousands of reports/s would be refused past its 2,400/min)
 //   raw       better-sqlite3 in this process: the report's rows on a fresh collector database
 //             (opened by the collector's own dist/db/open.js), one transaction per report (and,
 //             for reference, 20 reports per transaction)
@@ -345,7 +346,7 @@ async function startCollector(dir, children, profileDir) {
     mkdirSync(profileDir, { recursive: true });
     nodeFlags.push('--cpu-prof', '--cpu-prof-dir', resolve(profileDir));
   }
-  const child = spawn(process.execPath, [...nodeFlags, CLI, 'serve', '--db', db, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn'], {
+  const child = spawn(process.execPath, [...nodeFlags, CLI, 'serve', '--db', db, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn', '--rate-limit', 'off'], {
     cwd: REPO,
     stdio: ['ignore', 'inherit', 'inherit'],
   });

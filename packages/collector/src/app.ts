@@ -16,6 +16,8 @@ import { healthRoutes } from './routes/health.js';
 import { problem, sendProblem } from './problems.js';
 import { AGENT_FACING_VERSION } from './version.js';
 import { jsonDepthBeyond, MAX_JSON_DEPTH } from './ingest/json-depth.js';
+import { resolveRateLimit } from './limits/rate-limit-config.js';
+import { RateLimitedError, rateLimitPlugin } from './limits/rate-limit-plugin.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -26,7 +28,8 @@ declare module 'fastify' {
 
 export interface AppOptions {
   store: Store;
-  config: Pick<CollectorConfig, 'bodyLimitBytes' | 'openReadsOnLoopback'>;
+  /** rateLimit: absent, no request rate limit (serve always has one: defaultConfig's, see limits/). */
+  config: Pick<CollectorConfig, 'bodyLimitBytes' | 'openReadsOnLoopback' | 'rateLimit'>;
   /** Close the store when the app closes (true when the app owns it). */
   closeStore?: boolean;
   logger?: FastifyServerOptions['logger'];
@@ -125,6 +128,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       return sendProblem(reply, problem(415, 'media-type', 'Unsupported Media Type', 'Send the report as application/json.'));
     }
+    if (error instanceof RateLimitedError) return sendProblem(reply, error.problem); // Retry-After set by the limiter
     if (error instanceof StoreBusyError) {
       reply.header('retry-after', String(error.retryAfterSeconds));
       return sendProblem(reply, problem(503, 'busy', 'Service Unavailable', `${error.message}. The agent keeps the report in its spool.`));
@@ -155,6 +159,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(storePlugin, { store: opts.store, closeStore: opts.closeStore ?? true });
   await app.register(authPlugin, { openReadsOnLoopback: opts.config.openReadsOnLoopback });
   await app.register(metricsPlugin);
+  // Before every API route: the limiter hooks the routes declared after it.
+  const rateLimits = opts.config.rateLimit === undefined ? null : resolveRateLimit(opts.config.rateLimit);
+  if (rateLimits) await app.register(rateLimitPlugin, { limits: rateLimits });
   await app.register(reportRoutes);
   await app.register((await import('./identity/enroll-routes.js')).enrollRoutes); // POST /api/v1/enroll: host keys for enroll secrets
   await app.register((await import('./identity/host-key-routes.js')).hostKeyRoutes); // /api/v1/host-keys: list, revoke, accept (admin)

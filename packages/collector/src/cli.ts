@@ -12,6 +12,7 @@ import { EndpointConflictError } from './endpoints/records.js';
 import { AlertService } from './alerts/service.js';
 import { openDatabase } from './db/open.js';
 import { BackupError, backupDatabase } from './db/backup.js';
+import { parseRateLimitOption } from './limits/rate-limit-config.js';
 import { ENROLL_SECRET_PREFIX, generateToken, hashToken, TOKEN_PREFIX } from './tokens.js';
 import type { Role } from './api.js';
 
@@ -42,16 +43,23 @@ Commands:
 Common options:
   --config FILE      JSON configuration, or YAML for a .yaml/.yml file (keys: listen, db,
                      bodyLimitBytes, staleAfterSeconds, maxClockSkewSeconds, retentionDays, retentionSchedule,
-                     openReadsOnLoopback, tls {cert,key}, logLevel, alerts: see docs/alerts.md,
+                     openReadsOnLoopback, rateLimit, tls {cert,key}, logLevel, alerts: see docs/alerts.md,
                      endpoints [{name,url,expect,backends}], probe {timeoutMs}: see docs/api.md)
   --db FILE          SQLite database (default ./data/dualstack.db; env DUALSTACK_DB)
   -h, --help         this help`,
   serve: `Usage: dualstack-collector serve [--listen HOST:PORT] [--db FILE] [--config FILE]
                                  [--tls-cert FILE --tls-key FILE] [--log-level LEVEL]
+                                 [--rate-limit off|KEY=N,...]
 
   --listen HOST:PORT   default 127.0.0.1:8080 (env DUALSTACK_LISTEN); [::]:8080 for all addresses
   --tls-cert/--tls-key serve HTTPS (or put the collector behind a TLS reverse proxy)
   --log-level          fatal, error, warn, info (default), debug, trace, silent
+  --rate-limit         API requests per credential (a token, host key or enroll secret; the
+                       client address without one) and window, by role; beyond it 429 with
+                       Retry-After. 'off', or KEY=N,... with KEY windowSeconds (60), agent
+                       (2400, host keys too), enroll (600), reader (1200), admin (3000),
+                       anonymous (1200); replaces the config file's rateLimit, unset keys
+                       take their default (docs/operations.md, "Limits")
 Logs are JSON lines on stdout. SIGTERM stops accepting, finishes in-flight requests and
 closes the database.`,
   host: `Usage: dualstack-collector host list|revoke|accept [--db FILE] [--config FILE]
@@ -100,12 +108,14 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve': {
       const { values } = parse('serve', () =>
-        parseArgs({ args: rest, options: { ...common, listen: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'log-level': { type: 'string' } } }),
+        parseArgs({ args: rest, options: { ...common, listen: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'log-level': { type: 'string' }, 'rate-limit': { type: 'string' } } }),
       );
       if (values.help) return print(HELP.serve);
       if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new UsageError('serve: --tls-cert and --tls-key go together');
+      const rateLimit = values['rate-limit'] === undefined ? undefined : parse('serve', () => parseRateLimitOption(values['rate-limit']!));
       const config = loadConfig(values, {
         listen: values.listen,
+        rateLimit,
         logLevel: values['log-level'] as CollectorConfig['logLevel'] | undefined,
         ...(values['tls-cert'] ? { tls: { cert: values['tls-cert'], key: values['tls-key']! } } : {}),
       });

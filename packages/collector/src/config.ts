@@ -9,6 +9,7 @@ import { EndpointSpec } from '@dualstack/core/schema';
 import { AlertsConfig, AlertsConfigError, resolveAlerts } from './alerts/config.js';
 import { checkEndpointSpecs, EndpointSpecError } from './endpoints/spec.js';
 import { DEFAULT_MAX_CLOCK_SKEW_SECONDS } from './findings/host-clock-skew.js';
+import { RateLimitConfig } from './limits/rate-limit-config.js';
 
 export const CollectorConfig = Type.Object(
   {
@@ -20,6 +21,7 @@ export const CollectorConfig = Type.Object(
     retentionDays: Type.Integer({ minimum: 1, description: 'Report history kept this many days.' }),
     retentionSchedule: Type.String({ description: 'node-cron expression of the retention job.' }),
     openReadsOnLoopback: Type.Boolean({ description: 'Serve the read API and dashboard without a token to loopback clients.' }),
+    rateLimit: Type.Optional(RateLimitConfig),
     tls: Type.Optional(Type.Object({ cert: Type.String(), key: Type.String() }, { additionalProperties: false })),
     logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')]),
     alerts: Type.Optional(AlertsConfig),
@@ -44,6 +46,8 @@ export const defaultConfig: CollectorConfig = {
   retentionDays: 30,
   retentionSchedule: '17 3 * * *',
   openReadsOnLoopback: false,
+  // Every role's default (limits/rate-limit-config.ts); false turns the limit off.
+  rateLimit: {},
   logLevel: 'info',
 };
 

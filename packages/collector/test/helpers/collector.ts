@@ -38,6 +38,8 @@ export interface TestCollectorOptions {
   endpoints?: EndpointsPluginOptions;
   /** The collector's maxClockSkewSeconds (default 300). */
   maxClockSkewSeconds?: number;
+  /** The collector's rateLimit (default: none, unlike serve). */
+  rateLimit?: import('../../src/config.js').CollectorConfig['rateLimit'];
 }
 
 export async function startTestCollector(options: TestCollectorOptions = {}): Promise<TestCollector> {
@@ -53,7 +55,7 @@ export async function startTestCollector(options: TestCollectorOptions = {}): Pr
   await store.revokeToken('test-revoked');
   const app = await buildApp({
     store,
-    config: { bodyLimitBytes: options.bodyLimitBytes ?? 2 * 1024 * 1024, openReadsOnLoopback: options.openReadsOnLoopback ?? false },
+    config: { bodyLimitBytes: options.bodyLimitBytes ?? 2 * 1024 * 1024, openReadsOnLoopback: options.openReadsOnLoopback ?? false, rateLimit: options.rateLimit },
     ...(options.alerts ? { alerts: options.alerts } : {}),
     ...(options.endpoints ? { endpoints: options.endpoints } : {}),
   });
