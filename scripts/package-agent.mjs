@@ -2,6 +2,9 @@
 // Packages the agent as ONE file that the host's Node.js 20+ runs with no node_modules:
 //   npm run package:agent                      -> dist-artifacts/dualstack-agent.mjs
 //   node scripts/package-agent.mjs --outfile F  (also importable: packageAgent({ outfile }))
+// packageAgent({ format: 'cjs' }) builds the CommonJS variant that the self-contained
+// executables embed (scripts/package/sea.mjs): Node 24's single executable applications run a
+// CommonJS main script only ("mainFormat": "module" came in Node 25).
 // and prints the artifact's path and size: `wrote dist-artifacts/dualstack-agent.mjs: N bytes (M MiB)`.
 //
 // esbuild bundles packages/agent/src/cli.ts with every dependency (undici, node-cron,
@@ -31,7 +34,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_OUTFILE = join(root, 'dist-artifacts', 'dualstack-agent.mjs');
 
 /** Builds the single-file agent; resolves to its path, size in bytes and the bundled packages. */
-export async function packageAgent({ outfile = DEFAULT_OUTFILE, minify = true } = {}) {
+export async function packageAgent({ outfile = DEFAULT_OUTFILE, minify = true, format = 'esm' } = {}) {
+  if (format !== 'esm' && format !== 'cjs') throw new Error(`packageAgent: format must be "esm" or "cjs", not ${JSON.stringify(format)}`);
   mkdirSync(dirname(outfile), { recursive: true });
   const alias = { '@dualstack/core': join(root, 'packages/core/src') }; // the directory, so subpaths map too
   const tsconfig = join(root, 'packages/agent/tsconfig.json');
@@ -51,12 +55,15 @@ export async function packageAgent({ outfile = DEFAULT_OUTFILE, minify = true } 
     define: { 'import.meta.url': 'undefined' },
   });
   const workerSource = worker.outputFiles[0].text;
+  // CommonJS: main.ts itself (cli.ts guards it with a top-level await, which CommonJS cannot
+  // hold; an executable's main script runs on the main thread only, its worker from the string).
+  const cjs = format === 'cjs';
   const result = await build({
-    entryPoints: [join(root, 'packages/agent/src/cli.ts')],
+    entryPoints: [join(root, cjs ? 'packages/agent/src/main.ts' : 'packages/agent/src/cli.ts')],
     outfile,
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    format,
     target: 'node20',
     minify,
     keepNames: true, // error names (ShipConfigError, ...) stay readable in messages
@@ -65,13 +72,20 @@ export async function packageAgent({ outfile = DEFAULT_OUTFILE, minify = true } 
     logLevel: 'warning',
     alias,
     tsconfig,
-    define: { __DUALSTACK_SOCKET_WORKER_SOURCE__: JSON.stringify(workerSource) },
+    define: {
+      __DUALSTACK_SOCKET_WORKER_SOURCE__: JSON.stringify(workerSource),
+    },
+    // CommonJS has no import.meta: its uses (net-sockets-worker.ts, core's startWorker) start the
+    // worker from a module file, a path the bundle never takes (its worker starts from the string).
+    logOverride: cjs ? { 'empty-import-meta': 'silent' } : {},
     banner: {
-      js: [
-        '// dualstack-agent, a single-file bundle (scripts/package-agent.mjs). Run: node dualstack-agent.mjs --help',
-        "import { createRequire as __dualstackCreateRequire } from 'node:module';",
-        'const require = __dualstackCreateRequire(import.meta.url);',
-      ].join('\n'),
+      js: cjs
+        ? '// dualstack-agent, the CommonJS bundle inside the self-contained executables (scripts/package/sea.mjs).'
+        : [
+            '// dualstack-agent, a single-file bundle (scripts/package-agent.mjs). Run: node dualstack-agent.mjs --help',
+            "import { createRequire as __dualstackCreateRequire } from 'node:module';",
+            'const require = __dualstackCreateRequire(import.meta.url);',
+          ].join('\n'),
     },
   });
   const inputs = Object.keys(result.metafile.inputs);

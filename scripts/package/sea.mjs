@@ -1,0 +1,142 @@
+#!/usr/bin/env node
+// The self-contained agent executables: dualstack-agent-linux-x64 and -linux-arm64, each a
+// Node.js single executable application (SEA) with the agent inside, so a server needs no node.
+//   node scripts/package/sea.mjs [--out-dir DIR] [--arch x64,arm64] [--no-code-cache]
+//   (importable: buildAgentExecutables({ outDir, arches, codeCache }))
+//
+// Steps, per architecture (https://nodejs.org/api/single-executable-applications.html):
+// 1. the agent as ONE CommonJS file (scripts/package-agent.mjs, format 'cjs': Node 24 runs a
+//    CommonJS main script only; the SEA's require() loads built-in modules only, which is all
+//    a bundle with every dependency inside asks of it);
+// 2. sea-config.json -> `node --experimental-sea-config` -> the preparation blob, made by the
+//    runtime that will carry it (the blob must come from the same Node version);
+// 3. that runtime's binary (scripts/package/node-runtime.mjs: from the npm registry, pinned
+//    and checked) copied, and the blob injected with postject under the sentinel fuse.
+//
+// The code cache (V8's compiled code for the main script, in the blob) is on by default: the
+// agent starts in about half the time with it (test/bench/sea.bench.mjs prints the figures).
+// V8 accepts a code cache only from the same V8 version, flags and CPU architecture, so the
+// arm64 blob is made by the arm64 runtime itself, under qemu-user (see findQemu); where that is
+// missing, the arm64 executable is built without a code cache
+// and the build says so. The startup snapshot (useSnapshot) is not used: it needs a main script
+// that builds the heap and registers a deserialize function, while the agent's main runs its CLI
+// when loaded, and bundled user-land modules (undici, worker_threads users) are not
+// snapshot-safe.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { packageAgent } from '../package-agent.mjs';
+import { ARCHES, nodeRuntime } from './node-runtime.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const DEFAULT_OUT_DIR = join(root, 'dist-artifacts');
+/** The fuse postject flips so that Node looks for the injected blob (Node's SEA docs). */
+export const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+const HOST_ARCH = process.arch;
+
+/** "dualstack-agent-linux-<arch>", the executable's file name. */
+export const executableName = (arch) => `dualstack-agent-linux-${arch}`;
+
+/**
+ * qemu-user for `arch` on another host: the emulator and the C library tree the runtime (a
+ * glibc program) loads from, or null when either is missing. Debian: qemu-user-static, and the
+ * arch-independent cross packages libc6-arm64-cross, libstdc++6-arm64-cross,
+ * libgcc-s1-arm64-cross (under /usr/aarch64-linux-gnu; no dpkg --add-architecture needed).
+ */
+export function findQemu(arch) {
+  const [name, sysroot] = { arm64: ['qemu-aarch64-static', '/usr/aarch64-linux-gnu'], x64: ['qemu-x86_64-static', '/usr/x86_64-linux-gnu'] }[arch];
+  const dirs = (process.env.PATH ?? '').split(delimiter).concat('/usr/bin');
+  const qemu = dirs.map((dir) => join(dir || '.', name)).find((path) => existsSync(path));
+  if (!qemu || !existsSync(join(sysroot, 'lib/libstdc++.so.6'))) return null;
+  return { qemu, sysroot, command: [qemu, '-L', sysroot] };
+}
+
+/** The command prefix that runs a program built for `arch` here: none, or qemu-user; null if impossible. */
+export function runnerFor(arch) {
+  if (arch === HOST_ARCH) return [];
+  return findQemu(arch)?.command ?? null;
+}
+
+/**
+ * Builds one executable from an already built CommonJS bundle; resolves to its path and size.
+ * codeCache: true (default) makes the blob with the target's own runtime (under qemu if need be).
+ */
+export async function buildExecutable({ arch, bundle, outfile, codeCache = true, log = () => {} }) {
+  if (!ARCHES.includes(arch)) throw new Error(`sea: arch must be one of ${ARCHES.join(', ')}, not ${JSON.stringify(arch)}`);
+  const runtime = nodeRuntime(arch);
+  const work = mkdtempSync(join(tmpdir(), `dualstack-sea-${arch}-`));
+  try {
+    const runner = runnerFor(arch);
+    let cache = codeCache;
+    if (cache && runner === null) {
+      log(`sea: ${arch}: no qemu-user to run its runtime here (Debian: qemu-user-static, libc6-arm64-cross, libstdc++6-arm64-cross, libgcc-s1-arm64-cross): built without a code cache`);
+      cache = false;
+    }
+    // Without a code cache the blob is the same on every architecture: the host's runtime makes it.
+    const maker = cache ? [...runner, runtime.node] : [nodeRuntime(HOST_ARCH).node];
+    const blob = join(work, 'sea-prep.blob');
+    const config = { main: bundle, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: cache };
+    writeFileSync(join(work, 'sea-config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    execFileSync(maker[0], [...maker.slice(1), '--experimental-sea-config', join(work, 'sea-config.json')], { cwd: work, stdio: ['ignore', 'ignore', 'pipe'] });
+    mkdirSync(dirname(outfile), { recursive: true });
+    const partial = `${outfile}.partial`;
+    copyFileSync(runtime.node, partial);
+    chmodSync(partial, 0o755);
+    const { inject } = createRequire(import.meta.url)('postject');
+    // postject logs through console.log/warn (LIEF's ELF notes warnings included): kept off stdout.
+    const { log: consoleLog, warn: consoleWarn } = console;
+    console.log = console.warn = () => {};
+    try {
+      await inject(partial, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SEA_FUSE });
+    } finally {
+      Object.assign(console, { log: consoleLog, warn: consoleWarn });
+    }
+    execFileSync('mv', ['-f', partial, outfile]);
+    return { arch, outfile, bytes: statSync(outfile).size, codeCache: cache, runtime };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Builds the CommonJS bundle once and an executable per architecture into outDir. */
+export async function buildAgentExecutables({ outDir = DEFAULT_OUT_DIR, arches = [...ARCHES], codeCache = true, log = () => {} } = {}) {
+  const work = mkdtempSync(join(tmpdir(), 'dualstack-sea-bundle-'));
+  try {
+    const { outfile: bundle, packages } = await packageAgent({ outfile: join(work, 'dualstack-agent.cjs'), format: 'cjs' });
+    const built = [];
+    for (const arch of arches) built.push(await buildExecutable({ arch, bundle, outfile: join(outDir, executableName(arch)), codeCache, log }));
+    return { executables: built, packages };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const { values } = parseArgs({
+    options: {
+      'out-dir': { type: 'string' },
+      arch: { type: 'string' },
+      'no-code-cache': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`Usage: node scripts/package/sea.mjs [--out-dir DIR] [--arch ${ARCHES.join(',')}] [--no-code-cache]\n` +
+      'Builds dualstack-agent-linux-<arch>: the agent as a Node.js single executable application (no node needed on the server).\n');
+    process.exit(0);
+  }
+  const arches = values.arch ? values.arch.split(',') : [...ARCHES];
+  const { executables } = await buildAgentExecutables({
+    outDir: resolve(values['out-dir'] ?? DEFAULT_OUT_DIR),
+    arches,
+    codeCache: !values['no-code-cache'],
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  for (const e of executables) {
+    process.stdout.write(`wrote ${relative(process.cwd(), e.outfile) || e.outfile}: ${e.bytes} bytes (Node.js ${e.runtime.version}, ${e.codeCache ? 'with' : 'without'} code cache)\n`);
+  }
+}
