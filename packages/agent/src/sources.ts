@@ -15,6 +15,8 @@ import { readIpv6Sysctls } from './proc/sysctl-ipv6.js';
 import { holdsOwnerCapabilities, scanSocketOwners, type OwnerScan } from './proc/owners.js';
 import { procPath, readProcText, type ProcRoot } from './proc/root.js';
 import { parseSsV6only, runSs } from './sockdiag.js';
+import { loadNativeSockdiag } from './sockdiag-native/load.js';
+import { ssLinesOfRecords, v6onlyOfRecords } from './sockdiag-native/records.js';
 import { CommandMissingError } from './command.js';
 import { probeFamily } from './reachability.js';
 import { readIpv4Addresses } from './addresses4.js';
@@ -438,21 +440,37 @@ export const sources: SourceDefinition[] = [
   }),
   defineSource({
     name: 'sockdiag',
-    description: 'The IPV6_V6ONLY flag of each listening IPv6 socket, read from sock_diag by ss; /proc does not show it.',
+    description:
+      "The IPV6_V6ONLY flag of each listening IPv6 socket, read from sock_diag by the packaged agent's native module (sockdiag.node beside its executable), else by ss; /proc does not show it. The detail names the path used.",
     paths: [],
-    live: `ss -Hlne -A inet`,
+    live: `NETLINK_SOCK_DIAG dump (native module), else ss -Hlne -A inet`,
     concurrent: true,
     async run(options, facts) {
       let text: string | null;
       if (options.procRoot.live) {
+        const native = loadNativeSockdiag();
+        let notNative = native.module ? '' : native.why;
+        if (native.module) {
+          try {
+            const records = native.module.dumpListening();
+            facts.v6only = v6onlyOfRecords(records);
+            facts.v6onlyText = ssLinesOfRecords(records);
+            return { status: 'ok', detail: `native sock_diag module ${native.path}` };
+          } catch (error) {
+            notNative = `the native sock_diag module failed: ${(error as Error).message}`;
+          }
+        }
         try {
           text = await runSs(options.ssBinary);
         } catch (error) {
           if (error instanceof CommandMissingError) {
-            return { status: 'absent', detail: `${error.message}: V6ONLY is inferred from net.ipv6.bindv6only` };
+            return { status: 'absent', detail: `${error.message} (${notNative}): V6ONLY is inferred from net.ipv6.bindv6only` };
           }
           throw error;
         }
+        facts.v6onlyText = text;
+        facts.v6only = parseSsV6only(text);
+        return { status: 'ok', detail: `ss (${notNative})` };
       } else {
         text = options.captureDir ? readCapturedText(options.captureDir, captureFiles.sockdiag) : null;
         if (text === null) return { status: 'skipped', detail: `replaying a captured tree without ${captureFiles.sockdiag}: V6ONLY is inferred` };
@@ -491,7 +509,7 @@ export const sources: SourceDefinition[] = [
         const bad = ns.statuses.filter((s) => s.status === 'failed' || s.status === 'partial');
         if (bad.length > 0) problems.push(`net:[${ns.inode}] (pid ${ns.pid}): ${bad.map((s) => `${s.name} ${s.error ?? s.detail ?? s.status}`).join(', ')}`);
       }
-      const count = `${scan.namespaces.length} namespace${scan.namespaces.length === 1 ? '' : 's'}`;
+      const count = `${scan.namespaces.length} namespace${scan.namespaces.length === 1 ? '' : 's'}${started.enteredBy ? ` (entered by ${started.enteredBy})` : ''}`;
       return problems.length > 0 ? { status: 'partial', detail: `${count}; ${problems.join('; ')}` } : { status: 'ok', detail: count };
     },
   }),

@@ -2,11 +2,16 @@
 // READER's namespace, and V6ONLY is only in sock_diag, which answers for the caller's namespace
 // too. Both need entering the namespace (setns(2), CAP_SYS_ADMIN): one shell runs, for every
 // namespace in turn, `nsenter --net=/proc/PID/ns/net` with ss and grep over the IPv6 sysctls,
-// so a host with 200 containers costs one child process of ours, not 400.
+// so a host with 200 containers costs one child process of ours, not 400. The packaged agent's
+// native module (sockdiag-native/) does the same in-process, with no exec per namespace; both
+// paths give the same texts, so what follows (and a capture) does not know which ran.
 import { availableParallelism } from 'node:os';
 import { runCommand } from '../command.js';
 import { SS_ARGS } from '../sockdiag.js';
 import { ipv6ConfKeys, ipv6SysctlsFrom } from '../proc/sysctl-ipv6.js';
+import { loadNativeSockdiag, type NativeSockdiag } from '../sockdiag-native/load.js';
+import { ssLinesOfRecords } from '../sockdiag-native/records.js';
+import { grepDumpOfPairs } from '../sockdiag-native/sysctl-dump.js';
 import type { Sysctls } from '@dualstack/core';
 
 /** What one namespace gave when entered. */
@@ -35,14 +40,45 @@ echo "${MARK} end"
 `;
 
 /** The commands, for the source's docs. */
-export const ENTER_COMMANDS = `nsenter --net=/proc/PID/ns/net ss ${SS_ARGS.join(' ')}; nsenter --net=/proc/PID/ns/net grep -r over /proc/sys/net/ipv6 (one shell for every namespace, when the agent holds CAP_SYS_ADMIN)`;
+export const ENTER_COMMANDS = `setns(2) into each in turn with a NETLINK_SOCK_DIAG dump and /proc/sys/net/ipv6 reads in-process (the packaged agent's native module), else nsenter --net=/proc/PID/ns/net ss ${SS_ARGS.join(' ')}; nsenter --net=/proc/PID/ns/net grep -r over /proc/sys/net/ipv6 (one shell for every namespace, when the agent holds CAP_SYS_ADMIN)`;
+
+/** How the namespaces were entered, for the report: the native module (its path) or the shell batch. */
+export interface Entering {
+  entered: Promise<Map<number, EnteredNamespace>>;
+  by: string;
+}
+
+/** Enters with the native module when it loads (no exec per namespace), else with the shell batch. */
+export function enterNamespaces(pids: number[]): Entering {
+  const native = loadNativeSockdiag();
+  if (native.module) {
+    try {
+      return { entered: Promise.resolve(enterNatively(native.module, pids)), by: `native sock_diag module ${native.path}` };
+    } catch (error) {
+      return { entered: enterWithShell(pids), by: `nsenter (the native sock_diag module failed: ${(error as Error).message})` };
+    }
+  }
+  return { entered: enterWithShell(pids), by: `nsenter (${native.why})` };
+}
+
+/** The native module's answer per pid, as the texts the shell batch prints. Throws when it could not start. */
+export function enterNatively(module: NativeSockdiag, pids: number[]): Map<number, EnteredNamespace> {
+  const results = module.enterEach(pids.map((pid) => `/proc/${pid}/ns/net`), [...ipv6ConfKeys]);
+  return new Map(
+    pids.map((pid, i): [number, EnteredNamespace] => {
+      const r = results[i]!;
+      if (r.error !== null) return [pid, { sockdiag: null, sysctl: null, problem: `could not be entered: ${r.error}` }];
+      return [pid, { sockdiag: ssLinesOfRecords(r.records!), sysctl: grepDumpOfPairs(r.sysctls!), problem: null }];
+    }),
+  );
+}
 
 /**
  * Runs the batch for these pids, one shell per core (each namespace costs three execs, which
  * wait on the kernel more than on the CPU); resolves per pid. Rejects with CommandMissingError
  * without sh.
  */
-export async function enterNamespaces(pids: number[]): Promise<Map<number, EnteredNamespace>> {
+export async function enterWithShell(pids: number[]): Promise<Map<number, EnteredNamespace>> {
   if (pids.length === 0) return new Map();
   const shells = Math.max(1, Math.min(availableParallelism(), 4, pids.length));
   const chunks = Array.from({ length: shells }, (_, k) => pids.filter((_, i) => i % shells === k));

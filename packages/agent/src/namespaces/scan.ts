@@ -23,6 +23,8 @@ export interface Started {
   /** Per pid what entering printed; null when not entered (with why). */
   entered: Promise<Map<number, EnteredNamespace>> | null;
   notEntered: string | null;
+  /** How they were entered (the native module or nsenter), for the source's detail; null when not entered live. */
+  enteredBy: string | null;
 }
 
 const CAP_SYS_ADMIN = 21n;
@@ -34,14 +36,15 @@ export const enteredFiles = { sockdiag: 'sockdiag.txt', sysctl: 'sysctl.txt' } a
 /** Discovers the namespaces and, live with CAP_SYS_ADMIN, starts entering them. */
 export function startNamespaceScan(root: ProcRoot, captureDir: string | null): Started {
   const discovery = discoverNamespaces(root);
-  if (!root.live) return { discovery, entered: captured(discovery, captureDir), notEntered: captureDir === null ? 'no capture directory' : null };
+  if (!root.live) return { discovery, entered: captured(discovery, captureDir), notEntered: captureDir === null ? 'no capture directory' : null, enteredBy: null };
   const caps = effectiveCapabilities(readProcText(root, 'self/status'));
   if (caps === null || (caps & (1n << CAP_SYS_ADMIN)) === 0n) {
-    return { discovery, entered: null, notEntered: 'not entered: setns(2) into another network namespace needs CAP_SYS_ADMIN' };
+    return { discovery, entered: null, notEntered: 'not entered: setns(2) into another network namespace needs CAP_SYS_ADMIN', enteredBy: null };
   }
-  const entered = discovery.others.length === 0 ? Promise.resolve(new Map<number, EnteredNamespace>()) : enterNamespaces(discovery.others.map((n) => n.pid));
+  if (discovery.others.length === 0) return { discovery, entered: Promise.resolve(new Map()), notEntered: null, enteredBy: null };
+  const { entered, by } = enterNamespaces(discovery.others.map((n) => n.pid));
   entered.catch(() => {}); // awaited in finishNamespaceScan
-  return { discovery, entered, notEntered: null };
+  return { discovery, entered, notEntered: null, enteredBy: by };
 }
 
 /** Reads every discovered namespace; entering's failure only leaves sysctls and V6ONLY out. */

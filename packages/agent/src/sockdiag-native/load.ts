@@ -1,0 +1,59 @@
+// The native sock_diag reader (packages/agent/native, issue 14): found beside the packaged
+// agent's executable as sockdiag.node (or at DUALSTACK_SOCKDIAG_MODULE), loaded once. Absent
+// or failing, the sources keep today's path (/proc + ss, nsenter for other namespaces).
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { RECORD_SIZE } from './records.js';
+
+export const SOCKDIAG_MODULE_ENV = 'DUALSTACK_SOCKDIAG_MODULE';
+export const SOCKDIAG_MODULE_FILE = 'sockdiag.node';
+
+/** One namespace as the module entered it: records and sysctl (path, value) pairs, or why not. */
+export interface NativeNamespace {
+  records: Uint8Array | null;
+  /** Flat: path, value, path, value, ... (/proc/sys/net/ipv6/conf/eth0/accept_ra, 1). */
+  sysctls: string[] | null;
+  error: string | null;
+}
+
+export interface NativeSockdiag {
+  /** TCP LISTEN and unconnected UDP, both families, in the agent's namespace: fixed-size records. */
+  dumpListening(): Uint8Array;
+  /** Enters each /proc/PID/ns/net in turn on the calling thread, dumps, reads the sysctls, returns. */
+  enterEach(paths: string[], confKeys: string[]): NativeNamespace[];
+  recordSize: number;
+}
+
+export type NativeLoad = { module: NativeSockdiag; path: string } | { module: null; why: string };
+
+/** Where the module is looked for: the variable, else beside the executable (the packaged agent). */
+export function nativeModulePath(env: NodeJS.ProcessEnv = process.env, execPath = process.execPath): { path: string; fromEnv: boolean } {
+  const fromEnv = env[SOCKDIAG_MODULE_ENV];
+  return fromEnv ? { path: fromEnv, fromEnv: true } : { path: join(dirname(execPath), SOCKDIAG_MODULE_FILE), fromEnv: false };
+}
+
+let loaded: NativeLoad | undefined;
+
+/** The module, or why not; loaded on first use and kept (a process loads an addon once). */
+export function loadNativeSockdiag(): NativeLoad {
+  loaded ??= load();
+  return loaded;
+}
+
+function load(): NativeLoad {
+  if (process.platform !== 'linux') return { module: null, why: 'sock_diag is Linux only' };
+  const { path, fromEnv } = nativeModulePath();
+  if (!existsSync(path)) return { module: null, why: fromEnv ? `${SOCKDIAG_MODULE_ENV}=${path} does not exist` : `no ${SOCKDIAG_MODULE_FILE} beside ${process.execPath}` };
+  // process.dlopen, not require: a single executable application's require loads built-ins only.
+  const holder = { exports: {} as Partial<NativeSockdiag> };
+  try {
+    process.dlopen(holder, path);
+  } catch (error) {
+    return { module: null, why: `${path} did not load: ${(error as Error).message}` };
+  }
+  const module = holder.exports;
+  if (typeof module.dumpListening !== 'function' || typeof module.enterEach !== 'function' || module.recordSize !== RECORD_SIZE) {
+    return { module: null, why: `${path} is not this agent's sock_diag module (record size ${String(module.recordSize)}, expected ${RECORD_SIZE})` };
+  }
+  return { module: module as NativeSockdiag, path };
+}
