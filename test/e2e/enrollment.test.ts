@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import Database from 'better-sqlite3';
@@ -21,7 +21,10 @@ test('two agents enroll with one secret; B cannot write A; a clone is a duplicat
   assert.equal(made.code, 0, made.stderr);
   const secretFile = join(h.dir, 'enroll.secret');
   writeFileSync(secretFile, made.stdout, { mode: 0o600 });
-  const collector = await Collector.start(h, db);
+  // Alerts evaluated every second: the clone's duplicate identity is seen firing and resolving.
+  const config = join(h.dir, 'collector.json');
+  writeFileSync(config, JSON.stringify({ alerts: { schedule: '* * * * * *', rules: [{ name: 'duplicate-identity' }] } }));
+  const collector = await Collector.start(h, db, ['--config', config]);
   const hostA = `e2e-enroll-a-${randomUUID().slice(0, 8)}`;
   const hostB = `e2e-enroll-b-${randomUUID().slice(0, 8)}`;
   const stateOf = (name: string) => join(h.dir, `state-${name}`);
@@ -69,6 +72,42 @@ test('two agents enroll with one secret; B cannot write A; a clone is a duplicat
   assert.equal(rows(), before, 'the clone wrote nothing');
   assert.equal((await push('a', hostA)).code, 0);
 
+  // 3b. The duplicate identity alerts, naming A and the clone's pending key. The clone fixed the
+  //     way the alert says: a new machine id alone is not enough (its pending key is refused
+  //     for every host id), nor its key (its spool holds reports of the old id); without its
+  //     host.key and those reports it enrolls under the new id and delivers. The pending key
+  //     revoked, the alert resolves.
+  const pendingKey = /key is PENDING: .*; key (\S+) stored in/.exec(clone.stderr)![1]!;
+  const duplicateAlert = async (status: string) => {
+    for (let i = 0; i < 100; i++) {
+      const listed = await readApi<{ alerts: Array<{ rule: string; status: string; labels: Record<string, string>; fix: string; summary: string }> }>(collector.url, '/api/v1/alerts', reader.token);
+      const found = listed.body.alerts.find((x) => x.rule === 'duplicate-identity' && x.labels.host === hostA && x.status === status);
+      if (found) return found;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    return assert.fail(`no ${status} duplicate-identity alert for ${hostA}\n${collector.describe()}`);
+  };
+  const firing = await duplicateAlert('firing');
+  assert.match(firing.summary, new RegExp(`\\(key ${pendingKey}\\)`));
+  assert.match(firing.fix, new RegExp(`host revoke ${hostA} ${pendingKey}\\. .*host accept ${hostA} ${pendingKey}\\.`));
+  const newId = `e2e-enroll-clone-${randomUUID().slice(0, 8)}`;
+  const sameKey = await push('clone', newId, ['--secret-file', secretFile]);
+  assert.equal(sameKey.code, 3, sameKey.stderr);
+  assert.match(sameKey.stderr, /Duplicate host identity|already has a live host key/);
+  rmSync(join(stateOf('clone'), 'host.key'));
+  const oldId = await push('clone', newId, ['--secret-file', secretFile]);
+  assert.equal(oldId.code, 3, 'the reports spooled under the old id block the spool');
+  assert.match(oldId.stderr, new RegExp(`enrolled as ${newId} \\(no host key yet\\)`));
+  assert.match(oldId.stderr, /cannot write reports of host e2e-enroll-a-/);
+  for (const name of readdirSync(join(h.dir, 'spool-clone'))) if (name.endsWith('.json')) rmSync(join(h.dir, 'spool-clone', name));
+  const fixed = await push('clone', newId, ['--secret-file', secretFile]);
+  assert.equal(fixed.code, 0, fixed.stderr);
+  assert.match(fixed.stderr, /202 stored/);
+  const dropped = await h.run('host revoke', COLLECTOR_CLI, ['host', 'revoke', hostA, pendingKey, '--db', db]);
+  assert.equal(dropped.code, 0, dropped.stderr);
+  await duplicateAlert('resolved');
+  const stored = rows();
+
   // 4. A first push with only a secret enrolls, then delivers.
   const hostC = `e2e-enroll-c-${randomUUID().slice(0, 8)}`;
   const first = await push('c', hostC, ['--secret-file', secretFile]);
@@ -84,7 +123,8 @@ test('two agents enroll with one secret; B cannot write A; a clone is a duplicat
   assert.match(late.stderr, /refused \(401\): Token 'fleet-secret' was revoked/);
   for (const [name, hostId] of [['a', hostA], ['b', hostB], ['c', hostC]] as const) assert.equal((await push(name, hostId)).code, 0, `${name} keeps reporting`);
   const hosts = await readApi<{ items: Array<{ hostId: string }> }>(collector.url, '/api/v1/hosts?limit=100', reader.token);
-  assert.deepEqual(hosts.body.items.map((x) => x.hostId).sort(), [hostA, hostB, hostC].sort());
+  assert.deepEqual(hosts.body.items.map((x) => x.hostId).sort(), [hostA, hostB, hostC, newId].sort());
+  assert.ok(rows() > stored);
 });
 
 // Host-key administration with the real binaries: `host revoke` makes the agent get 401, enroll

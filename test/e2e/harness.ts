@@ -185,6 +185,8 @@ export class Collector {
     private readonly h: Harness,
     readonly db: string,
     public port: number,
+    /** More arguments of `serve` (e.g. --config FILE). */
+    private readonly serveArgs: string[] = [],
   ) {}
 
   get url(): string {
@@ -198,13 +200,13 @@ export class Collector {
   }
 
   /** Not started: the port is chosen (free right now) so agents can be pointed at it first. */
-  static async planned(h: Harness, db: string): Promise<Collector> {
-    return new Collector(h, db, await freePort());
+  static async planned(h: Harness, db: string, serveArgs: string[] = []): Promise<Collector> {
+    return new Collector(h, db, await freePort(), serveArgs);
   }
 
   /** Starts on a fresh free port, trying another one when the port was taken meanwhile. */
-  static async start(h: Harness, db: string): Promise<Collector> {
-    const collector = await Collector.planned(h, db);
+  static async start(h: Harness, db: string, serveArgs: string[] = []): Promise<Collector> {
+    const collector = await Collector.planned(h, db, serveArgs);
     for (let attempt = 0; ; attempt += 1) {
       try {
         await collector.startHere();
@@ -218,7 +220,7 @@ export class Collector {
 
   /** Starts (again) on this db and this port; resolves once it logged "listening" and /healthz answered ok. */
   async startHere(limitMs = 15_000): Promise<Proc> {
-    const proc = this.h.spawn(`collector#${this.incarnations.length + 1}`, COLLECTOR_CLI, ['serve', '--db', this.db, '--listen', `127.0.0.1:${this.port}`]);
+    const proc = this.h.spawn(`collector#${this.incarnations.length + 1}`, COLLECTOR_CLI, ['serve', '--db', this.db, '--listen', `127.0.0.1:${this.port}`, ...this.serveArgs]);
     this.incarnations.push(proc);
     const listening = `Server listening at http://127.0.0.1:${this.port}`;
     const deadline = Date.now() + limitMs;

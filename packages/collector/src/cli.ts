@@ -33,7 +33,8 @@ Commands:
   token revoke NAME|ID           revoke a token or enroll secret (enrolled hosts keep their keys)
   host list                      enrolled hosts: each one's live key and pending keys (duplicate
                                  identities), with creation, last use and enroll secret
-  host revoke HOSTID             revoke a host's live key (its agent enrolls again with its secret)
+  host revoke HOSTID [KEYID]     revoke a host's live key (its agent enrolls again with its secret),
+                                 or that one key: a clone's pending key once the clone is fixed
   host accept HOSTID KEYID       make a pending key the host's live key (the old one is revoked)
   migrate                        create or upgrade the database, then exit
   alerts test --receiver NAME    send a test notification to a configured alert receiver
@@ -68,11 +69,15 @@ closes the database.`,
                              hostname the agent gave, created, last used, enroll secret, peer
   host revoke HOSTID         revoke the host's live key: its agent gets 401 and enrolls again
                              with its enroll secret (while that secret is valid)
+  host revoke HOSTID KEYID   revoke that one key of the host, pending or live: a clone's pending
+                             key once the clone is fixed (this settles the duplicate identity)
   host accept HOSTID KEYID   a pending key (a duplicate identity: another machine enrolled with
                              this host id) becomes the live key; the old live key is revoked.
                              When the pending key is a clone instead, fix the clone:
-                             rm /etc/machine-id && systemd-machine-id-setup, restart the agent
-The same as GET /api/v1/host-keys and POST /api/v1/host-keys/HOSTID/revoke|accept/KEYID.`,
+                             rm /etc/machine-id && systemd-machine-id-setup, remove its
+                             /var/lib/dualstack/host.key and spool/*.json, restart the agent;
+                             then host revoke HOSTID KEYID
+The same as GET /api/v1/host-keys and POST /api/v1/host-keys/HOSTID/revoke[/KEYID]|accept/KEYID.`,
   alerts: `Usage: dualstack-collector alerts test --receiver NAME [--config FILE] [--db FILE]
 
 Sends a test notification to the receiver NAME of the configuration's alerts.receivers, in
@@ -208,17 +213,19 @@ async function hostCommand(args: string[]): Promise<number> {
       }
       return 0;
     }
-    const change = sub === 'revoke' ? await store.revokeHostKey(hostId!) : await store.acceptHostKey(hostId!, keyId!);
+    const change = sub === 'revoke' ? await store.revokeHostKey(hostId!, keyId) : await store.acceptHostKey(hostId!, keyId!);
     if (!change.ok) {
       const why = {
         'unknown-host': `no host key was ever enrolled for host ${hostId}`,
         'unknown-key': `host ${hostId} has no key ${keyId} (host list shows its keys)`,
         'no-live-key': `host ${hostId} has no live host key (revoked already)`,
         'not-pending': `key ${keyId} of host ${hostId} is ${change.key?.state}, not pending`,
+        revoked: `key ${keyId} of host ${hostId} was revoked already (at ${change.key?.revokedAt})`,
       }[change.reason];
       throw new UsageError(`host ${sub}: ${why}`);
     }
-    if (sub === 'revoke') process.stderr.write(`host key ${change.revoked?.id} of host ${hostId} revoked; its agent enrolls again with its secret\n`);
+    if (sub === 'revoke' && keyId !== undefined && change.live) process.stderr.write(`host key ${keyId} of host ${hostId} revoked; ${change.live.id} stays the live key\n`);
+    else if (sub === 'revoke') process.stderr.write(`host key ${change.revoked?.id} of host ${hostId} revoked; its agent enrolls again with its secret\n`);
     else process.stderr.write(`${keyId} is now the live key of host ${hostId}; ${change.revoked ? `${change.revoked.id} revoked` : 'it had no live key'}\n`);
     return 0;
   } finally {

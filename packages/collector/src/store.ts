@@ -67,7 +67,7 @@ export interface EnrolledKey {
  */
 export type HostKeyChange =
   | { ok: true; live: HostKeyRecord | null; revoked: HostKeyRecord | null }
-  | { ok: false; reason: 'unknown-host' | 'unknown-key' | 'no-live-key' | 'not-pending'; key?: HostKeyRecord };
+  | { ok: false; reason: 'unknown-host' | 'unknown-key' | 'no-live-key' | 'not-pending' | 'revoked'; key?: HostKeyRecord };
 
 export interface IngestMeta {
   receivedAt: string;
@@ -118,8 +118,12 @@ export interface Store {
   listHostKeys(): Promise<HostKeyRecord[]>;
   /** One host's keys, newest first, revoked ones included. */
   hostKeysOf(hostId: string): Promise<HostKeyRecord[]>;
-  /** Revokes the host's live key (its agent gets 401 and enrolls again); pending keys stay. */
-  revokeHostKey(hostId: string): Promise<HostKeyChange>;
+  /**
+   * Revokes the host's live key (its agent gets 401 and enrolls again); pending keys stay. With
+   * `keyId`, that key of the host, live or pending (a pending one: the duplicate identity is
+   * settled, the live key stays).
+   */
+  revokeHostKey(hostId: string, keyId?: string): Promise<HostKeyChange>;
   /** Makes a pending key of the host its live key, revoking the live one, in one transaction. */
   acceptHostKey(hostId: string, keyId: string): Promise<HostKeyChange>;
 

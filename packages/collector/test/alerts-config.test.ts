@@ -25,15 +25,15 @@ function configError(layer: Record<string, unknown>): string {
 }
 
 describe('alerts configuration', () => {
-  test('defaults: evaluation every minute, the five rules, no receivers', () => {
+  test('defaults: evaluation every minute, the six rules, no receivers', () => {
     const settings = resolveAlerts(undefined);
     assert.equal(settings.schedule, DEFAULT_SCHEDULE);
     assert.equal(settings.schedule, '* * * * *');
     assert.deepEqual(
       settings.rules.map((r) => r.kind),
-      ['host-stale', 'finding', 'service-regressed', 'fleet-readiness-drop', 'endpoint'],
+      ['host-stale', 'finding', 'service-regressed', 'fleet-readiness-drop', 'endpoint', 'duplicate-identity'],
     );
-    const [stale, finding, regressed, drop, endpoint] = settings.rules;
+    const [stale, finding, regressed, drop, endpoint, duplicate] = settings.rules;
     assert.deepEqual(stale, {
       name: 'host-stale',
       kind: 'host-stale',
@@ -47,8 +47,9 @@ describe('alerts configuration', () => {
     assert.equal(regressed?.kind === 'service-regressed' && regressed.forgetAfterMs, 7 * 86_400_000);
     assert.equal(drop?.kind === 'fleet-readiness-drop' && drop.points, 10);
     assert.deepEqual(endpoint?.kind === 'endpoint' && [endpoint.minSeverity, endpoint.findingRules], ['warning', null]);
+    assert.deepEqual([duplicate?.name, duplicate?.severity], ['duplicate-identity', 'warning']);
     assert.deepEqual(settings.receivers, []);
-    assert.deepEqual([...settings.routes.values()], [[], [], [], [], []]);
+    assert.deepEqual([...settings.routes.values()], [[], [], [], [], [], []]);
     assert.equal(settings.recentResolvedMs, 24 * 3600_000);
   });
 
@@ -89,6 +90,7 @@ describe('alerts configuration', () => {
       'service-regressed': ['chat'],
       'fleet-readiness-drop': ['chat'],
       endpoint: ['chat'],
+      'duplicate-identity': ['chat'],
     });
   });
 

@@ -397,3 +397,66 @@ describe('evaluation', () => {
     assert.match(history.items[0]!.summary, /rule host-stale is no longer configured/);
   });
 });
+
+describe('duplicate-identity', () => {
+  const config: AlertsConfig = {
+    rules: [{ name: 'duplicate-identity', groupWait: '0s', groupInterval: '0s' }],
+    receivers: [{ name: 'ops', type: 'webhook', url: 'http://127.0.0.1:9/hook' }],
+  };
+  const enroll = (a: ReturnType<typeof setup>, hostId: string, hostname: string, peer: string) =>
+    a.store.enrollHost({ secretId: null, hostId, hostname, facts: {}, peer, hash: `hash-${hostname}-${peer}` });
+
+  test('a host id enrolled by a second machine fires with the clone, the time and the fix; revoking or accepting the pending key resolves it', async (t) => {
+    const a = setup(t, config);
+    assert.equal((await enroll(a, 'web-1', 'web-1.enrolled', '192.0.2.10')).state, 'live');
+    await a.report(0, 'web-1');
+    await a.evaluate(S);
+    assert.equal(a.outbox().length, 0, 'one machine per host id: nothing');
+
+    const clone = await enroll(a, 'web-1', 'web-1-clone.example', '192.0.2.99');
+    assert.equal(clone.state, 'pending');
+    await a.evaluate(M);
+    await a.evaluate(2 * M);
+    let outbox = a.outbox();
+    assert.equal(outbox.length, 1, 'told once, however many evaluations see it');
+    const fired = outbox[0]!.notification.alerts[0]!;
+    assert.equal(fired.status, 'firing');
+    assert.deepEqual(fired.labels, { alertname: 'duplicate-identity', severity: 'warning', host: 'web-1' });
+    assert.match(fired.summary, new RegExp(`^web-1\\.example \\(web-1\\): 1 other machine\\(s\\) enrolled with its host id since ${clone.createdAt}.*web-1-clone\\.example from 192\\.0\\.2\\.99 at ${clone.createdAt} \\(key ${clone.keyId}\\)`));
+    assert.match(fired.fix, /rm \/etc\/machine-id && systemd-machine-id-setup; rm -f \/var\/lib\/dualstack\/host\.key \/var\/lib\/dualstack\/spool\/\*\.json/);
+    assert.match(fired.fix, new RegExp(`host revoke web-1 ${clone.keyId}\\. .*host accept web-1 ${clone.keyId}\\.`));
+    assert.equal(fired.annotations.since, clone.createdAt);
+    assert.equal(fired.annotations.hostname, 'web-1.example', "the name of the host's reports, before what its agent said when enrolling");
+    assert.match(outbox[0]!.notification.summary, /^\[duplicate-identity\] 1 host id enrolled by more than one machine: duplicate identity: web-1\.example$/);
+
+    // The clone fixed: its pending key revoked. The host's own key stays live.
+    const revoked = await a.store.revokeHostKey('web-1', clone.keyId);
+    assert.ok(revoked.ok && revoked.live?.hostname === 'web-1.enrolled' && revoked.revoked?.id === clone.keyId);
+    await a.evaluate(3 * M);
+    outbox = a.outbox();
+    assert.equal(outbox.length, 2);
+    assert.deepEqual(outbox[1]!.notification.alerts.map((x) => [x.labels.host, x.status]), [['web-1', 'resolved']]);
+
+    // A replacement machine: pending again, then accepted as the live key: resolved again.
+    const replacement = await enroll(a, 'web-1', 'web-1-new.example', '192.0.2.11');
+    await a.evaluate(4 * M);
+    assert.deepEqual(a.outbox().slice(2).map((o) => o.notification.alerts.map((x) => x.status)), [['firing']]);
+    assert.ok((await a.store.acceptHostKey('web-1', replacement.keyId)).ok);
+    await a.evaluate(5 * M);
+    assert.deepEqual(a.outbox().slice(3).map((o) => o.notification.alerts.map((x) => [x.labels.host, x.status])), [[['web-1', 'resolved']]]);
+  });
+
+  test('one alert per host id, listing every pending key; a host id that never reported is named by what its agent said', async (t) => {
+    const a = setup(t, config);
+    await enroll(a, 'db-1', 'db-1.example', '198.51.100.1');
+    const first = await enroll(a, 'db-1', 'db-1.example', '198.51.100.2');
+    const second = await enroll(a, 'db-1', 'db-1.example', '198.51.100.3');
+    await enroll(a, 'quiet', 'quiet.example', '198.51.100.4');
+    await a.evaluate(S);
+    const live = await a.alertStore.liveAlerts();
+    assert.deepEqual(live.map((x) => [x.labels.host, x.state.status]), [['db-1', 'firing']]);
+    assert.equal(live[0]!.annotations.pendingKeys, `${first.keyId} ${second.keyId}`);
+    assert.match(live[0]!.annotations.summary!, /^db-1\.example \(db-1\): 2 other machine\(s\)/);
+    assert.match(live[0]!.annotations.fix!, new RegExp(`host accept db-1 ${first.keyId}\\|${second.keyId}`));
+  });
+});

@@ -145,6 +145,33 @@ test('dualstack-collector host list|revoke|accept on the database file', async (
   assert.equal(run('revoke', 'no-such-host').status, 1);
 });
 
+test('revoking one pending key by its id (API and CLI) settles the duplicate identity; the live key keeps writing', async () => {
+  const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+  const db = join(c.dir, 'dualstack.db');
+  const live = await enroll('drop-a', 'drop-live');
+  const cloneApi = await enroll('drop-a', 'drop-clone-1');
+  const cloneCli = await enroll('drop-a', 'drop-clone-2');
+  const pendingOf = async () => (await apiCall(c, 'GET', '/api/v1/host-keys', c.tokens.admin)).body.items.find((i: { hostId: string }) => i.hostId === 'drop-a').pending.map((k: { id: string }) => k.id);
+  assert.deepEqual(await pendingOf(), [cloneApi.body.keyId, cloneCli.body.keyId]);
+
+  const byApi = await apiCall(c, 'POST', `/api/v1/host-keys/drop-a/revoke/${cloneApi.body.keyId}`, c.tokens.admin);
+  assert.equal(byApi.status, 200, JSON.stringify(byApi.body));
+  assert.equal(byApi.body.revoked.id, cloneApi.body.keyId);
+  assert.equal(byApi.body.live.id, live.body.keyId, 'the live key stays');
+  assert.equal((await apiCall(c, 'POST', `/api/v1/host-keys/drop-a/revoke/${cloneApi.body.keyId}`, c.tokens.admin)).status, 409, 'revoked already');
+  assert.equal((await apiCall(c, 'POST', `/api/v1/host-keys/drop-a/revoke/${cloneApi.body.keyId}`, c.tokens.reader)).status, 403);
+  assert.equal((await report(cloneApi.body.key, 'drop-a')).status, 401, 'a revoked pending key is 401');
+
+  const byCli = spawnSync(process.execPath, [cli, 'host', 'revoke', 'drop-a', cloneCli.body.keyId, '--db', db], { encoding: 'utf8' });
+  assert.equal(byCli.status, 0, byCli.stderr);
+  assert.match(byCli.stderr, new RegExp(`host key ${cloneCli.body.keyId} of host drop-a revoked; ${live.body.keyId} stays the live key`));
+  const again = spawnSync(process.execPath, [cli, 'host', 'revoke', 'drop-a', cloneCli.body.keyId, '--db', db], { encoding: 'utf8' });
+  assert.equal(again.status, 1);
+  assert.match(again.stderr, /was revoked already/);
+  assert.deepEqual(await pendingOf(), []);
+  assert.equal((await report(live.body.key, 'drop-a')).status, 202, 'the host itself keeps writing');
+});
+
 test('GET /api/v1/hosts/:id shows a duplicate identity as host-level state: pending keys and the fix', async () => {
   const live = await enroll('state-a', 'state-1');
   assert.equal((await report(live.body.key, 'state-a')).status, 202);

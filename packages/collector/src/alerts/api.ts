@@ -33,7 +33,7 @@ export const Notification = Type.Object(
   {
     notificationId: Type.String({ description: 'The same for every receiver and every retry of this notification: deduplicate on it.' }),
     rule: Type.String({ description: 'The alert rule (the group).' }),
-    kind: Type.String({ description: 'host-stale, finding, service-regressed, fleet-readiness-drop, or test.' }),
+    kind: Type.String({ description: 'host-stale, finding, service-regressed, fleet-readiness-drop, endpoint, duplicate-identity, or test.' }),
     status: NotifiedStatus,
     summary: Type.String(),
     counts: Type.Object({ firing: Type.Integer(), resolved: Type.Integer() }, { additionalProperties: false }),

@@ -9,7 +9,7 @@ const Duration = Type.String({ pattern: '^[0-9]+(ms|s|m|h|d)$', description: 'A 
 const Severity = Type.Union([Type.Literal('critical'), Type.Literal('warning'), Type.Literal('info')]);
 const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', description: 'Letters, digits, _ . -; at most 64.' });
 
-export const RULE_KINDS = ['host-stale', 'finding', 'service-regressed', 'fleet-readiness-drop', 'endpoint'] as const;
+export const RULE_KINDS = ['host-stale', 'finding', 'service-regressed', 'fleet-readiness-drop', 'endpoint', 'duplicate-identity'] as const;
 export type RuleKind = (typeof RULE_KINDS)[number];
 export const RECEIVER_TYPES = ['webhook', 'slack', 'alertmanager'] as const;
 export type ReceiverType = (typeof RECEIVER_TYPES)[number];
@@ -129,7 +129,10 @@ export interface EndpointAlertRule extends RuleBase {
   /** Only findings of these endpoint rule ids; null: all. */
   findingRules: string[] | null;
 }
-export type AlertRule = HostStaleRule | FindingAlertRule | ServiceRegressedRule | ReadinessDropRule | EndpointAlertRule;
+export interface DuplicateIdentityRule extends RuleBase {
+  kind: 'duplicate-identity';
+}
+export type AlertRule = HostStaleRule | FindingAlertRule | ServiceRegressedRule | ReadinessDropRule | EndpointAlertRule | DuplicateIdentityRule;
 
 export interface ReceiverSettings {
   name: string;
@@ -170,6 +173,7 @@ export const DEFAULT_RULES: readonly AlertRuleInput[] = [
   { name: 'service-regressed', severity: 'warning', forgetAfter: '7d' },
   { name: 'fleet-readiness-drop', points: 10, minHosts: 1, severity: 'warning', resetAfter: '1d' },
   { name: 'endpoint', minSeverity: 'warning' },
+  { name: 'duplicate-identity', severity: 'warning' },
 ];
 
 /** A check of the alerts configuration failed; `key` is the dotted path below `alerts`. */
@@ -198,6 +202,7 @@ const KIND_OPTIONS: Record<RuleKind, ReadonlyArray<keyof AlertRuleInput>> = {
   'service-regressed': ['forgetAfter'],
   'fleet-readiness-drop': ['points', 'minHosts', 'resetAfter'],
   endpoint: ['minSeverity', 'rules'],
+  'duplicate-identity': [],
 };
 
 function ruleOf(input: AlertRuleInput, key: string): AlertRule {
@@ -236,6 +241,8 @@ function ruleOf(input: AlertRuleInput, key: string): AlertRule {
       return { ...base, severity: input.severity ?? input.minSeverity ?? 'warning', kind, minSeverity: input.minSeverity ?? 'warning', findingRules: input.rules ?? null };
     case 'service-regressed':
       return { ...base, kind, forgetAfterMs: ms('forgetAfter', 7 * 86_400_000) };
+    case 'duplicate-identity':
+      return { ...base, kind };
     case 'fleet-readiness-drop':
       return { ...base, kind, points: input.points ?? 10, minHosts: input.minHosts ?? 1, resetAfterMs: ms('resetAfter', 86_400_000) };
   }

@@ -61,6 +61,10 @@ export function groupSummary(rule: Pick<AlertRule, 'name' | 'kind'> | { name: st
       for (const a of firing) parts.push(a.summary);
       say(resolved, (n) => `${plural(n, 'readiness share', 'readiness shares')} recovered`);
       break;
+    case 'duplicate-identity':
+      say(firing, (n) => `${plural(n, 'host id', 'host ids')} enrolled by more than one machine`);
+      say(resolved, (n) => `${plural(n, 'duplicate identity', 'duplicate identities')} settled`);
+      break;
     case 'test':
       for (const a of firing) parts.push(a.summary);
       break;

@@ -1,10 +1,11 @@
-// The four kinds of alert rule: each turns fleet facts (from the AlertStore) into the alerts
+// The kinds of alert rule: each turns fleet facts (from the AlertStore) into the alerts
 // whose condition holds now, with their labels, a human summary and the fix. Whether an alert
 // fires, and when receivers hear of it, is the state machine's business (state.ts).
 import { createHash } from 'node:crypto';
 import type { AlertLabels } from './api.js';
 import { evaluateEndpointInput } from '../endpoints/evaluate.js';
-import type { AlertRule, EndpointAlertRule, FindingAlertRule, HostStaleRule, ReadinessDropRule, ServiceRegressedRule } from './config.js';
+import { duplicateIdentityFix } from '../identity/duplicate-identity.js';
+import type { AlertRule, DuplicateIdentityRule, EndpointAlertRule, FindingAlertRule, HostStaleRule, ReadinessDropRule, ServiceRegressedRule } from './config.js';
 import type { AlertStore, Fix, ReadinessReference } from './store.js';
 
 /** An alert whose condition holds at this evaluation. */
@@ -67,7 +68,35 @@ export async function observe(rule: AlertRule, context: ObserveContext): Promise
       return readinessDrop(rule, context);
     case 'endpoint':
       return { observations: await endpointFindings(rule, store, new Date(now.getTime() - context.staleAfterMs)), references: [] };
+    case 'duplicate-identity':
+      return { observations: await duplicateIdentities(rule, store), references: [] };
   }
+}
+
+/**
+ * One alert per host id with pending keys: other machines enrolled with it (clones). It holds
+ * until every pending key is accepted or revoked. Nothing that changes with each report (the
+ * live key's last use) goes into the annotations: a steady alert then costs no write.
+ */
+async function duplicateIdentities(rule: DuplicateIdentityRule, store: AlertStore): Promise<Observation[]> {
+  return (await store.duplicateIdentities()).map((d) => {
+    const since = d.pending[0]!.createdAt;
+    const others = d.pending.map((k) => `${k.hostname}${k.peer ? ` from ${k.peer}` : ''} at ${k.createdAt} (key ${k.id})`).join('; ');
+    const live = d.live ? `the host's own key was enrolled at ${d.live.createdAt} by ${d.live.hostname} and keeps writing` : "the host's live key is revoked";
+    return {
+      labels: { alertname: rule.name, severity: rule.severity, host: d.hostId },
+      annotations: {
+        title: `duplicate identity: ${d.hostname}`,
+        summary:
+          `${d.hostname} (${d.hostId}): ${d.pending.length} other machine(s) enrolled with its host id since ${since}, most likely clones (same /etc/machine-id): ${others}. ` +
+          `Their reports are refused (403 duplicate-identity) and wait in their spools; ${live}.`,
+        fix: duplicateIdentityFix(d.hostId, d.pending)!,
+        hostname: d.hostname,
+        since,
+        pendingKeys: d.pending.map((k) => k.id).join(' '),
+      },
+    };
+  });
 }
 
 async function hostStale(rule: HostStaleRule, store: AlertStore, now: Date): Promise<Observation[]> {

@@ -63,6 +63,17 @@ export interface FleetShares {
   dualStackServiceShare: number | null;
 }
 
+/** One host id with pending host keys: later enrollments by other machines (duplicate-identity). */
+export interface DuplicateIdentityFact {
+  hostId: string;
+  /** The hostname of its latest report; before any report, what its live (else first pending) key's agent said. */
+  hostname: string;
+  /** Its live key; null when that was revoked and the pending keys remain. */
+  live: { id: string; hostname: string; createdAt: string; lastUsedAt: string | null } | null;
+  /** Oldest first. */
+  pending: Array<{ id: string; hostname: string; peer: string | null; createdAt: string }>;
+}
+
 /** fleet-readiness-drop: the value a metric is compared with, kept between evaluations. */
 export interface ReadinessReference {
   rule: string;
@@ -162,6 +173,8 @@ export interface AlertStore {
   /** Every declared endpoint with its vantage points' latest probes (those received before `staleBefore` marked stale) and its backends. */
   endpointInputs(staleBefore: Date): Promise<EndpointInput[]>;
   readinessReferences(): Promise<ReadinessReference[]>;
+  /** Host ids that have pending host keys (duplicate identities), by host id. */
+  duplicateIdentities(): Promise<DuplicateIdentityFact[]>;
 
   // states
   /** Alerts that are pending or firing, or resolved with the resolve not yet notified. */

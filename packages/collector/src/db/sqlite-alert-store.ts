@@ -10,6 +10,7 @@ import type { AlertState, AlertStatus, NotifiedStatus } from '../alerts/state.js
 import type {
   AlertStore,
   AttemptInput,
+  DuplicateIdentityFact,
   EvaluationWrite,
   Fix,
   FleetShares,
@@ -142,6 +143,13 @@ function prepare(db: Database.Database) {
         coalesce(sum(last_seen >= @staleBefore AND ipv6_routable = 1), 0) AS fresh_routable,
         coalesce(sum(services_exposed), 0) AS exposed, coalesce(sum(services_dual), 0) AS dual
       FROM hosts`),
+    // Live and pending keys of every host id with a pending key (host_keys_by_host), with the
+    // host's reported name when it has reported.
+    duplicateKeys: db.prepare<[], { hostId: string; id: string; state: 'live' | 'pending'; hostname: string; peer: string | null; createdAt: string; lastUsedAt: string | null; reported: string | null }>(`
+      SELECT k.host_id AS hostId, k.id, k.state, k.hostname, k.peer, k.created_at AS createdAt, k.last_used_at AS lastUsedAt, h.hostname AS reported
+      FROM host_keys k LEFT JOIN hosts h ON h.host_id = k.host_id
+      WHERE k.state IN ('live', 'pending') AND k.host_id IN (SELECT host_id FROM host_keys WHERE state = 'pending')
+      ORDER BY k.host_id, k.created_at, k.id`),
     references: db.prepare<[], { rule: string; metric: string; value: number; at: string; dropSince: string | null }>(
       'SELECT rule, metric, value, at, drop_since AS dropSince FROM alert_fleet_reference',
     ),
@@ -243,6 +251,19 @@ export class SqliteAlertStore implements AlertStore {
     return this.s.openFindings
       .all({ severities: JSON.stringify(severities), rules: rules === null ? null : JSON.stringify(rules) })
       .map((row) => ({ ...row, fix: JSON.parse(row.fix) as Fix }));
+  }
+
+  async duplicateIdentities(): Promise<DuplicateIdentityFact[]> {
+    const byHost = new Map<string, DuplicateIdentityFact>();
+    for (const row of this.s.duplicateKeys.all()) {
+      let fact = byHost.get(row.hostId);
+      if (!fact) byHost.set(row.hostId, (fact = { hostId: row.hostId, hostname: row.reported ?? row.hostname, live: null, pending: [] }));
+      if (row.state === 'live') {
+        fact.live = { id: row.id, hostname: row.hostname, createdAt: row.createdAt, lastUsedAt: row.lastUsedAt };
+        if (row.reported === null) fact.hostname = row.hostname;
+      } else fact.pending.push({ id: row.id, hostname: row.hostname, peer: row.peer, createdAt: row.createdAt });
+    }
+    return [...byHost.values()];
   }
 
   async serviceRegressions(now: Date, forgetBefore: Date): Promise<ServiceRegressionFact[]> {

@@ -165,6 +165,21 @@ export class SqliteIdentityStore {
     }).immediate();
   }
 
+  /**
+   * One key of the host revoked by its id: a pending key (a clone fixed, or not wanted), or the
+   * live key (as revokeLive). The key then gets 401.
+   */
+  revokeKey(hostId: string, keyId: string, at: string): HostKeyChange {
+    return this.db.transaction((): HostKeyChange => {
+      const key = this.s.keyOfHost.get(hostId, keyId);
+      if (!key) return { ok: false, reason: this.s.hostKnown.get(hostId)! > 0 ? 'unknown-key' : 'unknown-host' };
+      if (key.state === 'revoked') return { ok: false, reason: 'revoked', key: keyOf(key) };
+      this.s.revokeKey.run(at, key.id);
+      const live = key.state === 'live' ? null : this.s.liveKey.get(hostId);
+      return { ok: true, live: live ? keyOf(live) : null, revoked: keyOf({ ...key, state: 'revoked', revoked_at: at }) };
+    }).immediate();
+  }
+
   /** A pending key made live; the live one is revoked first (one live key per host id). */
   accept(hostId: string, keyId: string, at: string): HostKeyChange {
     return this.db.transaction((): HostKeyChange => {

@@ -416,9 +416,10 @@ export class SqliteStore implements Store {
     return this.identity.keysOf(hostId);
   }
 
-  async revokeHostKey(hostId: string): Promise<HostKeyChange> {
+  async revokeHostKey(hostId: string, keyId?: string): Promise<HostKeyChange> {
     if (this.closing) throw new Error('the store is closed');
-    return this.identity.revokeLive(hostId, new Date().toISOString());
+    const at = new Date().toISOString();
+    return keyId === undefined ? this.identity.revokeLive(hostId, at) : this.identity.revokeKey(hostId, keyId, at);
   }
 
   async acceptHostKey(hostId: string, keyId: string): Promise<HostKeyChange> {

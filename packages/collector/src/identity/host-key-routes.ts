@@ -1,12 +1,13 @@
 // Host-key administration (role admin): GET /api/v1/host-keys lists every enrolled host with
 // its live key and its pending keys (duplicate identities); POST .../:hostId/revoke revokes the
-// live key (the agent gets 401 and enrolls again with its secret); POST .../:hostId/accept/:keyId
+// live key (the agent gets 401 and enrolls again with its secret), .../:hostId/revoke/:keyId one
+// key, live or pending (a clone's, once fixed); POST .../:hostId/accept/:keyId
 // makes a pending key the live one and revokes the old. Keys themselves are never shown.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import Type from 'typebox';
 import { Problem } from '../api.js';
-import { DUPLICATE_IDENTITY_FIX } from '../plugins/auth.js';
+import { duplicateIdentityFix } from './duplicate-identity.js';
 import { problem, sendProblem } from '../problems.js';
 import type { HostKeyChange, HostKeyRecord } from '../store.js';
 
@@ -34,13 +35,6 @@ const HostKeyChangeView = Type.Object({ hostId: Type.String(), live: Nullable(Ho
 
 const view = (k: HostKeyRecord) => ({ id: k.id, hostname: k.hostname, peer: k.peer, enrolledWith: k.enrolledWith, facts: k.facts, createdAt: k.createdAt, lastUsedAt: k.lastUsedAt, revokedAt: k.revokedAt });
 
-/** The way out of a duplicate identity, naming the pending keys an admin may accept. */
-export function duplicateIdentityFix(hostId: string, pending: ReadonlyArray<HostKeyRecord>): string | null {
-  if (pending.length === 0) return null;
-  return `${pending.length} other machine(s) enrolled with host id ${hostId}, most likely clones (same /etc/machine-id). On each clone: ${DUPLICATE_IDENTITY_FIX}, then restart the agent. ` +
-    `If one replaces the host: dualstack-collector host accept ${hostId} ${pending.map((k) => k.id).join('|')}.`;
-}
-
 /** A refused change as a problem naming what was not found or not in the right state. */
 function refuse(reply: FastifyReply, hostId: string, keyId: string | null, change: Extract<HostKeyChange, { ok: false }>): FastifyReply {
   switch (change.reason) {
@@ -50,6 +44,8 @@ function refuse(reply: FastifyReply, hostId: string, keyId: string | null, chang
       return sendProblem(reply, problem(404, 'not-found', 'Not Found', `Host ${hostId} has no key ${keyId} (GET /api/v1/host-keys lists its keys).`, { field: '/keyId' }));
     case 'no-live-key':
       return sendProblem(reply, problem(409, 'conflict', 'Conflict', `Host ${hostId} has no live host key (revoked already); its agent gets one when it enrolls again.`, { field: '/hostId' }));
+    case 'revoked':
+      return sendProblem(reply, problem(409, 'conflict', 'Conflict', `Key ${keyId} of host ${hostId} was revoked already (at ${change.key?.revokedAt}).`, { field: '/keyId' }));
     case 'not-pending':
       return sendProblem(reply, problem(409, 'conflict', 'Conflict', `Key ${keyId} of host ${hostId} is ${change.key?.state}, not pending: only a pending key can be accepted.`, { field: '/keyId' }));
   }
@@ -86,6 +82,26 @@ export const hostKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!change.ok) return refuse(reply, hostId, null, change);
       request.log.warn({ hostId, keyId: change.revoked?.id, by: request.token?.name }, 'host key revoked');
       return { hostId, live: null, revoked: change.revoked ? view(change.revoked) : null };
+    },
+  );
+
+  app.post(
+    '/api/v1/host-keys/:hostId/revoke/:keyId',
+    {
+      preHandler,
+      schema: {
+        ...common,
+        summary: "Revoke one of a host's keys: a pending key (a duplicate identity settled) or the live key",
+        params: Type.Object({ hostId: Type.String({ minLength: 1 }), keyId: Type.String({ minLength: 1 }) }),
+        response: { 200: HostKeyChangeView, 401: Problem, 403: Problem, 404: Problem, 409: Problem },
+      },
+    },
+    async (request, reply) => {
+      const { hostId, keyId } = request.params;
+      const change = await app.store.revokeHostKey(hostId, keyId);
+      if (!change.ok) return refuse(reply, hostId, keyId, change);
+      request.log.warn({ hostId, keyId, by: request.token?.name }, 'host key revoked');
+      return { hostId, live: change.live ? view(change.live) : null, revoked: change.revoked ? view(change.revoked) : null };
     },
   );
 

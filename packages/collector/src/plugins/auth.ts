@@ -8,6 +8,7 @@ import type { Problem, Role } from '../api.js';
 import type { TokenRecord } from '../store.js';
 import { hashToken, roleGrants } from '../tokens.js';
 import { problem, sendProblem } from '../problems.js';
+import { CLONE_STEPS } from '../identity/duplicate-identity.js';
 
 type AuthHook = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
@@ -36,9 +37,6 @@ export function storedTokenId(request: FastifyRequest): string | null {
   return request.token && request.token.role !== 'host' ? request.token.id : null;
 }
 
-/** The fix for a cloned machine: what the pending key's refusal and the admin API say. */
-export const DUPLICATE_IDENTITY_FIX = 'rm /etc/machine-id && systemd-machine-id-setup';
-
 /** A pending host key's refusal: what happened, and both ways out. */
 export function duplicateIdentity(hostId: string, keyId: string): Problem {
   return problem(
@@ -46,7 +44,7 @@ export function duplicateIdentity(hostId: string, keyId: string): Problem {
     'duplicate-identity',
     'Duplicate host identity',
     `Host id ${hostId} already has a live host key; this one (${keyId}) was enrolled later by another machine with the same host id, most likely a clone (same /etc/machine-id). ` +
-      `On the clone: ${DUPLICATE_IDENTITY_FIX}, restart the agent, and it enrolls under its own id. If this machine replaces the old one, an admin accepts its key: dualstack-collector host accept ${hostId} ${keyId}.`,
+      `On the clone: ${CLONE_STEPS}. If this machine replaces the old one, an admin accepts its key: dualstack-collector host accept ${hostId} ${keyId}.`,
   );
 }
 

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { FindingRuleRow, FleetSummary, HostDetail, HostQuery, HostSummary, Page, Problem, ServiceMatrixRow, ServicesQuery } from '../api.js';
 import { problem, sendProblem } from '../problems.js';
-import { duplicateIdentityFix } from '../identity/host-key-routes.js';
+import { duplicateIdentityFix } from '../identity/duplicate-identity.js';
 
 export const readRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const common = { tags: ['read'], security: [{ bearer: [] }] };
