@@ -15,12 +15,12 @@ import type { Worker } from 'node:worker_threads';
 import { gunzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import type { Report } from '@dualstack/core';
-import { prepareReport, ReportRejectedError, SqliteStore, TokenNameTakenError, type SqliteStoreOptions } from '../src/db/sqlite-store.js';
+import { prepareReport, ReportRejectedError, SqliteStore, type SqliteStoreOptions } from '../src/db/sqlite-store.js';
 import { IngestThread } from '../src/db/ingest-thread.js';
 import { migrate, migrations, SCHEMA_VERSION, SchemaTooNewError } from '../src/db/migrations.js';
 import { openDatabase, PAGE_SIZE } from '../src/db/open.js';
 import type { IngestMeta } from '../src/store.js';
-import { finding, golden, realisticReport, reportFrom, withFirewallNotRead, type GoldenName } from './helpers/reports.js';
+import { finding, realisticReport, reportFrom, withFirewallNotRead, type GoldenName } from './helpers/reports.js';
 import { expectedFirewallFiltered, matrixKey, type FilteredCounts } from './helpers/firewall.js';
 
 const STALE_AFTER_SECONDS = 900;
@@ -261,40 +261,10 @@ describe('migrations', () => {
 
 // Every ingest behaviour holds wherever the write transaction runs: on the ingest worker
 // thread (the default) and on the caller's connection (':memory:', or ingestThread: false).
+// What any Store must do (idempotency, latest wins, finding lifecycle, reads, retention,
+// tokens) is the contract suite's, run on SQLite and PostgreSQL: test/store-contract/.
 for (const ingestThread of [true, false]) describe(`ingest (${ingestThread ? 'on the worker thread' : 'inline'})`, () => {
   const open = (t: TestContext, file = tempFile(t), options: Partial<SqliteStoreOptions> = {}) => openStore(t, file, { ingestThread, ...options });
-
-  test('stores a report once; a replay returns the same ack with duplicate=true and writes nothing', async (t) => {
-    const store = open(t);
-    const report = reportFrom('dual-stack-services', { hostId: 'dup-1', collectedAt: minutesAgo(2) });
-    const receivedAt = new Date();
-    const ack = await store.ingestReport(report, meta(receivedAt));
-    assert.deepEqual(ack, {
-      reportId: report.reportId,
-      hostId: 'dup-1',
-      duplicate: false,
-      receivedAt: receivedAt.toISOString(),
-      findings: { open: 9, opened: 9, resolved: 0 },
-    });
-    const counts = await store.counts();
-    assert.deepEqual(counts, { hosts: 1, reports: 1, services: 11, findings: 9, tokens: 0 });
-
-    const replay = await store.ingestReport(report, meta(new Date(Date.now() + 5000)));
-    assert.deepEqual(replay, { ...ack, duplicate: true });
-    assert.deepEqual(await store.counts(), counts);
-    assert.equal(store.stats().duplicates, 1);
-    assert.equal(store.stats().stored, 1);
-  });
-
-  test('a reportId already stored for another host is rejected', async (t) => {
-    const store = open(t);
-    const report = reportFrom('bindv6only', { hostId: 'first', collectedAt: minutesAgo(2) });
-    await store.ingestReport(report, meta());
-    const error = await rejectionOf(store.ingestReport({ ...report, host: { ...report.host, hostId: 'second' } }, meta()));
-    assert.equal(error.field, '/reportId');
-    assert.equal(error.statusCode, 409);
-    assert.deepEqual(await store.counts(), { hosts: 1, reports: 1, services: 2, findings: 3, tokens: 0 });
-  });
 
   test('200 concurrent ingests are written in one transaction', async (t) => {
     const store = open(t);
@@ -374,31 +344,6 @@ for (const ingestThread of [true, false]) describe(`ingest (${ingestThread ? 'on
     assert.equal((await store.counts()).reports, 5);
   });
 
-  test('an ingest naming a token that does not exist is rejected by its foreign key', async (t) => {
-    const store = open(t);
-    const token = await store.createToken({ name: 'agent', role: 'agent', hash: 'hash-agent' });
-    const ok = reportFrom('ipv6-off', { hostId: 'tok-1', collectedAt: minutesAgo(1) });
-    const bad = reportFrom('ipv6-off', { hostId: 'tok-2', collectedAt: minutesAgo(1) });
-    const [stored, rejected] = await Promise.allSettled([
-      store.ingestReport(ok, { ...meta(), tokenId: token.id }),
-      store.ingestReport(bad, { ...meta(), tokenId: 'no-such-token' }),
-    ]);
-    assert.equal(stored.status, 'fulfilled');
-    assert.equal(rejected.status, 'rejected');
-    assert.ok((rejected as PromiseRejectedResult).reason instanceof ReportRejectedError);
-    assert.equal((await store.counts()).reports, 1);
-  });
-
-  test('collectedAt a day ahead of the collector clock is stored, with a host-clock-skew finding', async (t) => {
-    const store = open(t);
-    const report = reportFrom('ipv6-off', { hostId: 'future', collectedAt: new Date(Date.now() + 30 * 3600_000), findings: [] });
-    const ack = await store.ingestReport(report, meta());
-    assert.deepEqual(ack.findings, { open: 1, opened: 1, resolved: 0 });
-    const detail = (await store.getHost('future', new Date()))!;
-    assert.deepEqual(detail.findings.map((f) => [f.rule, f.subject, f.severity]), [['host-clock-skew', 'host', 'warning']]);
-    assert.match(detail.findings[0]!.message, /1 d 6 h 0 min ahead of the collector's/);
-  });
-
   test('data the route schema would refuse is rejected by the store too (STRICT types, shape)', async (t) => {
     const store = open(t);
     const base = reportFrom('ipv6-off', { hostId: 'strict', collectedAt: minutesAgo(1) });
@@ -410,78 +355,6 @@ for (const ingestThread of [true, false]) describe(`ingest (${ingestThread ? 'on
     const shapeError = await rejectionOf(store.ingestReport(noServices, meta()));
     assert.equal(shapeError.statusCode, 400);
     assert.deepEqual(await store.counts(), { hosts: 0, reports: 0, services: 0, findings: 0, tokens: 0 });
-  });
-
-  test('finding lifecycle: open, resolved when gone, reopened when back (first_seen reset)', async (t) => {
-    const file = tempFile(t);
-    const store = open(t, file);
-    const a = finding('ipv6-unroutable', 'host', 'critical');
-    const b = finding('service-ipv4-only', 'tcp/25');
-    const t1 = minutesAgo(30);
-    const t2 = minutesAgo(20);
-    const t3 = minutesAgo(10);
-
-    const ack1 = await store.ingestReport(reportFrom('no-ipv6-default', { hostId: 'life', collectedAt: t1, findings: [a, b] }), meta());
-    assert.deepEqual(ack1.findings, { open: 2, opened: 2, resolved: 0 });
-
-    const ack2 = await store.ingestReport(reportFrom('no-ipv6-default', { hostId: 'life', collectedAt: t2, findings: [{ ...a, message: 'reworded' }] }), meta());
-    assert.deepEqual(ack2.findings, { open: 1, opened: 0, resolved: 1 });
-    let detail = (await store.getHost('life', new Date()))!;
-    assert.deepEqual(
-      detail.findings.map((f) => [f.rule, f.message, f.firstSeen, f.lastSeen, f.resolvedAt]),
-      [
-        ['ipv6-unroutable', 'reworded', t1.toISOString(), t2.toISOString(), null],
-        ['service-ipv4-only', b.message, t1.toISOString(), t1.toISOString(), t2.toISOString()],
-      ],
-    );
-    assert.deepEqual(detail.host.findings, { critical: 1, warning: 0, info: 0 });
-
-    const ack3 = await store.ingestReport(reportFrom('no-ipv6-default', { hostId: 'life', collectedAt: t3, findings: [a, b] }), meta());
-    assert.deepEqual(ack3.findings, { open: 2, opened: 1, resolved: 0 });
-    detail = (await store.getHost('life', new Date()))!;
-    assert.deepEqual(
-      detail.findings.map((f) => [f.rule, f.firstSeen, f.lastSeen, f.resolvedAt]),
-      [
-        ['ipv6-unroutable', t1.toISOString(), t3.toISOString(), null],
-        ['service-ipv4-only', t3.toISOString(), t3.toISOString(), null],
-      ],
-    );
-    assert.deepEqual(detail.host.findings, { critical: 1, warning: 1, info: 0 });
-    assert.equal((await store.counts()).findings, 2, 'one row per (host, rule, subject) whatever its history');
-
-    // The same findings again: nothing opened or resolved, last_seen moves on.
-    const t4 = minutesAgo(5);
-    const ack4 = await store.ingestReport(reportFrom('no-ipv6-default', { hostId: 'life', collectedAt: t4, findings: [b, a] }), meta());
-    assert.deepEqual(ack4.findings, { open: 2, opened: 0, resolved: 0 });
-    detail = (await store.getHost('life', new Date()))!;
-    assert.deepEqual(
-      detail.findings.map((f) => f.lastSeen),
-      [t4.toISOString(), t4.toISOString()],
-    );
-  });
-
-  test('the report received last is the current one, whatever its collectedAt; one received before it (collector clock stepped back) is history only', async (t) => {
-    const store = open(t);
-    const first = reportFrom('dual-stack-services', { hostId: 'ooo', collectedAt: minutesAgo(5) });
-    const collectedEarlier = reportFrom('ipv6-off', { hostId: 'ooo', collectedAt: minutesAgo(10) });
-    await store.ingestReport(first, meta(minutesAgo(4)));
-    const lateArrival = new Date();
-    const applied = await store.ingestReport(collectedEarlier, meta(lateArrival));
-    assert.equal(store.stats().outOfOrder, 0);
-    let detail = (await store.getHost('ooo', new Date()))!;
-    assert.equal((detail.latestReport as Report).reportId, collectedEarlier.reportId, 'received last: applied');
-    assert.deepEqual(applied.findings.open, collectedEarlier.findings.length);
-
-    const steppedBack = reportFrom('dual-stack-services', { hostId: 'ooo', collectedAt: minutesAgo(1) });
-    const ack = await store.ingestReport(steppedBack, meta(minutesAgo(3)));
-    assert.deepEqual(ack.findings, { open: collectedEarlier.findings.length, opened: 0, resolved: 0 }, 'the open findings of the host, unchanged');
-    assert.equal(ack.duplicate, false);
-    assert.equal(store.stats().outOfOrder, 1);
-    detail = (await store.getHost('ooo', new Date()))!;
-    assert.equal((detail.latestReport as Report).reportId, collectedEarlier.reportId);
-    assert.deepEqual(detail.services, collectedEarlier.services);
-    assert.equal(detail.host.lastSeen, lateArrival.toISOString());
-    assert.deepEqual(await store.counts().then((c) => c.reports), 3);
   });
 
   test('new connection counts alone write no service or finding row; a changed service set rewrites the services', async (t) => {
@@ -582,231 +455,6 @@ describe('the ingest thread', () => {
   });
 });
 
-describe('reads', () => {
-  // web-1: dual-stack-services (9 exposed, 5 dual, 6 warning + 3 info, IPv6 routes)
-  // bind-1: bindv6only (2 exposed, 1 dual, 2 warning + 1 info, IPv6 routes)
-  // off-1: ipv6-off (5 exposed, 0 dual, 1 warning, no IPv6 answer)
-  // nodef-1: no-ipv6-default (2 exposed, 2 dual, 1 critical + 1 info, IPv6 does not route)
-  // old-1: dual-stack-services last heard from 2 hours ago (stale)
-  async function fleet(t: TestContext): Promise<{ store: SqliteStore; file: string }> {
-    const file = tempFile(t);
-    const store = openStore(t, file);
-    await store.ingestReport(reportFrom('dual-stack-services', { hostId: 'web-1', hostname: 'WEB-1.example', collectedAt: minutesAgo(2) }), meta());
-    await store.ingestReport(reportFrom('bindv6only', { hostId: 'bind-1', collectedAt: minutesAgo(2) }), meta());
-    await store.ingestReport(reportFrom('ipv6-off', { hostId: 'off-1', collectedAt: minutesAgo(2) }), meta());
-    await store.ingestReport(reportFrom('no-ipv6-default', { hostId: 'nodef-1', collectedAt: minutesAgo(2) }), meta());
-    await store.ingestReport(reportFrom('dual-stack-services', { hostId: 'old-1', collectedAt: minutesAgo(121) }), meta(minutesAgo(120)));
-    return { store, file };
-  }
-
-  test('summary: an empty fleet has no shares', async (t) => {
-    const store = openStore(t);
-    const now = new Date();
-    assert.deepEqual(await store.summary(now), {
-      hosts: 0,
-      staleHosts: 0,
-      ipv6RoutableShare: null,
-      dualStackServiceShare: null,
-      ipv6ConnectionShare: null,
-      connections: { ipv4: 0, ipv6: 0, mapped: 0 },
-      findings: { critical: 0, warning: 0, info: 0 },
-      generatedAt: now.toISOString(),
-    });
-  });
-
-  test('summary: fleet shares, stale hosts excluded from the IPv6 routing share', async (t) => {
-    const { store } = await fleet(t);
-    const now = new Date();
-    assert.deepEqual(await store.summary(now), {
-      hosts: 5,
-      staleHosts: 1,
-      ipv6RoutableShare: 2 / 4,
-      dualStackServiceShare: (5 + 1 + 0 + 2 + 5) / (9 + 2 + 5 + 2 + 9),
-      ipv6ConnectionShare: 6 / (9 + 6 + 8),
-      connections: { ipv4: 6 + 3, ipv6: 6, mapped: 8 },
-      findings: { critical: 1, warning: 6 + 2 + 1 + 6, info: 3 + 1 + 1 + 3 },
-      generatedAt: now.toISOString(),
-    });
-  });
-
-  test('listHosts: summaries, filters and pages', async (t) => {
-    const { store } = await fleet(t);
-    const now = new Date();
-    const ids = async (query: Parameters<SqliteStore['listHosts']>[0]) => {
-      const page = await store.listHosts(query, now);
-      return { total: page.total, ids: page.items.map((h) => h.hostId) };
-    };
-
-    const all = await store.listHosts({ limit: 100, offset: 0 }, now);
-    assert.equal(all.total, 5);
-    assert.deepEqual(
-      all.items.map((h) => h.hostname),
-      ['WEB-1.example', 'bind-1.example', 'nodef-1.example', 'off-1.example', 'old-1.example'],
-    );
-    const web = all.items[0]!;
-    assert.deepEqual(
-      { ...web, firstSeen: undefined, lastSeen: undefined },
-      {
-        hostId: 'web-1',
-        hostname: 'WEB-1.example',
-        distro: 'Debian GNU/Linux',
-        kernel: golden('dual-stack-services').host.os.kernel,
-        firstSeen: undefined,
-        lastSeen: undefined,
-        stale: false,
-        ipv6Routable: true,
-        ipv4Routable: true,
-        services: { exposed: 9, dual: 5 },
-        findings: { critical: 0, warning: 6, info: 3 },
-        readiness: 5 / 9,
-      },
-    );
-    const byId = new Map(all.items.map((h) => [h.hostId, h]));
-    assert.equal(byId.get('off-1')!.ipv6Routable, null);
-    assert.equal(byId.get('off-1')!.readiness, 0);
-    assert.equal(byId.get('nodef-1')!.ipv6Routable, false);
-    assert.equal(byId.get('nodef-1')!.readiness, 1);
-    assert.equal(byId.get('old-1')!.stale, true);
-
-    assert.deepEqual(await ids({ rule: 'ipv6-unroutable' }), { total: 1, ids: ['nodef-1'] });
-    assert.deepEqual(await ids({ rule: 'service-dual-mapped' }), { total: 4, ids: ['web-1', 'bind-1', 'nodef-1', 'old-1'] });
-    assert.deepEqual(await ids({ severity: 'critical' }), { total: 1, ids: ['nodef-1'] });
-    assert.deepEqual(await ids({ severity: 'warning' }), { total: 4, ids: ['web-1', 'bind-1', 'off-1', 'old-1'] });
-    assert.deepEqual(await ids({ mode: 'ipv4-only' }), { total: 3, ids: ['web-1', 'off-1', 'old-1'] });
-    assert.deepEqual(await ids({ mode: 'dual-separate' }), { total: 3, ids: ['web-1', 'nodef-1', 'old-1'] });
-    assert.deepEqual(await ids({ stale: true }), { total: 1, ids: ['old-1'] });
-    assert.deepEqual(await ids({ stale: false }), { total: 4, ids: ['web-1', 'bind-1', 'nodef-1', 'off-1'] });
-    assert.deepEqual(await ids({ q: 'web' }), { total: 1, ids: ['web-1'] });
-    assert.deepEqual(await ids({ q: 'OFF-' }), { total: 1, ids: ['off-1'] });
-    assert.deepEqual(await ids({ q: 'nothing-like-it' }), { total: 0, ids: [] });
-    assert.deepEqual(await ids({ mode: 'dual-mapped', severity: 'warning', stale: false }), { total: 2, ids: ['web-1', 'bind-1'] });
-    assert.deepEqual(await ids({ limit: 2, offset: 0 }), { total: 5, ids: ['web-1', 'bind-1'] });
-    assert.deepEqual(await ids({ limit: 2, offset: 4 }), { total: 5, ids: ['old-1'] });
-    const page = await store.listHosts({ limit: 2, offset: 2 }, now);
-    assert.deepEqual([page.limit, page.offset, page.items.length], [2, 2, 2]);
-  });
-
-  test('readiness is 1 without exposed services when IPv6 routes, 0 when it does not', async (t) => {
-    const store = openStore(t);
-    await store.ingestReport(reportFrom('bindv6only', { hostId: 'quiet-v6', collectedAt: minutesAgo(1), services: [] }), meta());
-    await store.ingestReport(reportFrom('no-ipv6-default', { hostId: 'quiet-v4', collectedAt: minutesAgo(1), services: [] }), meta());
-    const page = await store.listHosts({}, new Date());
-    assert.deepEqual(
-      page.items.map((h) => [h.hostId, h.services.exposed, h.readiness]),
-      [
-        ['quiet-v4', 0, 0],
-        ['quiet-v6', 0, 1],
-      ],
-    );
-  });
-
-  test('getHost: summary, services, open then recently resolved findings, history, latest report', async (t) => {
-    const store = openStore(t);
-    assert.equal(await store.getHost('nobody', new Date()), null);
-    const a = finding('bindv6only-set', 'host');
-    const b = finding('service-ipv6-only', 'tcp/8000');
-    const c = finding('service-dual-mapped', 'tcp/8081', 'info');
-    const d = finding('kernel-ipv6-advisory', 'kernel', 'critical');
-    const send = (collectedAt: Date, findings: ReturnType<typeof finding>[]) => {
-      const report = reportFrom('bindv6only', { hostId: 'detail', collectedAt, findings });
-      return store.ingestReport(report, meta()).then(() => report);
-    };
-    await send(minutesAgo(60 * 24 * 10), [a, b, c, d]); // 10 days ago
-    await send(minutesAgo(60 * 24 * 9), [a, b, c]); // d resolved 9 days ago: not shown
-    await send(minutesAgo(60 * 24 * 2), [a, c]); // b resolved 2 days ago: shown
-    for (let i = 0; i < 102; i++) await send(minutesAgo(60 * 24 - i), [a, c]);
-    const last = await send(minutesAgo(1), [c, a]);
-
-    const detail = (await store.getHost('detail', new Date()))!;
-    assert.equal(detail.host.hostId, 'detail');
-    assert.deepEqual(detail.host.findings, { critical: 0, warning: 1, info: 1 });
-    assert.deepEqual(detail.services, last.services);
-    assert.deepEqual(detail.latestReport, last);
-    assert.deepEqual(
-      detail.findings.map((f) => [f.rule, f.resolvedAt === null ? 'open' : 'resolved']),
-      [
-        ['bindv6only-set', 'open'],
-        ['service-dual-mapped', 'open'],
-        ['service-ipv6-only', 'resolved'],
-      ],
-    );
-    assert.deepEqual(detail.findings[0]!.evidence, a.evidence);
-    assert.deepEqual(detail.findings[0]!.fix, a.fix);
-    assert.equal(detail.history.length, 100);
-    assert.equal(detail.history[0]!.reportId, last.reportId);
-    const times = detail.history.map((h) => h.collectedAt);
-    assert.deepEqual(times, [...times].sort().reverse(), 'newest first');
-    assert.deepEqual(
-      { ...detail.history[0]!, reportId: undefined, collectedAt: undefined },
-      { reportId: undefined, collectedAt: undefined, ipv6Routable: true, exposed: 2, dual: 1, critical: 0, warning: 1 },
-    );
-    assert.deepEqual(await store.counts(), { hosts: 1, reports: 106, services: 2, findings: 4, tokens: 0 });
-  });
-
-  test('servicesMatrix: hosts per (proto, port, process) and per mode, kept in step with service changes', async (t) => {
-    const { store, file } = await fleet(t);
-    // nodef-1 loses apache2 and gains a udp service: the matrix follows.
-    const changed = reportFrom('no-ipv6-default', { hostId: 'nodef-1', collectedAt: minutesAgo(1) });
-    changed.services = [changed.services[0]!, { ...changed.services[0]!, proto: 'udp', port: 5000, process: null, pid: null }];
-    await store.ingestReport(changed, meta());
-
-    const matrix = await store.servicesMatrix({ limit: 1000, offset: 0 });
-    const recomputed = peek(file, (db) =>
-      db
-        .prepare<[], { proto: string; port: number; process: string | null; hosts: number; ds: number; dm: number; v4: number; v6: number; lo: number }>(`
-          SELECT proto, port, process, count(DISTINCT host_id) AS hosts,
-            count(DISTINCT CASE WHEN mode = 'dual-separate' THEN host_id END) AS ds,
-            count(DISTINCT CASE WHEN mode = 'dual-mapped' THEN host_id END) AS dm,
-            count(DISTINCT CASE WHEN mode = 'ipv4-only' THEN host_id END) AS v4,
-            count(DISTINCT CASE WHEN mode = 'ipv6-only' THEN host_id END) AS v6,
-            count(DISTINCT CASE WHEN mode = 'loopback-only' THEN host_id END) AS lo
-          FROM services GROUP BY proto, port, process`)
-        .all(),
-    );
-    assert.equal(matrix.total, recomputed.length);
-    const key = (r: { proto: string; port: number; process: string | null }) => `${r.proto}/${r.port}/${r.process ?? '-'}`;
-    assert.deepEqual(
-      new Map(matrix.items.map((r) => [key(r), [r.hosts, r.modes['dual-separate'], r.modes['dual-mapped'], r.modes['ipv4-only'], r.modes['ipv6-only'], r.modes['loopback-only']]])),
-      new Map(recomputed.map((r) => [key(r), [r.hosts, r.ds, r.dm, r.v4, r.v6, r.lo]])),
-    );
-    const apache80 = matrix.items.find((r) => key(r) === 'tcp/80/apache2')!;
-    assert.deepEqual([apache80.hosts, apache80.modes['dual-mapped']], [2, 2], 'web-1 and old-1; nodef-1 dropped it');
-    const anonymous = matrix.items.find((r) => key(r) === 'udp/5000/-')!;
-    assert.equal(anonymous.process, null);
-    const sshd = matrix.items.find((r) => key(r) === 'tcp/22/sshd')!;
-    assert.deepEqual(sshd.modes, { 'dual-separate': 3, 'dual-mapped': 0, 'ipv4-only': 1, 'ipv6-only': 0, 'loopback-only': 0 });
-    const hosts = matrix.items.map((r) => r.hosts);
-    assert.deepEqual(hosts, [...hosts].sort((x, y) => y - x), 'most common first');
-
-    const page = await store.servicesMatrix({ limit: 3, offset: 3 });
-    assert.deepEqual([page.total, page.items.length], [matrix.total, 3]);
-    assert.deepEqual(page.items, matrix.items.slice(3, 6));
-  });
-
-  test('findingsByRule: open findings per rule with host counts and host ids', async (t) => {
-    const { store } = await fleet(t);
-    // off-1 is fixed: ipv6-disabled resolves and is no longer counted.
-    await store.ingestReport(reportFrom('ipv6-off', { hostId: 'off-1', collectedAt: minutesAgo(1), findings: [] }), meta());
-    const rows = await store.findingsByRule();
-    const byRule = new Map(rows.map((r) => [r.rule, r]));
-    assert.equal(byRule.has('ipv6-disabled'), false);
-    assert.deepEqual(byRule.get('ipv6-unroutable'), { rule: 'ipv6-unroutable', severity: 'critical', hosts: 1, findings: 1, hostIds: ['nodef-1'] });
-    assert.deepEqual(byRule.get('service-ipv4-only'), { rule: 'service-ipv4-only', severity: 'warning', hosts: 2, findings: 4, hostIds: ['old-1', 'web-1'] });
-    assert.deepEqual(byRule.get('service-dual-mapped'), { rule: 'service-dual-mapped', severity: 'info', hosts: 4, findings: 6, hostIds: ['bind-1', 'nodef-1', 'old-1', 'web-1'] });
-    assert.equal(rows[0]!.severity, 'critical', 'critical rules first');
-    assert.equal(rows.reduce((sum, r) => sum + r.findings, 0), 9 + 3 + 2 + 9);
-  });
-
-  test('findingsByRule lists at most 100 host ids', async (t) => {
-    const store = openStore(t);
-    await Promise.all(Array.from({ length: 120 }, (_, i) => store.ingestReport(reportFrom('no-ipv6-default', { hostId: `h-${String(i).padStart(3, '0')}`, collectedAt: minutesAgo(1) }), meta())));
-    const row = (await store.findingsByRule()).find((r) => r.rule === 'ipv6-unroutable')!;
-    assert.equal(row.hosts, 120);
-    assert.equal(row.hostIds.length, 100);
-    assert.equal(row.hostIds[0], 'h-000');
-  });
-});
-
 describe('firewall verdicts', () => {
   /** The matrix's firewall counters, keyed proto/port/process. */
   async function counters(store: SqliteStore): Promise<Map<string, FilteredCounts>> {
@@ -890,61 +538,6 @@ describe('firewall verdicts', () => {
         FROM services GROUP BY proto, port, process`).all() as Array<{ key: string; ipv4: number; ipv6: number }>,
     );
     assert.deepEqual(c2, new Map(recount.map((r) => [r.key, { ipv4: r.ipv4, ipv6: r.ipv6 }])));
-  });
-});
-
-describe('retention and tokens', () => {
-  test('pruneReports deletes old history but never a host current report, and old resolved findings', async (t) => {
-    const store = openStore(t);
-    const days = (n: number) => minutesAgo(n * 24 * 60);
-    for (const [n, findings] of [[40, [finding('a', 'host'), finding('b', 'host')]], [35, [finding('a', 'host')]], [1, [finding('a', 'host')]]] as const) {
-      await store.ingestReport(reportFrom('ipv6-off', { hostId: 'busy', collectedAt: days(n), findings: [...findings] }), meta());
-    }
-    await store.ingestReport(reportFrom('ipv6-off', { hostId: 'silent', collectedAt: days(50) }), meta(days(50)));
-    assert.deepEqual(await store.counts(), { hosts: 2, reports: 4, services: 12, findings: 3, tokens: 0 });
-
-    assert.equal(await store.pruneReports(days(30)), 2, 'busy loses its two old reports; silent keeps its only one');
-    assert.deepEqual(await store.counts(), { hosts: 2, reports: 2, services: 12, findings: 2, tokens: 0 });
-    const busy = (await store.getHost('busy', new Date()))!;
-    assert.equal(busy.history.length, 1);
-    assert.equal(busy.history[0]!.reportId, (busy.latestReport as Report).reportId);
-    assert.deepEqual(
-      busy.findings.map((f) => [f.rule, f.resolvedAt]),
-      [['a', null]],
-      'b, resolved 35 days ago, is gone',
-    );
-    assert.equal((await store.getHost('silent', new Date()))!.history.length, 1);
-    assert.equal(await store.pruneReports(days(30)), 0);
-  });
-
-  test('tokens: create, unique names, find by hash, revoke by name or id, last use recorded', async (t) => {
-    const store = openStore(t);
-    const agent = await store.createToken({ name: 'agent-1', role: 'agent', hash: 'hash-1' });
-    const reader = await store.createToken({ name: 'dashboard', role: 'reader', hash: 'hash-2' });
-    assert.deepEqual({ ...agent, id: undefined, createdAt: undefined }, { id: undefined, createdAt: undefined, name: 'agent-1', role: 'agent', revokedAt: null, lastUsedAt: null, hostId: null });
-    await assert.rejects(store.createToken({ name: 'agent-1', role: 'admin', hash: 'hash-3' }), TokenNameTakenError);
-    assert.equal(await store.findTokenByHash('no-such-hash'), null);
-    assert.deepEqual(await store.findTokenByHash('hash-1'), agent);
-
-    // The lookup's last-use time is written with the next flush, without a commit of its own.
-    await store.idle();
-    const used = (await store.listTokens()).find((tk) => tk.id === agent.id)!;
-    assert.ok(used.lastUsedAt !== null && Date.parse(used.lastUsedAt) >= Date.parse(agent.createdAt));
-
-    assert.equal(await store.revokeToken('agent-1'), true);
-    assert.equal(await store.revokeToken('agent-1'), false, 'already revoked');
-    assert.equal(await store.revokeToken(reader.id), true);
-    assert.equal(await store.revokeToken('nobody'), false);
-    const tokens = await store.listTokens();
-    assert.deepEqual(
-      tokens.map((tk) => [tk.name, tk.revokedAt !== null]),
-      [
-        ['agent-1', true],
-        ['dashboard', true],
-      ],
-    );
-    assert.notEqual((await store.findTokenByHash('hash-1'))!.revokedAt, null);
-    assert.equal((await store.counts()).tokens, 2);
   });
 });
 

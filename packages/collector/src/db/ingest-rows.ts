@@ -28,8 +28,8 @@ export class ReportRejectedError extends Error {
   }
 }
 
-// The named CHECK constraints of migrations.ts and the report field each one guards.
-const constraintFields: Record<string, string> = {
+// The named CHECK constraints of migrations.ts (and postgres/migrations.ts) and the report field each one guards.
+export const constraintFields: Readonly<Record<string, string>> = {
   host_id_length: '/host/hostId',
   hostname_length: '/host/hostname',
   report_id_length: '/reportId',
@@ -61,6 +61,73 @@ export interface PreparedService {
  */
 export function firewallFilters(reach: Reach, verdict: FirewallVerdict | null): boolean {
   return (reach === 'any' || reach === 'addresses') && (verdict === 'dropped' || verdict === 'restricted');
+}
+
+/** What the service matrix counts of one service row. */
+export interface MatrixService {
+  proto: string;
+  port: number;
+  process: string | null;
+  mode: ServiceMode;
+  ipv4: Reach;
+  ipv6: Reach;
+  firewallIpv4: FirewallVerdict | null;
+  firewallIpv6: FirewallVerdict | null;
+}
+
+/** One service matrix cell's change: added to its counters (a new cell starts from these). */
+export interface MatrixDelta {
+  proto: string;
+  port: number;
+  process: string;
+  hosts: number;
+  dualSeparate: number;
+  dualMapped: number;
+  ipv4Only: number;
+  ipv6Only: number;
+  loopbackOnly: number;
+  filtered4: number;
+  filtered6: number;
+}
+
+/**
+ * The difference between a host's old and new services as service matrix changes: per
+ * (proto, port, process), whether the host has it, in which modes, and whether the firewall
+ * filters a family its sockets take from outside (firewallFilters). Unchanged cells are left
+ * out; the rest come in (proto, port, process) order, so concurrent writers (PostgreSQL) lock
+ * shared cells in one order and cannot deadlock on them.
+ */
+export function matrixDeltas(previous: readonly MatrixService[], next: readonly MatrixService[]): MatrixDelta[] {
+  const group = (rows: readonly MatrixService[]) => {
+    const byKey = new Map<string, { proto: string; port: number; process: string; modes: Set<ServiceMode>; filtered4: boolean; filtered6: boolean }>();
+    for (const row of rows) {
+      const process = row.process ?? '';
+      const key = `${row.proto}/${row.port}/${process}`;
+      let entry = byKey.get(key);
+      if (!entry) byKey.set(key, (entry = { proto: row.proto, port: row.port, process, modes: new Set(), filtered4: false, filtered6: false }));
+      entry.modes.add(row.mode);
+      if (firewallFilters(row.ipv4, row.firewallIpv4)) entry.filtered4 = true;
+      if (firewallFilters(row.ipv6, row.firewallIpv6)) entry.filtered6 = true;
+    }
+    return byKey;
+  };
+  const before = group(previous);
+  const after = group(next);
+  const flag = (value: boolean | undefined): number => (value ? 1 : 0);
+  const deltas: MatrixDelta[] = [];
+  for (const key of new Set([...before.keys(), ...after.keys()])) {
+    const b = before.get(key);
+    const a = after.get(key);
+    const entry = (a ?? b)!;
+    const hosts = (a ? 1 : 0) - (b ? 1 : 0);
+    const modes = MODES.map((m) => flag(a?.modes.has(m)) - flag(b?.modes.has(m)));
+    const filtered4 = flag(a?.filtered4) - flag(b?.filtered4);
+    const filtered6 = flag(a?.filtered6) - flag(b?.filtered6);
+    if (hosts === 0 && filtered4 === 0 && filtered6 === 0 && modes.every((d) => d === 0)) continue;
+    const [dualSeparate, dualMapped, ipv4Only, ipv6Only, loopbackOnly] = modes as [number, number, number, number, number];
+    deltas.push({ proto: entry.proto, port: entry.port, process: entry.process, hosts, dualSeparate, dualMapped, ipv4Only, ipv6Only, loopbackOnly, filtered4, filtered6 });
+  }
+  return deltas.sort((x, y) => compareText(x.proto, y.proto) || x.port - y.port || compareText(x.process, y.process));
 }
 
 export interface PreparedFinding {

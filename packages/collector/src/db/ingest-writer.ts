@@ -4,9 +4,9 @@
 // (acks, or errors as fields) so it can run on the ingest thread (db/ingest-thread.ts) or on
 // the caller's own thread alike. What each report writes is described in sqlite-store.ts.
 import type Database from 'better-sqlite3';
-import type { FirewallVerdict, Reach, Report, ServiceMode } from '@dualstack/core';
+import type { Report } from '@dualstack/core';
 import type { IngestAck } from '../api.js';
-import { asRejection, bindingsJson, findingKey, findingRows, firewallFilters, isReportFault, MODES, namespaceServiceRows, ReportRejectedError, serviceRows, type PreparedReport, type WriteResult } from './ingest-rows.js';
+import { asRejection, bindingsJson, findingKey, findingRows, isReportFault, matrixDeltas, namespaceServiceRows, ReportRejectedError, serviceRows, type MatrixService, type PreparedReport, type WriteResult } from './ingest-rows.js';
 
 /** An error of one report as plain data: a clone would lose the class and its fields. */
 export interface SentIngestError {
@@ -37,18 +37,6 @@ interface StoredReportRow {
   ack_open: number;
   ack_opened: number;
   ack_resolved: number;
-}
-
-/** What the service matrix counts of one service row. */
-interface MatrixService {
-  proto: string;
-  port: number;
-  process: string | null;
-  mode: ServiceMode;
-  ipv4: Reach;
-  ipv6: Reach;
-  firewallIpv4: FirewallVerdict | null;
-  firewallIpv6: FirewallVerdict | null;
 }
 
 type Statements = ReturnType<typeof prepareStatements>;
@@ -330,9 +318,8 @@ export class IngestWriter {
   }
 
   /**
-   * Applies the difference between a host's old and new services to a service matrix (the host's, or its namespaces' one): per
-   * (proto, port, process), whether the host has it, in which modes, and whether the firewall
-   * filters a family its sockets take from outside (firewallFilters).
+   * Applies the difference between a host's old and new services to a service matrix (the
+   * host's, or its namespaces' one): see matrixDeltas.
    */
   private updateMatrix(
     previous: readonly MatrixService[],
@@ -340,34 +327,9 @@ export class IngestWriter {
     add: Statements['matrixAdd'] | Statements['namespaceMatrixAdd'],
     dropEmpty: Statements['matrixDropEmpty'] | Statements['namespaceMatrixDropEmpty'],
   ): void {
-    const group = (rows: readonly MatrixService[]) => {
-      const byKey = new Map<string, { proto: string; port: number; process: string; modes: Set<ServiceMode>; filtered4: boolean; filtered6: boolean }>();
-      for (const row of rows) {
-        const process = row.process ?? '';
-        const key = `${row.proto}/${row.port}/${process}`;
-        let entry = byKey.get(key);
-        if (!entry) byKey.set(key, (entry = { proto: row.proto, port: row.port, process, modes: new Set(), filtered4: false, filtered6: false }));
-        entry.modes.add(row.mode);
-        if (firewallFilters(row.ipv4, row.firewallIpv4)) entry.filtered4 = true;
-        if (firewallFilters(row.ipv6, row.firewallIpv6)) entry.filtered6 = true;
-      }
-      return byKey;
-    };
-    const before = group(previous);
-    const after = group(next);
-    const flag = (value: boolean | undefined): number => (value ? 1 : 0);
-    for (const key of new Set([...before.keys(), ...after.keys()])) {
-      const b = before.get(key);
-      const a = after.get(key);
-      const entry = (a ?? b)!;
-      const hosts = (a ? 1 : 0) - (b ? 1 : 0);
-      const modes = MODES.map((m) => flag(a?.modes.has(m)) - flag(b?.modes.has(m)));
-      const filtered4 = flag(a?.filtered4) - flag(b?.filtered4);
-      const filtered6 = flag(a?.filtered6) - flag(b?.filtered6);
-      if (hosts === 0 && filtered4 === 0 && filtered6 === 0 && modes.every((d) => d === 0)) continue;
-      const [dualSeparate, dualMapped, ipv4Only, ipv6Only, loopbackOnly] = modes as [number, number, number, number, number];
-      add.run(entry.proto, entry.port, entry.process, hosts, dualSeparate, dualMapped, ipv4Only, ipv6Only, loopbackOnly, filtered4, filtered6);
-      if (hosts < 0) dropEmpty.run(entry.proto, entry.port, entry.process);
+    for (const d of matrixDeltas(previous, next)) {
+      add.run(d.proto, d.port, d.process, d.hosts, d.dualSeparate, d.dualMapped, d.ipv4Only, d.ipv6Only, d.loopbackOnly, d.filtered4, d.filtered6);
+      if (d.hosts < 0) dropEmpty.run(d.proto, d.port, d.process);
     }
   }
 }

@@ -142,7 +142,7 @@ CREATE TABLE namespace_services (
   seq           INTEGER NOT NULL,
   proto         TEXT NOT NULL CHECK (proto IN ('tcp', 'udp')),
   port          INTEGER NOT NULL CHECK (port BETWEEN 0 AND 65535),
-  process       TEXT CONSTRAINT ns_process_length CHECK (length(process) <= 256),
+  process       TEXT CONSTRAINT process_length CHECK (length(process) <= 256),
   pid           INTEGER,
   mode          TEXT NOT NULL CHECK (mode IN ('dual-separate', 'dual-mapped', 'ipv4-only', 'ipv6-only', 'loopback-only')),
   ipv4          TEXT NOT NULL CHECK (ipv4 IN ('any', 'addresses', 'loopback', 'none')),

@@ -1,0 +1,182 @@
+// Host identity on PostgreSQL (as db/sqlite-identity-store.ts on SQLite): enroll secrets, and
+// the host keys agents get for them. One live key per host id is the partial unique index
+// host_keys_live; an enrollment and an admin's revoke or accept each run in one transaction
+// that locks the host's keys first (FOR UPDATE), so two collectors enrolling one host id at
+// once give one live key and one pending key, never two live ones.
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import type { EnrolledKey, EnrollInput, HostKeyChange, HostKeyRecord, HostKeyState, TokenRecord } from '../../store.js';
+import { MAX_PENDING_KEYS, TooManyPendingKeysError } from '../sqlite-identity-store.js';
+import { withTransaction } from './pool.js';
+
+interface SecretRow {
+  id: string;
+  name: string;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+
+interface KeyRow {
+  id: string;
+  host_id: string;
+  state: HostKeyState;
+  hostname: string;
+  facts: string;
+  peer: string | null;
+  secret_name: string | null;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+const KEY_COLUMNS = `k.id, k.host_id, k.state, k.hostname, k.facts, k.peer, s.name AS secret_name, k.created_at, k.last_used_at, k.revoked_at
+  FROM host_keys k LEFT JOIN enroll_secrets s ON s.id = k.secret_id`;
+const SECRET_COLUMNS = 'id, name, created_at, expires_at, revoked_at, last_used_at';
+
+const secretOf = (row: SecretRow): TokenRecord => ({
+  id: row.id,
+  name: row.name,
+  role: 'enroll',
+  createdAt: row.created_at,
+  revokedAt: row.revoked_at,
+  lastUsedAt: row.last_used_at,
+  hostId: null,
+  expiresAt: row.expires_at,
+});
+
+const keyOf = (row: KeyRow): HostKeyRecord => ({
+  id: row.id,
+  hostId: row.host_id,
+  state: row.state,
+  hostname: row.hostname,
+  facts: JSON.parse(row.facts) as Record<string, unknown>,
+  peer: row.peer,
+  enrolledWith: row.secret_name,
+  createdAt: row.created_at,
+  lastUsedAt: row.last_used_at,
+  revokedAt: row.revoked_at,
+});
+
+/** Locks the host id's keys (and, through an advisory-free row lock, serializes its enrollments). */
+async function lockHostKeys(client: pg.PoolClient, hostId: string): Promise<KeyRow[]> {
+  await client.query('SELECT id FROM host_keys WHERE host_id = $1 FOR UPDATE', [hostId]);
+  return (await client.query<KeyRow>(`SELECT ${KEY_COLUMNS} WHERE k.host_id = $1 ORDER BY k.created_at DESC`, [hostId])).rows;
+}
+
+export class PostgresIdentityStore {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async createSecret(input: { name: string; hash: string; expiresAt: string | null }, at: string): Promise<TokenRecord> {
+    const id = randomUUID();
+    await this.pool.query(
+      // One name space with tokens: the INSERT happens only when no token has the name.
+      `INSERT INTO enroll_secrets (id, name, hash, created_at, expires_at) SELECT $1, $2, $3, $4, $5
+       WHERE NOT EXISTS (SELECT 1 FROM tokens WHERE name = $2) RETURNING id`,
+      [id, input.name, input.hash, at, input.expiresAt],
+    ).then((result) => {
+      if (result.rowCount === 0) throw Object.assign(new Error(`a token named '${input.name}' already exists`), { nameTaken: true });
+    });
+    return secretOf({ id, name: input.name, created_at: at, expires_at: input.expiresAt, revoked_at: null, last_used_at: null });
+  }
+
+  async secretNamed(name: string): Promise<boolean> {
+    return (await this.pool.query('SELECT 1 FROM enroll_secrets WHERE name = $1', [name])).rowCount! > 0;
+  }
+
+  /** An enroll secret or a host key with this hash, as a credential (revoked ones too). */
+  async findByHash(hash: string): Promise<TokenRecord | null> {
+    const secret = (await this.pool.query<SecretRow>(`SELECT ${SECRET_COLUMNS} FROM enroll_secrets WHERE hash = $1`, [hash])).rows[0];
+    if (secret) return secretOf(secret);
+    const key = (await this.pool.query<KeyRow>(`SELECT ${KEY_COLUMNS} WHERE k.hash = $1`, [hash])).rows[0];
+    if (!key) return null;
+    return {
+      id: key.id,
+      name: `host key of ${key.host_id}`,
+      role: 'host',
+      createdAt: key.created_at,
+      revokedAt: key.revoked_at,
+      lastUsedAt: key.last_used_at,
+      hostId: key.host_id,
+      keyState: key.state,
+    };
+  }
+
+  async listSecrets(): Promise<TokenRecord[]> {
+    return (await this.pool.query<SecretRow>(`SELECT ${SECRET_COLUMNS} FROM enroll_secrets ORDER BY created_at, name`)).rows.map(secretOf);
+  }
+
+  async revokeSecret(idOrName: string, at: string): Promise<boolean> {
+    return (await this.pool.query('UPDATE enroll_secrets SET revoked_at = $1 WHERE (id = $2 OR name = $2) AND revoked_at IS NULL', [at, idOrName])).rowCount! > 0;
+  }
+
+  async enroll(input: EnrollInput, at: string): Promise<EnrolledKey> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await withTransaction(this.pool, async (client) => {
+          const keys = await lockHostKeys(client, input.hostId);
+          const live = keys.find((k) => k.state === 'live');
+          if (live && keys.filter((k) => k.state === 'pending').length >= MAX_PENDING_KEYS) throw new TooManyPendingKeysError(input.hostId);
+          const id = randomUUID();
+          const state: HostKeyState = live ? 'pending' : 'live';
+          await client.query('INSERT INTO host_keys (id, host_id, hash, state, hostname, facts, peer, secret_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
+            id, input.hostId, input.hash, state, input.hostname, JSON.stringify(input.facts), input.peer, input.secretId, at,
+          ]);
+          if (input.secretId) await client.query('UPDATE enroll_secrets SET last_used_at = $1 WHERE id = $2', [at, input.secretId]);
+          return { keyId: id, hostId: input.hostId, state, createdAt: at, live: live ? keyOf(live) : null };
+        });
+      } catch (error) {
+        // A host id's first enrollment on two collectors at once: no row to lock yet, so both
+        // try 'live' and the partial unique index refuses the second; again, it finds the live key.
+        if ((error as { code?: string }).code === '23505' && (error as { constraint?: string }).constraint === 'host_keys_live' && attempt < 3) continue;
+        throw error;
+      }
+    }
+  }
+
+  async listKeys(): Promise<HostKeyRecord[]> {
+    return (await this.pool.query<KeyRow>(`SELECT ${KEY_COLUMNS} WHERE k.state != 'revoked' ORDER BY k.host_id, k.created_at`)).rows.map(keyOf);
+  }
+
+  async keysOf(hostId: string): Promise<HostKeyRecord[]> {
+    return (await this.pool.query<KeyRow>(`SELECT ${KEY_COLUMNS} WHERE k.host_id = $1 ORDER BY k.created_at DESC`, [hostId])).rows.map(keyOf);
+  }
+
+  async revokeLive(hostId: string, at: string): Promise<HostKeyChange> {
+    return withTransaction(this.pool, async (client): Promise<HostKeyChange> => {
+      const keys = await lockHostKeys(client, hostId);
+      const live = keys.find((k) => k.state === 'live');
+      if (!live) return { ok: false, reason: keys.length > 0 ? 'no-live-key' : 'unknown-host' };
+      await client.query("UPDATE host_keys SET state = 'revoked', revoked_at = $1 WHERE id = $2", [at, live.id]);
+      return { ok: true, live: null, revoked: keyOf({ ...live, state: 'revoked', revoked_at: at }) };
+    });
+  }
+
+  /** One key of the host revoked by its id (pending or live). */
+  async revokeKey(hostId: string, keyId: string, at: string): Promise<HostKeyChange> {
+    return withTransaction(this.pool, async (client): Promise<HostKeyChange> => {
+      const keys = await lockHostKeys(client, hostId);
+      const key = keys.find((k) => k.id === keyId);
+      if (!key) return { ok: false, reason: keys.length > 0 ? 'unknown-key' : 'unknown-host' };
+      if (key.state === 'revoked') return { ok: false, reason: 'revoked', key: keyOf(key) } as HostKeyChange;
+      await client.query("UPDATE host_keys SET state = 'revoked', revoked_at = $1 WHERE id = $2", [at, key.id]);
+      const live = key.state === 'live' ? undefined : keys.find((k) => k.state === 'live');
+      return { ok: true, live: live ? keyOf(live) : null, revoked: keyOf({ ...key, state: 'revoked', revoked_at: at }) };
+    });
+  }
+
+  /** A pending key made live; the live one is revoked first (one live key per host id). */
+  async accept(hostId: string, keyId: string, at: string): Promise<HostKeyChange> {
+    return withTransaction(this.pool, async (client): Promise<HostKeyChange> => {
+      const keys = await lockHostKeys(client, hostId);
+      const key = keys.find((k) => k.id === keyId);
+      if (!key) return { ok: false, reason: keys.length > 0 ? 'unknown-key' : 'unknown-host' };
+      if (key.state !== 'pending') return { ok: false, reason: 'not-pending', key: keyOf(key) };
+      const live = keys.find((k) => k.state === 'live');
+      if (live) await client.query("UPDATE host_keys SET state = 'revoked', revoked_at = $1 WHERE id = $2", [at, live.id]);
+      await client.query("UPDATE host_keys SET state = 'live' WHERE id = $1 AND state = 'pending'", [keyId]);
+      return { ok: true, live: keyOf({ ...key, state: 'live' }), revoked: live ? keyOf({ ...live, state: 'revoked', revoked_at: at }) : null };
+    });
+  }
+}
