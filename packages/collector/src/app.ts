@@ -10,6 +10,7 @@ import { StoreBusyError, type Store } from './store.js';
 import { storePlugin } from './plugins/store.js';
 import { authPlugin } from './plugins/auth.js';
 import { metricsPlugin } from './plugins/metrics.js';
+import { diskFullPlugin, DISK_FULL_RETRY_AFTER_SECONDS } from './plugins/disk-full.js';
 import { reportRoutes } from './routes/reports.js';
 import { readRoutes } from './routes/read.js';
 import { healthRoutes } from './routes/health.js';
@@ -129,6 +130,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       return sendProblem(reply, problem(415, 'media-type', 'Unsupported Media Type', 'Send the report as application/json.'));
     }
     if (error instanceof RateLimitedError) return sendProblem(reply, error.problem); // Retry-After set by the limiter
+    if (app.diskFull.refuses(error)) {
+      // Logged once per change of state by the plugin, not per request (plugins/disk-full.ts).
+      reply.header('retry-after', String(DISK_FULL_RETRY_AFTER_SECONDS));
+      return sendProblem(reply, problem(503, 'disk-full', 'Disk full', `The collector's database disk is full: nothing was stored. Send again in ${DISK_FULL_RETRY_AFTER_SECONDS} s; the agent keeps the report in its spool.`));
+    }
     if (error instanceof StoreBusyError) {
       reply.header('retry-after', String(error.retryAfterSeconds));
       return sendProblem(reply, problem(503, 'busy', 'Service Unavailable', `${error.message}. The agent keeps the report in its spool.`));
@@ -159,6 +165,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(storePlugin, { store: opts.store, closeStore: opts.closeStore ?? true });
   await app.register(authPlugin, { openReadsOnLoopback: opts.config.openReadsOnLoopback });
   await app.register(metricsPlugin);
+  await app.register(diskFullPlugin); // write refused for a full disk: 503, /healthz, gauge, one log line per change
   // Before every API route: the limiter hooks the routes declared after it.
   const rateLimits = opts.config.rateLimit === undefined ? null : resolveRateLimit(opts.config.rateLimit);
   if (rateLimits) await app.register(rateLimitPlugin, { limits: rateLimits });

@@ -758,7 +758,11 @@ export class SqliteStore implements Store {
     await this.idle();
     await this.ingest.close();
     if (this.db.open) {
-      this.db.pragma('optimize');
+      try {
+        this.db.pragma('optimize');
+      } catch {
+        // Statistics only; on a full disk it fails (SQLITE_FULL) and the close must still happen.
+      }
       this.db.close();
     }
   }
