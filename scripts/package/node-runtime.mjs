@@ -10,8 +10,8 @@
 // a later node-gyp build against this runtime would use through npm_config_nodedir).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -47,8 +47,16 @@ export function nodeRuntime(arch, { cache = DEFAULT_CACHE, runtime = NODE_RUNTIM
   const unpacked = join(dir, arch);
   const node = join(unpacked, 'bin/node');
   mkdirSync(dir, { recursive: true });
+  // Fetched and unpacked into a directory of this process, then renamed into place: two builds
+  // at once (test files run in parallel) never see a half-written tarball or tree.
   if (!existsSync(tarball)) {
-    execFileSync('npm', ['pack', `${name}@${runtime.version}`, '--pack-destination', dir, '--silent'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const tmp = mkdtempSync(join(dir, `.pack-${arch}-`));
+    try {
+      execFileSync('npm', ['pack', `${name}@${runtime.version}`, '--pack-destination', tmp, '--silent'], { stdio: ['ignore', 'ignore', 'inherit'] });
+      renameSync(join(tmp, basename(tarball)), tarball);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   }
   const actual = integrityOf(tarball);
   if (actual !== expected) {
@@ -56,12 +64,15 @@ export function nodeRuntime(arch, { cache = DEFAULT_CACHE, runtime = NODE_RUNTIM
     throw new Error(`node runtime: ${name}-${runtime.version}.tgz has integrity ${actual}, not the pinned ${expected}: refused (removed; run again to fetch it anew)`);
   }
   if (!existsSync(node)) {
-    const tmp = `${unpacked}.tmp-${process.pid}`;
-    rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(tmp, { recursive: true });
-    execFileSync('tar', ['-xzf', tarball, '-C', tmp, '--strip-components=1', 'package/bin/node', 'package/LICENSE', 'package/include']);
-    rmSync(unpacked, { recursive: true, force: true });
-    renameSync(tmp, unpacked);
+    const tmp = mkdtempSync(join(dir, `.unpack-${arch}-`));
+    try {
+      execFileSync('tar', ['-xzf', tarball, '-C', tmp, '--strip-components=1', 'package/bin/node', 'package/LICENSE', 'package/include']);
+      if (!existsSync(node)) renameSync(tmp, unpacked);
+    } catch (error) {
+      if (!existsSync(node)) throw error; // else another build unpacked it first: use that one
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   }
   return { arch, version: runtime.version, package: name, integrity: expected, tarball, node, license: join(unpacked, 'LICENSE'), include: join(unpacked, 'include/node') };
 }

@@ -22,8 +22,8 @@
 // that builds the heap and registers a deserialize function, while the agent's main runs its CLI
 // when loaded, and bundled user-land modules (undici, worker_threads users) are not
 // snapshot-safe.
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, relative, resolve } from 'node:path';
@@ -37,6 +37,11 @@ export const DEFAULT_OUT_DIR = join(root, 'dist-artifacts');
 /** The fuse postject flips so that Node looks for the injected blob (Node's SEA docs). */
 export const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const HOST_ARCH = process.arch;
+
+/** The agent's version, from its one place: packages/agent/package.json. */
+export function agentVersion() {
+  return JSON.parse(readFileSync(join(root, 'packages/agent/package.json'), 'utf8')).version;
+}
 
 /** "dualstack-agent-linux-<arch>", the executable's file name. */
 export const executableName = (arch) => `dualstack-agent-linux-${arch}`;
@@ -59,6 +64,24 @@ export function findQemu(arch) {
 export function runnerFor(arch) {
   if (arch === HOST_ARCH) return [];
   return findQemu(arch)?.command ?? null;
+}
+
+/**
+ * Runs `<executable> --version` (under qemu-user for another architecture) and throws unless it
+ * prints the agent's version: a runtime without the blob (or with a broken one) answers with
+ * Node's own version or fails, and an agent whose AGENT_VERSION (packages/agent/src/scan.ts)
+ * no longer follows packages/agent/package.json prints the other number.
+ */
+export function checkExecutable(file, arch, expected = agentVersion()) {
+  const runner = runnerFor(arch);
+  if (runner === null) throw new Error(`sea: cannot run the ${arch} executable here to check it (see findQemu)`);
+  const argv = [...runner, file, '--version'];
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 120_000, env: {} });
+  const printed = (r.stdout ?? '').trim();
+  if (r.status !== 0 || printed !== expected) {
+    const why = /^v\d+\.\d+\.\d+$/.test(printed) ? ' (that is Node.js answering: the agent was not injected into it)' : '';
+    throw new Error(`sea: ${file} --version printed ${JSON.stringify(printed)}${why}, exit ${r.status ?? r.signal}, not the agent's version ${expected} (packages/agent/package.json)${r.stderr ? `; stderr: ${r.stderr.trim().slice(0, 300)}` : ''}`);
+  }
 }
 
 /**
@@ -95,7 +118,11 @@ export async function buildExecutable({ arch, bundle, outfile, codeCache = true,
     } finally {
       Object.assign(console, { log: consoleLog, warn: consoleWarn });
     }
-    execFileSync('mv', ['-f', partial, outfile]);
+    // Checked before it takes the artifact's name: where the executable cannot run here (arm64
+    // with no qemu-user), the build says so and leaves it unchecked.
+    if (runner === null) log(`sea: ${arch}: not checked (no qemu-user to run it here)`);
+    else checkExecutable(partial, arch);
+    renameSync(partial, outfile);
     return { arch, outfile, bytes: statSync(outfile).size, codeCache: cache, runtime };
   } finally {
     rmSync(work, { recursive: true, force: true });
