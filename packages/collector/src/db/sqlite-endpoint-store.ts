@@ -5,73 +5,9 @@
 // waits the few milliseconds it takes (busy_timeout), like for an alert evaluation's commit.
 // Statements are prepared once; every write is one synchronous transaction (no await inside).
 import type Database from 'better-sqlite3';
-import { parseEndpointUrl, type BackendService, type EndpointProbe, type EndpointSpec, type ProbeAck, type ProbeBatch } from '@dualstack/core';
-import {
-  EndpointConflictError,
-  ProbeRejectedError,
-  type DeclaredEndpoint,
-  type EndpointInput,
-  type EndpointSource,
-  type ProbeHistoryEntry,
-  type ProbeIngestMeta,
-  type StoredView,
-} from '../endpoints/records.js';
-
-interface EndpointRow {
-  name: string;
-  source: EndpointSource;
-  spec: string;
-  created_at: string;
-}
-
-interface ViewRow {
-  endpoint: string;
-  batch_id: string;
-  host_id: string;
-  hostname: string;
-  ipv4: number;
-  ipv6: number;
-  received_at: string;
-  body: string;
-}
-
-interface BatchRow {
-  batch_id: string;
-  received_at: string;
-  unknown: string;
-}
-
-interface ServiceReachRow {
-  ipv4: string;
-  ipv6: string;
-  firewall_ipv4: string | null;
-  firewall_ipv6: string | null;
-}
-
-// The named CHECK constraints of migration 6 and the batch field each one guards.
-const CONSTRAINT_FIELDS: Record<string, string> = {
-  probe_host_id_length: '/vantage/hostId',
-  probe_hostname_length: '/vantage/hostname',
-  probe_url_length: '/url',
-};
-
-const declaredOf = (row: EndpointRow): DeclaredEndpoint => ({ spec: JSON.parse(row.spec) as EndpointSpec, source: row.source, createdAt: row.created_at });
-
-function viewOf(row: ViewRow, staleBefore: string): StoredView {
-  return {
-    batchId: row.batch_id,
-    vantage: { hostId: row.host_id, hostname: row.hostname, ipv4: row.ipv4 === 1, ipv6: row.ipv6 === 1 },
-    receivedAt: row.received_at,
-    probe: JSON.parse(row.body) as EndpointProbe,
-    stale: row.received_at < staleBefore,
-  };
-}
-
-/**
- * Whether clients of one family reach a backend's service from outside: the socket table lets
- * them in (any, or specific non-loopback addresses) and the host firewall does not drop them.
- */
-const reaches = (reach: string, firewall: string | null): boolean => (reach === 'any' || reach === 'addresses') && firewall !== 'dropped';
+import type { BackendService, EndpointSpec, ProbeAck, ProbeBatch } from '@dualstack/core';
+import { EndpointConflictError, ProbeRejectedError, type DeclaredEndpoint, type EndpointInput, type ProbeHistoryEntry, type ProbeIngestMeta, type StoredView } from '../endpoints/records.js';
+import { backendService, CONSTRAINT_FIELDS, declaredOf, endpointPort, viewOf, type BatchRow, type EndpointRow, type ServiceReachRow, type ViewRow } from './endpoint-rows.js';
 
 function prepare(db: Database.Database) {
   return {
@@ -253,27 +189,10 @@ export class SqliteEndpointStore {
   /** Each declared backend (host id first, then hostname) and its TCP service on the endpoint's port. */
   private backends(spec: EndpointSpec): BackendService[] {
     if (!spec.backends || spec.backends.length === 0) return [];
-    let port: number;
-    try {
-      // Specs are checked when declared; a stored one that no longer parses has no port to look at.
-      port = parseEndpointUrl(spec.url).port;
-    } catch {
-      return spec.backends.map((declared) => ({ declared, hostId: null, hostname: null, found: false, ipv4: null, ipv6: null }));
-    }
+    const port = endpointPort(spec);
     return spec.backends.map((declared) => {
-      const host = this.s.hostById.get(declared) ?? this.s.hostByName.get(declared);
-      if (!host) return { declared, hostId: null, hostname: null, found: false, ipv4: null, ipv6: null };
-      const rows = this.s.tcpService.all(host.host_id, port);
-      if (rows.length === 0) return { declared, hostId: host.host_id, hostname: host.hostname, found: false, ipv4: null, ipv6: null };
-      // Several services on one port (separate sockets per family): the family reaches it when one of them lets it in.
-      return {
-        declared,
-        hostId: host.host_id,
-        hostname: host.hostname,
-        found: true,
-        ipv4: rows.some((r) => reaches(r.ipv4, r.firewall_ipv4)),
-        ipv6: rows.some((r) => reaches(r.ipv6, r.firewall_ipv6)),
-      };
+      const host = port === null ? undefined : (this.s.hostById.get(declared) ?? this.s.hostByName.get(declared));
+      return backendService(declared, port, host, host && port !== null ? this.s.tcpService.all(host.host_id, port) : []);
     });
   }
 
