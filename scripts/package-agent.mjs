@@ -33,7 +33,10 @@ import { parseArgs } from 'node:util';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_OUTFILE = join(root, 'dist-artifacts', 'dualstack-agent.mjs');
 
-/** Builds the single-file agent; resolves to its path, size in bytes and the bundled packages. */
+/**
+ * Builds the single-file agent; resolves to its path, size in bytes, the bundled packages and
+ * every source file inside it (absolute paths, the worker's too: what an SBOM lists).
+ */
 export async function packageAgent({ outfile = DEFAULT_OUTFILE, minify = true, format = 'esm' } = {}) {
   if (format !== 'esm' && format !== 'cjs') throw new Error(`packageAgent: format must be "esm" or "cjs", not ${JSON.stringify(format)}`);
   mkdirSync(dirname(outfile), { recursive: true });
@@ -49,6 +52,7 @@ export async function packageAgent({ outfile = DEFAULT_OUTFILE, minify = true, f
     minify,
     keepNames: true,
     logLevel: 'error',
+    metafile: true,
     alias,
     tsconfig,
     // Only the worker side runs from this copy; the main-thread starter is never called there.
@@ -94,7 +98,9 @@ export async function packageAgent({ outfile = DEFAULT_OUTFILE, minify = true, f
     throw new Error('the agent bundle contains TypeBox: something imports @dualstack/core/schema');
   }
   chmodSync(outfile, 0o755);
-  return { outfile, bytes: statSync(outfile).size, packages };
+  // esbuild's metafile paths are relative to its working directory, the process's.
+  const files = [...new Set([...Object.keys(worker.metafile.inputs), ...inputs].map((p) => resolve(p)))].sort();
+  return { outfile, bytes: statSync(outfile).size, packages, inputs: files };
 }
 
 /** "wrote PATH: BYTES bytes (MiB MiB)", what the script prints when it finishes. */

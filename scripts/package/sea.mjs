@@ -133,10 +133,10 @@ export async function buildExecutable({ arch, bundle, outfile, codeCache = true,
 export async function buildAgentExecutables({ outDir = DEFAULT_OUT_DIR, arches = [...ARCHES], codeCache = true, log = () => {} } = {}) {
   const work = mkdtempSync(join(tmpdir(), 'dualstack-sea-bundle-'));
   try {
-    const { outfile: bundle, packages } = await packageAgent({ outfile: join(work, 'dualstack-agent.cjs'), format: 'cjs' });
+    const { outfile: bundle, packages, inputs } = await packageAgent({ outfile: join(work, 'dualstack-agent.cjs'), format: 'cjs' });
     const built = [];
     for (const arch of arches) built.push(await buildExecutable({ arch, bundle, outfile: join(outDir, executableName(arch)), codeCache, log }));
-    return { executables: built, packages };
+    return { executables: built, packages, inputs };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

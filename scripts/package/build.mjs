@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// `npm run package`: every agent artifact into dist-artifacts/, each with its SBOM, and SHA256SUMS.
+//   dualstack-agent.mjs                the single-file bundle, for hosts that run Node.js already
+//   dualstack-agent-linux-x64          self-contained executables (Node.js 24 inside;
+//   dualstack-agent-linux-arm64        scripts/package/sea.mjs)
+//   <artifact>.cdx.json                CycloneDX SBOM of each (scripts/package/sbom.mjs)
+//   SHA256SUMS                         `sha256sum -c SHA256SUMS` checks all of the above
+// The version is packages/agent/package.json's, the one place it is kept: each executable's
+// --version is checked against it while it is built (sea.mjs), and the .mjs bundle's here.
+//
+//   node scripts/package/build.mjs [--out-dir DIR] [--arch x64,arm64]
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { packageAgent } from '../package-agent.mjs';
+import { ARCHES } from './node-runtime.mjs';
+import { artifactSbom } from './sbom.mjs';
+import { agentVersion, buildAgentExecutables, DEFAULT_OUT_DIR } from './sea.mjs';
+
+/** "<sha256>  <name>\n" lines, as sha256sum prints and `sha256sum -c` reads them. */
+export function sha256sums(files) {
+  return files.map((f) => `${createHash('sha256').update(readFileSync(f)).digest('hex')}  ${basename(f)}\n`).join('');
+}
+
+export async function buildPackages({ outDir = DEFAULT_OUT_DIR, arches = [...ARCHES], log = () => {} } = {}) {
+  mkdirSync(outDir, { recursive: true });
+  const version = agentVersion();
+  const bundle = await packageAgent({ outfile: join(outDir, 'dualstack-agent.mjs') });
+  // The host's node runs the bundle here: it is the Node.js >= 20 build the bundle targets.
+  const printed = spawnSync(process.execPath, [bundle.outfile, '--version'], { encoding: 'utf8' }).stdout.trim();
+  if (printed !== version) throw new Error(`package: dualstack-agent.mjs --version printed ${JSON.stringify(printed)}, not ${version} (packages/agent/package.json): AGENT_VERSION in packages/agent/src/scan.ts must follow it`);
+  const { executables, inputs } = await buildAgentExecutables({ outDir, arches, log });
+  const artifacts = [
+    { file: bundle.outfile, inputs: bundle.inputs, runtime: null },
+    ...executables.map((e) => ({ file: e.outfile, inputs, runtime: e.runtime })),
+  ];
+  const written = [];
+  for (const a of artifacts) {
+    const name = basename(a.file);
+    const sbom = join(outDir, `${name}.cdx.json`);
+    writeFileSync(sbom, `${JSON.stringify(artifactSbom({ file: a.file, name, version, inputs: a.inputs, runtime: a.runtime }), null, 2)}\n`);
+    written.push(a.file, sbom);
+  }
+  const sums = join(outDir, 'SHA256SUMS');
+  writeFileSync(sums, sha256sums(written));
+  return { version, files: [...written, sums], executables };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const { values } = parseArgs({ options: { 'out-dir': { type: 'string' }, arch: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    process.stdout.write(`Usage: npm run package [-- --out-dir DIR] [-- --arch ${ARCHES.join(',')}]\n` +
+      'Builds dualstack-agent.mjs and the self-contained dualstack-agent-linux-<arch> executables into dist-artifacts/ (or DIR),\n' +
+      'a CycloneDX SBOM (<artifact>.cdx.json) of each, and SHA256SUMS over them all.\n');
+    process.exit(0);
+  }
+  const { version, files } = await buildPackages({
+    outDir: resolve(values['out-dir'] ?? DEFAULT_OUT_DIR),
+    arches: values.arch ? values.arch.split(',') : [...ARCHES],
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  process.stdout.write(`dualstack-agent ${version}:\n${files.map((f) => `  ${relative(process.cwd(), f) || f}\n`).join('')}`);
+}
