@@ -11,7 +11,8 @@ import type { Report } from '../../packages/core/src/schema.js';
 import { parseSsV6only, SS_ARGS } from '../../packages/agent/src/sockdiag.js';
 import { v6onlyOfRecords, nativeSockets } from '../../packages/agent/src/sockdiag-native/records.js';
 import { grepDumpOfPairs } from '../../packages/agent/src/sockdiag-native/sysctl-dump.js';
-import { sysctlsFromDump } from '../../packages/agent/src/namespaces/enter.js';
+import { enterNamespaces, enterWithShell, sysctlsFromDump } from '../../packages/agent/src/namespaces/enter.js';
+import { SOCKDIAG_MODULE_ENV } from '../../packages/agent/src/sockdiag-native/load.js';
 import { ipv6ConfKeys } from '../../packages/agent/src/proc/sysctl-ipv6.js';
 import { Netns, rootSkipReason, startListeners, type Listeners } from '../helpers/netns.js';
 import { skipUnlessCommands } from '../helpers/requirements.js';
@@ -70,6 +71,19 @@ test('native sock_diag: the same sockets, V6ONLY flags and sysctls as ss and /pr
     assert.match(results[3]!.error ?? '', /^setns: Invalid argument$/, 'a UTS namespace is not a network namespace');
   });
 
+  await t.test('the namespaces source: the native path gives what the nsenter batch gives', async () => {
+    process.env[SOCKDIAG_MODULE_ENV] = modulePath; // read once, at the agent's first load
+    const entering = enterNamespaces([listeners.pid]);
+    assert.equal(entering.by, `native sock_diag module ${modulePath}`);
+    const native = (await entering.entered).get(listeners.pid)!;
+    const shell = (await enterWithShell([listeners.pid])).get(listeners.pid)!;
+    assert.equal(native.problem, null);
+    assert.equal(shell.problem, null);
+    assert.deepEqual(parseSsV6only(native.sockdiag!), parseSsV6only(shell.sockdiag!));
+    assert.deepEqual(parseSsV6only(native.sockdiag!), ssFlags);
+    assert.deepEqual(sysctlsFromDump(native.sysctl!), sysctlsFromDump(shell.sysctl!));
+  });
+
   await t.test("in the dumping process's own namespace", async () => {
     const script = `const m = { exports: {} }; process.dlopen(m, ${JSON.stringify(modulePath)}); process.stdout.write(m.exports.dumpListening().toString('base64'));`;
     const r = await ns.exec(process.execPath, ['-e', script]);
@@ -83,7 +97,7 @@ test('native sock_diag: the same sockets, V6ONLY flags and sysctls as ss and /pr
 
   await t.test("the agent's sockdiag source: native when the module loads, ss otherwise, same verdicts", async () => {
     const scan = async (module: string): Promise<Report> => {
-      const r = await ns.exec('env', [`DUALSTACK_SOCKDIAG_MODULE=${module}`, process.execPath, CLI, 'scan', '--json', '--namespaces', 'host', '--disable-source', 'reachability'], { timeoutMs: 30_000 });
+      const r = await ns.exec('env', [`DUALSTACK_SOCKDIAG_MODULE=${module}`, process.execPath, CLI, 'scan', '--json', '--namespaces', 'host', ...['reachability', 'owners', 'firewall', 'daemon-config'].flatMap((s) => ['--disable-source', s])], { timeoutMs: 30_000 });
       assert.equal(r.code, 0, r.stderr);
       return JSON.parse(r.stdout) as Report;
     };
