@@ -30,7 +30,7 @@ declare module 'fastify' {
 export interface AppOptions {
   store: Store;
   /** rateLimit: absent, no request rate limit (serve always has one: defaultConfig's, see limits/). */
-  config: Pick<CollectorConfig, 'bodyLimitBytes' | 'openReadsOnLoopback' | 'rateLimit'>;
+  config: Pick<CollectorConfig, 'bodyLimitBytes' | 'openReadsOnLoopback' | 'rateLimit' | 'maxHostsPerEnrollSecret'>;
   /** Close the store when the app closes (true when the app owns it). */
   closeStore?: boolean;
   logger?: FastifyServerOptions['logger'];
@@ -170,7 +170,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const rateLimits = opts.config.rateLimit === undefined ? null : resolveRateLimit(opts.config.rateLimit);
   if (rateLimits) await app.register(rateLimitPlugin, { limits: rateLimits });
   await app.register(reportRoutes);
-  await app.register((await import('./identity/enroll-routes.js')).enrollRoutes); // POST /api/v1/enroll: host keys for enroll secrets
+  await app.register((await import('./identity/enroll-routes.js')).enrollRoutes, { defaultMaxHosts: opts.config.maxHostsPerEnrollSecret }); // POST /api/v1/enroll: host keys for enroll secrets
   await app.register((await import('./identity/host-key-routes.js')).hostKeyRoutes); // /api/v1/host-keys: list, revoke, accept (admin)
   await app.register(readRoutes);
   await app.register(healthRoutes);

@@ -26,8 +26,9 @@ Usage: dualstack-collector <command> [options]
 Commands:
   serve                          run the collector (API, /docs, /metrics, /healthz)
   token create --name N --role R create a token (role agent, reader or admin), or an enroll
-                                 secret (role enroll, optional --expires 30d|12h|90m: agents
-                                 exchange it for a host key of their own); printed once
+                                 secret (role enroll, optional --expires 30d|12h|90m and
+                                 --max-hosts N, the most hosts it may enroll: agents exchange
+                                 it for a host key of their own); printed once
   token list                     list tokens (never the tokens themselves) with the host each
                                  agent token is bound to (the first host id it reported)
   token revoke NAME|ID           revoke a token or enroll secret (enrolled hosts keep their keys)
@@ -153,7 +154,7 @@ async function main(argv: string[]): Promise<number> {
 async function tokenCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   const { values, positionals } = parse(`token ${sub ?? ''}`.trim(), () =>
-    parseArgs({ args: rest, options: { ...common, name: { type: 'string' }, role: { type: 'string' }, expires: { type: 'string' } }, allowPositionals: true }),
+    parseArgs({ args: rest, options: { ...common, name: { type: 'string' }, role: { type: 'string' }, expires: { type: 'string' }, 'max-hosts': { type: 'string' } }, allowPositionals: true }),
   );
   if (values.help || sub === undefined) return print(HELP.main);
   const config = loadConfig(values);
@@ -165,10 +166,13 @@ async function tokenCommand(args: string[]): Promise<number> {
         if (!values.name) throw new UsageError('token create: --name is required');
         if (role !== 'agent' && role !== 'reader' && role !== 'admin' && role !== 'enroll') throw new UsageError('token create: --role must be agent, reader, admin or enroll');
         if (values.expires !== undefined && role !== 'enroll') throw new UsageError('token create: --expires applies to --role enroll only');
+        if (values['max-hosts'] !== undefined && role !== 'enroll') throw new UsageError('token create: --max-hosts applies to --role enroll only (an agent token is bound to one host already)');
+        if (values['max-hosts'] !== undefined && !/^[1-9]\d{0,8}$/.test(values['max-hosts'])) throw new UsageError(`token create: --max-hosts takes a whole number of hosts from 1, not '${values['max-hosts']}'`);
+        const maxHosts = values['max-hosts'] === undefined ? null : Number(values['max-hosts']);
         const expiresAt = values.expires === undefined ? null : new Date(Date.now() + expiryMs(values.expires)).toISOString();
         const token = generateToken(role === 'enroll' ? ENROLL_SECRET_PREFIX : TOKEN_PREFIX);
-        const record = await store.createToken({ name: values.name, role, hash: hashToken(token), expiresAt });
-        const until = expiresAt ? `, expires ${expiresAt}` : '';
+        const record = await store.createToken({ name: values.name, role, hash: hashToken(token), expiresAt, maxHosts });
+        const until = `${expiresAt ? `, expires ${expiresAt}` : ''}${maxHosts !== null ? `, at most ${maxHosts} hosts` : ''}`;
         process.stderr.write(`${role === 'enroll' ? 'enroll secret' : 'token'} '${record.name}' (${record.role}, id ${record.id}${until}) created; it is shown only now:\n`);
         process.stdout.write(`${token}\n`);
         return 0;
@@ -177,7 +181,7 @@ async function tokenCommand(args: string[]): Promise<number> {
         for (const t of await store.listTokens()) {
           // An agent token writes only the host it reported first (docs/operations.md).
           const host = t.role === 'enroll' ? `expires ${t.expiresAt ?? 'never'}` : t.role !== 'agent' ? '-' : t.hostId === null ? 'host: not bound yet' : `host ${t.hostId}`;
-          process.stdout.write(`${t.id}\t${t.name}\t${t.role}\tcreated ${t.createdAt}\t${host}\t${t.revokedAt ? `revoked ${t.revokedAt}` : 'active'}\n`);
+          process.stdout.write(`${t.id}\t${t.name}\t${t.role}\tcreated ${t.createdAt}\t${host}\t${t.revokedAt ? `revoked ${t.revokedAt}` : 'active'}${t.role === 'enroll' ? `\t${enrolledHosts(t, config.maxHostsPerEnrollSecret)}` : ''}\n`);
         }
         return 0;
       }
@@ -292,6 +296,12 @@ async function alertsCommand(args: string[]): Promise<number> {
   } finally {
     await store.close();
   }
+}
+
+/** token list: the hosts an enroll secret enrolled (live or pending key) and the most it may. */
+function enrolledHosts(secret: { enrolledHosts?: number; maxHosts?: number | null }, configured: number | undefined): string {
+  const max = secret.maxHosts != null ? `max ${secret.maxHosts}` : configured !== undefined ? `max ${configured} (maxHostsPerEnrollSecret)` : 'no max';
+  return `hosts ${secret.enrolledHosts ?? 0}, ${max}`;
 }
 
 /** --expires: "30d", "12h", "90m" -> ms. */

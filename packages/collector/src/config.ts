@@ -22,6 +22,7 @@ export const CollectorConfig = Type.Object(
     retentionSchedule: Type.String({ description: 'node-cron expression of the retention job.' }),
     openReadsOnLoopback: Type.Boolean({ description: 'Serve the read API and dashboard without a token to loopback clients.' }),
     rateLimit: Type.Optional(RateLimitConfig),
+    maxHostsPerEnrollSecret: Type.Optional(Type.Integer({ minimum: 1, description: 'The most hosts one enroll secret may enroll, for secrets created without --max-hosts (default: no limit).' })),
     tls: Type.Optional(Type.Object({ cert: Type.String(), key: Type.String() }, { additionalProperties: false })),
     logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')]),
     alerts: Type.Optional(AlertsConfig),

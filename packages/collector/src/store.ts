@@ -19,6 +19,10 @@ export interface TokenRecord {
   hostId: string | null;
   /** Enroll secrets: when the secret stops enrolling (null: never). */
   expiresAt?: string | null;
+  /** Enroll secrets: the most hosts it may enroll (null: the configuration's default, or none). */
+  maxHosts?: number | null;
+  /** Enroll secrets: the hosts it enrolled that have a live or pending key (listTokens only). */
+  enrolledHosts?: number;
   /** Host keys: live, pending (a duplicate identity, refused until accepted) or revoked. */
   keyState?: HostKeyState;
 }
@@ -50,6 +54,8 @@ export interface EnrollInput {
   peer: string | null;
   /** The new key's hash (never the key). */
   hash: string;
+  /** The most hosts a secret without a max_hosts of its own may enroll (maxHostsPerEnrollSecret); absent: no limit. */
+  defaultMaxHosts?: number | null;
 }
 
 export interface EnrolledKey {
@@ -98,7 +104,7 @@ export interface Store {
    * enroll makes an enroll secret (optionally expiring); role host is refused: host keys come
    * from enrollHost.
    */
-  createToken(input: { name: string; role: Role; hash: string; expiresAt?: string | null }): Promise<TokenRecord>;
+  createToken(input: { name: string; role: Role; hash: string; expiresAt?: string | null; maxHosts?: number | null }): Promise<TokenRecord>;
   findTokenByHash(hash: string): Promise<TokenRecord | null>;
   listTokens(): Promise<TokenRecord[]>;
   /** Revokes by id or name; false when no such live token exists. */
@@ -111,7 +117,8 @@ export interface Store {
   /**
    * Issues a host key for `hostId` (POST /api/v1/enroll): live when the host id has none,
    * pending (a duplicate identity) when it has a live one. TooManyPendingKeysError (429) beyond
-   * the pending keys kept per host.
+   * the pending keys kept per host. HostLimitError when the secret enrolled its most hosts
+   * already and `hostId` is not one of them.
    */
   enrollHost(input: EnrollInput): Promise<EnrolledKey>;
   /** Live and pending host keys, by host id. */
@@ -190,6 +197,23 @@ export interface StoreOptions {
   staleAfterSeconds: number;
   /** A report whose collectedAt is further than this from its receive time gets a host-clock-skew finding (default 300). */
   maxClockSkewSeconds?: number;
+}
+
+/**
+ * An enroll secret has enrolled as many hosts as it may (its max_hosts, else the configuration's
+ * maxHostsPerEnrollSecret): a new host id is refused (403); hosts it enrolled before, with a
+ * live or pending key, may enroll again (after a revoke) and keep their keys.
+ */
+export class HostLimitError extends Error {
+  readonly statusCode = 403;
+  constructor(
+    readonly secretName: string,
+    readonly maxHosts: number,
+    readonly fromDefault: boolean,
+  ) {
+    super(`Enroll secret '${secretName}' has enrolled its limit of ${maxHosts} hosts (${fromDefault ? 'the configuration\'s maxHostsPerEnrollSecret' : 'its --max-hosts'}); a new host is refused. Create another enroll secret (token create --role enroll --max-hosts N) or raise the limit; enrolled hosts are not affected`);
+    this.name = 'HostLimitError';
+  }
 }
 
 /**

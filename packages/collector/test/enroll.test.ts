@@ -113,7 +113,7 @@ test('token create --role enroll [--expires]: printed once with its own prefix, 
   assert.match(made.stdout.trim(), /^dse_[A-Za-z0-9_-]{43}$/);
   const expires = /expires (\S+)\)/.exec(made.stderr)![1]!;
   assert.ok(Math.abs(Date.parse(expires) - (Date.now() + 30 * 86_400_000)) < 120_000, made.stderr);
-  assert.match(run('token', 'list').stdout, new RegExp(`\\trollout\\tenroll\\tcreated \\S+\\texpires ${expires.replace(/\./g, '\\.')}\\tactive$`, 'm'));
+  assert.match(run('token', 'list').stdout, new RegExp(`\\trollout\\tenroll\\tcreated \\S+\\texpires ${expires.replace(/\./g, '\\.')}\\tactive\\thosts 0, no max$`, 'm'));
   assert.match(run('token', 'create', '--name', 'x', '--role', 'enroll', '--expires', 'soon').stderr, /--expires takes a duration like 30d, 12h or 90m, not 'soon'/);
   assert.match(run('token', 'create', '--name', 'x', '--role', 'agent', '--expires', '1d').stderr, /--expires applies to --role enroll only/);
   assert.equal(run('token', 'create', '--name', 'rollout', '--role', 'agent').status, 1, 'one name space with tokens');

@@ -494,6 +494,17 @@ export const migrations: readonly Migration[] = [
       db.exec(V8);
     },
   },
+  {
+    version: 9,
+    description: 'quotas: the most hosts an enroll secret may enroll',
+    up(db) {
+      // NULL: the configuration's maxHostsPerEnrollSecret, or no limit. The index counts a secret's hosts.
+      db.exec(`
+        ALTER TABLE enroll_secrets ADD COLUMN max_hosts INTEGER CONSTRAINT max_hosts_positive CHECK (max_hosts IS NULL OR max_hosts >= 1);
+        CREATE INDEX host_keys_by_secret ON host_keys (secret_id, host_id) WHERE state != 'revoked';
+      `);
+    },
+  },
 ];
 
 /**

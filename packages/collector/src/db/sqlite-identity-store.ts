@@ -5,7 +5,7 @@
 // and again after a revoke), unlike reports.
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import type { EnrolledKey, EnrollInput, HostKeyChange, HostKeyRecord, HostKeyState, TokenRecord } from '../store.js';
+import { HostLimitError, type EnrolledKey, type EnrollInput, type HostKeyChange, type HostKeyRecord, type HostKeyState, type TokenRecord } from '../store.js';
 
 /** Pending keys kept per host id: a clone re-enrolling in a loop must not grow the table. */
 export const MAX_PENDING_KEYS = 5;
@@ -25,6 +25,8 @@ interface SecretRow {
   expires_at: string | null;
   revoked_at: string | null;
   last_used_at: string | null;
+  max_hosts: number | null;
+  enrolled_hosts?: number;
 }
 
 interface KeyRow {
@@ -52,6 +54,8 @@ const secretOf = (row: SecretRow): TokenRecord => ({
   lastUsedAt: row.last_used_at,
   hostId: null,
   expiresAt: row.expires_at,
+  maxHosts: row.max_hosts,
+  ...(row.enrolled_hosts !== undefined ? { enrolledHosts: row.enrolled_hosts } : {}),
 });
 
 const keyOf = (row: KeyRow): HostKeyRecord => ({
@@ -72,9 +76,16 @@ export class SqliteIdentityStore {
 
   constructor(private readonly db: Database.Database) {
     this.s = {
-      insertSecret: db.prepare<[string, string, string, string, string | null]>('INSERT INTO enroll_secrets (id, name, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)'),
-      secretByHash: db.prepare<[string], SecretRow>('SELECT id, name, created_at, expires_at, revoked_at, last_used_at FROM enroll_secrets WHERE hash = ?'),
-      secrets: db.prepare<[], SecretRow>('SELECT id, name, created_at, expires_at, revoked_at, last_used_at FROM enroll_secrets ORDER BY created_at, name'),
+      insertSecret: db.prepare<[string, string, string, string, string | null, number | null]>('INSERT INTO enroll_secrets (id, name, hash, created_at, expires_at, max_hosts) VALUES (?, ?, ?, ?, ?, ?)'),
+      secretByHash: db.prepare<[string], SecretRow>('SELECT id, name, created_at, expires_at, revoked_at, last_used_at, max_hosts FROM enroll_secrets WHERE hash = ?'),
+      secrets: db.prepare<[], SecretRow>(
+        `SELECT id, name, created_at, expires_at, revoked_at, last_used_at, max_hosts,
+           (SELECT count(DISTINCT host_id) FROM host_keys k WHERE k.secret_id = s.id AND k.state != 'revoked') AS enrolled_hosts
+         FROM enroll_secrets s ORDER BY created_at, name`,
+      ),
+      secretLimit: db.prepare<[string], { name: string; max_hosts: number | null }>('SELECT name, max_hosts FROM enroll_secrets WHERE id = ?'),
+      secretHosts: db.prepare<[string], number>("SELECT count(DISTINCT host_id) FROM host_keys WHERE secret_id = ? AND state != 'revoked'").pluck(),
+      secretHasHost: db.prepare<[string, string], number>("SELECT count(*) FROM host_keys WHERE secret_id = ? AND host_id = ? AND state != 'revoked'").pluck(),
       revokeSecret: db.prepare<[{ at: string; idOrName: string }]>('UPDATE enroll_secrets SET revoked_at = @at WHERE (id = @idOrName OR name = @idOrName) AND revoked_at IS NULL'),
       touchSecret: db.prepare<[string, string]>('UPDATE enroll_secrets SET last_used_at = ? WHERE id = ?'),
       tokenNamed: db.prepare<[string], number>('SELECT count(*) FROM tokens WHERE name = ?').pluck(),
@@ -94,12 +105,12 @@ export class SqliteIdentityStore {
     };
   }
 
-  createSecret(input: { name: string; hash: string; expiresAt: string | null }, at: string): TokenRecord {
+  createSecret(input: { name: string; hash: string; expiresAt: string | null; maxHosts?: number | null }, at: string): TokenRecord {
     // One name space with tokens: `token revoke NAME` must not have to guess which one.
     if (this.s.tokenNamed.get(input.name)! > 0) throw Object.assign(new Error(`a token named '${input.name}' already exists`), { code: 'SQLITE_CONSTRAINT_UNIQUE', nameTaken: true });
     const id = randomUUID();
-    this.s.insertSecret.run(id, input.name, input.hash, at, input.expiresAt);
-    return secretOf({ id, name: input.name, created_at: at, expires_at: input.expiresAt, revoked_at: null, last_used_at: null });
+    this.s.insertSecret.run(id, input.name, input.hash, at, input.expiresAt, input.maxHosts ?? null);
+    return secretOf({ id, name: input.name, created_at: at, expires_at: input.expiresAt, revoked_at: null, last_used_at: null, max_hosts: input.maxHosts ?? null });
   }
 
   secretNamed(name: string): boolean {
@@ -137,12 +148,27 @@ export class SqliteIdentityStore {
     return this.db.transaction((): EnrolledKey => {
       const live = this.s.liveKey.get(input.hostId);
       if (live && this.s.pendingCount.get(input.hostId)! >= MAX_PENDING_KEYS) throw new TooManyPendingKeysError(input.hostId);
+      if (input.secretId) this.checkHostLimit(input.secretId, input.hostId, input.defaultMaxHosts ?? null);
       const id = randomUUID();
       const state: HostKeyState = live ? 'pending' : 'live';
       this.s.insertKey.run({ id, hostId: input.hostId, hash: input.hash, state, hostname: input.hostname, facts: JSON.stringify(input.facts), peer: input.peer, secretId: input.secretId, at });
       if (input.secretId) this.s.touchSecret.run(at, input.secretId);
       return { keyId: id, hostId: input.hostId, state, createdAt: at, live: live ? keyOf(live) : null };
     }).immediate();
+  }
+
+  /**
+   * A new host beyond the secret's limit is refused. Its hosts are the host ids it enrolled that
+   * still have a live or pending key: a second key for one of them (a clone's pending key) is
+   * not a new host, and a revoked key's host leaves room, which it takes again when its agent
+   * re-enrolls (or which revoking a decommissioned host's key frees).
+   */
+  private checkHostLimit(secretId: string, hostId: string, defaultMaxHosts: number | null): void {
+    const secret = this.s.secretLimit.get(secretId);
+    const max = secret?.max_hosts ?? defaultMaxHosts;
+    if (!secret || max === null) return;
+    if (this.s.secretHasHost.get(secretId, hostId)! > 0) return;
+    if (this.s.secretHosts.get(secretId)! >= max) throw new HostLimitError(secret.name, max, secret.max_hosts === null);
   }
 
   /** Every key that is not revoked (live and pending), by host id. */

@@ -357,12 +357,12 @@ export class SqliteStore implements Store {
 
   // --- tokens --------------------------------------------------------------------------------
 
-  async createToken(input: { name: string; role: Role; hash: string; expiresAt?: string | null }): Promise<TokenRecord> {
+  async createToken(input: { name: string; role: Role; hash: string; expiresAt?: string | null; maxHosts?: number | null }): Promise<TokenRecord> {
     const id = randomUUID();
     const createdAt = new Date().toISOString();
     if (input.role === 'host') throw new Error('host keys are issued by enrollment (POST /api/v1/enroll), not created as tokens');
     try {
-      if (input.role === 'enroll') return this.identity.createSecret({ name: input.name, hash: input.hash, expiresAt: input.expiresAt ?? null }, createdAt);
+      if (input.role === 'enroll') return this.identity.createSecret({ name: input.name, hash: input.hash, expiresAt: input.expiresAt ?? null, maxHosts: input.maxHosts ?? null }, createdAt);
       if (this.identity.secretNamed(input.name)) throw new TokenNameTakenError(input.name);
       this.s.insertToken.run(id, input.name, input.role, input.hash, createdAt);
     } catch (error) {

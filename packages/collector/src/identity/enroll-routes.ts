@@ -6,9 +6,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { EnrollAnswer, EnrollRequest } from '@dualstack/core/schema';
 import { Problem } from '../api.js';
 import { duplicateIdentity } from '../plugins/auth.js';
+import { HostLimitError } from '../store.js';
+import { problem, sendProblem } from '../problems.js';
 import { generateToken, hashToken, HOST_KEY_PREFIX } from '../tokens.js';
 
-export const enrollRoutes: FastifyPluginAsyncTypebox = async (app) => {
+/** defaultMaxHosts: the configuration's maxHostsPerEnrollSecret (a secret's own --max-hosts wins). */
+export const enrollRoutes: FastifyPluginAsyncTypebox<{ defaultMaxHosts?: number }> = async (app, opts) => {
   app.post(
     '/api/v1/enroll',
     {
@@ -25,7 +28,14 @@ export const enrollRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const key = generateToken(HOST_KEY_PREFIX);
       const { hostId, hostname, facts } = request.body;
-      const enrolled = await app.store.enrollHost({ secretId: request.token?.id ?? null, hostId, hostname, facts, peer: request.ip, hash: hashToken(key) });
+      let enrolled;
+      try {
+        enrolled = await app.store.enrollHost({ secretId: request.token?.id ?? null, hostId, hostname, facts, peer: request.ip, hash: hashToken(key), defaultMaxHosts: opts.defaultMaxHosts ?? null });
+      } catch (error) {
+        if (!(error instanceof HostLimitError)) throw error;
+        request.log.warn({ hostId, secret: error.secretName, maxHosts: error.maxHosts, peer: request.ip }, 'enrollment refused: the enroll secret reached its host limit');
+        return sendProblem(reply, problem(403, 'host-limit', 'Forbidden', `${error.message}.`, { field: '/hostId' }));
+      }
       if (enrolled.state === 'live') {
         request.log.info({ hostId, keyId: enrolled.keyId, secret: request.token?.name }, 'host enrolled');
         return reply.code(201).send({ hostId, key, keyId: enrolled.keyId, state: 'live', createdAt: enrolled.createdAt });

@@ -40,6 +40,8 @@ export interface TestCollectorOptions {
   maxClockSkewSeconds?: number;
   /** The collector's rateLimit (default: none, unlike serve). */
   rateLimit?: import('../../src/config.js').CollectorConfig['rateLimit'];
+  /** The collector's maxHostsPerEnrollSecret (default: none). */
+  maxHostsPerEnrollSecret?: number;
 }
 
 export async function startTestCollector(options: TestCollectorOptions = {}): Promise<TestCollector> {
@@ -55,7 +57,7 @@ export async function startTestCollector(options: TestCollectorOptions = {}): Pr
   await store.revokeToken('test-revoked');
   const app = await buildApp({
     store,
-    config: { bodyLimitBytes: options.bodyLimitBytes ?? 2 * 1024 * 1024, openReadsOnLoopback: options.openReadsOnLoopback ?? false, rateLimit: options.rateLimit },
+    config: { bodyLimitBytes: options.bodyLimitBytes ?? 2 * 1024 * 1024, openReadsOnLoopback: options.openReadsOnLoopback ?? false, rateLimit: options.rateLimit, maxHostsPerEnrollSecret: options.maxHostsPerEnrollSecret },
     ...(options.alerts ? { alerts: options.alerts } : {}),
     ...(options.endpoints ? { endpoints: options.endpoints } : {}),
   });
