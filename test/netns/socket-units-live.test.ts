@@ -11,15 +11,15 @@
 // Run: node scripts/run-tests.mjs socket-units-live   (root and systemd-nspawn, from Debian's
 // systemd-container; skipped otherwise, failing instead under CI=true)
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { validateReport, type Report, type Service } from '../../packages/core/src/schema.js';
-import { pidAlive, rootSkipReason } from '../helpers/netns.js';
+import { rootSkipReason } from '../helpers/netns.js';
+import { Container } from '../helpers/nspawn.js';
 import { skipUnlessCommands } from '../helpers/requirements.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
@@ -40,22 +40,15 @@ ExecStart=/bin/cat
 StandardInput=socket
 `;
 
-/** Runs a command inside the container's namespaces (mount, pid, network, ...). */
-function inside(init: number, command: string[], input?: string): string {
-  // Without NODE_EXTRA_CA_CERTS: a file of the host's /etc, which the throw-away root does not have.
-  const { NODE_EXTRA_CA_CERTS: _unused, ...env } = process.env;
-  return execFileSync('nsenter', ['-t', String(init), '-a', ...command], { encoding: 'utf8', env, timeout: 60_000, maxBuffer: 64 * 1024 * 1024, ...(input !== undefined ? { input } : {}) });
-}
-
 /** A real TCP connect inside the container's network namespace: true when accepted. */
-function connects(init: number, address: string, port: number): boolean {
+function connects(container: Container, address: string, port: number): boolean {
   const family = address.includes(':') ? 'AF_INET6' : 'AF_INET';
-  const r = spawnSync('nsenter', ['-t', String(init), '-n', 'python3', '-c', `import socket,sys\ns=socket.socket(socket.${family});s.settimeout(3)\ntry:\n s.connect((sys.argv[1],int(sys.argv[2])));sys.exit(0)\nexcept OSError:\n sys.exit(1)`, address, String(port)], { timeout: 10_000 });
+  const r = container.runInNetwork(['python3', '-c', `import socket,sys\ns=socket.socket(socket.${family});s.settimeout(3)\ntry:\n s.connect((sys.argv[1],int(sys.argv[2])));sys.exit(0)\nexcept OSError:\n sys.exit(1)`, address, String(port)]);
   return r.status === 0;
 }
 
-function scan(init: number): Report {
-  const out = inside(init, [process.execPath, CLI, 'scan', '--json']);
+function scan(container: Container): Report {
+  const out = container.run([process.execPath, CLI, 'scan', '--json']);
   const v = validateReport(JSON.parse(out) as unknown);
   assert.ok(v.ok, JSON.stringify(!v.ok && v.problems));
   return v.report;
@@ -69,47 +62,30 @@ function service(report: Report, port: number): Service {
 
 test('socket units under a real systemd PID 1: named after the unit, V6ONLY as systemd set it, the printed drop-in fixes the unit', { skip }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'dualstack-nspawn-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'dstest.socket'), UNIT);
   writeFileSync(join(dir, 'dstest@.service'), SERVICE);
-  // node and the built agent are visible inside: /usr comes from the host, the repository is bound read-only.
-  const binds = [`--bind-ro=${REPO}`, `--bind-ro=${join(dir, 'dstest.socket')}:/etc/systemd/system/dstest.socket`, `--bind-ro=${join(dir, 'dstest@.service')}:/etc/systemd/system/dstest@.service`];
-  if (!process.execPath.startsWith('/usr/')) binds.push(`--bind-ro=${dirname(dirname(process.execPath))}`);
-  const machine = `dstest${process.pid}`;
-  const nspawn = spawn('systemd-nspawn', ['-D', '/', '--volatile=yes', '--register=no', '--keep-unit', '--private-network', '-M', machine, ...binds, '-b', 'systemd.unit=sockets.target', 'systemd.wants=dstest.socket', 'systemd.firstboot=off'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  nspawn.stdout.on('data', (d: Buffer) => { log += d.toString(); });
-  nspawn.stderr.on('data', (d: Buffer) => { log += d.toString(); });
-  let init = 0;
-  t.after(async () => {
-    // SIGTERM asks the container's systemd to power off; whatever is left is killed by PID.
-    if (nspawn.exitCode === null) nspawn.kill('SIGTERM');
-    for (let i = 0; i < 100 && nspawn.exitCode === null && nspawn.signalCode === null; i++) await delay(100);
-    if (init && pidAlive(init)) process.kill(init, 'SIGKILL');
-    if (nspawn.exitCode === null && nspawn.signalCode === null) nspawn.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+  // The built agent is visible inside: the repository is bound read-only (node is under /usr).
+  const container = await Container.boot('dstest', {
+    bindReadOnly: [REPO, `${join(dir, 'dstest.socket')}:/etc/systemd/system/dstest.socket`, `${join(dir, 'dstest@.service')}:/etc/systemd/system/dstest@.service`],
+    kernelArgs: ['systemd.unit=sockets.target', 'systemd.wants=dstest.socket'],
   });
-
-  // The container's PID 1 (systemd, seen from here as nspawn's child), then its sockets listening.
-  for (let i = 0; i < 300 && !init; i++) {
-    const child = spawnSync('pgrep', ['-P', String(nspawn.pid)], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
-    if (child) init = Number(child);
-    else await delay(100);
-  }
-  assert.ok(init > 0, `no container init: ${log.slice(-2000)}`);
+  t.after(() => container.stop());
   let listening = '';
   for (let i = 0; i < 600 && !(listening.includes(':2222') && listening.includes(':2223')); i++) {
     if (i > 0) await delay(100);
-    listening = spawnSync('nsenter', ['-t', String(init), '-n', 'ss', '-Hltn'], { encoding: 'utf8' }).stdout ?? '';
+    listening = String(container.runInNetwork(['ss', '-Hltn']).stdout ?? '');
   }
-  assert.ok(listening.includes(':2222') && listening.includes(':2223'), `dstest.socket is not listening: ${listening}\n${log.slice(-3000)}`);
-  assert.equal(inside(init, ['cat', '/proc/1/comm']).trim(), 'systemd', 'PID 1 inside is systemd');
-  // Documentation addresses on a veth pair inside, so each family has an address to serve.
-  // (Made from here, entering the network namespace only: the container has no CAP_NET_ADMIN over it.)
+  assert.ok(listening.includes(':2222') && listening.includes(':2223'), `dstest.socket is not listening: ${listening}\n${container.log()}`);
+  assert.equal(container.run(['cat', '/proc/1/comm']).trim(), 'systemd', 'PID 1 inside is systemd');
+  // Documentation addresses on a veth pair inside (this kernel has no dummy driver), so each
+  // family has an address to serve.
   for (const args of [['link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1'], ['addr', 'add', '192.0.2.5/24', 'dev', 'd0'], ['addr', 'add', '2001:db8:5::5/64', 'dev', 'd0', 'nodad'], ['link', 'set', 'd1', 'up'], ['link', 'set', 'd0', 'up']]) {
-    execFileSync('nsenter', ['-t', String(init), '-n', 'ip', ...args], { timeout: 10_000 });
+    const r = container.runInNetwork(['ip', ...args]);
+    assert.equal(r.status, 0, `ip ${args.join(' ')}: ${r.stderr}`);
   }
 
-  const before = scan(init);
+  const before = scan(container);
   const v6 = service(before, 2222);
   const v4 = service(before, 2223);
   assert.deepEqual([v6.process, v6.pid, v6.socketUnit?.unit, v6.ipv4, v6.ipv6, v6.mode], ['cat', 1, 'dstest.socket', 'none', 'any', 'ipv6-only']);
@@ -117,7 +93,7 @@ test('socket units under a real systemd PID 1: named after the unit, V6ONLY as s
   assert.deepEqual([v4.socketUnit?.unit, v4.ipv4, v4.ipv6, v4.mode], ['dstest.socket', 'any', 'none', 'ipv4-only']);
   // Every verdict against the kernel, inside the container's network namespace
   const checks: Array<[string, number, boolean]> = [['192.0.2.5', 2222, false], ['2001:db8:5::5', 2222, true], ['192.0.2.5', 2223, true], ['2001:db8:5::5', 2223, false]];
-  for (const [address, port, expected] of checks) assert.equal(connects(init, address, port), expected, `${address} port ${port}: the report says ${expected ? 'reachable' : 'refused'}`);
+  for (const [address, port, expected] of checks) assert.equal(connects(container, address, port), expected, `${address} port ${port}: the report says ${expected ? 'reachable' : 'refused'}`);
 
   // The finding quotes the unit line and prints a drop-in for the unit, not the daemon's configuration
   const finding = before.findings.find((f) => f.rule === 'service-ipv4-only' && f.subject === 'tcp/2223');
@@ -130,13 +106,13 @@ test('socket units under a real systemd PID 1: named after the unit, V6ONLY as s
   t.diagnostic(`drop-in printed for dstest.socket:\n${dropIn}`);
 
   // Apply it the way an operator would (systemctl edit writes this file), reload, restart the socket
-  inside(init, ['sh', '-c', 'mkdir -p /etc/systemd/system/dstest.socket.d && cat > /etc/systemd/system/dstest.socket.d/override.conf'], `${dropIn}\n`);
-  inside(init, ['systemctl', 'daemon-reload']);
-  inside(init, ['systemctl', 'restart', 'dstest.socket']);
-  const after = scan(init);
+  container.run(['sh', '-c', 'mkdir -p /etc/systemd/system/dstest.socket.d && cat > /etc/systemd/system/dstest.socket.d/override.conf'], `${dropIn}\n`);
+  container.run(['systemctl', 'daemon-reload']);
+  container.run(['systemctl', 'restart', 'dstest.socket']);
+  const after = scan(container);
   const fixed = service(after, 2223);
   assert.deepEqual([fixed.socketUnit?.unit, fixed.ipv4, fixed.ipv6], ['dstest.socket', 'any', 'any'], 'after the drop-in both families are served');
   assert.ok(!after.findings.some((f) => f.rule === 'service-ipv4-only' && f.subject === 'tcp/2223'), 'the finding is gone');
-  assert.equal(connects(init, '2001:db8:5::5', 2223), true, 'IPv6 clients now connect');
-  assert.equal(connects(init, '192.0.2.5', 2223), true, 'IPv4 clients still connect');
+  assert.equal(connects(container, '2001:db8:5::5', 2223), true, 'IPv6 clients now connect');
+  assert.equal(connects(container, '192.0.2.5', 2223), true, 'IPv4 clients still connect');
 });

@@ -10,7 +10,8 @@
 //       entered, both flags from sock_diag and the namespace's own sysctls.
 // The capability lists are parsed from the two files, so the test follows them. What setpriv
 // cannot show, the unit's seccomp filter (RestrictNamespaces=yes refuses setns), is checked
-// in the files: the drop-in must allow network namespaces.
+// in the files here (the drop-in must allow network namespaces) and under a real systemd in
+// test/privilege/namespace-unit-live.test.ts.
 //
 // Needs root, ip, ss, nsenter, setpriv and a build (npx turbo run build).
 import assert from 'node:assert/strict';
