@@ -4,6 +4,9 @@
 #   artifact         /usr/local/lib/dualstack/dualstack-agent.mjs   (npm run package:agent)
 #   config           /etc/dualstack/agent.json                        (root:dualstack 0640)
 #   token            /etc/dualstack/token                             (dualstack:dualstack 0600)
+#   enroll secret    /etc/dualstack/enroll-secret                     (dualstack:dualstack 0600)
+#                    with --secret-file: the agent enrolls with it at its first delivery and
+#                    keeps the host key it gets in /var/lib/dualstack/host.key
 #   unit             /etc/systemd/system/dualstack-agent.service      (deploy/systemd/)
 #   with --firewall  /etc/systemd/system/dualstack-agent.service.d/firewall.conf
 #                    (deploy/systemd/dualstack-agent.service.d/: CAP_NET_ADMIN and CAP_NET_RAW,
@@ -14,7 +17,8 @@
 #
 # Idempotent: run it again with the same options and nothing changes (every file is compared
 # first; the service is restarted only when its artifact, config, unit or drop-in changed).
-# Options left out on a re-run keep what is installed (the collector URL, the token), except
+# Options left out on a re-run keep what is installed (the collector URL, the token, the enroll
+# secret), except
 # --firewall and --namespaces: a run without one removes the drop-in a run with it installed
 # (it carries a first line saying so; a drop-in put there by hand is kept), so the capabilities
 # the agent holds are always the ones the last run asked for.
@@ -22,6 +26,7 @@
 #   install-agent.sh --artifact dualstack-agent.mjs --collector https://collector.example \
 #                    --token-file /path/to/token
 #   echo "$TOKEN" | install-agent.sh --artifact dualstack-agent.mjs --collector URL --token-stdin
+#   install-agent.sh --artifact dualstack-agent.mjs --collector URL --secret-file /path/to/enroll-secret
 #   install-agent.sh --uninstall
 #
 # --root DIR installs into DIR as if it were / (tests, image builds): the user is created with
@@ -39,6 +44,7 @@ ARTIFACT_PATH=$LIB_DIR/dualstack-agent.mjs
 CONF_DIR=/etc/dualstack
 CONFIG_PATH=$CONF_DIR/agent.json
 TOKEN_PATH=$CONF_DIR/token
+SECRET_PATH=$CONF_DIR/enroll-secret
 UNIT_PATH=/etc/systemd/system/$UNIT_NAME
 DROPIN_DIR=/etc/systemd/system/$UNIT_NAME.d
 # The opt-in drop-ins, each installed by the option of its name (--firewall, --namespaces).
@@ -50,7 +56,7 @@ DEFAULT_NODE=/usr/bin/node
 usage() {
   cat <<EOF
 Usage: $PROG [--artifact FILE] [--collector URL] [--token-file FILE | --token-stdin]
-                         [--interval DURATION] [--node PATH] [--unit FILE] [--firewall]
+                         [--secret-file FILE] [--interval DURATION] [--node PATH] [--unit FILE] [--firewall]
                          [--namespaces] [--root DIR] [--no-start]
        $PROG --uninstall [--keep-spool] [--root DIR]
 
@@ -59,6 +65,13 @@ Usage: $PROG [--artifact FILE] [--collector URL] [--token-file FILE | --token-st
   --collector URL     the collector, e.g. https://collector.example (required the first time)
   --token-file FILE   this agent's bearer token (dualstack-collector token create --role agent)
   --token-stdin       read the token from standard input instead (keeps it out of argv)
+  --secret-file FILE  an enroll secret (dualstack-collector token create --role enroll),
+                      installed as $SECRET_PATH (0600, owner $USER_NAME)
+                      and named in agent.json: with no token, the agent enrolls with it at
+                      its first delivery and keeps its host key in $STATE_DIR/host.key;
+                      beside a token, it enrolls when the token is refused (401). It enrolls
+                      again when its host key is revoked. A token or a secret is required on
+                      the first install
   --interval DURATION scan interval written to agent.json (default 5m, or what is installed)
   --node PATH         Node.js >= 20.18.1 the unit runs (default: $DEFAULT_NODE, else \`command -v node\`)
   --unit FILE         the unit to install (default: systemd/$UNIT_NAME beside this script)
@@ -82,7 +95,7 @@ die() { echo "$PROG: $*" >&2; exit 1; }
 say() { echo "$PROG: $*"; }
 
 ROOT=/
-ARTIFACT='' COLLECTOR='' TOKEN_FILE='' TOKEN_STDIN=0 INTERVAL='' NODE='' UNIT_SRC='' UNINSTALL=0 KEEP_SPOOL=0 NO_START=0
+ARTIFACT='' COLLECTOR='' TOKEN_FILE='' TOKEN_STDIN=0 SECRET_FILE='' INTERVAL='' NODE='' UNIT_SRC='' UNINSTALL=0 KEEP_SPOOL=0 NO_START=0
 declare -A WANT=([firewall]=0 [namespaces]=0)
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -90,6 +103,7 @@ while [ $# -gt 0 ]; do
     --collector) COLLECTOR=${2:?--collector needs a URL}; shift 2 ;;
     --token-file) TOKEN_FILE=${2:?--token-file needs a file}; shift 2 ;;
     --token-stdin) TOKEN_STDIN=1; shift ;;
+    --secret-file) SECRET_FILE=${2:?--secret-file needs a file}; shift 2 ;;
     --interval) INTERVAL=${2:?--interval needs a duration}; shift 2 ;;
     --node) NODE=${2:?--node needs a path}; shift 2 ;;
     --unit) UNIT_SRC=${2:?--unit needs a file}; shift 2 ;;
@@ -131,7 +145,7 @@ if [ "$UNINSTALL" = 1 ]; then
   fi
   removed=0
   # The opt-in drop-ins whoever put them there: they belong to the unit removed here.
-  for f in "$UNIT_PATH" "$DROPIN_DIR/firewall.conf" "$DROPIN_DIR/namespaces.conf" "$ARTIFACT_PATH" "$CONFIG_PATH" "$TOKEN_PATH"; do
+  for f in "$UNIT_PATH" "$DROPIN_DIR/firewall.conf" "$DROPIN_DIR/namespaces.conf" "$ARTIFACT_PATH" "$CONFIG_PATH" "$TOKEN_PATH" "$SECRET_PATH"; do
     if [ -e "$R$f" ] || [ -L "$R$f" ]; then rm -f -- "$R$f"; say "removed $f"; removed=1; fi
   done
   # Directories only when empty: /etc/dualstack may also hold the collector's config, the
@@ -190,7 +204,20 @@ elif [ -n "$TOKEN_FILE" ]; then
 fi
 TOKEN=$(printf '%s' "$TOKEN" | tr -d '[:space:]')
 if [ -z "$TOKEN" ] && { [ -n "$TOKEN_FILE" ] || [ "$TOKEN_STDIN" = 1 ]; }; then die "the token given is empty"; fi
-if [ -z "$TOKEN" ] && [ ! -s "$R$TOKEN_PATH" ]; then die "a token is required on the first install (--token-file FILE or --token-stdin)"; fi
+
+# The enroll secret: from --secret-file, else the installed one.
+SECRET=''
+if [ -n "$SECRET_FILE" ]; then
+  [ -r "$SECRET_FILE" ] || die "--secret-file $SECRET_FILE is not readable"
+  SECRET=$(head -n 1 -- "$SECRET_FILE" | tr -d '[:space:]')
+  [ -n "$SECRET" ] || die "the enroll secret in --secret-file $SECRET_FILE is empty"
+fi
+HAS_TOKEN=0 HAS_SECRET=0
+if [ -n "$TOKEN" ] || [ -s "$R$TOKEN_PATH" ]; then HAS_TOKEN=1; fi
+if [ -n "$SECRET" ] || [ -s "$R$SECRET_PATH" ]; then HAS_SECRET=1; fi
+if [ "$HAS_TOKEN" = 0 ] && [ "$HAS_SECRET" = 0 ]; then
+  die "a token or an enroll secret is required on the first install (--token-file FILE, --token-stdin or --secret-file FILE)"
+fi
 
 # The config: --collector/--interval, else what is installed.
 installed_value() { # installed_value KEY: a string value of the installed agent.json
@@ -250,20 +277,27 @@ done
 
 if [ -n "$ARTIFACT" ]; then put "$ARTIFACT" "$ARTIFACT_PATH" 0755 0 0 restart; fi
 
-cat > "$TMP/agent.json" <<EOF
+# Only the credentials installed are named: the agent refuses to start on a missing file.
 {
-  "collector": "$COLLECTOR",
-  "token-file": "$TOKEN_PATH",
-  "spool": "$STATE_DIR/spool",
-  "interval": "$INTERVAL"
-}
-EOF
+  echo '{'
+  echo "  \"collector\": \"$COLLECTOR\","
+  [ "$HAS_TOKEN" = 0 ] || echo "  \"token-file\": \"$TOKEN_PATH\","
+  [ "$HAS_SECRET" = 0 ] || echo "  \"secret-file\": \"$SECRET_PATH\","
+  echo "  \"spool\": \"$STATE_DIR/spool\","
+  echo "  \"interval\": \"$INTERVAL\""
+  echo '}'
+} > "$TMP/agent.json"
 put "$TMP/agent.json" "$CONFIG_PATH" 0640 0 "$AGENT_GID" restart
 
 # The agent re-reads its token before each delivery: a new token needs no restart.
 if [ -n "$TOKEN" ]; then
   (umask 077; printf '%s\n' "$TOKEN" > "$TMP/token")
   put "$TMP/token" "$TOKEN_PATH" 0600 "$AGENT_UID" "$AGENT_GID"
+fi
+# Read when the agent enrolls (no host key yet, or its key revoked): a new secret needs no restart.
+if [ -n "$SECRET" ]; then
+  (umask 077; printf '%s\n' "$SECRET" > "$TMP/enroll-secret")
+  put "$TMP/enroll-secret" "$SECRET_PATH" 0600 "$AGENT_UID" "$AGENT_GID"
 fi
 
 sed "s#^ExecStart=$DEFAULT_NODE #ExecStart=$NODE #" -- "$UNIT_SRC" > "$TMP/unit"

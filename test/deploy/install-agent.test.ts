@@ -5,7 +5,7 @@
 // it), twice is once, a run without --firewall takes it away again (not a drop-in put there
 // by hand); then --uninstall leaves the tree as it was before. Needs root and useradd.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,8 @@ import { join, relative } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { skipUnlessAvailable, skipUnlessCommands } from '../helpers/requirements.js';
+import { startTestCollector } from '../../packages/collector/test/helpers/collector.js';
+import { generateToken, hashToken } from '../../packages/collector/src/tokens.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const SCRIPT = join(REPO, 'deploy/install-agent.sh');
@@ -275,6 +277,67 @@ describe('install-agent.sh in a throw-away root', { skip }, () => {
     if (gone !== null) assert.match(gone, /^✓ CapabilityBoundingSet=~CAP_SYS_ADMIN /m);
   });
 
+  test('--secret-file: the enroll secret installed 0600 for the agent user and named in agent.json (no token), and the first run enrolls by itself and delivers', async (t) => {
+    const fresh = makeRoot();
+    const pristine = snapshot(fresh);
+    const collector = await startTestCollector();
+    t.after(async () => {
+      await collector.close();
+      rmSync(fresh, { recursive: true, force: true });
+    });
+    const secret = generateToken();
+    await collector.store.createToken({ name: 'rollout', role: 'enroll', hash: hashToken(secret) });
+    const secretFile = join(work, 'enroll-secret');
+    writeFileSync(secretFile, `${secret}\n`);
+    const args = ['--root', fresh, '--artifact', artifact, '--collector', collector.url, '--secret-file', secretFile];
+    const r = install(args);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /installed \/etc\/dualstack\/enroll-secret/);
+    const installed = snapshot(fresh);
+    const [uid, gid] = /^dualstack:x:(\d+):(\d+):/m.exec(readFileSync(join(fresh, 'etc/passwd'), 'utf8'))!.slice(1).map(Number);
+    assert.deepEqual(listing(installed.filter((e) => e.path.startsWith('etc/dualstack/'))), [
+      { path: 'etc/dualstack/agent.json', type: 'file', mode: '640', uid: 0, gid },
+      { path: 'etc/dualstack/enroll-secret', type: 'file', mode: '600', uid, gid },
+    ]);
+    assert.equal(readFileSync(join(fresh, 'etc/dualstack/enroll-secret'), 'utf8'), `${secret}\n`);
+    const config = JSON.parse(readFileSync(join(fresh, 'etc/dualstack/agent.json'), 'utf8')) as Record<string, string>;
+    assert.deepEqual(config, { collector: collector.url, 'secret-file': '/etc/dualstack/enroll-secret', spool: '/var/lib/dualstack/spool', interval: '5m' });
+    const again = install(args);
+    assert.match(again.stdout, /unchanged: already installed as asked$/m);
+    assert.deepEqual(snapshot(fresh), installed);
+
+    // The installed agent on the installed agent.json, its host paths moved into the root (the
+    // state directory is the unit's StateDirectory, the agent's default, moved likewise).
+    const moved = join(work, 'agent-in-root.json');
+    writeFileSync(moved, JSON.stringify({ ...config, 'secret-file': join(fresh, config['secret-file']!), spool: join(fresh, config.spool!) }));
+    const stateDir = join(fresh, 'var/lib/dualstack');
+    const hostId = 'installed-with-secret';
+    const agent = spawn(process.execPath, [join(fresh, 'usr/local/lib/dualstack/dualstack-agent.mjs'), 'run', '--config', moved, '--state-dir', stateDir, '--proc-root', PROC, '--host-id', hostId, '--interval', '1s', '--jitter', '0s'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    agent.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    agent.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise((resolve) => agent.once('exit', resolve));
+    try {
+      for (const deadline = Date.now() + 30_000; !/"event":"delivered"/.test(stdout); ) {
+        assert.ok(agent.exitCode === null && Date.now() < deadline, `the agent did not deliver:\n${stdout}\n${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      agent.kill('SIGTERM');
+      await exited;
+    }
+    assert.match(stdout + stderr, new RegExp(`enrolled as ${hostId} \\(no host key yet\\): host key \\S+ stored in ${stateDir}/host.key`));
+    assert.equal((lstatSync(join(stateDir, 'host.key')).mode & 0o777).toString(8), '600');
+    const keys = await collector.store.hostKeysOf(hostId);
+    assert.equal(keys.filter((k) => k.state === 'live').length, 1, JSON.stringify(keys));
+    assert.equal((await collector.store.counts()).hosts, 1);
+
+    const gone = install(['--root', fresh, '--uninstall']);
+    assert.match(gone.stdout, /^install-agent\.sh: removed \/etc\/dualstack\/enroll-secret$/m);
+    assert.deepEqual(listing(snapshot(fresh)), listing(pristine));
+  });
+
   test('mistakes are one line and exit 1', () => {
     const fresh = makeRoot();
     const pristine = snapshot(fresh);
@@ -283,7 +346,12 @@ describe('install-agent.sh in a throw-away root', { skip }, () => {
       assert.equal(noCollector.code, 1);
       assert.equal(noCollector.stderr, 'install-agent.sh: --collector URL is required on the first install\n');
       const noToken = install(['--root', fresh, '--artifact', artifact, '--collector', 'https://c.example']);
-      assert.equal(noToken.stderr, 'install-agent.sh: a token is required on the first install (--token-file FILE or --token-stdin)\n');
+      assert.equal(noToken.stderr, 'install-agent.sh: a token or an enroll secret is required on the first install (--token-file FILE, --token-stdin or --secret-file FILE)\n');
+      const emptySecret = join(work, 'empty-secret');
+      writeFileSync(emptySecret, '\n');
+      const noSecret = install(['--root', fresh, '--artifact', artifact, '--collector', 'https://c.example', '--secret-file', emptySecret]);
+      assert.equal(noSecret.code, 1);
+      assert.equal(noSecret.stderr, `install-agent.sh: the enroll secret in --secret-file ${emptySecret} is empty\n`);
       const notAgent = install(['--root', fresh, '--artifact', UNIT, '--collector', 'https://c.example', '--token-file', tokenFile]);
       assert.match(notAgent.stderr, /is not the dualstack-agent bundle/);
       const badUrl = install(['--root', fresh, '--artifact', artifact, '--collector', 'collector.example', '--token-file', tokenFile]);
