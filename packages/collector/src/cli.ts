@@ -6,11 +6,13 @@ import { runCli } from '@dualstack/core/cli';
 import { parseArgs } from 'node:util';
 import { ConfigError, configFromEnv, readConfigFile, resolveConfig, type CollectorConfig } from './config.js';
 import { closeOnSignals, startCollector } from './server.js';
-import { alertStoreFor, openStore } from './open-store.js';
+import { alertStoreFor, connectStore } from './open-store.js';
 import { resolveAlerts } from './alerts/config.js';
 import { EndpointConflictError } from './endpoints/records.js';
 import { AlertService } from './alerts/service.js';
 import { openDatabase } from './db/open.js';
+import { isPostgresUrl, PostgresOpenError, PostgresUrlError, redactUrl } from './db/postgres/pool.js';
+import { PostgresSchemaTooNewError } from './db/postgres/migrations.js';
 import { BackupError, backupDatabase } from './db/backup.js';
 import { parseRateLimitOption } from './limits/rate-limit-config.js';
 import { ENROLL_SECRET_PREFIX, generateToken, hashToken, TOKEN_PREFIX } from './tokens.js';
@@ -40,14 +42,17 @@ Commands:
   migrate                        create or upgrade the database, then exit
   alerts test --receiver NAME    send a test notification to a configured alert receiver
   backup FILE [--force]          copy the database to FILE while the collector runs (online
-                                 backup, checked); a fresh collector opens FILE as its --db
+                                 backup, checked); a fresh collector opens FILE as its --db.
+                                 On PostgreSQL: checks the connection and names pg_dump
 
 Common options:
   --config FILE      JSON configuration, or YAML for a .yaml/.yml file (keys: listen, db,
                      bodyLimitBytes, staleAfterSeconds, maxClockSkewSeconds, retentionDays, retentionSchedule,
                      openReadsOnLoopback, rateLimit, tls {cert,key}, logLevel, alerts: see docs/alerts.md,
                      endpoints [{name,url,expect,backends}], probe {timeoutMs}: see docs/api.md)
-  --db FILE          SQLite database (default ./data/dualstack.db; env DUALSTACK_DB)
+  --db FILE|URL      SQLite database file (default ./data/dualstack.db), or a PostgreSQL
+                     postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME URL for several collectors
+                     on one database (docs/operations.md, PostgreSQL); env DUALSTACK_DB
   -h, --help         this help`,
   serve: `Usage: dualstack-collector serve [--listen HOST:PORT] [--db FILE] [--config FILE]
                                  [--tls-cert FILE --tls-key FILE] [--log-level LEVEL]
@@ -131,11 +136,11 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'migrate': {
       const { values } = parse('migrate', () => parseArgs({ args: rest, options: common }));
-      if (values.help) return print('Usage: dualstack-collector migrate [--db FILE] [--config FILE]');
+      if (values.help) return print('Usage: dualstack-collector migrate [--db FILE|URL] [--config FILE]');
       const config = loadConfig(values);
-      const store = openStore(config);
+      const store = await connectStore(config);
       await store.close();
-      process.stderr.write(`database ${config.db} is up to date\n`);
+      process.stderr.write(`database ${redactUrl(config.db)} is up to date\n`);
       return 0;
     }
     case 'token':
@@ -158,7 +163,7 @@ async function tokenCommand(args: string[]): Promise<number> {
   );
   if (values.help || sub === undefined) return print(HELP.main);
   const config = loadConfig(values);
-  const store = openStore(config);
+  const store = await connectStore(config);
   try {
     switch (sub) {
       case 'create': {
@@ -209,7 +214,7 @@ async function hostCommand(args: string[]): Promise<number> {
   if (sub !== 'list' && !hostId) throw new UsageError(`host ${sub}: give the HOSTID`);
   if (sub === 'accept' && !keyId) throw new UsageError('host accept: give the HOSTID and the KEYID of the pending key (host list shows them)');
   const config = loadConfig(values);
-  const store = openStore(config);
+  const store = await connectStore(config);
   try {
     if (sub === 'list') {
       for (const k of await store.listHostKeys()) {
@@ -245,6 +250,8 @@ made self-contained (no -wal file) and renamed into place only when whole. The d
 opened read-only and never migrated, so a backup taken before an upgrade is of the old schema.
 Run it as the collector's user (it needs to read the database and its -wal and -shm files).
 Restore: stop the collector, put FILE where --db points (remove the old -wal and -shm), start.
+With a postgres:// --db nothing is written: the command checks that the database answers and
+exits 1 naming pg_dump (a consistent logical copy while collectors run) and pg_basebackup.
 
   --force    replace FILE if it exists`;
 
@@ -253,6 +260,17 @@ async function backupCommand(args: string[]): Promise<number> {
   if (values.help) return print(BACKUP_HELP);
   if (positionals.length !== 1) throw new UsageError('backup: give exactly one FILE to write the backup to');
   const config = loadConfig(values);
+  if (isPostgresUrl(config.db)) {
+    const store = await connectStore(config);
+    try {
+      await store.backup(positionals[0]!);
+      return 0;
+    } catch (error) {
+      throw new UsageError(`backup: ${(error as Error).message}`);
+    } finally {
+      await store.close();
+    }
+  }
   let db;
   try {
     db = openDatabase(config.db, { readonly: true });
@@ -283,7 +301,7 @@ async function alertsCommand(args: string[]): Promise<number> {
   if (!receiver) {
     throw new UsageError(`alerts test: no receiver named '${values.receiver}' in ${values.config ?? 'the configuration'} (receivers: ${settings.receivers.map((r) => r.name).join(', ') || 'none'})`);
   }
-  const store = openStore(config);
+  const store = await connectStore(config);
   try {
     const service = new AlertService({ store: alertStoreFor(store), settings });
     const result = await service.sendTest(receiver.name);
@@ -316,4 +334,7 @@ function print(text: string): number {
   return 0;
 }
 
-runCli('dualstack-collector', main, (error) => error instanceof UsageError || error instanceof ConfigError || error instanceof EndpointConflictError);
+// A database that cannot be opened (bad URL, refused login, missing, migrated by a newer
+// collector) is one line too: nothing was written.
+const openFailed = (error: unknown): boolean => error instanceof PostgresUrlError || error instanceof PostgresOpenError || error instanceof PostgresSchemaTooNewError;
+runCli('dualstack-collector', main, (error) => error instanceof UsageError || error instanceof ConfigError || error instanceof EndpointConflictError || openFailed(error));

@@ -14,7 +14,7 @@ import { RateLimitConfig } from './limits/rate-limit-config.js';
 export const CollectorConfig = Type.Object(
   {
     listen: Type.String({ description: 'host:port to listen on; [::]:8080 for every address.' }),
-    db: Type.String({ description: 'SQLite database file.' }),
+    db: Type.String({ description: 'SQLite database file, or a postgres:// (postgresql://) URL of a PostgreSQL database.' }),
     bodyLimitBytes: Type.Integer({ minimum: 1024, description: 'Largest accepted report body.' }),
     staleAfterSeconds: Type.Integer({ minimum: 1, description: 'A host is stale when its last report is older (3 x the agent interval).' }),
     maxClockSkewSeconds: Type.Integer({ minimum: 1, description: "A report whose collectedAt is further than this from the collector's receive time is stored with a host-clock-skew finding." }),

@@ -1,4 +1,6 @@
-// The store the collector runs on: SQLite (the embedded default), and the AlertStore beside it.
+// The store the collector runs on, chosen by --db (or DUALSTACK_DB): a postgres:// or
+// postgresql:// URL is PostgreSQL (several collectors on one database), anything else a SQLite
+// file (the embedded default); and the AlertStore beside it on the same database.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CollectorConfig } from './config.js';
@@ -6,14 +8,34 @@ import type { Store } from './store.js';
 import type { AlertStore } from './alerts/store.js';
 import { SqliteStore } from './db/sqlite-store.js';
 import { SqliteAlertStore } from './db/sqlite-alert-store.js';
+import { isPostgresUrl, redactUrl } from './db/postgres/pool.js';
+import { PostgresStore } from './db/postgres/store.js';
+import { PostgresAlertStore } from './db/postgres/alert-store.js';
 
-export function openStore(config: Pick<CollectorConfig, 'db' | 'staleAfterSeconds'> & Partial<Pick<CollectorConfig, 'maxClockSkewSeconds'>>): Store {
+type StoreConfig = Pick<CollectorConfig, 'db' | 'staleAfterSeconds'> & Partial<Pick<CollectorConfig, 'maxClockSkewSeconds'>>;
+
+const storeOptions = (config: StoreConfig) => ({ staleAfterSeconds: config.staleAfterSeconds, ...(config.maxClockSkewSeconds !== undefined ? { maxClockSkewSeconds: config.maxClockSkewSeconds } : {}) });
+
+/** A SQLite store on the file config.db (created and migrated when needed). */
+export function openStore(config: StoreConfig): Store {
+  if (isPostgresUrl(config.db)) throw new Error(`${redactUrl(config.db)} is a PostgreSQL URL: open it with connectStore()`);
   mkdirSync(dirname(config.db), { recursive: true });
-  return new SqliteStore(config.db, { staleAfterSeconds: config.staleAfterSeconds, ...(config.maxClockSkewSeconds !== undefined ? { maxClockSkewSeconds: config.maxClockSkewSeconds } : {}) });
+  return new SqliteStore(config.db, storeOptions(config));
+}
+
+/**
+ * The store config.db names: PostgreSQL for a postgres:// or postgresql:// URL (connected and
+ * migrated before this resolves; a bad URL, a refused login, a missing database or one migrated
+ * by a newer collector is an error naming the URL without its password), else SQLite.
+ */
+export async function connectStore(config: StoreConfig): Promise<Store> {
+  if (isPostgresUrl(config.db)) return PostgresStore.open(config.db, storeOptions(config));
+  return openStore(config);
 }
 
 /** The AlertStore on the same database as `store` (closed with it). */
 export function alertStoreFor(store: Store): AlertStore {
   if (store instanceof SqliteStore) return new SqliteAlertStore(store.database);
+  if (store instanceof PostgresStore) return new PostgresAlertStore(store.pool, { endpointInputs: (staleBefore) => store.endpointInputsBefore(staleBefore) });
   throw new Error('alerts: no AlertStore for this kind of Store; pass one to the alerts plugin (AppOptions.alerts.store)');
 }

@@ -6,7 +6,7 @@ import { Counter } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { parseListen, type CollectorConfig } from './config.js';
-import { openStore } from './open-store.js';
+import { connectStore } from './open-store.js';
 import { SKIP_REASONS, scheduleEvaluations, scheduleJob, type JobOptions } from './alerts/schedule.js';
 
 export interface RunningCollector {
@@ -21,7 +21,7 @@ export interface StartOptions {
 }
 
 export async function startCollector(config: CollectorConfig, options: StartOptions = {}): Promise<RunningCollector> {
-  const store = openStore(config);
+  const store = await connectStore(config);
   // buildApp can refuse (an endpoints: name the API declared): close the store, or its ingest
   // thread would keep a collector that cannot start alive.
   const app = await buildApp({

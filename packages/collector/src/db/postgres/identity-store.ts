@@ -59,7 +59,7 @@ const keyOf = (row: KeyRow): HostKeyRecord => ({
   revokedAt: row.revoked_at,
 });
 
-/** Locks the host id's keys (and, through an advisory-free row lock, serializes its enrollments). */
+/** Locks the host id's keys (FOR UPDATE): its enrollments, revokes and accepts run one after the other. */
 async function lockHostKeys(client: pg.PoolClient, hostId: string): Promise<KeyRow[]> {
   await client.query('SELECT id FROM host_keys WHERE host_id = $1 FOR UPDATE', [hostId]);
   return (await client.query<KeyRow>(`SELECT ${KEY_COLUMNS} WHERE k.host_id = $1 ORDER BY k.created_at DESC`, [hostId])).rows;
@@ -137,6 +137,11 @@ export class PostgresIdentityStore {
 
   async listKeys(): Promise<HostKeyRecord[]> {
     return (await this.pool.query<KeyRow>(`SELECT ${KEY_COLUMNS} WHERE k.state != 'revoked' ORDER BY k.host_id, k.created_at`)).rows.map(keyOf);
+  }
+
+  /** Host ids with pending keys (duplicate identities), sorted. */
+  async hostsWithPendingKeys(): Promise<string[]> {
+    return (await this.pool.query<{ host_id: string }>("SELECT DISTINCT host_id FROM host_keys WHERE state = 'pending' ORDER BY host_id COLLATE \"C\"")).rows.map((r) => r.host_id);
   }
 
   async keysOf(hostId: string): Promise<HostKeyRecord[]> {

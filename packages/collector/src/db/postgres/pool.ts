@@ -82,11 +82,19 @@ export function createPool(url: string, options: PostgresPoolOptions = {}): pg.P
   return pool;
 }
 
+/** The database could not be opened (refused, wrong password, no such database): one line naming it without its password. */
+export class PostgresOpenError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PostgresOpenError';
+  }
+}
+
 /** Wraps a connection error so it names the database (URL without password) and the cause. */
-export function connectionError(url: string, error: unknown): Error {
+export function connectionError(url: string, error: unknown): PostgresOpenError {
   const cause = error as { message?: string; code?: string };
   const message = cause?.message ?? String(error);
-  return new Error(`PostgreSQL ${redactUrl(url)}: ${message}${cause?.code ? ` (${cause.code})` : ''}`, { cause: error });
+  return new PostgresOpenError(`PostgreSQL ${redactUrl(url)}: ${message}${cause?.code ? ` (${cause.code})` : ''}`, { cause: error });
 }
 
 /**

@@ -10,6 +10,7 @@ import type { FindingRuleRow, FleetSummary, HostDetail, HostQuery, HostSummary, 
 import { StoreBusyError, type EnrolledKey, type EnrollInput, type HostKeyChange, type HostKeyRecord, type IngestMeta, type Store, type StoreCounts, type StoreOptions, type TokenRecord } from '../../store.js';
 import { modeBit, prepareReport, ReportRejectedError, type PreparedReport } from '../ingest-rows.js';
 import { TokenNameTakenError } from '../sqlite-store.js';
+import { PostgresEndpointStore } from './endpoint-store.js';
 import { PostgresIdentityStore } from './identity-store.js';
 import { writeReport } from './ingest.js';
 import { migratePostgres } from './migrations.js';
@@ -23,11 +24,7 @@ export interface PostgresStoreOptions extends StoreOptions, PostgresPoolOptions 
   maxQueued?: number;
 }
 
-/**
- * Published endpoints on PostgreSQL (the Store's endpoint methods), kept apart like
- * sqlite-endpoint-store.ts. Until one is given, the store has no endpoints: none are listed,
- * and declaring or probing one is refused with a message saying so.
- */
+/** Published endpoints on PostgreSQL (the Store's endpoint methods), kept apart like sqlite-endpoint-store.ts: postgres/endpoint-store.ts. */
 export interface PostgresEndpoints {
   declareConfig(specs: readonly EndpointSpec[], at: string): Promise<void>;
   add(spec: EndpointSpec, at: string): Promise<DeclaredEndpoint>;
@@ -137,7 +134,7 @@ export class PostgresStore implements Store {
   private readonly maxClockSkewMs: number | undefined;
   private readonly maxQueued: number;
   private readonly identity: PostgresIdentityStore;
-  private endpoints: PostgresEndpoints | null = null;
+  private endpoints: PostgresEndpoints;
   private waiting = 0;
   private transactions = 0;
   private readonly background = new Set<Promise<unknown>>();
@@ -153,6 +150,7 @@ export class PostgresStore implements Store {
     this.maxClockSkewMs = options.maxClockSkewSeconds === undefined ? undefined : options.maxClockSkewSeconds * 1000;
     this.maxQueued = Math.max(1, options.maxQueued ?? 2000);
     this.identity = new PostgresIdentityStore(this.pool);
+    this.endpoints = new PostgresEndpointStore(this.pool);
   }
 
   /**
@@ -171,7 +169,7 @@ export class PostgresStore implements Store {
     return store;
   }
 
-  /** Plugs in the published-endpoint tables' store (postgres/endpoint-store.ts). */
+  /** Replaces the published-endpoint store (tests). */
   useEndpoints(endpoints: PostgresEndpoints): void {
     this.endpoints = endpoints;
   }
@@ -271,6 +269,11 @@ export class PostgresStore implements Store {
     if (this.closing) throw new Error('the store is closed');
     const at = new Date().toISOString();
     return keyId === undefined ? this.identity.revokeLive(hostId, at) : this.identity.revokeKey(hostId, keyId, at);
+  }
+
+  /** Host ids with pending keys (duplicate identities), sorted. */
+  async hostsWithPendingKeys(): Promise<string[]> {
+    return this.identity.hostsWithPendingKeys();
   }
 
   async acceptHostKey(hostId: string, keyId: string): Promise<HostKeyChange> {
@@ -466,43 +469,42 @@ export class PostgresStore implements Store {
 
   // --- published endpoints (PostgresEndpoints) -----------------------------------------------
 
-  private endpointStore(): PostgresEndpoints {
-    if (!this.endpoints) throw Object.assign(new Error('published endpoints are not stored on PostgreSQL yet: use the SQLite database for endpoint probes'), { statusCode: 501 });
-    return this.endpoints;
-  }
-
   async declareConfigEndpoints(specs: readonly EndpointSpec[]): Promise<void> {
-    if (!this.endpoints && specs.length === 0) return;
-    await this.endpointStore().declareConfig(specs, new Date().toISOString());
+    await this.endpoints.declareConfig(specs, new Date().toISOString());
   }
 
   async addEndpoint(spec: EndpointSpec): Promise<DeclaredEndpoint> {
-    return this.endpointStore().add(spec, new Date().toISOString());
+    return this.endpoints.add(spec, new Date().toISOString());
   }
 
   async removeEndpoint(name: string): Promise<boolean> {
-    return this.endpoints ? this.endpoints.remove(name) : false;
+    return this.endpoints.remove(name);
   }
 
   async listEndpoints(): Promise<DeclaredEndpoint[]> {
-    return this.endpoints ? this.endpoints.list() : [];
+    return this.endpoints.list();
   }
 
   async ingestProbeBatch(batch: ProbeBatch, meta: ProbeIngestMeta): Promise<ProbeAck> {
     if (this.closing) throw new Error('the store is closed');
-    return this.endpointStore().ingest(batch, meta);
+    return this.endpoints.ingest(batch, meta);
   }
 
   async endpointInputs(now: Date, name?: string): Promise<EndpointInput[]> {
-    return this.endpoints ? this.endpoints.inputs(this.staleBefore(now), name) : [];
+    return this.endpoints.inputs(this.staleBefore(now), name);
+  }
+
+  /** endpointInputs by a stale-before time (the AlertStore's endpoint facts, postgres/alert-store.ts). */
+  async endpointInputsBefore(staleBefore: string): Promise<EndpointInput[]> {
+    return this.endpoints.inputs(staleBefore);
   }
 
   async probeHistory(name: string, limit: number): Promise<Map<string, ProbeHistoryEntry[]>> {
-    return this.endpoints ? this.endpoints.history(name, limit) : new Map();
+    return this.endpoints.history(name, limit);
   }
 
   async pruneProbes(before: Date): Promise<number> {
-    return this.endpoints ? this.endpoints.prune(before.toISOString()) : 0;
+    return this.endpoints.prune(before.toISOString());
   }
 
   // --- maintenance ---------------------------------------------------------------------------

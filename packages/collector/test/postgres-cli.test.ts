@@ -1,0 +1,125 @@
+// `dualstack-collector` on PostgreSQL, as real processes: `--db postgres://…` (and DUALSTACK_DB)
+// selects the PostgreSQL store; a token made by one process authenticates a report sent to a
+// `serve` process on 127.0.0.1:0, which stores it and serves it back; bad databases are one line
+// and exit 1 with nothing written; `backup` checks the connection and names pg_dump.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, describe, test, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { reportFrom } from './helpers/reports.js';
+import { skipUnlessPostgres, startPostgresCluster, type PostgresCluster } from '../../../test/helpers/postgres.js';
+
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** `dualstack-collector serve` on 127.0.0.1:0; its port from its log. Killed by PID after the test. */
+async function serve(t: TestContext, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; base: string }> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', '--log-level', 'info', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  t.after(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`collector did not start: ${stderr}`)), 30_000);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const match = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`collector exited with ${code}: ${stderr}`)));
+  });
+  return { child, base: `http://127.0.0.1:${port}` };
+}
+
+describe('dualstack-collector --db postgres://', { skip: skipUnlessPostgres() }, () => {
+  let cluster: PostgresCluster;
+  before(async () => {
+    cluster = await startPostgresCluster();
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  test('serve on PostgreSQL: a report sent with a token made by another process is stored and served back; /healthz answers', async (t) => {
+    const url = await cluster.createDatabase();
+    const agent = await run(['token', 'create', '--name', 'agent-1', '--role', 'agent', '--db', url]);
+    assert.equal(agent.code, 0, agent.stderr);
+    // DUALSTACK_DB selects PostgreSQL too.
+    const reader = await run(['token', 'create', '--name', 'reader-1', '--role', 'reader'], { DUALSTACK_DB: url });
+    assert.equal(reader.code, 0, reader.stderr);
+    const { base } = await serve(t, ['--db', url]);
+
+    const report = reportFrom('dual-stack-services', { hostId: 'pg-e2e-1', collectedAt: new Date(Date.now() - 60_000) });
+    const post = () =>
+      fetch(`${base}/api/v1/reports`, { method: 'POST', headers: { authorization: `Bearer ${agent.stdout.trim()}`, 'content-type': 'application/json' }, body: JSON.stringify(report) });
+    const first = await post();
+    const ack = (await first.json()) as { reportId: string; hostId: string; duplicate: boolean };
+    assert.ok(first.status >= 200 && first.status < 300, JSON.stringify(ack));
+    assert.deepEqual([ack.reportId, ack.hostId, ack.duplicate], [report.reportId, 'pg-e2e-1', false]);
+    const again = (await (await post()).json()) as { duplicate: boolean };
+    assert.equal(again.duplicate, true);
+
+    const read = await fetch(`${base}/api/v1/hosts/pg-e2e-1`, { headers: { authorization: `Bearer ${reader.stdout.trim()}` } });
+    assert.equal(read.status, 200);
+    const detail = (await read.json()) as { host: { hostId: string }; services: unknown[] };
+    assert.equal(detail.host.hostId, 'pg-e2e-1');
+    assert.deepEqual(detail.services, report.services);
+    assert.equal((await fetch(`${base}/healthz`)).status, 200);
+    // Stored in PostgreSQL itself, not in some file.
+    const rows = await cluster.query<{ n: string }>('SELECT count(*) AS n FROM reports', [], new URL(url).pathname.slice(1));
+    assert.equal(Number(rows.rows[0]!.n), 1);
+  });
+
+  test('bad databases: one line naming the problem, exit 1, nothing written', async () => {
+    const missing = await run(['migrate', '--db', cluster.url('no_such_db')]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /database "no_such_db" does not exist/);
+    assert.equal(missing.stderr.trim().split('\n').length, 1, missing.stderr);
+
+    const refused = await run(['migrate', '--db', 'postgres://someone:s3cret@127.0.0.1:1/dualstack']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /ECONNREFUSED/);
+    assert.doesNotMatch(refused.stderr, /s3cret/, 'the password is never printed');
+    assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr);
+
+    const url = await cluster.createDatabase();
+    assert.equal((await run(['migrate', '--db', url])).code, 0);
+    const dbName = new URL(url).pathname.slice(1);
+    await cluster.query("INSERT INTO schema_migrations VALUES (999, 'from a newer collector', 'x')", [], dbName);
+    const newer = await run(['token', 'create', '--name', 'x', '--role', 'agent', '--db', url]);
+    assert.equal(newer.code, 1);
+    assert.match(newer.stderr, /schema version 999 is newer than this collector understands/);
+    assert.equal((await cluster.query<{ n: string }>('SELECT count(*) AS n FROM tokens', [], dbName)).rows[0]!.n, '0');
+  });
+
+  test('backup on PostgreSQL checks the connection and names pg_dump; no file is written', async (t) => {
+    const url = await cluster.createDatabase();
+    const dir = mkdtempSync(join(tmpdir(), 'dualstack-pg-backup-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const result = await run(['backup', join(dir, 'copy.db'), '--db', url]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /reached and healthy; back it up with PostgreSQL's own tools: pg_dump/);
+    assert.match(result.stderr, /pg_basebackup/);
+    assert.equal(existsSync(join(dir, 'copy.db')), false);
+  });
+});
