@@ -69,6 +69,25 @@ test('stored once: 202, then the same ack with 200 and duplicate; unknown names 
   assert.match(metrics, /^dualstack_probe_batches_total\{result="duplicate"\} 1$/m);
 });
 
+test('batch ids are compared in canonical lower case: the same batch with an upper-case batchId is a duplicate', async () => {
+  const batch = probeBatch({ hostId: 'vp-case', ipv4: true, ipv6: true }, [www()]);
+  const upper = { ...batch, batchId: batch.batchId.toUpperCase() };
+  assert.notEqual(upper.batchId, batch.batchId);
+  const first = await post(upper);
+  assert.equal(first.status, 202);
+  assert.equal(first.body.batchId, batch.batchId, 'the ack names the id in lower case');
+  const rows = probeRows();
+  const db = (c.store as unknown as { database: import('better-sqlite3').Database }).database;
+  assert.equal(db.prepare('SELECT count(*) FROM probe_batches WHERE batch_id = ?').pluck().get(batch.batchId), 1, 'stored in lower case');
+  const again = await post(batch);
+  assert.equal(again.status, 200);
+  assert.equal(again.body.duplicate, true);
+  const mixed = await post({ ...batch, batchId: batch.batchId.replace(/[a-f]/, (ch) => ch.toUpperCase()) });
+  assert.equal(mixed.status, 200);
+  assert.equal(mixed.body.duplicate, true);
+  assert.deepEqual(probeRows(), rows);
+});
+
 test('a bad field is refused naming it, and nothing is stored', async () => {
   const before = probeRows();
   const badOutcome = probeBatch(dualStack, [www()]) as any;

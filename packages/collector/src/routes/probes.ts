@@ -59,7 +59,10 @@ export const probeRoutes: FastifyPluginAsyncTypebox<{ timeoutMs: number }> = asy
       },
     },
     async (request, reply) => {
-      const ack = await app.store.ingestProbeBatch(request.body, { receivedAt: new Date().toISOString(), tokenId: storedTokenId(request) });
+      // A UUID is case-insensitive (RFC 9562): compared and stored in lower case, as reportId is, so
+      // a resend spelling it in upper case is the duplicate it is. Here, so every store backend gets it.
+      const batch = { ...request.body, batchId: request.body.batchId.toLowerCase() };
+      const ack = await app.store.ingestProbeBatch(batch, { receivedAt: new Date().toISOString(), tokenId: storedTokenId(request) });
       return reply.code(ack.duplicate ? 200 : 202).send(ack);
     },
   );
