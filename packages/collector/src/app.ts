@@ -69,7 +69,11 @@ function fieldOf(v: ValidationEntry): { path: string; message: string } {
  *   halfway through its handshake is left to the TLS handshake timeout.
  * - the connection of a request in flight when the close starts: it completes, and then would
  *   stay open as keep-alive (keepAliveTimeout, 72 s). Its response says Connection: close.
- * A request whose first bytes arrived is not touched: it completes as usual.
+ * A request whose first bytes arrived is not touched: it completes as usual. A request that
+ * starts while the collector drains (on a connection that stays open for a request in flight,
+ * or pipelined behind one) is answered 503 with Retry-After and a problem, before its body is
+ * read or its token looked up, instead of Fastify's bare 503: agents keep the report in their
+ * spool and send it to the next collector after Retry-After.
  */
 function closePromptly(app: FastifyInstance, tls: boolean): void {
   const connections = new Set<Socket>();
@@ -88,12 +92,23 @@ function closePromptly(app: FastifyInstance, tls: boolean): void {
     if (closing) reply.header('connection', 'close');
     return payload;
   });
+  // The first onRequest hook of the app: before authorization and the rate limit.
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    reply.header('retry-after', String(SHUTDOWN_RETRY_AFTER_SECONDS));
+    return sendProblem(reply, problem(503, 'shutting-down', 'Service Unavailable', `The collector is shutting down: requests in flight finish, new ones are refused. Send again in ${SHUTDOWN_RETRY_AFTER_SECONDS} s; the agent keeps the report in its spool.`));
+  });
 }
+
+/** What a request refused during shutdown is told to wait: a restart takes a few seconds. */
+export const SHUTDOWN_RETRY_AFTER_SECONDS = 5;
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: opts.config.bodyLimitBytes,
+    // closePromptly answers requests during shutdown itself (with Retry-After and a problem).
+    return503OnClosing: false,
     ...(opts.https ? { https: opts.https } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
   closePromptly(app, opts.https !== undefined);

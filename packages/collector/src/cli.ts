@@ -67,8 +67,8 @@ Common options:
                        (2400, host keys too), enroll (600), reader (1200), admin (3000),
                        anonymous (1200); replaces the config file's rateLimit, unset keys
                        take their default (docs/operations.md, "Limits")
-Logs are JSON lines on stdout. SIGTERM stops accepting, finishes in-flight requests and
-closes the database.`,
+Logs are JSON lines on stdout. SIGTERM stops accepting, finishes in-flight requests (a
+request that starts meanwhile gets 503 with Retry-After: 5) and closes the database.`,
   host: `Usage: dualstack-collector host list|revoke|accept [--db FILE] [--config FILE]
 
   host list                  one line per live or pending host key: host id, state, key id,

@@ -149,3 +149,81 @@ for (const tls of [false, true]) {
     }
   });
 }
+
+/** Resolves with what `socket` received once it closes, or rejects after `ms`: no step of the test can hang. */
+function responseOf(socket: Socket, ms: number): Promise<string> {
+  let text = '';
+  socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no complete answer within ${ms} ms; received so far: ${text.slice(0, 300)}`)), ms);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve(text);
+    });
+  });
+}
+
+test('HTTP: a request that starts while the collector drains gets 503 with Retry-After and a problem, nothing stored; the upload in flight is stored (202)', async (t) => {
+  assert.ok(existsSync(CLI), `${CLI} is missing: run npx turbo run build first`);
+  const dir = mkdtempSync(join(tmpdir(), 'dualstack-shutdown-503-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const db = join(dir, 'collector.db');
+  const created = await run(['token', 'create', '--db', db, '--name', 'agent', '--role', 'agent']);
+  assert.equal(created.code, 0, created.stderr);
+  const token = created.stdout.trim();
+  const served = await serve(t, db, false);
+  try {
+    const head = (token: string, body: Buffer) =>
+      `POST /api/v1/reports HTTP/1.1\r\nHost: 127.0.0.1:${served.port}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+    // In flight at the signal: its headers and half its body.
+    const inFlight = reportFrom('dual-stack-services', { hostId: 'drain-in-flight', collectedAt: new Date(Date.now() - 60_000) });
+    const inFlightBody = Buffer.from(JSON.stringify(inFlight));
+    const upload = await open(served.port, false);
+    const uploadAnswer = responseOf(upload.socket, 10_000);
+    upload.socket.write(head(token, inFlightBody));
+    upload.socket.write(inFlightBody.subarray(0, 1000));
+    // Started before the signal, but only its request line: the request itself comes during the drain.
+    const late = reportFrom('dual-stack-services', { hostId: 'drain-in-flight', collectedAt: new Date(Date.now() - 30_000) });
+    const lateBody = Buffer.from(JSON.stringify(late));
+    const lateConnection = await open(served.port, false);
+    const lateAnswer = responseOf(lateConnection.socket, 10_000);
+    const lateHead = head(token, lateBody);
+    lateConnection.socket.write(lateHead.slice(0, 20));
+    await sleep(500);
+
+    served.child.kill('SIGTERM');
+    await sleep(500);
+    lateConnection.socket.write(lateHead.slice(20));
+    lateConnection.socket.write(lateBody);
+    const refused = await lateAnswer;
+    const [refusedHead, ...refusedBody] = refused.split('\r\n\r\n');
+    assert.match(refusedHead!, /^HTTP\/1\.1 503 /, refused.slice(0, 300));
+    assert.match(refusedHead!, /^retry-after: 5$/im);
+    assert.match(refusedHead!, /^content-type: application\/problem\+json/im);
+    assert.match(refusedHead!, /^connection: close$/im);
+    const problem = JSON.parse(refusedBody.join('\r\n\r\n')) as { type: string; status: number; detail: string };
+    assert.equal(problem.type, 'urn:dualstack:problem:shutting-down');
+    assert.match(problem.detail, /shutting down.*Send again in 5 s/);
+
+    upload.socket.write(inFlightBody.subarray(1000));
+    const stored = await uploadAnswer;
+    assert.match(stored, /^HTTP\/1\.1 202 /, stored.slice(0, 300));
+
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([served.exited, new Promise<'still running'>((resolve) => (timer = setTimeout(() => resolve('still running'), EXIT_WITHIN_MS)))]);
+    clearTimeout(timer);
+    assert.notEqual(outcome, 'still running', `${EXIT_WITHIN_MS} ms after SIGTERM the collector still runs`);
+    assert.deepEqual([(outcome as Awaited<Served['exited']>).code, (outcome as Awaited<Served['exited']>).signal], [0, null]);
+
+    const check = new Database(db, { readonly: true, fileMustExist: true });
+    try {
+      assert.equal(check.prepare('SELECT count(*) FROM reports WHERE report_id = ?').pluck().get(inFlight.reportId), 1, 'the acknowledged upload is stored');
+      assert.equal(check.prepare('SELECT count(*) FROM reports').pluck().get(), 1, 'nothing of the refused request');
+    } finally {
+      check.close();
+    }
+  } finally {
+    // Ended by its PID whatever happened above.
+    if (served.child.exitCode === null && served.child.signalCode === null) process.kill(served.child.pid!, 'SIGKILL');
+  }
+});
