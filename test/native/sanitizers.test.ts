@@ -3,6 +3,24 @@
 // attributes and message types, kernel errors) through the attribute walk, each with the result
 // it must give; then live dumps, in this namespace and entering one made here and a path that
 // does not exist, through the code the module runs. Any finding aborts the driver (no recover).
+// The namespace holds 4000 listening sockets, so its dump spans many receive buffers. ~7 s.
+
+// 2000 TCP listeners and 2000 bound UDP sockets on [::], V6ONLY alternating.
+const HOLDER = `
+import resource, socket, time
+resource.setrlimit(resource.RLIMIT_NOFILE, (8192, 8192))
+held = []
+for i in range(2000):
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        s = socket.socket(socket.AF_INET6, kind)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, i % 2)
+        s.bind(("::", 0))
+        if kind == socket.SOCK_STREAM: s.listen()
+        held.append(s)
+print("READY", flush=True)
+time.sleep(1e9)
+`;
+import { once } from 'node:events';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -17,11 +35,13 @@ test('the attribute walk and the live dumps run clean under ASan and UBSan', { s
   const ns = await Netns.create('sanitize');
   t.after(() => ns.destroy());
   await ns.ip('link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1');
+  const holder = ns.spawn('python3', ['-c', HOLDER]);
+  await once(holder.stdout!, 'data');
   const r = spawnSync(driver, [`/run/netns/${ns.name}`, '/nonexistent/ns/net'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0', UBSAN_OPTIONS: 'print_stacktrace=1' } });
   t.diagnostic(r.stdout.trim());
   assert.equal(r.status, 0, `driver failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, /^ok \d+$/m);
-  assert.match(r.stdout, new RegExp(`entered /run/netns/${ns.name}: 0 records, \\d+ sysctl bytes, error 0`));
+  assert.match(r.stdout, new RegExp(`entered /run/netns/${ns.name}: 4000 records, \\d+ sysctl bytes, error 0`));
   assert.match(r.stdout, /entered \/nonexistent\/ns\/net: 0 records, 0 sysctl bytes, error -2 \(open\)/);
   assert.equal(r.stderr, '', 'no sanitizer report');
 });
