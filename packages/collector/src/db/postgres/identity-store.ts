@@ -5,7 +5,7 @@
 // once give one live key and one pending key, never two live ones.
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import type { EnrolledKey, EnrollInput, HostKeyChange, HostKeyRecord, HostKeyState, TokenRecord } from '../../store.js';
+import { HostLimitError, type EnrolledKey, type EnrollInput, type HostKeyChange, type HostKeyRecord, type HostKeyState, type TokenRecord } from '../../store.js';
 import { MAX_PENDING_KEYS, TooManyPendingKeysError } from '../sqlite-identity-store.js';
 import { withTransaction } from './pool.js';
 
@@ -16,6 +16,8 @@ interface SecretRow {
   expires_at: string | null;
   revoked_at: string | null;
   last_used_at: string | null;
+  max_hosts: number | null;
+  enrolled_hosts?: number;
 }
 
 interface KeyRow {
@@ -33,7 +35,7 @@ interface KeyRow {
 
 const KEY_COLUMNS = `k.id, k.host_id, k.state, k.hostname, k.facts, k.peer, s.name AS secret_name, k.created_at, k.last_used_at, k.revoked_at
   FROM host_keys k LEFT JOIN enroll_secrets s ON s.id = k.secret_id`;
-const SECRET_COLUMNS = 'id, name, created_at, expires_at, revoked_at, last_used_at';
+const SECRET_COLUMNS = 'id, name, created_at, expires_at, revoked_at, last_used_at, max_hosts';
 
 const secretOf = (row: SecretRow): TokenRecord => ({
   id: row.id,
@@ -44,6 +46,8 @@ const secretOf = (row: SecretRow): TokenRecord => ({
   lastUsedAt: row.last_used_at,
   hostId: null,
   expiresAt: row.expires_at,
+  maxHosts: row.max_hosts,
+  ...(row.enrolled_hosts !== undefined ? { enrolledHosts: row.enrolled_hosts } : {}),
 });
 
 const keyOf = (row: KeyRow): HostKeyRecord => ({
@@ -65,20 +69,37 @@ async function lockHostKeys(client: pg.PoolClient, hostId: string): Promise<KeyR
   return (await client.query<KeyRow>(`SELECT ${KEY_COLUMNS} WHERE k.host_id = $1 ORDER BY k.created_at DESC`, [hostId])).rows;
 }
 
+/**
+ * A new host beyond the secret's limit is refused (as on SQLite: its hosts are the host ids it
+ * enrolled that still have a live or pending key). The secret's row is locked first, so two
+ * collectors enrolling two new hosts with one secret at once count one after the other.
+ */
+async function checkHostLimit(client: pg.PoolClient, secretId: string, hostId: string, defaultMaxHosts: number | null): Promise<void> {
+  const secret = (await client.query<{ name: string; max_hosts: number | null }>('SELECT name, max_hosts FROM enroll_secrets WHERE id = $1 FOR UPDATE', [secretId])).rows[0];
+  const max = secret?.max_hosts ?? defaultMaxHosts;
+  if (!secret || max === null) return;
+  const hosts = await client.query<{ hosts: number; has: boolean }>(
+    "SELECT count(DISTINCT host_id) AS hosts, coalesce(bool_or(host_id = $2), false) AS has FROM host_keys WHERE secret_id = $1 AND state != 'revoked'",
+    [secretId, hostId],
+  );
+  const row = hosts.rows[0]!;
+  if (!row.has && row.hosts >= max) throw new HostLimitError(secret.name, max, secret.max_hosts === null);
+}
+
 export class PostgresIdentityStore {
   constructor(private readonly pool: pg.Pool) {}
 
-  async createSecret(input: { name: string; hash: string; expiresAt: string | null }, at: string): Promise<TokenRecord> {
+  async createSecret(input: { name: string; hash: string; expiresAt: string | null; maxHosts?: number | null }, at: string): Promise<TokenRecord> {
     const id = randomUUID();
     await this.pool.query(
       // One name space with tokens: the INSERT happens only when no token has the name.
-      `INSERT INTO enroll_secrets (id, name, hash, created_at, expires_at) SELECT $1, $2, $3, $4, $5
+      `INSERT INTO enroll_secrets (id, name, hash, created_at, expires_at, max_hosts) SELECT $1, $2, $3, $4, $5, $6
        WHERE NOT EXISTS (SELECT 1 FROM tokens WHERE name = $2) RETURNING id`,
-      [id, input.name, input.hash, at, input.expiresAt],
+      [id, input.name, input.hash, at, input.expiresAt, input.maxHosts ?? null],
     ).then((result) => {
       if (result.rowCount === 0) throw Object.assign(new Error(`a token named '${input.name}' already exists`), { nameTaken: true });
     });
-    return secretOf({ id, name: input.name, created_at: at, expires_at: input.expiresAt, revoked_at: null, last_used_at: null });
+    return secretOf({ id, name: input.name, created_at: at, expires_at: input.expiresAt, revoked_at: null, last_used_at: null, max_hosts: input.maxHosts ?? null });
   }
 
   async secretNamed(name: string): Promise<boolean> {
@@ -104,7 +125,10 @@ export class PostgresIdentityStore {
   }
 
   async listSecrets(): Promise<TokenRecord[]> {
-    return (await this.pool.query<SecretRow>(`SELECT ${SECRET_COLUMNS} FROM enroll_secrets ORDER BY created_at, name`)).rows.map(secretOf);
+    const sql = `SELECT ${SECRET_COLUMNS},
+        (SELECT count(DISTINCT host_id) FROM host_keys k WHERE k.secret_id = s.id AND k.state != 'revoked') AS enrolled_hosts
+      FROM enroll_secrets s ORDER BY created_at, name COLLATE "C"`;
+    return (await this.pool.query<SecretRow>(sql)).rows.map(secretOf);
   }
 
   async revokeSecret(idOrName: string, at: string): Promise<boolean> {
@@ -118,6 +142,7 @@ export class PostgresIdentityStore {
           const keys = await lockHostKeys(client, input.hostId);
           const live = keys.find((k) => k.state === 'live');
           if (live && keys.filter((k) => k.state === 'pending').length >= MAX_PENDING_KEYS) throw new TooManyPendingKeysError(input.hostId);
+          if (input.secretId) await checkHostLimit(client, input.secretId, input.hostId, input.defaultMaxHosts ?? null);
           const id = randomUUID();
           const state: HostKeyState = live ? 'pending' : 'live';
           await client.query('INSERT INTO host_keys (id, host_id, hash, state, hostname, facts, peer, secret_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
@@ -141,7 +166,7 @@ export class PostgresIdentityStore {
 
   /** Host ids with pending keys (duplicate identities), sorted. */
   async hostsWithPendingKeys(): Promise<string[]> {
-    return (await this.pool.query<{ host_id: string }>("SELECT DISTINCT host_id FROM host_keys WHERE state = 'pending' ORDER BY host_id COLLATE \"C\"")).rows.map((r) => r.host_id);
+    return (await this.pool.query<{ host_id: string }>("SELECT host_id FROM host_keys WHERE state = 'pending' GROUP BY host_id ORDER BY host_id COLLATE \"C\"")).rows.map((r) => r.host_id);
   }
 
   async keysOf(hostId: string): Promise<HostKeyRecord[]> {

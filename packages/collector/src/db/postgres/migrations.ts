@@ -365,6 +365,15 @@ export const postgresMigrations: readonly PostgresMigration[] = [
     description: 'alerting: alert states, events, groups, evaluations, readiness references, service snapshot, outbox, delivery attempts',
     sql: V2,
   },
+  {
+    version: 3,
+    description: 'quotas: the most hosts an enroll secret may enroll (SQLite migration 9)',
+    // NULL: the configuration's maxHostsPerEnrollSecret, or no limit. The index counts a secret's hosts.
+    sql: `
+      ALTER TABLE enroll_secrets ADD COLUMN max_hosts INTEGER CONSTRAINT max_hosts_positive CHECK (max_hosts IS NULL OR max_hosts >= 1);
+      CREATE INDEX host_keys_by_secret ON host_keys (secret_id, host_id) WHERE state != 'revoked';
+    `,
+  },
 ];
 
 /** The PostgreSQL schema version this code writes and understands. */

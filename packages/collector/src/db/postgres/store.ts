@@ -187,12 +187,12 @@ export class PostgresStore implements Store {
 
   // --- tokens --------------------------------------------------------------------------------
 
-  async createToken(input: { name: string; role: Role; hash: string; expiresAt?: string | null }): Promise<TokenRecord> {
+  async createToken(input: { name: string; role: Role; hash: string; expiresAt?: string | null; maxHosts?: number | null }): Promise<TokenRecord> {
     const id = randomUUID();
     const createdAt = new Date().toISOString();
     if (input.role === 'host') throw new Error('host keys are issued by enrollment (POST /api/v1/enroll), not created as tokens');
     try {
-      if (input.role === 'enroll') return await this.identity.createSecret({ name: input.name, hash: input.hash, expiresAt: input.expiresAt ?? null }, createdAt);
+      if (input.role === 'enroll') return await this.identity.createSecret({ name: input.name, hash: input.hash, expiresAt: input.expiresAt ?? null, maxHosts: input.maxHosts ?? null }, createdAt);
       const result = await this.pool.query(
         `INSERT INTO tokens (id, name, role, hash, created_at) SELECT $1, $2, $3, $4, $5
          WHERE NOT EXISTS (SELECT 1 FROM enroll_secrets WHERE name = $2)`,
@@ -432,7 +432,7 @@ export class PostgresStore implements Store {
         findings: g.findings,
         hostIds: (
           await this.pool.query<{ host_id: string }>(
-            'SELECT DISTINCT host_id FROM findings WHERE resolved_at IS NULL AND rule = $1 AND severity = $2 ORDER BY host_id LIMIT $3',
+            'SELECT host_id FROM findings WHERE resolved_at IS NULL AND rule = $1 AND severity = $2 GROUP BY host_id ORDER BY host_id COLLATE "C" LIMIT $3',
             [g.rule, g.severity, RULE_HOST_IDS],
           )
         ).rows.map((r) => r.host_id),
