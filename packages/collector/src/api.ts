@@ -55,6 +55,12 @@ export const HostSummary = Type.Object({
   readiness: Type.Number({ description: 'Share of exposed services that are dual-stack, 0..1 (1 when none are exposed and IPv6 routes).' }),
 });
 
+/** A row of GET /api/v1/hosts: the host, and whether other machines enrolled with its id. */
+export const HostListItem = Type.Object({
+  ...HostSummary.properties,
+  duplicateIdentity: Type.Boolean({ description: 'Other machines enrolled with this host id and wait with pending keys (GET /api/v1/hosts/ID, identity).' }),
+});
+
 export const StoredFinding = Type.Object({
   ...Finding.properties,
   firstSeen: Type.String(),
@@ -92,6 +98,21 @@ export const HostDetail = Type.Object({
         enrolled: Type.Boolean({ description: 'Whether the host has a live host key (false: it reports with an agent token, or its key was revoked)' }),
         pendingKeys: Type.Integer({ description: 'Later enrollments with this host id: a duplicate identity when above 0' }),
         fix: Nullable(Type.String({ description: 'With pending keys: what to run on a clone, or how to accept the new machine' })),
+        live: Nullable(
+          Type.Object({
+            createdAt: Type.String({ format: 'date-time', description: 'When the live key was enrolled' }),
+            lastUsedAt: Nullable(Type.String({ format: 'date-time', description: 'Its last accepted request' })),
+          }),
+        ),
+        pending: Type.Array(
+          Type.Object({
+            id: Type.String({ description: 'The key id, for host accept or host revoke' }),
+            hostname: Type.String({ description: 'What the enrolling machine said its hostname was' }),
+            peer: Nullable(Type.String({ description: 'The enrolling client address as the collector saw it' })),
+            createdAt: Type.String({ format: 'date-time', description: 'When it enrolled' }),
+          }),
+          { description: 'The pending keys, oldest first' },
+        ),
       },
       { description: 'Host-key state (enrollment): a duplicate identity shows here.' },
     ),
@@ -151,6 +172,12 @@ export const FleetSummary = Type.Object({
   connections: Type.Object({ ipv4: Type.Integer(), ipv6: Type.Integer(), mapped: Type.Integer() }),
   findings: Type.Object({ critical: Type.Integer(), warning: Type.Integer(), info: Type.Integer() }),
   generatedAt: Type.String(),
+});
+
+/** GET /api/v1/summary: the fleet summary and the duplicate identities counted beside it. */
+export const SummaryView = Type.Object({
+  ...FleetSummary.properties,
+  duplicateIdentities: Type.Integer({ description: 'Host ids with pending host keys: other machines enrolled with them (the duplicate-identity alert).' }),
 });
 
 export type Role = Static<typeof Role>;

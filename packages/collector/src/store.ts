@@ -131,6 +131,8 @@ export interface Store {
    * settled, the live key stays).
    */
   revokeHostKey(hostId: string, keyId?: string): Promise<HostKeyChange>;
+  /** Host ids with pending keys (duplicate identities), sorted: the host list marks them, the summary counts them. */
+  hostsWithPendingKeys(): Promise<string[]>;
   /** Makes a pending key of the host its live key, revoking the live one, in one transaction. */
   acceptHostKey(hostId: string, keyId: string): Promise<HostKeyChange>;
 

@@ -177,19 +177,30 @@ test('GET /api/v1/hosts/:id shows a duplicate identity as host-level state: pend
   assert.equal((await report(live.body.key, 'state-a')).status, 202);
   const plain = await apiCall(c, 'GET', '/api/v1/hosts/state-a', c.tokens.reader);
   assert.equal(plain.status, 200);
-  assert.deepEqual(plain.body.identity, { enrolled: true, pendingKeys: 0, fix: null });
+  const usedAt = plain.body.identity.live.lastUsedAt;
+  assert.ok(usedAt, 'the report just sent used the key');
+  assert.deepEqual(plain.body.identity, { enrolled: true, pendingKeys: 0, fix: null, live: { createdAt: live.body.createdAt, lastUsedAt: usedAt }, pending: [] });
+  const marks = async () => {
+    const page = await apiCall(c, 'GET', '/api/v1/hosts?q=state-a', c.tokens.reader);
+    return [page.body.items.map((x: { hostId: string; duplicateIdentity: boolean }) => [x.hostId, x.duplicateIdentity]), (await apiCall(c, 'GET', '/api/v1/summary', c.tokens.reader)).body.duplicateIdentities];
+  };
+  const othersBefore = (await marks())[1];
 
   const clone = await enroll('state-a', 'state-2');
   const dup = await apiCall(c, 'GET', '/api/v1/hosts/state-a', c.tokens.reader);
   assert.equal(dup.body.identity.pendingKeys, 1);
   assert.match(dup.body.identity.fix, /rm \/etc\/machine-id && systemd-machine-id-setup/);
   assert.match(dup.body.identity.fix, new RegExp(`host accept state-a ${clone.body.keyId}`));
+  assert.deepEqual(dup.body.identity.pending, [{ id: clone.body.keyId, hostname: 'state-2', peer: '127.0.0.1', createdAt: clone.body.createdAt }]);
+  // The host list marks it, the summary counts it.
+  assert.deepEqual(await marks(), [[['state-a', true]], othersBefore + 1]);
 
   assert.equal((await apiCall(c, 'POST', `/api/v1/host-keys/state-a/accept/${clone.body.keyId}`, c.tokens.admin)).status, 200);
-  assert.deepEqual((await apiCall(c, 'GET', '/api/v1/hosts/state-a', c.tokens.reader)).body.identity, { enrolled: true, pendingKeys: 0, fix: null });
+  assert.deepEqual((await apiCall(c, 'GET', '/api/v1/hosts/state-a', c.tokens.reader)).body.identity, { enrolled: true, pendingKeys: 0, fix: null, live: { createdAt: clone.body.createdAt, lastUsedAt: null }, pending: [] });
+  assert.deepEqual(await marks(), [[['state-a', false]], othersBefore]);
   // A host that reports with an agent token has no host key: not enrolled.
   const token = await c.store.createToken({ name: 'agent-state-b', role: 'agent', hash: hashToken('dsk_state_b_token') });
   assert.ok(token);
   assert.equal((await report('dsk_state_b_token', 'state-b')).status, 202);
-  assert.deepEqual((await apiCall(c, 'GET', '/api/v1/hosts/state-b', c.tokens.reader)).body.identity, { enrolled: false, pendingKeys: 0, fix: null });
+  assert.deepEqual((await apiCall(c, 'GET', '/api/v1/hosts/state-b', c.tokens.reader)).body.identity, { enrolled: false, pendingKeys: 0, fix: null, live: null, pending: [] });
 });

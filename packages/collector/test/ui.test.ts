@@ -854,6 +854,45 @@ describe('the dashboard in Chromium', { skip: skipUnlessAvailable(missing, 'chro
     await page.close();
   });
 
+  test('a duplicate identity: marked in the host list, counted on the overview, the host page shows both keys, the fix and the admin commands; gone once the pending key is revoked', async () => {
+    const target = fleet.find((x) => !x.stale)!;
+    const live = await c.store.enrollHost({ secretId: null, hostId: target.hostId, hostname: target.hostname, facts: {}, peer: '192.0.2.10', hash: `ui-live-${target.hostId}` });
+    const clone = await c.store.enrollHost({ secretId: null, hostId: target.hostId, hostname: 'clone-<b>of</b>.example.net', facts: {}, peer: '192.0.2.77', hash: `ui-clone-${target.hostId}` });
+    assert.equal(clone.state, 'pending');
+
+    const list = await open('/hosts', 'hosts');
+    const marked = async (p: Page) => p.$$eval('table.hosts tbody tr', (trs) => trs.filter((tr) => tr.querySelector('.badge.duplicate')).map((tr) => tr.getAttribute('data-host-id')));
+    assert.deepEqual(await marked(list), [target.hostId]);
+    await list.close();
+    const overview = await open('/', 'overview');
+    assert.equal(await text(overview, '[data-metric="duplicate-identities"]'), '1');
+    await overview.close();
+
+    const page = await open(`/hosts/${target.hostId}`, 'host');
+    assert.match(await text(page, '[data-identity="duplicate"]'), /^host key enrolled .+, last used never duplicate identity$/);
+    const rows = await page.$$eval('#identity table.pending-keys tbody tr', (trs) => trs.map((tr) => [tr.getAttribute('data-key-id'), ...[...tr.querySelectorAll('td')].map((td) => td.textContent)]));
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0]![0], clone.keyId);
+    assert.equal(rows[0]![1], 'clone-<b>of</b>.example.net', 'the name the clone gave, as text');
+    assert.equal(rows[0]![2], '192.0.2.77');
+    assert.equal(await text(page, '#identity [data-command="accept"]'), `dualstack-collector host accept ${target.hostId} ${clone.keyId}`);
+    assert.equal(await text(page, '#identity [data-command="revoke"]'), `dualstack-collector host revoke ${target.hostId} ${clone.keyId}`);
+    assert.match(await text(page, '#identity .identity-fix'), /rm \/etc\/machine-id && systemd-machine-id-setup; rm -f \/var\/lib\/dualstack\/host\.key/);
+    assert.equal(await page.locator('nav.toc a[href="#identity"]').count(), 1);
+    await page.locator('section#identity').screenshot({ path: join(shots, 'host-duplicate-identity.png') });
+    await page.close();
+
+    assert.ok((await c.store.revokeHostKey(target.hostId, clone.keyId)).ok);
+    const settled = await open(`/hosts/${target.hostId}`, 'host');
+    assert.equal(await settled.locator('#identity').count(), 0);
+    assert.equal(await settled.locator('[data-identity="enrolled"]').count(), 1);
+    await settled.close();
+    const after = await open('/hosts', 'hosts');
+    assert.deepEqual(await marked(after), []);
+    await after.close();
+    assert.ok(live.keyId);
+  });
+
   test('the page fetched nothing but the collector, and logged no error (CSP included)', () => {
     assert.deepEqual(watch.foreign, []);
     assert.deepEqual(watch.consoleErrors, []);

@@ -100,6 +100,7 @@ export class SqliteIdentityStore {
       keysOfHost: db.prepare<[string], KeyRow>(`SELECT ${KEY_COLUMNS} WHERE k.host_id = ? ORDER BY k.created_at DESC`),
       keyOfHost: db.prepare<[string, string], KeyRow>(`SELECT ${KEY_COLUMNS} WHERE k.host_id = ? AND k.id = ?`),
       hostKnown: db.prepare<[string], number>('SELECT count(*) FROM host_keys WHERE host_id = ?').pluck(),
+      pendingHosts: db.prepare<[], string>("SELECT DISTINCT host_id FROM host_keys WHERE state = 'pending' ORDER BY host_id").pluck(),
       revokeKey: db.prepare<[string, string]>("UPDATE host_keys SET state = 'revoked', revoked_at = ? WHERE id = ?"),
       makeLive: db.prepare<[string]>("UPDATE host_keys SET state = 'live' WHERE id = ? AND state = 'pending'"),
     };
@@ -174,6 +175,11 @@ export class SqliteIdentityStore {
   /** Every key that is not revoked (live and pending), by host id. */
   listKeys(): HostKeyRecord[] {
     return this.s.keys.all().map(keyOf);
+  }
+
+  /** Host ids with pending keys (duplicate identities). */
+  hostsWithPendingKeys(): string[] {
+    return this.s.pendingHosts.all();
   }
 
   /** One host's keys, newest first, revoked ones included. */

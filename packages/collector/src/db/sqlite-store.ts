@@ -422,6 +422,10 @@ export class SqliteStore implements Store {
     return keyId === undefined ? this.identity.revokeLive(hostId, at) : this.identity.revokeKey(hostId, keyId, at);
   }
 
+  async hostsWithPendingKeys(): Promise<string[]> {
+    return this.identity.hostsWithPendingKeys();
+  }
+
   async acceptHostKey(hostId: string, keyId: string): Promise<HostKeyChange> {
     if (this.closing) throw new Error('the store is closed');
     return this.identity.accept(hostId, keyId, new Date().toISOString());

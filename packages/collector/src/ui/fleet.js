@@ -111,6 +111,10 @@ export async function overview({ signal }) {
         summary.staleHosts > 0
           ? h('a', { href: hashHref('/hosts', { stale: 'true' }) }, h('span', { dataset: { metric: 'stale' } }, num(summary.staleHosts)), ' stale')
           : h('span', null, h('span', { dataset: { metric: 'stale' } }, '0'), ' stale'),
+        // Other machines enrolled with a host's id (clones): marked in the host list, and alerted.
+        summary.duplicateIdentities > 0
+          ? h('span', { class: 'warn' }, '; ', h('span', { dataset: { metric: 'duplicate-identities' } }, num(summary.duplicateIdentities)), ` with a duplicate identity (marked in the host list)`)
+          : null,
       ),
     ),
     card(

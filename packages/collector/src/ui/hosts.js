@@ -3,6 +3,7 @@ import { get, getResource } from './api.js';
 import { shareBar, sparkline } from './chart.js';
 import { MODES, SEVERITIES, endpointHref, findingCounts, h, hashHref, hostHref, modeInfo, notFoundView, num, pct, replace, table, time, yesNo } from './dom.js';
 import { findingsSection } from './findings.js';
+import { duplicateBadge, identityFact, identitySection } from './identity.js';
 
 const PAGE = 100;
 const FILTERS = ['q', 'rule', 'severity', 'mode', 'stale'];
@@ -13,7 +14,7 @@ function hostRow(host) {
   return h(
     'tr',
     { dataset: { hostId: host.hostId } },
-    h('th', { scope: 'row' }, h('a', { href: hostHref(host.hostId) }, host.hostname), h('div', { class: 'sub mono' }, host.hostId)),
+    h('th', { scope: 'row' }, h('a', { href: hostHref(host.hostId) }, host.hostname), h('div', { class: 'sub mono' }, host.hostId), host.duplicateIdentity ? h('div', null, duplicateBadge()) : null),
     h('td', null, host.distro ?? '–', h('div', { class: 'sub' }, host.kernel ?? '')),
     h('td', null, time(host.lastSeen), host.stale ? h('div', null, h('span', { class: 'badge stale' }, 'stale')) : null),
     h('td', null, yesNo(host.ipv6Routable, 'routes', 'unroutable')),
@@ -523,6 +524,7 @@ export async function host({ signal, id, params }) {
     ['IPv6 routing', yesNo(summary.ipv6Routable, 'the kernel routes global IPv6', 'the kernel cannot route global IPv6')],
     ['IPv4 routing', yesNo(summary.ipv4Routable, 'routes', 'unroutable')],
     ['Readiness', h('span', null, `${pct(summary.readiness)} (${num(summary.services.dual)} of ${num(summary.services.exposed)} exposed services dual-stack) `, shareBar(summary.readiness))],
+    ...(detail.identity ? [['Identity', identityFact(detail.identity)]] : []),
     ['Agent', `${r.agent?.version ?? '?'}${r.host?.privileged === false ? ' — not root: process owners may be missing' : ''}${r.host?.replay ? ' — replayed from a captured /proc tree' : ''}`],
   ];
   // An endpoint's backend link (#/hosts/ID?service=tcp/443&endpoint=www) marks that service's row and scrolls to it.
@@ -551,8 +553,9 @@ export async function host({ signal, id, params }) {
       h(
         'nav',
         { class: 'toc', 'aria-label': 'On this page' },
-        h('ul', { class: 'inline' }, [['#services', 'Sockets'], ...(namespaces.length ? [['#namespaces', 'Containers']] : []), ...(fw ? [['#firewall', 'Firewall']] : []), ['#findings', 'Findings'], ['#routing', 'Routing'], ['#sysctls', 'Sysctls'], ['#history', 'History']].map(([target, label]) => h('li', null, h('a', { href: target, dataset: { scroll: target.slice(1) } }, label)))),
+        h('ul', { class: 'inline' }, [...(detail.identity?.pendingKeys ? [['#identity', 'Duplicate identity']] : []), ['#services', 'Sockets'], ...(namespaces.length ? [['#namespaces', 'Containers']] : []), ...(fw ? [['#firewall', 'Firewall']] : []), ['#findings', 'Findings'], ['#routing', 'Routing'], ['#sysctls', 'Sysctls'], ['#history', 'History']].map(([target, label]) => h('li', null, h('a', { href: target, dataset: { scroll: target.slice(1) } }, label)))),
       ),
+      identitySection(summary.hostId, detail.identity),
       h('section', { id: 'services', 'aria-labelledby': 'services-h', class: 'panel' }, h('h2', { id: 'services-h' }, `Sockets (${detail.services.length} services)`), servicesTable ?? h('p', { class: 'muted' }, 'No listening services.')),
       namespacesSection(namespaces),
       fw ? firewallSection(fw) : null,
