@@ -5,6 +5,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createPool, isPostgresUrl, redactUrl, PostgresUrlError } from '../src/db/postgres/pool.js';
 import { migratePostgres, postgresSchemaVersion, POSTGRES_SCHEMA_VERSION, PostgresSchemaTooNewError } from '../src/db/postgres/migrations.js';
+import { PostgresStore } from '../src/db/postgres/store.js';
+import { StoreBusyError } from '../src/store.js';
+import { reportFrom } from './helpers/reports.js';
 import { skipUnlessPostgres, startPostgresCluster, type PostgresCluster } from '../../../test/helpers/postgres.js';
 
 test('postgres URLs: recognised by scheme, redacted without the password, refused without a database', () => {
@@ -61,6 +64,27 @@ describe('on a real PostgreSQL', { skip: skipUnlessPostgres() }, () => {
       await assert.rejects(pool.query('SELECT 1'), /database "nope" does not exist/);
     } finally {
       await pool.end();
+    }
+  });
+
+  test('a database that refuses connections: ingest is StoreBusyError (503 + Retry-After), and works again by itself when it is back', async () => {
+    const url = await cluster.createDatabase();
+    const name = new URL(url).pathname.slice(1);
+    const store = await PostgresStore.open(url, { staleAfterSeconds: 900, max: 2, connectionTimeoutMs: 5000 });
+    try {
+      await store.ingestReport(reportFrom('ipv6-off', { hostId: 'down-1', collectedAt: new Date(Date.now() - 60_000) }), { receivedAt: new Date().toISOString(), tokenId: null, bytes: 1 });
+      // No new connection is let in (55000, superusers included), and the store's open ones are ended (57P01).
+      await cluster.query(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS false`);
+      await cluster.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid != pg_backend_pid()', [name]);
+      const report = reportFrom('ipv6-off', { hostId: 'down-2', collectedAt: new Date(Date.now() - 30_000) });
+      const meta = { receivedAt: new Date().toISOString(), tokenId: null, bytes: 1 };
+      await assert.rejects(store.ingestReport(report, meta), (error: Error) => error instanceof StoreBusyError && error.statusCode === 503 && error.retryAfterSeconds > 0 && !/s3cret/.test(error.message));
+      await cluster.query(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS true`);
+      const ack = await store.ingestReport(report, meta);
+      assert.equal(ack.duplicate, false);
+      assert.equal((await store.counts()).reports, 2);
+    } finally {
+      await store.close();
     }
   });
 });

@@ -111,6 +111,20 @@ export function rejectionOf(error: unknown, reportId: string): unknown {
   return new ReportRejectedError(reportId, field, `report ${reportId} cannot be stored: ${why}${field ? ` (${field})` : ''}`, { cause: error });
 }
 
+/**
+ * A connection from the pool. Failing to get one (refused, the socket gone, shutting down, not
+ * accepting connections, no free connection in time) is marked connectFailed: the database is
+ * unavailable to this collector, and the report should come again later (store.ts, isUnavailable).
+ */
+export async function connect(pool: pg.Pool): Promise<pg.PoolClient> {
+  try {
+    return await pool.connect();
+  } catch (error) {
+    if (error !== null && typeof error === 'object') Object.assign(error, { connectFailed: true });
+    throw error;
+  }
+}
+
 /** Serialization failures and deadlocks: the transaction may simply be run again. */
 export function isRetryable(error: unknown): boolean {
   const code = (error as { code?: string } | null)?.code;
@@ -123,7 +137,7 @@ export function isRetryable(error: unknown): boolean {
  */
 export async function writeReport(pool: pg.Pool, p: PreparedReport): Promise<WriteResult> {
   for (let attempt = 1; ; attempt++) {
-    const client = await pool.connect();
+    const client = await connect(pool);
     let broken: Error | undefined;
     try {
       // Most duplicates are resends of a report stored long ago: answered without a transaction.

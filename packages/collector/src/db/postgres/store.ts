@@ -120,7 +120,8 @@ const tokenOf = (row: TokenRow): TokenRecord => ({ id: row.id, name: row.name, r
  * in time): the caller answers 503 with Retry-After, and agents keep the report in their spool.
  */
 export function isUnavailable(error: unknown): boolean {
-  const e = error as { code?: string; message?: string } | null;
+  const e = error as { code?: string; message?: string; connectFailed?: boolean } | null;
+  if (e?.connectFailed === true) return true;
   const code = e?.code ?? '';
   if (['ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH'].includes(code)) return true;
   // 08: connection exception; 57P01-03: admin shutdown, crash shutdown, cannot connect now; 53300: too many connections.
