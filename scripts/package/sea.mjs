@@ -11,7 +11,8 @@
 // 2. sea-config.json -> `node --experimental-sea-config` -> the preparation blob, made by the
 //    runtime that will carry it (the blob must come from the same Node version);
 // 3. that runtime's binary (scripts/package/node-runtime.mjs: from the npm registry, pinned
-//    and checked) copied, and the blob injected with postject under the sentinel fuse.
+//    and checked) copied without its debug symbols (findStrip), the blob injected with postject
+//    under the sentinel fuse, and the result's --version checked (checkExecutable).
 //
 // The code cache (V8's compiled code for the main script, in the blob) is on by default: the
 // agent starts in about half the time with it (test/bench/sea.bench.mjs prints the figures).
@@ -67,6 +68,24 @@ export function runnerFor(arch) {
 }
 
 /**
+ * The published Node.js binaries keep their debug symbols (about a sixth of the file); the
+ * executables drop them (strip --strip-all: the dynamic symbol table that native addons link
+ * against stays). strip works on its own architecture's ELF files only: binutils' `strip` for
+ * this host's, the cross binutils' for the other.
+ */
+const STRIP = { x64: ['x86_64-linux-gnu-strip'], arm64: ['aarch64-linux-gnu-strip'] };
+STRIP[HOST_ARCH]?.push('strip');
+
+export function findStrip(arch) {
+  const dirs = (process.env.PATH ?? '').split(delimiter).concat('/usr/bin');
+  for (const name of STRIP[arch] ?? []) {
+    const found = dirs.map((dir) => join(dir || '.', name)).find((path) => existsSync(path));
+    if (found) return found;
+  }
+  return null;
+}
+
+/**
  * Runs `<executable> --version` (under qemu-user for another architecture) and throws unless it
  * prints the agent's version: a runtime without the blob (or with a broken one) answers with
  * Node's own version or fails, and an agent whose AGENT_VERSION (packages/agent/src/scan.ts)
@@ -107,7 +126,12 @@ export async function buildExecutable({ arch, bundle, outfile, codeCache = true,
     execFileSync(maker[0], [...maker.slice(1), '--experimental-sea-config', join(work, 'sea-config.json')], { cwd: work, stdio: ['ignore', 'ignore', 'pipe'] });
     mkdirSync(dirname(outfile), { recursive: true });
     const partial = `${outfile}.partial`;
-    copyFileSync(runtime.node, partial);
+    const strip = findStrip(arch);
+    if (strip) execFileSync(strip, ['--strip-all', '-o', partial, runtime.node]);
+    else {
+      log(`sea: ${arch}: no ${STRIP[arch].join(' or ')} here (Debian: binutils, binutils-aarch64-linux-gnu): the runtime is not stripped`);
+      copyFileSync(runtime.node, partial);
+    }
     chmodSync(partial, 0o755);
     const { inject } = createRequire(import.meta.url)('postject');
     // postject logs through console.log/warn (LIEF's ELF notes warnings included): kept off stdout.
@@ -123,7 +147,7 @@ export async function buildExecutable({ arch, bundle, outfile, codeCache = true,
     if (runner === null) log(`sea: ${arch}: not checked (no qemu-user to run it here)`);
     else checkExecutable(partial, arch);
     renameSync(partial, outfile);
-    return { arch, outfile, bytes: statSync(outfile).size, codeCache: cache, runtime };
+    return { arch, outfile, bytes: statSync(outfile).size, codeCache: cache, stripped: strip !== null, runtime };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -164,6 +188,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     log: (line) => process.stderr.write(`${line}\n`),
   });
   for (const e of executables) {
-    process.stdout.write(`wrote ${relative(process.cwd(), e.outfile) || e.outfile}: ${e.bytes} bytes (Node.js ${e.runtime.version}, ${e.codeCache ? 'with' : 'without'} code cache)\n`);
+    process.stdout.write(`wrote ${relative(process.cwd(), e.outfile) || e.outfile}: ${e.bytes} bytes (Node.js ${e.runtime.version}, ${e.codeCache ? 'with' : 'without'} code cache, ${e.stripped ? 'stripped' : 'not stripped'})\n`);
   }
 }

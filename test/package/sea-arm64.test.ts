@@ -18,12 +18,13 @@ const skip = skipUnlessAvailable(sea.findQemu('arm64') ? false : 'qemu-aarch64-s
 let dir = '';
 let exe = '';
 let codeCache = false;
+let stripped = false;
 
 before(async () => {
   if (skip) return;
   dir = mkdtempSync(join(tmpdir(), 'dualstack-sea-arm64-'));
   const cjs = (await packageAgent({ outfile: join(dir, 'dualstack-agent.cjs'), format: 'cjs' })).outfile;
-  ({ outfile: exe, codeCache } = await sea.buildExecutable({ arch: 'arm64', bundle: cjs, outfile: join(dir, 'dualstack-agent-linux-arm64') }));
+  ({ outfile: exe, codeCache, stripped } = await sea.buildExecutable({ arch: 'arm64', bundle: cjs, outfile: join(dir, 'dualstack-agent-linux-arm64') }));
 });
 after(() => dir && rmSync(dir, { recursive: true, force: true }));
 
@@ -33,10 +34,11 @@ function arm64(args: string[]) {
   return spawnSync(qemu!, [...qemuArgs, exe, ...args], { encoding: 'utf8', env: {}, timeout: 120_000 });
 }
 
-test('the executable is an aarch64 ELF, built with its code cache', { skip }, () => {
+test('the executable is an aarch64 ELF, built with its code cache and stripped (aarch64-linux-gnu-strip)', { skip }, () => {
   const file = spawnSync('od', ['-An', '-tx1', '-j18', '-N2', exe], { encoding: 'utf8' });
   assert.equal(file.stdout.trim(), 'b7 00', 'e_machine of an aarch64 ELF is 0xb7 (EM_AARCH64)');
   assert.equal(codeCache, true);
+  assert.equal(stripped, true);
 });
 
 test('under qemu-user, --version prints the agent\'s version (packages/agent/package.json)', { skip }, () => {

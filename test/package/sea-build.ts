@@ -11,7 +11,7 @@ export const FIXTURE_PROC = join(REPO, 'test/fixtures/dual-stack-services/proc')
 export const FIXTURE_GOLDEN = join(REPO, 'test/golden/dual-stack-services.json');
 
 interface Runtime { arch: string; version: string; node: string; package: string; integrity: string }
-interface Executable { arch: string; outfile: string; bytes: number; codeCache: boolean; runtime: Runtime }
+interface Executable { arch: string; outfile: string; bytes: number; codeCache: boolean; stripped: boolean; runtime: Runtime }
 
 export interface Sea {
   ARCHES: readonly string[];

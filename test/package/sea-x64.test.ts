@@ -20,13 +20,14 @@ const LIVE_SCAN = ['scan', '--json', '--namespaces', 'host'];
 
 let dir = '';
 let exe = '';
+let built = { codeCache: false, stripped: false };
 let mjs = '';
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dualstack-sea-x64-'));
   const cjs = (await packageAgent({ outfile: join(dir, 'dualstack-agent.cjs'), format: 'cjs' })).outfile;
   mjs = (await packageAgent({ outfile: join(dir, 'dualstack-agent.mjs') })).outfile;
-  exe = (await sea.buildExecutable({ arch: 'x64', bundle: cjs, outfile: join(dir, 'dualstack-agent-linux-x64') })).outfile;
+  ({ outfile: exe, ...built } = await sea.buildExecutable({ arch: 'x64', bundle: cjs, outfile: join(dir, 'dualstack-agent-linux-x64') }));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -67,7 +68,8 @@ test('the executable runs scan --json with no node on PATH and an empty environm
   assert.ok(report.services.some((s) => s.port === 8080 && s.process === 'dsseaweb'), JSON.stringify(report.services).slice(0, 500));
 });
 
-test('the executable\'s fixture scan equals the stored golden report (what the arm64 one is held to as well)', () => {
+test('the executable\'s fixture scan equals the stored golden report (what the arm64 one is held to as well); built with code cache, stripped', () => {
+  assert.deepEqual([built.codeCache, built.stripped], [true, true]);
   const r = spawnSync(exe, ['scan', '--json', '--proc-root', FIXTURE_PROC], { encoding: 'utf8', env: {}, timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(stable(r.stdout), golden());
