@@ -113,6 +113,10 @@ test('a full disk: 503 + Retry-After, /healthz and the gauge say so, one log lin
   assert.match((await call('GET', '/metrics')).text, /^dualstack_disk_full_refusals_total 23$/m);
   assert.equal(lines('disk full: database writes fail'), 1, 'one line when it started');
   assert.equal(lines('request failed'), 0, 'no stack trace per refused request');
+  // The alert evaluation records each run (every minute): no error line per run either.
+  await app.alerts.evaluate();
+  assert.equal(lines('alerts: could not record the evaluation'), 0);
+  assert.equal(lines('disk full: database writes fail'), 1);
   // Reads go on.
   assert.equal((await call('GET', '/api/v1/hosts?limit=1')).status, 200);
 

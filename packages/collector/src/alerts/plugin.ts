@@ -10,6 +10,7 @@ import { resolveAlerts, type AlertsConfig } from './config.js';
 import { registerAlertMetrics } from './metrics.js';
 import { AlertService } from './service.js';
 import type { AlertStore } from './store.js';
+import { diskFullAwareLog } from '../plugins/disk-full.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -38,12 +39,13 @@ export const alertsPlugin = fp<AlertsPluginOptions>(
       settings,
       ...(opts.clock ? { clock: opts.clock } : {}),
       staleAfterMs: (opts.staleAfterSeconds ?? 900) * 1000,
-      log: app.log,
+      // Each evaluation is recorded: on a full disk, one line per change of state, not one per minute.
+      log: diskFullAwareLog(app.log, app.diskFull),
       hooks,
     });
     app.decorate('alerts', service);
     app.addHook('onClose', async () => service.stop());
     await app.register(alertRoutes);
   },
-  { name: 'alerts', dependencies: ['store', 'auth', 'metrics'], fastify: '5.x' },
+  { name: 'alerts', dependencies: ['store', 'auth', 'metrics', 'disk-full'], fastify: '5.x' },
 );

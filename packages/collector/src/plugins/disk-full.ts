@@ -15,10 +15,34 @@ declare module 'fastify' {
 export interface DiskFullState {
   /** When the first write was refused for a full disk, or null while writes succeed. */
   readonly since: string | null;
-  /** Writes refused since then. */
+  /** Writes refused since then (requests, and background jobs' writes). */
   readonly refused: number;
   /** True (and the state noted) when the error is a write refused for a full disk. */
   refuses(error: unknown): boolean;
+}
+
+/** A logger as the collector's background jobs take it (pino's methods of these names). */
+export interface JobLogger {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/**
+ * The log for a background job that writes on a schedule (the alert evaluation records each run,
+ * every minute by default): an error whose `err` is a write refused for a full disk notes the
+ * state, which logs once, instead of a stack trace per run.
+ */
+export function diskFullAwareLog(log: JobLogger, state: DiskFullState): JobLogger {
+  return {
+    debug: (obj, msg) => log.debug(obj, msg),
+    info: (obj, msg) => log.info(obj, msg),
+    warn: (obj, msg) => log.warn(obj, msg),
+    error: (obj, msg) => {
+      if (!state.refuses((obj as { err?: unknown }).err)) log.error(obj, msg);
+    },
+  };
 }
 
 /**
@@ -48,7 +72,7 @@ export const diskFullPlugin = fp(
     let refused = 0;
     const refusals = new Counter({
       name: 'dualstack_disk_full_refusals_total',
-      help: 'Requests answered 503 because a database write failed for a full disk.',
+      help: 'Database writes refused for a full disk: requests answered 503, and writes of background jobs (alert evaluations).',
       registers: [app.metrics.registry],
     });
     new Gauge({
