@@ -11,7 +11,7 @@ import type { Report } from '../../packages/core/src/schema.js';
 import { parseSsV6only, SS_ARGS } from '../../packages/agent/src/sockdiag.js';
 import { v6onlyOfRecords, nativeSockets } from '../../packages/agent/src/sockdiag-native/records.js';
 import { grepDumpOfPairs } from '../../packages/agent/src/sockdiag-native/sysctl-dump.js';
-import { enterNamespaces, enterWithShell, sysctlsFromDump } from '../../packages/agent/src/namespaces/enter.js';
+import { enterNamespaces, enterNatively, enterWithShell, sysctlsFromDump } from '../../packages/agent/src/namespaces/enter.js';
 import { SOCKDIAG_MODULE_ENV } from '../../packages/agent/src/sockdiag-native/load.js';
 import { ipv6ConfKeys } from '../../packages/agent/src/proc/sysctl-ipv6.js';
 import { Netns, rootSkipReason, startListeners, type Listeners } from '../helpers/netns.js';
@@ -73,15 +73,20 @@ test('native sock_diag: the same sockets, V6ONLY flags and sysctls as ss and /pr
 
   await t.test('the namespaces source: the native path gives what the nsenter batch gives', async () => {
     process.env[SOCKDIAG_MODULE_ENV] = modulePath; // read once, at the agent's first load
-    const entering = enterNamespaces([listeners.pid]);
+    const inode = Number(/^net:\[(\d+)\]$/.exec(readlinkSync(`/proc/${listeners.pid}/ns/net`))?.[1]);
+    const entering = enterNamespaces([{ pid: listeners.pid, inode }]);
     assert.equal(entering.by, `native sock_diag module ${modulePath}`);
-    const native = (await entering.entered).get(listeners.pid)!;
+    const inProcess = (await entering.entered).get(listeners.pid)!;
     const shell = (await enterWithShell([listeners.pid])).get(listeners.pid)!;
-    assert.equal(native.problem, null);
+    assert.equal(inProcess.problem, null);
     assert.equal(shell.problem, null);
-    assert.deepEqual(parseSsV6only(native.sockdiag!), parseSsV6only(shell.sockdiag!));
-    assert.deepEqual(parseSsV6only(native.sockdiag!), ssFlags);
-    assert.deepEqual(sysctlsFromDump(native.sysctl!), sysctlsFromDump(shell.sysctl!));
+    assert.deepEqual(parseSsV6only(inProcess.sockdiag!), parseSsV6only(shell.sockdiag!));
+    assert.deepEqual(parseSsV6only(inProcess.sockdiag!), ssFlags);
+    assert.deepEqual(sysctlsFromDump(inProcess.sysctl!), sysctlsFromDump(shell.sysctl!));
+    // A pid that discovery saw in another namespace (exited, pid reused): nothing taken from it.
+    const reused = enterNatively(native, [{ pid: listeners.pid, inode: inode + 1 }]).get(listeners.pid)!;
+    assert.deepEqual([reused.sockdiag, reused.sysctl], [null, null]);
+    assert.match(reused.problem ?? '', new RegExp(`is now in net:\\[${inode}\\], not net:\\[${inode + 1}\\] \\(it exited and the pid was reused\\)`));
   });
 
   await t.test("in the dumping process's own namespace", async () => {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <linux/inet_diag.h>
@@ -136,6 +137,9 @@ int sd_enter_each(const char *const *paths, size_t npaths, const char *const *ke
     memset(r, 0, sizeof *r);
     int fd = open(paths[i], O_RDONLY | O_CLOEXEC);
     if (fd < 0) { r->error = -errno; r->why = "open"; continue; }
+    /* Which namespace this is, so the caller can tell a pid reused since discovery. */
+    struct stat st;
+    if (fstat(fd, &st) == 0) r->inode = (uint64_t)st.st_ino;
     int entered = setns(fd, CLONE_NEWNET);
     int saved = errno;
     close(fd);

@@ -2,7 +2,8 @@
  * beside its executable (packages/agent/src/sockdiag-native/load.ts):
  *   dumpListening(): Buffer of SD_RECORD_SIZE records (sockdiag.h) for the agent's namespace
  *   enterEach(paths, keys): per /proc/PID/ns/net path { records: Buffer|null,
- *     sysctls: string[]|null (path, value, path, value, ...), error: string|null }
+ *     sysctls: string[]|null (path, value, path, value, ...), error: string|null,
+ *     inode: the namespace's inode as opened (0 when it did not open) }
  * Failures throw an Error whose code is the errno name and whose message names the step.
  * Nothing here interprets the records: the TypeScript side walks them. */
 #define _GNU_SOURCE /* strerrorname_np */
@@ -100,6 +101,9 @@ static napi_value result_object(napi_env env, const struct sd_namespace_result *
   CHECK(napi_set_named_property(env, object, "records", records));
   CHECK(napi_set_named_property(env, object, "sysctls", sysctls));
   CHECK(napi_set_named_property(env, object, "error", error));
+  napi_value inode;
+  CHECK(napi_create_double(env, (double)r->inode, &inode));
+  CHECK(napi_set_named_property(env, object, "inode", inode));
   return object;
 fail:
   return NULL;

@@ -48,6 +48,7 @@ int sd_read_ipv6_sysctls(const char *const *keys, size_t nkeys, struct sd_text *
 struct sd_namespace_result {
   struct sd_records records;
   struct sd_text sysctls;
+  uint64_t inode; /* the namespace the path opened (its nsfs inode), 0 when it did not open */
   int error; /* 0, or the negative errno of the step named by `why` */
   const char *why;
 };

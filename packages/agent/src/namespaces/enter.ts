@@ -48,12 +48,19 @@ export interface Entering {
   by: string;
 }
 
+/** A namespace to enter: through this pid, expected to be net:[inode]. */
+export interface EnterTarget {
+  pid: number;
+  inode: number;
+}
+
 /** Enters with the native module when it loads (no exec per namespace), else with the shell batch. */
-export function enterNamespaces(pids: number[]): Entering {
+export function enterNamespaces(targets: EnterTarget[]): Entering {
   const native = loadNativeSockdiag();
+  const pids = targets.map((t) => t.pid);
   if (native.module) {
     try {
-      return { entered: Promise.resolve(enterNatively(native.module, pids)), by: `native sock_diag module ${native.path}` };
+      return { entered: Promise.resolve(enterNatively(native.module, targets)), by: `native sock_diag module ${native.path}` };
     } catch (error) {
       return { entered: enterWithShell(pids), by: `nsenter (the native sock_diag module failed: ${(error as Error).message})` };
     }
@@ -61,13 +68,18 @@ export function enterNamespaces(pids: number[]): Entering {
   return { entered: enterWithShell(pids), by: `nsenter (${native.why})` };
 }
 
-/** The native module's answer per pid, as the texts the shell batch prints. Throws when it could not start. */
-export function enterNatively(module: NativeSockdiag, pids: number[]): Map<number, EnteredNamespace> {
-  const results = module.enterEach(pids.map((pid) => `/proc/${pid}/ns/net`), [...ipv6ConfKeys]);
+/**
+ * The native module's answer per pid, as the texts the shell batch prints; a pid found in
+ * another namespace than discovery saw (it exited and was reused) gives nothing. Throws when
+ * the module could not start.
+ */
+export function enterNatively(module: NativeSockdiag, targets: EnterTarget[]): Map<number, EnteredNamespace> {
+  const results = module.enterEach(targets.map((t) => `/proc/${t.pid}/ns/net`), [...ipv6ConfKeys]);
   return new Map(
-    pids.map((pid, i): [number, EnteredNamespace] => {
+    targets.map(({ pid, inode }, i): [number, EnteredNamespace] => {
       const r = results[i]!;
       if (r.error !== null) return [pid, { sockdiag: null, sysctl: null, problem: `could not be entered: ${r.error}` }];
+      if (r.inode !== inode) return [pid, { sockdiag: null, sysctl: null, problem: `pid ${pid} is now in net:[${r.inode}], not net:[${inode}] (it exited and the pid was reused)` }];
       return [pid, { sockdiag: ssLinesOfRecords(r.records!), sysctl: grepDumpOfPairs(r.sysctls!), problem: null }];
     }),
   );

@@ -42,7 +42,7 @@ export function startNamespaceScan(root: ProcRoot, captureDir: string | null): S
     return { discovery, entered: null, notEntered: 'not entered: setns(2) into another network namespace needs CAP_SYS_ADMIN', enteredBy: null };
   }
   if (discovery.others.length === 0) return { discovery, entered: Promise.resolve(new Map()), notEntered: null, enteredBy: null };
-  const { entered, by } = enterNamespaces(discovery.others.map((n) => n.pid));
+  const { entered, by } = enterNamespaces(discovery.others);
   entered.catch(() => {}); // awaited in finishNamespaceScan
   return { discovery, entered, notEntered: null, enteredBy: by };
 }

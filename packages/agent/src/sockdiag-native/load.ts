@@ -14,6 +14,8 @@ export interface NativeNamespace {
   /** Flat: path, value, path, value, ... (/proc/sys/net/ipv6/conf/eth0/accept_ra, 1). */
   sysctls: string[] | null;
   error: string | null;
+  /** The namespace the path opened (0 when it did not open). */
+  inode: number;
 }
 
 export interface NativeSockdiag {
