@@ -48,6 +48,7 @@ Commands:
 Common options:
   --config FILE      JSON configuration, or YAML for a .yaml/.yml file (keys: listen, db,
                      bodyLimitBytes, staleAfterSeconds, maxClockSkewSeconds, retentionDays, retentionSchedule,
+                     maxReportsPerHost (100000), maxHostsPerEnrollSecret (none): docs/operations.md "Limits",
                      openReadsOnLoopback, rateLimit, tls {cert,key}, logLevel, alerts: see docs/alerts.md,
                      endpoints [{name,url,expect,backends}], probe {timeoutMs}: see docs/api.md)
   --db FILE|URL      SQLite database file (default ./data/dualstack.db), or a PostgreSQL

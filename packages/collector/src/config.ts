@@ -22,6 +22,7 @@ export const CollectorConfig = Type.Object(
     retentionSchedule: Type.String({ description: 'node-cron expression of the retention job.' }),
     openReadsOnLoopback: Type.Boolean({ description: 'Serve the read API and dashboard without a token to loopback clients.' }),
     rateLimit: Type.Optional(RateLimitConfig),
+    maxReportsPerHost: Type.Optional(Type.Integer({ minimum: 2, description: "Each host's stored reports (its history) are at most this many: at ingest its oldest beyond it are deleted, never its latest." })),
     maxHostsPerEnrollSecret: Type.Optional(Type.Integer({ minimum: 1, description: 'The most hosts one enroll secret may enroll, for secrets created without --max-hosts (default: no limit).' })),
     tls: Type.Optional(Type.Object({ cert: Type.String(), key: Type.String() }, { additionalProperties: false })),
     logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')]),
@@ -45,6 +46,8 @@ export const defaultConfig: CollectorConfig = {
   staleAfterSeconds: 15 * 60,
   maxClockSkewSeconds: DEFAULT_MAX_CLOCK_SKEW_SECONDS,
   retentionDays: 30,
+  // 30 days of reports every 30 s (the agent's shortest regular interval) are 86,400: a healthy host never meets it.
+  maxReportsPerHost: 100_000,
   retentionSchedule: '17 3 * * *',
   openReadsOnLoopback: false,
   // Every role's default (limits/rate-limit-config.ts); false turns the limit off.

@@ -12,9 +12,13 @@ import { isPostgresUrl, redactUrl } from './db/postgres/pool.js';
 import { PostgresStore } from './db/postgres/store.js';
 import { PostgresAlertStore } from './db/postgres/alert-store.js';
 
-type StoreConfig = Pick<CollectorConfig, 'db' | 'staleAfterSeconds'> & Partial<Pick<CollectorConfig, 'maxClockSkewSeconds'>>;
+type StoreConfig = Pick<CollectorConfig, 'db' | 'staleAfterSeconds'> & Partial<Pick<CollectorConfig, 'maxClockSkewSeconds' | 'maxReportsPerHost'>>;
 
-const storeOptions = (config: StoreConfig) => ({ staleAfterSeconds: config.staleAfterSeconds, ...(config.maxClockSkewSeconds !== undefined ? { maxClockSkewSeconds: config.maxClockSkewSeconds } : {}) });
+const storeOptions = (config: StoreConfig) => ({
+  staleAfterSeconds: config.staleAfterSeconds,
+  ...(config.maxClockSkewSeconds !== undefined ? { maxClockSkewSeconds: config.maxClockSkewSeconds } : {}),
+  ...(config.maxReportsPerHost !== undefined ? { maxReportsPerHost: config.maxReportsPerHost } : {}),
+});
 
 /** A SQLite store on the file config.db (created and migrated when needed). */
 export function openStore(config: StoreConfig): Store {

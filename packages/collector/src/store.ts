@@ -191,6 +191,8 @@ export interface Store {
    * mean group-commit size), for /metrics. Synchronous: counters kept in memory.
    */
   ingestBatches(): { transactions: number; reports: number };
+  /** Reports deleted since start because their host exceeded maxReportsPerHost (a store without the budget: absent). */
+  historyTrimmed?(): number;
   close(): Promise<void>;
 }
 
@@ -199,6 +201,8 @@ export interface StoreOptions {
   staleAfterSeconds: number;
   /** A report whose collectedAt is further than this from its receive time gets a host-clock-skew finding (default 300). */
   maxClockSkewSeconds?: number;
+  /** Each host's stored reports are at most this many: the oldest beyond it go at ingest (absent: no budget). */
+  maxReportsPerHost?: number;
 }
 
 /**

@@ -137,6 +137,8 @@ export interface PreparedFinding {
 
 export interface PreparedReport {
   reportId: string;
+  /** The most reports kept per host (the oldest beyond it are deleted at this ingest); absent: no budget. */
+  maxHostReports?: number;
   hostId: string;
   hostname: string;
   distro: string | null;
@@ -175,6 +177,8 @@ export interface WriteResult {
   duplicate: boolean;
   applied: boolean;
   servicesRewritten: boolean;
+  /** The host's oldest reports deleted for its history budget (maxReportsPerHost). */
+  trimmed?: number;
 }
 
 const isOutside = (reach: Reach): boolean => reach === 'any' || reach === 'addresses';

@@ -96,6 +96,14 @@ function prepareStatements(db: Database.Database) {
     upsertLatest: db.prepare<[string, string, string]>(
       'INSERT INTO latest_reports (host_id, report_id, body) VALUES (?, ?, ?) ON CONFLICT (host_id) DO UPDATE SET report_id = excluded.report_id, body = excluded.body',
     ),
+    historyCount: db.prepare<[string], number>('SELECT history_reports FROM hosts WHERE host_id = ?').pluck(),
+    // Oldest first by collectedAt (the index's order), never the report just written nor the
+    // host's current one.
+    trimHistory: db.prepare<[{ hostId: string; keep: string; excess: number }]>(`
+      DELETE FROM reports WHERE rowid IN (
+        SELECT rowid FROM reports WHERE host_id = @hostId AND report_id != @keep
+          AND report_id != coalesce((SELECT last_report_id FROM hosts WHERE host_id = @hostId), '')
+        ORDER BY collected_at LIMIT @excess)`),
     insertReport: db.prepare<[Record<string, unknown>]>(`
       INSERT INTO reports (report_id, host_id, collected_at, received_at, bytes, token_id, applied, ipv6_routable,
         exposed, dual, critical, warning, ack_open, ack_opened, ack_resolved)
@@ -236,7 +244,7 @@ export class IngestWriter {
       s.hostSeen.run(p.receivedAt, p.hostId);
       const open = host.findings_critical + host.findings_warning + host.findings_info;
       this.insertHistory(p, false, open, 0, 0);
-      return { ack: this.ack(p, open, 0, 0), duplicate: false, applied: false, servicesRewritten: false };
+      return { ack: this.ack(p, open, 0, 0), duplicate: false, applied: false, servicesRewritten: false, trimmed: this.trimHistory(p) };
     }
 
     s.upsertHost.run(p);
@@ -290,7 +298,7 @@ export class IngestWriter {
     s.upsertLatest.run(p.hostId, p.reportId, p.body);
     const open = p.critical + p.warning + p.info;
     this.insertHistory(p, true, open, opened, resolved);
-    return { ack: this.ack(p, open, opened, resolved), duplicate: false, applied: true, servicesRewritten };
+    return { ack: this.ack(p, open, opened, resolved), duplicate: false, applied: true, servicesRewritten, trimmed: this.trimHistory(p) };
   }
 
   private insertHistory(p: PreparedReport, applied: boolean, open: number, opened: number, resolved: number): void {
@@ -311,6 +319,13 @@ export class IngestWriter {
       opened,
       resolved,
     });
+  }
+
+  /** The host's history budget: its oldest reports beyond maxHostReports go, in this transaction. */
+  private trimHistory(p: PreparedReport): number {
+    if (p.maxHostReports === undefined) return 0;
+    const excess = this.s.historyCount.get(p.hostId)! - p.maxHostReports;
+    return excess > 0 ? this.s.trimHistory.run({ hostId: p.hostId, keep: p.reportId, excess }).changes : 0;
   }
 
   private ack(p: PreparedReport, open: number, opened: number, resolved: number): IngestAck {

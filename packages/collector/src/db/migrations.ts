@@ -505,6 +505,24 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 10,
+    description: "quotas: each host's count of stored reports, kept by triggers, for its history budget",
+    up(db) {
+      // Kept by triggers so every delete (retention, the budget, a host deleted) keeps it exact,
+      // and ingest reads one row instead of counting a host's history.
+      db.exec(`
+        ALTER TABLE hosts ADD COLUMN history_reports INTEGER NOT NULL DEFAULT 0;
+        UPDATE hosts SET history_reports = (SELECT count(*) FROM reports r WHERE r.host_id = hosts.host_id);
+        CREATE TRIGGER reports_counted AFTER INSERT ON reports BEGIN
+          UPDATE hosts SET history_reports = history_reports + 1 WHERE host_id = NEW.host_id;
+        END;
+        CREATE TRIGGER reports_uncounted AFTER DELETE ON reports BEGIN
+          UPDATE hosts SET history_reports = history_reports - 1 WHERE host_id = OLD.host_id;
+        END;
+      `);
+    },
+  },
 ];
 
 /**

@@ -77,6 +77,8 @@ export interface SqliteStoreStats {
   ingestOn: 'worker' | 'inline';
   /** Reports refused because maxQueued were waiting (StoreBusyError). */
   refusedBusy: number;
+  /** Reports deleted because their host had more than maxReportsPerHost. */
+  historyTrimmed: number;
 }
 
 export class TokenNameTakenError extends Error {
@@ -288,6 +290,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly staleAfterMs: number;
   private readonly maxClockSkewMs: number | undefined;
+  private readonly maxReportsPerHost: number | undefined;
   private readonly maxBatch: number;
   private readonly maxQueued: number;
   private queue: Pending[] = [];
@@ -307,6 +310,7 @@ export class SqliteStore implements Store {
     servicesRewritten: 0,
     ingestOn: 'inline',
     refusedBusy: 0,
+    historyTrimmed: 0,
   };
   private readonly listHostStatements = new Map<string, { page: Database.Statement<[Record<string, unknown>], HostSummaryRow>; total: Database.Statement<[Record<string, unknown>], number> }>();
   private readonly s: ReturnType<typeof prepareStatements>;
@@ -319,6 +323,7 @@ export class SqliteStore implements Store {
   constructor(file: string, options: SqliteStoreOptions) {
     this.staleAfterMs = options.staleAfterSeconds * 1000;
     this.maxClockSkewMs = options.maxClockSkewSeconds === undefined ? undefined : options.maxClockSkewSeconds * 1000;
+    this.maxReportsPerHost = options.maxReportsPerHost;
     this.maxBatch = Math.max(1, options.maxBatch ?? 500);
     this.maxQueued = Math.max(1, options.maxQueued ?? 2000);
     const db = openDatabase(file, options);
@@ -344,6 +349,10 @@ export class SqliteStore implements Store {
    */
   get database(): Database.Database {
     return this.db;
+  }
+
+  historyTrimmed(): number {
+    return this.counters.historyTrimmed;
   }
 
   ingestBatches(): { transactions: number; reports: number } {
@@ -459,6 +468,7 @@ export class SqliteStore implements Store {
     let prepared: PreparedReport;
     try {
       prepared = prepareReport(report, meta, this.maxClockSkewMs);
+      if (this.maxReportsPerHost !== undefined) prepared.maxHostReports = this.maxReportsPerHost;
     } catch (error) {
       // Data the schema should have refused (the store may be called without the route).
       this.counters.rejected++;
@@ -534,6 +544,7 @@ export class SqliteStore implements Store {
       else this.counters.stored++;
       if (!ok.duplicate && !ok.applied) this.counters.outOfOrder++;
       if (ok.servicesRewritten) this.counters.servicesRewritten++;
+      this.counters.historyTrimmed += ok.trimmed ?? 0;
       pending.resolve(ok.ack);
     });
   }

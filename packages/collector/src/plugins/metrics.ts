@@ -82,6 +82,15 @@ export const metricsPlugin = fp(
       });
     batches('dualstack_ingest_transactions_total', 'Ingest write transactions (each commits a batch of concurrent reports).', (b) => b.transactions);
     batches('dualstack_ingest_batched_reports_total', 'Reports written by those transactions.', (b) => b.reports);
+    new Counter({
+      name: 'dualstack_history_trimmed_reports_total',
+      help: "Reports deleted at ingest because their host had more than maxReportsPerHost stored (its oldest first).",
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(app.store.historyTrimmed?.() ?? 0);
+      },
+    });
     app.decorate('metrics', { registry, ingested, ingestSeconds, probeBatches });
     app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
       reply.type(registry.contentType);
