@@ -1,24 +1,29 @@
 // The AlertStore backends the alert contract tests run against: SQLite (a file in a temp dir,
 // the AlertStore on the SqliteStore's connection) and PostgreSQL (one throw-away cluster per
-// test file, a new migrated database per test, the AlertStore on its own pool as a collector
-// has). A test gets a database and opens it as many times as it restarts its "collector".
+// test file, a new migrated database per test, the PostgresStore and the AlertStore on its
+// pool as a collector has). A test gets a database and opens it as many times as it restarts its "collector".
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { AlertStore } from '../../src/alerts/store.js';
 import { PostgresAlertStore } from '../../src/db/postgres/alert-store.js';
-import { migratePostgres } from '../../src/db/postgres/migrations.js';
-import { createPool } from '../../src/db/postgres/pool.js';
+import { PostgresEndpointStore } from '../../src/db/postgres/endpoint-store.js';
+import { PostgresStore } from '../../src/db/postgres/store.js';
 import { SqliteAlertStore } from '../../src/db/sqlite-alert-store.js';
 import { SqliteStore } from '../../src/db/sqlite-store.js';
+import type { Store } from '../../src/store.js';
 import { skipUnlessPostgres, startPostgresCluster, type PostgresCluster } from '../../../../test/helpers/postgres.js';
 
 /** One open connection to a test database, as one collector has it. */
 export interface AlertDatabase {
+  /** The collector's Store on the database (ingest, reads, host keys). */
+  store: Store;
   alertStore: AlertStore;
   /** The rows of a query without parameters (the same SQL on both backends). */
   rows<T>(sql: string): Promise<T[]>;
+  /** Runs statements without results (SQL the backend understands). */
+  exec(sql: string): Promise<void>;
   /** Closes the AlertStore and its connection (a collector stopping). */
   close(): Promise<void>;
 }
@@ -32,7 +37,7 @@ export interface AlertBackend {
   /** After them (the cluster stops and is removed). */
   stop(): Promise<void>;
   /** A new, migrated, empty database for one test; open() connects to it (again). Cleaned up after the test. */
-  database(t: TestContext): Promise<{ open(): Promise<AlertDatabase> }>;
+  database(t: TestContext, options?: { staleAfterSeconds?: number }): Promise<{ open(): Promise<AlertDatabase> }>;
 }
 
 const sqlite: AlertBackend = {
@@ -40,16 +45,18 @@ const sqlite: AlertBackend = {
   skip: false,
   async start() {},
   async stop() {},
-  async database(t) {
+  async database(t, options = {}) {
     const dir = mkdtempSync(join(tmpdir(), 'dualstack-alerts-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'c.db');
     return {
       async open() {
-        const store = new SqliteStore(file, { staleAfterSeconds: 900 });
+        const store = new SqliteStore(file, { staleAfterSeconds: options.staleAfterSeconds ?? 900 });
         return {
+          store,
           alertStore: new SqliteAlertStore(store.database),
           rows: async <T>(sql: string) => store.database.prepare<[], T>(sql).all(),
+          exec: async (sql: string) => void store.database.exec(sql),
           close: () => store.close(),
         };
       },
@@ -69,25 +76,23 @@ function postgres(): AlertBackend {
       await cluster?.stop();
       cluster = null;
     },
-    async database() {
+    async database(_t, options = {}) {
       if (!cluster) throw new Error('postgres backend: start() was not called (before() of the describe)');
+      // Migrated by the first PostgresStore.open().
       const url = await cluster.createDatabase();
-      const pool = createPool(url, { max: 1 });
-      try {
-        await migratePostgres(pool, url);
-      } finally {
-        await pool.end();
-      }
       return {
         async open() {
-          const pool = createPool(url, { max: 6 });
-          const alertStore = new PostgresAlertStore(pool);
+          const store = await PostgresStore.open(url, { staleAfterSeconds: options.staleAfterSeconds ?? 900 });
+          const endpoints = new PostgresEndpointStore(store.pool);
+          const alertStore = new PostgresAlertStore(store.pool, { endpointInputs: (staleBefore) => endpoints.inputs(staleBefore) });
           return {
+            store,
             alertStore,
-            rows: async <T>(sql: string) => (await pool.query(sql)).rows as T[],
+            rows: async <T>(sql: string) => (await store.pool.query(sql)).rows as T[],
+            exec: async (sql: string) => void (await store.pool.query(sql)),
             close: async () => {
               await alertStore.close();
-              await pool.end();
+              await store.close();
             },
           };
         },

@@ -16,6 +16,7 @@ import type { AlertState, AlertStatus, NotifiedStatus } from '../../alerts/state
 import type {
   AlertStore,
   AttemptInput,
+  DuplicateIdentityFact,
   EvaluationWrite,
   Fix,
   FleetShares,
@@ -128,13 +129,6 @@ function outboxOf(row: OutboxRow): OutboxEntry {
   };
 }
 
-const UPSERT_STATE = `
-  INSERT INTO alert_states (${STATE_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-  ON CONFLICT (fingerprint) DO UPDATE SET rule = excluded.rule, labels = excluded.labels, annotations = excluded.annotations,
-    status = excluded.status, active_since = excluded.active_since, firing_since = excluded.firing_since,
-    resolved_at = excluded.resolved_at, last_active_at = excluded.last_active_at, notified_status = excluded.notified_status,
-    last_notified_at = excluded.last_notified_at, updated_at = excluded.updated_at`;
-
 const INSERT_ATTEMPT = `
   INSERT INTO alert_delivery_attempts (outbox_id, notification_id, receiver, rule, kind, fingerprints, attempt, at, duration_ms, status_code, outcome, error)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`;
@@ -147,14 +141,6 @@ const CLAIM_OUTBOX = `
   SELECT ${OUTBOX_COLUMNS} FROM alert_outbox
   WHERE id = (SELECT min(id) FROM alert_outbox WHERE receiver = $1 AND status = 'pending') AND status = 'pending'
   FOR UPDATE SKIP LOCKED`;
-
-/** A host id with pending host keys (the duplicate-identity rule's fact, as on SQLite). */
-interface DuplicateIdentityFact {
-  hostId: string;
-  hostname: string;
-  live: { id: string; hostname: string; createdAt: string; lastUsedAt: string | null } | null;
-  pending: Array<{ id: string; hostname: string; peer: string | null; createdAt: string }>;
-}
 
 /** A claimed outbox entry: its transaction, open on its own connection until the attempt is recorded. */
 interface Claim {
@@ -367,36 +353,53 @@ export class PostgresAlertStore implements AlertStore {
     return new Map((await this.rows<{ rule: string; last_notified_at: string }>('SELECT rule, last_notified_at FROM alert_groups')).map((r) => [r.rule, r.last_notified_at]));
   }
 
+  /**
+   * One transaction, one statement per kind of row (arrays through unnest), so an evaluation
+   * that changes thousands of alerts (a fleet going stale) costs a few round trips, not one per row.
+   */
   async commitEvaluation(write: EvaluationWrite): Promise<void> {
+    // One row per fingerprint (the last write wins, as it would row by row): a statement may not upsert a key twice.
+    const upserts = [...new Map(write.upserts.map((alert) => [alert.fingerprint, alert])).values()];
+    const column = <T>(rows: readonly T[], value: (row: T) => unknown) => rows.map(value);
     await withTransaction(this.pool, async (client) => {
-      for (const alert of write.upserts) {
-        const st = alert.state;
-        await client.query(UPSERT_STATE, [
-          alert.fingerprint,
-          alert.rule,
-          JSON.stringify(alert.labels),
-          JSON.stringify(alert.annotations),
-          st.status,
-          iso(st.activeSince),
-          isoOrNull(st.firingSince),
-          isoOrNull(st.resolvedAt),
-          iso(st.lastActiveAt),
-          st.notifiedStatus,
-          isoOrNull(st.lastNotifiedAt),
-          write.at,
-        ]);
+      if (upserts.length > 0) {
+        await client.query(
+          `INSERT INTO alert_states (${STATE_COLUMNS}, updated_at)
+           SELECT fingerprint, rule, labels, annotations, status, active_since, firing_since, resolved_at, last_active_at, notified_status, last_notified_at, $12
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
+             AS t (fingerprint, rule, labels, annotations, status, active_since, firing_since, resolved_at, last_active_at, notified_status, last_notified_at)
+           ON CONFLICT (fingerprint) DO UPDATE SET rule = excluded.rule, labels = excluded.labels, annotations = excluded.annotations,
+             status = excluded.status, active_since = excluded.active_since, firing_since = excluded.firing_since,
+             resolved_at = excluded.resolved_at, last_active_at = excluded.last_active_at, notified_status = excluded.notified_status,
+             last_notified_at = excluded.last_notified_at, updated_at = excluded.updated_at`,
+          [
+            column(upserts, (a) => a.fingerprint),
+            column(upserts, (a) => a.rule),
+            column(upserts, (a) => JSON.stringify(a.labels)),
+            column(upserts, (a) => JSON.stringify(a.annotations)),
+            column(upserts, (a) => a.state.status),
+            column(upserts, (a) => iso(a.state.activeSince)),
+            column(upserts, (a) => isoOrNull(a.state.firingSince)),
+            column(upserts, (a) => isoOrNull(a.state.resolvedAt)),
+            column(upserts, (a) => iso(a.state.lastActiveAt)),
+            column(upserts, (a) => a.state.notifiedStatus),
+            column(upserts, (a) => isoOrNull(a.state.lastNotifiedAt)),
+            write.at,
+          ],
+        );
       }
       if (write.deletes.length > 0) await client.query('DELETE FROM alert_states WHERE fingerprint = ANY ($1::text[])', [write.deletes]);
-      for (const e of write.events) {
-        await client.query('INSERT INTO alert_events (at, fingerprint, rule, labels, from_status, to_status, summary) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
-          e.at,
-          e.fingerprint,
-          e.rule,
-          JSON.stringify(e.labels),
-          e.from,
-          e.to,
-          e.summary,
-        ]);
+      if (write.events.length > 0) {
+        const e = write.events;
+        // In the order given (ids follow it): history reads newest id first.
+        await client.query(
+          `INSERT INTO alert_events (at, fingerprint, rule, labels, from_status, to_status, summary)
+           SELECT at, fingerprint, rule, labels, from_status, to_status, summary
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY
+             AS t (at, fingerprint, rule, labels, from_status, to_status, summary, n)
+           ORDER BY n`,
+          [column(e, (x) => x.at), column(e, (x) => x.fingerprint), column(e, (x) => x.rule), column(e, (x) => JSON.stringify(x.labels)), column(e, (x) => x.from), column(e, (x) => x.to), column(e, (x) => x.summary)],
+        );
       }
       for (const o of write.outbox) {
         await client.query(
