@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // Scan benchmark: the agent's socket scan against `ss -tan` on the same sockets.
 //
-//   node test/bench/scan.bench.mjs [--sizes 1000,10000,100000] [--reps 5] [--agent packages/agent/dist/cli.js]
+//   node test/bench/scan.bench.mjs [--sizes 1000,10000,100000] [--reps 5] [--agent packages/agent/dist/cli.js] [--module sockdiag.node | --no-native]
 //
 // Needs root (ip netns). For each size it creates a fresh network namespace, starts
 // socket-load.mjs inside it (N sockets on loopback), then re-runs this script inside the
 // namespace (`--inner`) so every command is timed from inside the namespace without the cost
 // of `ip netns exec` itself. Repetitions are interleaved (node -e 0, ss -tan, ss -tanp, agent,
-// agent under /usr/bin/time) after one untimed warm-up round; medians are reported.
+// agent under /usr/bin/time) after one untimed warm-up round; medians are reported. With the
+// native sock_diag module (issue 14: built here by packages/agent/native/build.sh when gcc is
+// there, or --module PATH) the agent also runs with it loaded (DUALSTACK_SOCKDIAG_MODULE), as the
+// packaged agent would; the plain agent runs are kept on ss.
 // Prints figures, asserts nothing; not part of `npm test`. See README.md in this folder.
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -33,6 +36,8 @@ const { values: opts } = parseArgs({
     agent: { type: 'string', default: 'packages/agent/dist/cli.js' },
     'ready-timeout': { type: 'string', default: '600' }, // seconds for socket-load to open everything
     inner: { type: 'boolean', default: false }, // internal: measuring inside the namespace
+    module: { type: 'string' }, // the native sock_diag module; built when not given
+    'no-native': { type: 'boolean', default: false },
   },
 });
 
@@ -70,9 +75,12 @@ function inner() {
   const agentOut = join(work, 'agent.json');
   const rssFile = join(work, 'rss.txt');
 
-  const runAgent = () => {
+  // The plain runs stay on ss; 'native' loads the module as the packaged agent does.
+  const ssEnv = { ...process.env, DUALSTACK_SOCKDIAG_MODULE: '/nonexistent/sockdiag.node' };
+  const nativeEnv = opts.module ? { ...process.env, DUALSTACK_SOCKDIAG_MODULE: opts.module } : null;
+  const runAgent = (env = ssEnv) => {
     const fd = openSync(agentOut, 'w');
-    const r = run(agentArgv, fd);
+    const r = run(agentArgv, fd, env);
     closeSync(fd);
     const text = readFileSync(agentOut, 'utf8');
     let json = null;
@@ -108,7 +116,7 @@ function inner() {
   const states = {};
   for (const l of lines) { const s = l.split(/\s+/, 1)[0]; states[s] = (states[s] ?? 0) + 1; }
 
-  const res = { sockets: lines.length, states, reps, agentPath, agentPresent, startup: [], ssTan: [], ssTanp: [], naive: [], naiveRssKb: NaN, agent: [], rss: [], rssHow: null, agentErrors: [], sources: [] };
+  const res = { sockets: lines.length, states, reps, agentPath, agentPresent, startup: [], ssTan: [], ssTanp: [], naive: [], naiveRssKb: NaN, agent: [], rss: [], rssHow: null, agentErrors: [], sources: [], native: [], nativeSockdiag: [], nativeDetail: null };
 
   // warm-up round (page cache, code cache): not recorded
   run([node, '-e', '0']); run(['ss', '-tan']); run(['ss', '-tanp']); run([node, NAIVE]);
@@ -132,6 +140,13 @@ function inner() {
     res.agent.push(a.ms);
     const report = a.json?.sources ? a.json : a.json?.report;
     res.sources.push(Array.isArray(report?.sources) ? report.sources.map(({ name, status, ok, durationMs, error }) => ({ name, status, ok, durationMs, error })) : null);
+    if (nativeEnv) {
+      const n = runAgent(nativeEnv);
+      const sockdiag = n.json?.sources?.find((x) => x.name === 'sockdiag');
+      res.native.push(n.ms);
+      res.nativeSockdiag.push(sockdiag?.durationMs ?? NaN);
+      res.nativeDetail ??= sockdiag?.detail ?? `exit ${n.status}: ${n.stderr.slice(-200)}`;
+    }
     if (i === 0) res.outputBytes = a.bytes;
     const m = runAgentRss();
     res.rss.push(m.kb);
@@ -144,7 +159,7 @@ function inner() {
 // =============================================================================================
 // outside: namespaces, socket-load, tables
 
-const state = { ns: null, load: null, innerChild: null, exiting: false };
+const state = { ns: null, load: null, innerChild: null, exiting: false, module: null };
 
 function sh(argv, { quiet = false } = {}) {
   const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
@@ -224,7 +239,8 @@ async function startLoad(ns, total) {
 }
 
 async function runInner(ns) {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, SELF, '--inner', '--reps', opts.reps, '--agent', opts.agent], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const native = state.module ? ['--module', state.module] : [];
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, SELF, '--inner', '--reps', opts.reps, '--agent', opts.agent, ...native], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   state.innerChild = child;
   forwardStderr(child.stderr, '  ');
   let out = '';
@@ -241,6 +257,13 @@ async function outer() {
   const sizes = opts.sizes.split(',').map((s) => Number(s.trim()));
   if (sizes.some((n) => !Number.isInteger(n) || n < 10)) throw new Error(`bad --sizes ${opts.sizes}`);
   const summary = [];
+  if (opts.module) state.module = resolve(opts.module);
+  else if (!opts['no-native']) {
+    const built = join(mkdtempSync(join(tmpdir(), 'dualstack-bench-native-')), 'sockdiag.node');
+    const r = spawnSync(join(root, 'packages/agent/native/build.sh'), [built], { encoding: 'utf8' });
+    if (r.status === 0) state.module = built;
+    else log(`native module not built (${r.stderr.trim().slice(0, 200)}): no native runs`);
+  }
   console.log(`scan bench: node ${process.version}, ${cpus().length} CPUs, kernel ${release()}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} (other work on the machine shows up as noise)`);
   for (const size of sizes) {
     const ns = `dsbench-${process.pid}-${size}`;
@@ -305,6 +328,10 @@ function printSize(r) {
     ['socket parse (tcp+tcp6+udp+udp6)', f1(parse), 'ms (agent JSON durationMs)', ''],
     ['owners (/proc/[pid]/fd)', f1(owners), 'ms (agent JSON durationMs)', ''],
     ['owners / socket parse', f2(ownersRatio), `x  target <= ${TARGET_OWNERS_RATIO}x`, verdict(chk(ownersRatio, ownersRatio <= TARGET_OWNERS_RATIO))],
+    ...(r.native.length ? [
+      ['agent scan, native sock_diag', f1(median(r.native)), `ms = ${f2(median(r.native) / ssTan)}x ss -tan (${r.nativeDetail})`, ''],
+      ['sockdiag source: ss / native', `${f1(median(perRun('sockdiag')))} / ${f1(median(r.nativeSockdiag))}`, 'ms (agent JSON durationMs)', ''],
+    ] : []),
     ['agent peak RSS', f1(rssMB), `MB (max of reps ${f1(rssMaxMB)})  target < ${TARGET_RSS_MB} MB`, verdict(chk(rssMB, rssMB < TARGET_RSS_MB))],
   ];
   console.log(`\n== ${r.size} sockets requested: median of ${r.reps} reps ==`);
