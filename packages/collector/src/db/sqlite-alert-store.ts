@@ -5,6 +5,7 @@ import type Database from 'better-sqlite3';
 import type { Paged } from '../api.js';
 import type { EndpointInput } from '../endpoints/records.js';
 import { SqliteEndpointStore } from './sqlite-endpoint-store.js';
+import { duplicateIdentityFacts, type DuplicateKeyRow } from '../alerts/duplicate-identity-facts.js';
 import type { AlertEventView, AlertLabels, AttemptView, EvaluationView, Notification } from '../alerts/api.js';
 import type { AlertState, AlertStatus, NotifiedStatus } from '../alerts/state.js';
 import type {
@@ -145,7 +146,7 @@ function prepare(db: Database.Database) {
       FROM hosts`),
     // Live and pending keys of every host id with a pending key (host_keys_by_host), with the
     // host's reported name when it has reported.
-    duplicateKeys: db.prepare<[], { hostId: string; id: string; state: 'live' | 'pending'; hostname: string; peer: string | null; createdAt: string; lastUsedAt: string | null; reported: string | null }>(`
+    duplicateKeys: db.prepare<[], DuplicateKeyRow>(`
       SELECT k.host_id AS hostId, k.id, k.state, k.hostname, k.peer, k.created_at AS createdAt, k.last_used_at AS lastUsedAt, h.hostname AS reported
       FROM host_keys k LEFT JOIN hosts h ON h.host_id = k.host_id
       WHERE k.state IN ('live', 'pending') AND k.host_id IN (SELECT host_id FROM host_keys WHERE state = 'pending')
@@ -254,16 +255,7 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   async duplicateIdentities(): Promise<DuplicateIdentityFact[]> {
-    const byHost = new Map<string, DuplicateIdentityFact>();
-    for (const row of this.s.duplicateKeys.all()) {
-      let fact = byHost.get(row.hostId);
-      if (!fact) byHost.set(row.hostId, (fact = { hostId: row.hostId, hostname: row.reported ?? row.hostname, live: null, pending: [] }));
-      if (row.state === 'live') {
-        fact.live = { id: row.id, hostname: row.hostname, createdAt: row.createdAt, lastUsedAt: row.lastUsedAt };
-        if (row.reported === null) fact.hostname = row.hostname;
-      } else fact.pending.push({ id: row.id, hostname: row.hostname, peer: row.peer, createdAt: row.createdAt });
-    }
-    return [...byHost.values()];
+    return duplicateIdentityFacts(this.s.duplicateKeys.all());
   }
 
   async serviceRegressions(now: Date, forgetBefore: Date): Promise<ServiceRegressionFact[]> {
