@@ -13,6 +13,7 @@
 //
 // Needs root and systemd-nspawn (Debian's systemd-container); skipped otherwise, failing under CI=true.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,11 +50,17 @@ test("the agent's unit under a real systemd: the namespaces drop-in lets it ente
   container.run(['useradd', '--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'dualstack']);
   container.run(['mkdir', '-p', DROP_IN_DIR]);
   container.run(['sh', '-c', `cat > ${DROP_IN_DIR}/test.conf`], ONE_SCAN);
-  // The "container": a network namespace with a [::] listener holding V6ONLY=1.
-  container.run(['ip', 'netns', 'add', 'ctr1']);
-  container.run(['ip', '-n', 'ctr1', 'link', 'set', 'lo', 'up']);
-  container.run(['sh', '-c', `ip netns exec ctr1 python3 -c 'import socket,time\ns=socket.socket(socket.AF_INET6)\ns.setsockopt(socket.IPPROTO_IPV6,socket.IPV6_V6ONLY,1)\ns.bind(("::",8443))\ns.listen()\nprint("READY",flush=True)\ntime.sleep(600)' > /run/ctr1.out 2>&1 &`]);
-  for (let i = 0; i < 100 && !container.run(['cat', '/run/ctr1.out']).includes('READY'); i++) await new Promise((r) => setTimeout(r, 100));
+  // The "container": a network namespace with a [::] listener holding V6ONLY=1. Deleted at the
+  // end: /run/netns can be a shared mount, so a name added inside may also show on the host.
+  const ctr = `dsunit-ctr-${process.pid}`;
+  container.run(['ip', 'netns', 'add', ctr]);
+  t.after(() => {
+    spawnSync('nsenter', ['-t', String(container.init), '-a', 'ip', 'netns', 'del', ctr]);
+    spawnSync('ip', ['netns', 'del', ctr], { stdio: 'ignore' });
+  });
+  container.run(['ip', '-n', ctr, 'link', 'set', 'lo', 'up']);
+  container.run(['sh', '-c', `ip netns exec ${ctr} python3 -c 'import socket,time\ns=socket.socket(socket.AF_INET6)\ns.setsockopt(socket.IPPROTO_IPV6,socket.IPV6_V6ONLY,1)\ns.bind(("::",8443))\ns.listen()\nprint("READY",flush=True)\ntime.sleep(600)' > /run/${ctr}.out 2>&1 &`]);
+  for (let i = 0; i < 100 && !container.run(['cat', `/run/${ctr}.out`]).includes('READY'); i++) await new Promise((r) => setTimeout(r, 100));
 
   const scanWith = (dropIn: string | null): NetworkNamespace => {
     container.run(['rm', '-f', `${DROP_IN_DIR}/namespaces.conf`, '/var/lib/dualstack/scan.json']);
