@@ -191,6 +191,8 @@ export interface Store {
    * mean group-commit size), for /metrics. Synchronous: counters kept in memory.
    */
   ingestBatches(): { transactions: number; reports: number };
+  /** The connection pool's use now, for /metrics (a store without a pool, SQLite: absent). */
+  poolUsage?(): { max: number; open: number; idle: number; waiting: number };
   /** Reports deleted since start because their host exceeded maxReportsPerHost (a store without the budget: absent). */
   historyTrimmed?(): number;
   close(): Promise<void>;

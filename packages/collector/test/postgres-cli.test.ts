@@ -85,6 +85,10 @@ describe('dualstack-collector --db postgres://', { skip: skipUnlessPostgres() },
     assert.equal(detail.host.hostId, 'pg-e2e-1');
     assert.deepEqual(detail.services, report.services);
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
+    const metrics = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${reader.stdout.trim()}` } })).text();
+    assert.match(metrics, /^dualstack_db_pool_connections\{state="max"\} 10$/m, 'the pool is in /metrics');
+    assert.match(metrics, /^dualstack_db_pool_connections\{state="idle"\} [1-9]/m);
+    assert.match(metrics, /^dualstack_db_pool_waiting \d+$/m);
     // Stored in PostgreSQL itself, not in some file.
     const rows = await cluster.query<{ n: string }>('SELECT count(*) AS n FROM reports', [], new URL(url).pathname.slice(1));
     assert.equal(Number(rows.rows[0]!.n), 1);

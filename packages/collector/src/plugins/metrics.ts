@@ -91,6 +91,31 @@ export const metricsPlugin = fp(
         this.inc(app.store.historyTrimmed?.() ?? 0);
       },
     });
+    // The database connection pool (PostgreSQL): busy near max with clients waiting means the
+    // pool, or the database behind it, is what ingest waits for.
+    if (app.store.poolUsage) {
+      const usage = () => app.store.poolUsage!();
+      new Gauge({
+        name: 'dualstack_db_pool_connections',
+        help: 'Database connections of this collector, by state: busy (checked out), idle, max (the pool size).',
+        labelNames: ['state'],
+        registers: [registry],
+        collect() {
+          const u = usage();
+          this.set({ state: 'busy' }, u.open - u.idle);
+          this.set({ state: 'idle' }, u.idle);
+          this.set({ state: 'max' }, u.max);
+        },
+      });
+      new Gauge({
+        name: 'dualstack_db_pool_waiting',
+        help: 'Queries waiting for a free database connection.',
+        registers: [registry],
+        collect() {
+          this.set(usage().waiting);
+        },
+      });
+    }
     app.decorate('metrics', { registry, ingested, ingestSeconds, probeBatches });
     app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
       reply.type(registry.contentType);

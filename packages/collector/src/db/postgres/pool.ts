@@ -10,6 +10,9 @@
 // explicitly.
 import pg from 'pg';
 
+/** Connections per collector unless the pool size says otherwise. */
+export const DEFAULT_POOL_SIZE = 10;
+
 export interface PostgresPoolOptions {
   /** Most connections the pool opens (default 10). */
   max?: number;
@@ -67,7 +70,7 @@ export function createPool(url: string, options: PostgresPoolOptions = {}): pg.P
     throw new PostgresUrlError(url, 'not a valid URL');
   }
   if (parsed.pathname.replace(/^\//, '') === '') throw new PostgresUrlError(url, 'the URL names no database (postgres://user@host:port/DATABASE)');
-  const max = options.max ?? 10;
+  const max = options.max ?? DEFAULT_POOL_SIZE;
   if (!Number.isInteger(max) || max < 1) throw new PostgresUrlError(url, `pool size must be a whole number of at least 1, not ${max}`);
   const pool = new pg.Pool({
     connectionString: url,

@@ -14,7 +14,7 @@ import { PostgresEndpointStore } from './endpoint-store.js';
 import { PostgresIdentityStore } from './identity-store.js';
 import { writeReport } from './ingest.js';
 import { migratePostgres } from './migrations.js';
-import { connectionError, createPool, redactUrl, type PostgresPoolOptions } from './pool.js';
+import { connectionError, createPool, DEFAULT_POOL_SIZE, redactUrl, type PostgresPoolOptions } from './pool.js';
 
 export interface PostgresStoreOptions extends StoreOptions, PostgresPoolOptions {
   /**
@@ -131,6 +131,7 @@ export function isUnavailable(error: unknown): boolean {
 
 export class PostgresStore implements Store {
   readonly pool: pg.Pool;
+  private readonly poolMax: number;
   private readonly staleAfterMs: number;
   private readonly maxClockSkewMs: number | undefined;
   private readonly maxQueued: number;
@@ -147,6 +148,7 @@ export class PostgresStore implements Store {
     options: PostgresStoreOptions,
   ) {
     this.pool = createPool(url, options);
+    this.poolMax = options.max ?? DEFAULT_POOL_SIZE;
     this.staleAfterMs = options.staleAfterSeconds * 1000;
     this.maxClockSkewMs = options.maxClockSkewSeconds === undefined ? undefined : options.maxClockSkewSeconds * 1000;
     this.maxQueued = Math.max(1, options.maxQueued ?? 2000);
@@ -173,6 +175,10 @@ export class PostgresStore implements Store {
   /** Replaces the published-endpoint store (tests). */
   useEndpoints(endpoints: PostgresEndpoints): void {
     this.endpoints = endpoints;
+  }
+
+  poolUsage(): { max: number; open: number; idle: number; waiting: number } {
+    return { max: this.poolMax, open: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
   }
 
   ingestBatches(): { transactions: number; reports: number } {
