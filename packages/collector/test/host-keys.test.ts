@@ -153,6 +153,10 @@ test('revoking one pending key by its id (API and CLI) settles the duplicate ide
   const cloneCli = await enroll('drop-a', 'drop-clone-2');
   const pendingOf = async () => (await apiCall(c, 'GET', '/api/v1/host-keys', c.tokens.admin)).body.items.find((i: { hostId: string }) => i.hostId === 'drop-a').pending.map((k: { id: string }) => k.id);
   assert.deepEqual(await pendingOf(), [cloneApi.body.keyId, cloneCli.body.keyId]);
+  // A clone that only got a new machine id still sends its pending key: refused for that id too.
+  const newId = await report(cloneApi.body.key, 'drop-a-new-machine-id');
+  assert.equal(newId.status, 403);
+  assert.equal(newId.body.type, 'urn:dualstack:problem:duplicate-identity');
 
   const byApi = await apiCall(c, 'POST', `/api/v1/host-keys/drop-a/revoke/${cloneApi.body.keyId}`, c.tokens.admin);
   assert.equal(byApi.status, 200, JSON.stringify(byApi.body));
