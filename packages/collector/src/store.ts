@@ -181,6 +181,13 @@ export interface Store {
   /** A cheap round trip to the database, for /healthz. */
   ping(): Promise<void>;
   /**
+   * One tiny committed write (SQLite: the header page, rewriting user_version unchanged), asked
+   * by /healthz while writes fail for a full disk: resolves when the disk takes writes again,
+   * throws the write's error while it does not. Absent: no such probe (recovery then waits for
+   * the next write that succeeds).
+   */
+  probeWrite?(): Promise<void>;
+  /**
    * Writes a consistent copy of everything stored to `path` while ingest goes on (SQLite's
    * online backup API), checked with PRAGMA integrity_check and renamed into place only when
    * whole. Refuses to overwrite an existing file.

@@ -139,15 +139,23 @@ test('a full disk: 503 + Retry-After, /healthz and the gauge say so, one log lin
   await second.summary(new Date());
   await second.close();
 
-  // Space returns: the next report is stored, and the state clears by itself.
+  // A health check while still full tries one write itself, which fails: still 503, not counted as a refused request.
+  const refusals = async () => Number(/^dualstack_disk_full_refusals_total (\d+)$/m.exec((await call('GET', '/metrics')).text)?.[1]);
+  const refusedBefore = await refusals();
+  const stillFull = await call('GET', '/healthz');
+  assert.equal(stillFull.status, 503);
+  assert.equal(await refusals(), refusedBefore);
+
+  // Space returns: /healthz sees it before any agent's write gets through (a load balancer
+  // that took the collector out for its 503 lets it back in), and the next report is stored.
   unlinkSync(filler);
-  const again = report();
-  assert.equal((await call('POST', '/api/v1/reports', again)).status, 202);
-  acked.push(again.host.hostId);
   const healthy = await call('GET', '/healthz');
   assert.deepEqual([healthy.status, healthy.json], [200, { status: 'ok' }]);
   assert.equal(await gauge(), 0);
   assert.equal(lines('disk full: recovered'), 1, 'one line when it recovered');
+  const again = report();
+  assert.equal((await call('POST', '/api/v1/reports', again)).status, 202);
+  acked.push(again.host.hostId);
   assert.equal(lines('disk full: database writes fail'), 1);
   assert.equal((await call('POST', '/api/v1/probe-results', probeBatch({ hostId: 'disk-full-vantage', ipv4: true, ipv6: true }, []))).status, 202);
   assert.equal(lines('disk full:'), 2, 'two lines in all');

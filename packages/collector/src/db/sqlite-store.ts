@@ -23,6 +23,8 @@
 //   resolved; when the findings' hash is unchanged nothing is written (an open finding's
 //   last_seen is the host's collected_at).
 import { randomUUID } from 'node:crypto';
+import { statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import { compareFindings, type EndpointSpec, type Finding, type ProbeAck, type ProbeBatch, type Report, type Severity } from '@dualstack/core';
 import type { DeclaredEndpoint, EndpointInput, ProbeHistoryEntry, ProbeIngestMeta } from '../endpoints/records.js';
@@ -286,6 +288,9 @@ function prepareStatements(db: Database.Database) {
 
 // --- the store -------------------------------------------------------------------------------
 
+/** Free space /healthz wants besides a committed page before it calls a full disk recovered (several reports' worth). */
+const PROBE_FREE_BYTES = 1024 * 1024;
+
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly staleAfterMs: number;
@@ -320,7 +325,10 @@ export class SqliteStore implements Store {
   private inFlight: Promise<void> | null = null;
 
   /** Opens (creating and migrating when needed) the database file. */
-  constructor(file: string, options: SqliteStoreOptions) {
+  constructor(
+    private readonly file: string,
+    options: SqliteStoreOptions,
+  ) {
     this.staleAfterMs = options.staleAfterSeconds * 1000;
     this.maxClockSkewMs = options.maxClockSkewSeconds === undefined ? undefined : options.maxClockSkewSeconds * 1000;
     this.maxReportsPerHost = options.maxReportsPerHost;
@@ -742,6 +750,18 @@ export class SqliteStore implements Store {
 
   async ping(): Promise<void> {
     this.db.prepare('SELECT 1').get();
+  }
+
+  async probeWrite(): Promise<void> {
+    // Room for several reports first: a disk that refused a ~120 KB report may still take one
+    // page, and a probe that passed on that would flap between full and recovered.
+    const { bavail, bsize } = statfsSync(dirname(this.file));
+    const free = bavail * bsize;
+    if (free < PROBE_FREE_BYTES) throw Object.assign(new Error(`${free} bytes free where the database lives (under ${PROBE_FREE_BYTES})`), { code: 'ENOSPC' });
+    // Rewriting the schema version with its own value commits one page to the WAL: SQLITE_FULL
+    // while the disk is full, and nothing changed when it is not.
+    const version = Number(this.db.pragma('user_version', { simple: true }));
+    this.db.pragma(`user_version = ${version}`);
   }
 
   /**

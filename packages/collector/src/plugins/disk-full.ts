@@ -19,6 +19,8 @@ export interface DiskFullState {
   readonly refused: number;
   /** True (and the state noted) when the error is a write refused for a full disk. */
   refuses(error: unknown): boolean;
+  /** A write succeeded: clears the state (one log line) if it was set. */
+  recovered(): void;
 }
 
 /** A logger as the collector's background jobs take it (pino's methods of these names). */
@@ -100,13 +102,19 @@ export const diskFullPlugin = fp(
         }
         return true;
       },
+      recovered(): void {
+        if (since === null) return;
+        app.log.info({ since, refused }, `disk full: recovered, writes succeed again (${refused} refused since ${since})`);
+        since = null;
+        refused = 0;
+      },
     });
-    // Recovery needs nothing but a write that succeeds: agents send again after Retry-After.
+    // Recovery needs nothing but a write that succeeds: agents send again after Retry-After, and
+    // /healthz tries one itself (store.probeWrite), so a load balancer that took the collector
+    // out for its 503 sees it healthy again without an agent's write getting through first.
     app.addHook('onResponse', async (request, reply) => {
       if (since === null || !WRITE_METHODS.has(request.method) || !WROTE.has(reply.statusCode)) return;
-      app.log.info({ since, refused }, `disk full: recovered, writes succeed again (${refused} refused since ${since})`);
-      since = null;
-      refused = 0;
+      app.diskFull.recovered();
     });
   },
   { name: 'disk-full', dependencies: ['metrics'], fastify: '5.x' },
