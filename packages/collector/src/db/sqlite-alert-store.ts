@@ -5,9 +5,10 @@ import type Database from 'better-sqlite3';
 import type { Paged } from '../api.js';
 import type { EndpointInput } from '../endpoints/records.js';
 import { SqliteEndpointStore } from './sqlite-endpoint-store.js';
+import { alertOf, attemptOf, ATTEMPT_COLUMNS, DUAL_MODES, iso, isoOrNull, regressedMode, SEVERITY_RANK, STATE_COLUMNS, type AttemptRow, type StateRow } from './alert-rows.js';
 import { duplicateIdentityFacts, type DuplicateKeyRow } from '../alerts/duplicate-identity-facts.js';
 import type { AlertEventView, AlertLabels, AttemptView, EvaluationView, Notification } from '../alerts/api.js';
-import type { AlertState, AlertStatus, NotifiedStatus } from '../alerts/state.js';
+import type { AlertStatus } from '../alerts/state.js';
 import type {
   AlertStore,
   AttemptInput,
@@ -26,43 +27,6 @@ import type {
   StoredAlert,
 } from '../alerts/store.js';
 
-const DUAL_MODES: ReadonlySet<string> = new Set(['dual-separate', 'dual-mapped']);
-const SEVERITY_RANK: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
-
-const iso = (ms: number): string => new Date(ms).toISOString();
-const ms = (text: string): number => Date.parse(text);
-const msOrNull = (text: string | null): number | null => (text === null ? null : Date.parse(text));
-const isoOrNull = (value: number | null): string | null => (value === null ? null : iso(value));
-
-interface StateRow {
-  fingerprint: string;
-  rule: string;
-  labels: string;
-  annotations: string;
-  status: AlertStatus;
-  active_since: string;
-  firing_since: string | null;
-  resolved_at: string | null;
-  last_active_at: string;
-  notified_status: NotifiedStatus | null;
-  last_notified_at: string | null;
-}
-
-interface AttemptRow {
-  id: number;
-  at: string;
-  receiver: string;
-  kind: AttemptView['kind'];
-  notification_id: string | null;
-  rule: string | null;
-  fingerprints: string;
-  attempt: number;
-  duration_ms: number;
-  status_code: number | null;
-  outcome: AttemptView['outcome'];
-  error: string | null;
-}
-
 interface SnapshotRow {
   proto: string;
   port: number;
@@ -70,39 +34,6 @@ interface SnapshotRow {
   dual_mode: string;
   regressed_since: string | null;
   current_mode: string | null;
-}
-
-const STATE_COLUMNS = 'fingerprint, rule, labels, annotations, status, active_since, firing_since, resolved_at, last_active_at, notified_status, last_notified_at';
-const ATTEMPT_COLUMNS = 'id, at, receiver, kind, notification_id, rule, fingerprints, attempt, duration_ms, status_code, outcome, error';
-
-function alertOf(row: StateRow): StoredAlert {
-  const state: AlertState = {
-    status: row.status,
-    activeSince: ms(row.active_since),
-    firingSince: msOrNull(row.firing_since),
-    resolvedAt: msOrNull(row.resolved_at),
-    lastActiveAt: ms(row.last_active_at),
-    notifiedStatus: row.notified_status,
-    lastNotifiedAt: msOrNull(row.last_notified_at),
-  };
-  return { fingerprint: row.fingerprint, rule: row.rule, labels: JSON.parse(row.labels) as AlertLabels, annotations: JSON.parse(row.annotations) as Record<string, string>, state };
-}
-
-function attemptOf(row: AttemptRow): AttemptView {
-  return {
-    id: row.id,
-    at: row.at,
-    receiver: row.receiver,
-    kind: row.kind,
-    notificationId: row.notification_id,
-    rule: row.rule,
-    fingerprints: JSON.parse(row.fingerprints) as string[],
-    attempt: row.attempt,
-    durationMs: row.duration_ms,
-    statusCode: row.status_code,
-    outcome: row.outcome,
-    error: row.error,
-  };
 }
 
 function prepare(db: Database.Database) {
@@ -288,7 +219,7 @@ export class SqliteAlertStore implements AlertStore {
         const entry = current.get(`${row.proto}/${row.port}/${row.process}`);
         if (entry?.modes.some((m) => DUAL_MODES.has(m))) continue;
         // The most open single-family mode it has now, or gone.
-        const mode = entry ? (['ipv4-only', 'ipv6-only', 'loopback-only'].find((m) => entry.modes.includes(m)) ?? entry.modes[0] ?? null) : null;
+        const mode = regressedMode(entry?.modes);
         this.s.snapshotRegressed.run(now, mode, host.host_id, row.proto, row.port, row.process);
       }
       this.s.snapshotHost.run(host.host_id, host.services_hash);

@@ -12,7 +12,7 @@
 import type pg from 'pg';
 import type { Paged } from '../../api.js';
 import type { AlertEventView, AlertLabels, AttemptView, EvaluationView, Notification } from '../../alerts/api.js';
-import type { AlertState, AlertStatus, NotifiedStatus } from '../../alerts/state.js';
+import type { AlertStatus } from '../../alerts/state.js';
 import type {
   AlertStore,
   AttemptInput,
@@ -24,52 +24,16 @@ import type {
   OutboxEntry,
   ReadinessReference,
   ReceiverQueue,
-  ServiceMode,
   ServiceRegressionFact,
   Severity,
   StaleHostFact,
   StoredAlert,
 } from '../../alerts/store.js';
+import { duplicateIdentityFacts, type DuplicateKeyRow } from '../../alerts/duplicate-identity-facts.js';
 import type { EndpointInput } from '../../endpoints/records.js';
+import { alertOf, attemptOf, ATTEMPT_COLUMNS, DUAL_MODES, iso, isoOrNull, regressedMode, SEVERITY_RANK, STATE_COLUMNS, type AttemptRow, type StateRow } from '../alert-rows.js';
 import { withTransaction } from './pool.js';
 import { LeaderLease } from './leader-lease.js';
-
-const DUAL_MODES: ReadonlySet<string> = new Set(['dual-separate', 'dual-mapped']);
-const SEVERITY_RANK: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
-
-const iso = (ms: number): string => new Date(ms).toISOString();
-const ms = (text: string): number => Date.parse(text);
-const msOrNull = (text: string | null): number | null => (text === null ? null : Date.parse(text));
-const isoOrNull = (value: number | null): string | null => (value === null ? null : iso(value));
-
-interface StateRow {
-  fingerprint: string;
-  rule: string;
-  labels: string;
-  annotations: string;
-  status: AlertStatus;
-  active_since: string;
-  firing_since: string | null;
-  resolved_at: string | null;
-  last_active_at: string;
-  notified_status: NotifiedStatus | null;
-  last_notified_at: string | null;
-}
-
-interface AttemptRow {
-  id: number;
-  at: string;
-  receiver: string;
-  kind: AttemptView['kind'];
-  notification_id: string | null;
-  rule: string | null;
-  fingerprints: string;
-  attempt: number;
-  duration_ms: number;
-  status_code: number | null;
-  outcome: AttemptView['outcome'];
-  error: string | null;
-}
 
 interface OutboxRow {
   id: number;
@@ -82,39 +46,7 @@ interface OutboxRow {
   next_attempt_at: string;
 }
 
-const STATE_COLUMNS = 'fingerprint, rule, labels, annotations, status, active_since, firing_since, resolved_at, last_active_at, notified_status, last_notified_at';
-const ATTEMPT_COLUMNS = 'id, at, receiver, kind, notification_id, rule, fingerprints, attempt, duration_ms, status_code, outcome, error';
 const OUTBOX_COLUMNS = 'id, notification_id, receiver, rule, payload, created_at, attempts, next_attempt_at';
-
-function alertOf(row: StateRow): StoredAlert {
-  const state: AlertState = {
-    status: row.status,
-    activeSince: ms(row.active_since),
-    firingSince: msOrNull(row.firing_since),
-    resolvedAt: msOrNull(row.resolved_at),
-    lastActiveAt: ms(row.last_active_at),
-    notifiedStatus: row.notified_status,
-    lastNotifiedAt: msOrNull(row.last_notified_at),
-  };
-  return { fingerprint: row.fingerprint, rule: row.rule, labels: JSON.parse(row.labels) as AlertLabels, annotations: JSON.parse(row.annotations) as Record<string, string>, state };
-}
-
-function attemptOf(row: AttemptRow): AttemptView {
-  return {
-    id: row.id,
-    at: row.at,
-    receiver: row.receiver,
-    kind: row.kind,
-    notificationId: row.notification_id,
-    rule: row.rule,
-    fingerprints: JSON.parse(row.fingerprints) as string[],
-    attempt: row.attempt,
-    durationMs: row.duration_ms,
-    statusCode: row.status_code,
-    outcome: row.outcome,
-    error: row.error,
-  };
-}
 
 function outboxOf(row: OutboxRow): OutboxEntry {
   return {
@@ -207,21 +139,13 @@ export class PostgresAlertStore implements AlertStore {
 
   /** As on SQLite: host ids with pending host keys, their live key and pending ones, oldest first. */
   async duplicateIdentities(): Promise<DuplicateIdentityFact[]> {
-    const rows = await this.rows<{ hostId: string; id: string; state: 'live' | 'pending'; hostname: string; peer: string | null; createdAt: string; lastUsedAt: string | null; reported: string | null }>(`
-      SELECT k.host_id AS "hostId", k.id, k.state, k.hostname, k.peer, k.created_at AS "createdAt", k.last_used_at AS "lastUsedAt", h.hostname AS reported
-      FROM host_keys k LEFT JOIN hosts h ON h.host_id = k.host_id
-      WHERE k.state IN ('live', 'pending') AND k.host_id IN (SELECT host_id FROM host_keys WHERE state = 'pending')
-      ORDER BY k.host_id, k.created_at, k.id`);
-    const byHost = new Map<string, DuplicateIdentityFact>();
-    for (const row of rows) {
-      let fact = byHost.get(row.hostId);
-      if (!fact) byHost.set(row.hostId, (fact = { hostId: row.hostId, hostname: row.reported ?? row.hostname, live: null, pending: [] }));
-      if (row.state === 'live') {
-        fact.live = { id: row.id, hostname: row.hostname, createdAt: row.createdAt, lastUsedAt: row.lastUsedAt };
-        if (row.reported === null) fact.hostname = row.hostname;
-      } else fact.pending.push({ id: row.id, hostname: row.hostname, peer: row.peer, createdAt: row.createdAt });
-    }
-    return [...byHost.values()];
+    return duplicateIdentityFacts(
+      await this.rows<DuplicateKeyRow>(`
+        SELECT k.host_id AS "hostId", k.id, k.state, k.hostname, k.peer, k.created_at AS "createdAt", k.last_used_at AS "lastUsedAt", h.hostname AS reported
+        FROM host_keys k LEFT JOIN hosts h ON h.host_id = k.host_id
+        WHERE k.state IN ('live', 'pending') AND k.host_id IN (SELECT host_id FROM host_keys WHERE state = 'pending')
+        ORDER BY k.host_id, k.created_at, k.id`),
+    );
   }
 
   async serviceRegressions(now: Date, forgetBefore: Date): Promise<ServiceRegressionFact[]> {
@@ -285,7 +209,7 @@ export class PostgresAlertStore implements AlertStore {
         const entry = current.get(JSON.stringify([row.host_id, row.proto, row.port, row.process]));
         if (entry?.modes.some((m) => DUAL_MODES.has(m))) continue;
         // The most open single-family mode it has now, or gone.
-        const mode = entry ? (['ipv4-only', 'ipv6-only', 'loopback-only'].find((m) => entry.modes.includes(m)) ?? entry.modes[0] ?? null) : null;
+        const mode = regressedMode(entry?.modes);
         regressed.host.push(row.host_id);
         regressed.proto.push(row.proto);
         regressed.port.push(row.port);
