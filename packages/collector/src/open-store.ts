@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CollectorConfig } from './config.js';
-import type { Store } from './store.js';
+import type { Store, StoreOptions } from './store.js';
 import type { AlertStore } from './alerts/store.js';
 import { SqliteStore } from './db/sqlite-store.js';
 import { SqliteAlertStore } from './db/sqlite-alert-store.js';
@@ -14,17 +14,21 @@ import { PostgresAlertStore } from './db/postgres/alert-store.js';
 
 type StoreConfig = Pick<CollectorConfig, 'db' | 'staleAfterSeconds'> & Partial<Pick<CollectorConfig, 'maxClockSkewSeconds' | 'maxReportsPerHost'>>;
 
-const storeOptions = (config: StoreConfig) => ({
+/** What the running collector hands the store beside its configuration (the log's callbacks). */
+export type StoreHooks = Pick<StoreOptions, 'onHistoryBudget'>;
+
+const storeOptions = (config: StoreConfig, hooks: StoreHooks = {}) => ({
+  ...hooks,
   staleAfterSeconds: config.staleAfterSeconds,
   ...(config.maxClockSkewSeconds !== undefined ? { maxClockSkewSeconds: config.maxClockSkewSeconds } : {}),
   ...(config.maxReportsPerHost !== undefined ? { maxReportsPerHost: config.maxReportsPerHost } : {}),
 });
 
 /** A SQLite store on the file config.db (created and migrated when needed). */
-export function openStore(config: StoreConfig): Store {
+export function openStore(config: StoreConfig, hooks: StoreHooks = {}): Store {
   if (isPostgresUrl(config.db)) throw new Error(`${redactUrl(config.db)} is a PostgreSQL URL: open it with connectStore()`);
   mkdirSync(dirname(config.db), { recursive: true });
-  return new SqliteStore(config.db, storeOptions(config));
+  return new SqliteStore(config.db, storeOptions(config, hooks));
 }
 
 /**
@@ -32,9 +36,9 @@ export function openStore(config: StoreConfig): Store {
  * migrated before this resolves; a bad URL, a refused login, a missing database or one migrated
  * by a newer collector is an error naming the URL without its password), else SQLite.
  */
-export async function connectStore(config: StoreConfig): Promise<Store> {
-  if (isPostgresUrl(config.db)) return PostgresStore.open(config.db, storeOptions(config));
-  return openStore(config);
+export async function connectStore(config: StoreConfig, hooks: StoreHooks = {}): Promise<Store> {
+  if (isPostgresUrl(config.db)) return PostgresStore.open(config.db, storeOptions(config, hooks));
+  return openStore(config, hooks);
 }
 
 /** The AlertStore on the same database as `store` (closed with it). */

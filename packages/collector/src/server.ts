@@ -21,7 +21,15 @@ export interface StartOptions {
 }
 
 export async function startCollector(config: CollectorConfig, options: StartOptions = {}): Promise<RunningCollector> {
-  const store = await connectStore(config);
+  // The store exists before the app and its log: a host's history budget is logged once per
+  // change of state (over / under), through the app's log once there is one.
+  let log: FastifyInstance['log'] | null = null;
+  const store = await connectStore(config, {
+    onHistoryBudget: (event) =>
+      event.state === 'over'
+        ? log?.warn(event, 'host history budget: the oldest reports of this host are deleted as new ones arrive (maxReportsPerHost); it sends far more often than its interval')
+        : log?.info(event, 'host history budget: the host is back under maxReportsPerHost'),
+  });
   // buildApp can refuse (an endpoints: name the API declared): close the store, or its ingest
   // thread would keep a collector that cannot start alive.
   const app = await buildApp({
@@ -35,6 +43,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
     await store.close();
     throw error;
   });
+  log = app.log;
   // Both jobs never overlap themselves: a tick while the previous run still goes is skipped,
   // counted here and logged at debug (alerts/schedule.ts), never a console warning.
   const skippedTicks = new Counter({

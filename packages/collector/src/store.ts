@@ -212,6 +212,12 @@ export interface StoreOptions {
   maxClockSkewSeconds?: number;
   /** Each host's stored reports are at most this many: the oldest beyond it go at ingest (absent: no budget). */
   maxReportsPerHost?: number;
+  /**
+   * Called when a host starts losing reports to maxReportsPerHost (`over`: its first trim since
+   * start or since it was last under) and when a report of it trims nothing again (`under`):
+   * once per change of state, for the log, not once per report.
+   */
+  onHistoryBudget?(event: { hostId: string; state: 'over' | 'under'; trimmed: number; maxReportsPerHost: number }): void;
 }
 
 /**

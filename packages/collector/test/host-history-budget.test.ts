@@ -74,3 +74,26 @@ test('without a budget nothing is trimmed, and the kept count follows retention'
   }
   assert.equal(resolveConfig([]).maxReportsPerHost, 100_000);
 });
+
+test('the budget is reported once per change of state and host (over, then under after retention), not per report', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'dualstack-budget-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const events: unknown[] = [];
+  const store = openStore({ db: join(dir, 'collector.db'), staleAfterSeconds: 900, maxReportsPerHost: 5 }, { onHistoryBudget: (event) => events.push(event) });
+  const start = Date.now() - 3_600_000;
+  const ingest = (i: number) => {
+    const at = new Date(start + i * 60_000);
+    return store.ingestReport(reportFrom('dual-stack-services', { hostId: 'noisy', collectedAt: at }), meta(at));
+  };
+  try {
+    for (let i = 0; i < 20; i += 1) await ingest(i);
+    assert.deepEqual(events, [{ hostId: 'noisy', state: 'over', trimmed: 1, maxReportsPerHost: 5 }], 'once, at the first trim');
+    // Retention leaves it 2 reports (the 5 newest: 15..19; before 18 goes 15, 16, 17): the next report trims nothing.
+    assert.equal(await store.pruneReports(new Date(start + 18 * 60_000)), 3);
+    await ingest(20);
+    assert.deepEqual(events.at(-1), { hostId: 'noisy', state: 'under', trimmed: 0, maxReportsPerHost: 5 });
+    assert.equal(events.length, 2);
+  } finally {
+    await store.close();
+  }
+});

@@ -296,6 +296,9 @@ export class SqliteStore implements Store {
   private readonly staleAfterMs: number;
   private readonly maxClockSkewMs: number | undefined;
   private readonly maxReportsPerHost: number | undefined;
+  private readonly onHistoryBudget: SqliteStoreOptions['onHistoryBudget'];
+  /** Hosts whose last report trimmed their history (see onHistoryBudget). */
+  private readonly overHistoryBudget = new Set<string>();
   private readonly maxBatch: number;
   private readonly maxQueued: number;
   private queue: Pending[] = [];
@@ -332,6 +335,7 @@ export class SqliteStore implements Store {
     this.staleAfterMs = options.staleAfterSeconds * 1000;
     this.maxClockSkewMs = options.maxClockSkewSeconds === undefined ? undefined : options.maxClockSkewSeconds * 1000;
     this.maxReportsPerHost = options.maxReportsPerHost;
+    this.onHistoryBudget = options.onHistoryBudget;
     this.maxBatch = Math.max(1, options.maxBatch ?? 500);
     this.maxQueued = Math.max(1, options.maxQueued ?? 2000);
     const db = openDatabase(file, options);
@@ -357,6 +361,14 @@ export class SqliteStore implements Store {
    */
   get database(): Database.Database {
     return this.db;
+  }
+
+  private noteHistoryBudget(hostId: string, trimmed: number): void {
+    const over = trimmed > 0;
+    if (over === this.overHistoryBudget.has(hostId)) return;
+    if (over) this.overHistoryBudget.add(hostId);
+    else this.overHistoryBudget.delete(hostId);
+    this.onHistoryBudget?.({ hostId, state: over ? 'over' : 'under', trimmed, maxReportsPerHost: this.maxReportsPerHost ?? 0 });
   }
 
   historyTrimmed(): number {
@@ -553,6 +565,7 @@ export class SqliteStore implements Store {
       if (!ok.duplicate && !ok.applied) this.counters.outOfOrder++;
       if (ok.servicesRewritten) this.counters.servicesRewritten++;
       this.counters.historyTrimmed += ok.trimmed ?? 0;
+      if (!ok.duplicate) this.noteHistoryBudget(pending.report.hostId, ok.trimmed ?? 0);
       pending.resolve(ok.ack);
     });
   }
