@@ -94,6 +94,30 @@ describe('dualstack-collector --db postgres://', { skip: skipUnlessPostgres() },
     assert.equal(Number(rows.rows[0]!.n), 1);
   });
 
+  test('two serve processes on one database: each report sent to both at once is stored once with the same ack; either serves what the other stored', async (t) => {
+    const url = await cluster.createDatabase();
+    const agent = await run(['token', 'create', '--name', 'agent-2', '--role', 'agent', '--db', url]);
+    const reader = await run(['token', 'create', '--name', 'reader-2', '--role', 'reader', '--db', url]);
+    const [one, two] = await Promise.all([serve(t, ['--db', url]), serve(t, ['--db', url])]);
+    const post = (base: string, report: object) =>
+      fetch(`${base}/api/v1/reports`, { method: 'POST', headers: { authorization: `Bearer ${agent.stdout.trim()}`, 'content-type': 'application/json' }, body: JSON.stringify(report) }).then(
+        async (r) => ({ status: r.status, ack: (await r.json()) as { reportId: string; receivedAt: string; duplicate: boolean; findings: unknown } }),
+      );
+    const reports = Array.from({ length: 8 }, (_, i) => reportFrom(i % 2 ? 'bindv6only' : 'ipv6-off', { hostId: 'pg-two', collectedAt: new Date(Date.now() - 60_000 + i * 1000) }));
+    for (const report of reports) {
+      const [a, b] = await Promise.all([post(one.base, report), post(two.base, report)]);
+      assert.ok(a.status < 300 && b.status < 300, `${a.status} ${b.status}`);
+      assert.equal([a.ack.duplicate, b.ack.duplicate].filter(Boolean).length, 1, 'one of the two is the duplicate');
+      assert.deepEqual({ ...a.ack, duplicate: null }, { ...b.ack, duplicate: null });
+    }
+    const dbName = new URL(url).pathname.slice(1);
+    assert.equal(Number((await cluster.query<{ n: string }>('SELECT count(*) AS n FROM reports', [], dbName)).rows[0]!.n), reports.length);
+    for (const base of [one.base, two.base]) {
+      const detail = (await (await fetch(`${base}/api/v1/hosts/pg-two`, { headers: { authorization: `Bearer ${reader.stdout.trim()}` } })).json()) as { latestReport: { reportId: string } };
+      assert.equal(detail.latestReport.reportId, reports.at(-1)!.reportId);
+    }
+  });
+
   test('bad databases: one line naming the problem, exit 1, nothing written', async () => {
     const missing = await run(['migrate', '--db', cluster.url('no_such_db')]);
     assert.equal(missing.code, 1);
