@@ -9,11 +9,14 @@
 //   (b) with deploy/systemd/dualstack-agent.service.d/namespaces.conf: entered, its sysctls read
 //       and V6ONLY from sock_diag;
 //   (c) with that drop-in's capability but not its RestrictNamespaces=net: RestrictNamespaces=yes
-//       refuses setns(2) by seccomp whatever the capabilities, and the report says so.
+//       refuses setns(2) by seccomp whatever the capabilities, and the report says so;
+//   (d) with the drop-in and the native sock_diag module (packages/agent/native, as the packaged
+//       agent loads it): entered in-process, through the unit's RestrictAddressFamilies
+//       (AF_NETLINK) and seccomp filter, with the same flags and sysctls as (b).
 //
 // Needs root and systemd-nspawn (Debian's systemd-container); skipped otherwise, failing under CI=true.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +46,7 @@ test("the agent's unit under a real systemd: the namespaces drop-in lets it ente
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const { packageAgent } = (await import(join(REPO, 'scripts/package-agent.mjs'))) as { packageAgent(o: { outfile: string }): Promise<{ outfile: string }> };
   await packageAgent({ outfile: join(dir, 'dualstack-agent.mjs') });
+  execFileSync(join(REPO, 'packages/agent/native/build.sh'), [join(dir, 'sockdiag.node')], { stdio: 'pipe' });
   if (process.execPath !== '/usr/bin/node') t.diagnostic(`node is ${process.execPath}: the unit's ExecStart names /usr/bin/node`);
 
   const container = await Container.boot('dsunit', { bindReadOnly: [`${dir}:/opt/dualstack`, `${UNIT}:/etc/systemd/system/dualstack-agent.service`] });
@@ -62,7 +66,7 @@ test("the agent's unit under a real systemd: the namespaces drop-in lets it ente
   container.run(['sh', '-c', `ip netns exec ${ctr} python3 -c 'import socket,time\ns=socket.socket(socket.AF_INET6)\ns.setsockopt(socket.IPPROTO_IPV6,socket.IPV6_V6ONLY,1)\ns.bind(("::",8443))\ns.listen()\nprint("READY",flush=True)\ntime.sleep(600)' > /run/${ctr}.out 2>&1 &`]);
   for (let i = 0; i < 100 && !container.run(['cat', `/run/${ctr}.out`]).includes('READY'); i++) await new Promise((r) => setTimeout(r, 100));
 
-  const scanWith = (dropIn: string | null): NetworkNamespace => {
+  const scanWith = (dropIn: string | null, report?: (r: Report) => void): NetworkNamespace => {
     container.run(['rm', '-f', `${DROP_IN_DIR}/namespaces.conf`, '/var/lib/dualstack/scan.json']);
     if (dropIn !== null) container.run(['sh', '-c', `cat > ${DROP_IN_DIR}/namespaces.conf`], dropIn);
     container.run(['systemctl', 'daemon-reload']);
@@ -74,9 +78,10 @@ test("the agent's unit under a real systemd: the namespaces drop-in lets it ente
     }
     const v = validateReport(JSON.parse(container.run(['cat', '/var/lib/dualstack/scan.json'])) as unknown);
     assert.ok(v.ok, JSON.stringify(!v.ok && v.problems));
-    const report: Report = v.report;
-    const ns = report.namespaces?.find((n) => n.services.some((s) => s.port === 8443));
-    assert.ok(ns, `the namespace with tcp/8443 is missing: ${JSON.stringify(report.namespaces?.map((n) => n.owner.name))}`);
+    const scanned: Report = v.report;
+    report?.(scanned);
+    const ns = scanned.namespaces?.find((n) => n.services.some((s) => s.port === 8443));
+    assert.ok(ns, `the namespace with tcp/8443 is missing: ${JSON.stringify(scanned.namespaces?.map((n) => n.owner.name))}`);
     return ns;
   };
   const source = (ns: NetworkNamespace, name: string) => ns.sources.find((s) => s.name === name);
@@ -102,4 +107,15 @@ test("the agent's unit under a real systemd: the namespaces drop-in lets it ente
   assert.notEqual(source(refused, 'sockdiag')?.status, 'ok');
   assert.match(`${source(refused, 'sockdiag')?.detail} ${source(refused, 'sysctl')?.detail}`, /Operation not permitted/, JSON.stringify(refused.sources));
   assert.equal(refused.sysctl, null);
+
+  // (d) the drop-in and the native module (the packaged agent finds it beside its executable; here the variable names it)
+  let namespacesDetail = '';
+  const native = scanWith(`${NAMESPACES_CONF}\n[Service]\nEnvironment=DUALSTACK_SOCKDIAG_MODULE=/opt/dualstack/sockdiag.node\n`, (r) => {
+    namespacesDetail = r.sources.find((x) => x.name === 'namespaces')?.detail ?? '';
+  });
+  assert.match(namespacesDetail, /entered by native sock_diag module \/opt\/dualstack\/sockdiag\.node/);
+  assert.deepEqual([source(native, 'sysctl')?.status, source(native, 'sockdiag')?.status], ['ok', 'ok'], JSON.stringify(native.sources));
+  assert.deepEqual(native.sysctl, entered.sysctl, 'the same sysctls as through nsenter');
+  assert.deepEqual(v6onlySource(native), ['sock_diag']);
+  assert.equal(native.services.find((s) => s.port === 8443)?.mode, 'ipv6-only');
 });

@@ -1,7 +1,7 @@
 // The native sock_diag reader (packages/agent/native, issue 14): found beside the packaged
 // agent's executable as sockdiag.node (or at DUALSTACK_SOCKDIAG_MODULE), loaded once. Absent
 // or failing, the sources keep today's path (/proc + ss, nsenter for other namespaces).
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { RECORD_SIZE } from './records.js';
 
@@ -42,10 +42,23 @@ export function loadNativeSockdiag(): NativeLoad {
   return loaded;
 }
 
+/**
+ * stat(2), not existsSync: that is access(2), which checks with the real uid and no
+ * capabilities, so under the unit (user dualstack, CAP_DAC_READ_SEARCH) a module in a 0700
+ * directory was "missing" though dlopen could open it (test/privilege/namespace-unit-live).
+ */
+function present(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
 function load(): NativeLoad {
   if (process.platform !== 'linux') return { module: null, why: 'sock_diag is Linux only' };
   const { path, fromEnv } = nativeModulePath();
-  if (!existsSync(path)) return { module: null, why: fromEnv ? `${SOCKDIAG_MODULE_ENV}=${path} does not exist` : `no ${SOCKDIAG_MODULE_FILE} beside ${process.execPath}` };
+  if (!present(path)) return { module: null, why: fromEnv ? `${SOCKDIAG_MODULE_ENV}=${path} does not exist` : `no ${SOCKDIAG_MODULE_FILE} beside ${process.execPath}` };
   // process.dlopen, not require: a single executable application's require loads built-ins only.
   const holder = { exports: {} as Partial<NativeSockdiag> };
   try {
