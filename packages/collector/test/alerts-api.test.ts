@@ -113,6 +113,7 @@ test('GET /api/v1/alerts, /history, /deliveries and the alert metrics', async (t
   assert.match(metrics.body, /dualstack_alerts\{rule="host-stale",status="firing"\} 1/);
   assert.match(metrics.body, /dualstack_alerts\{rule="finding",status="pending"\} 1/);
   assert.match(metrics.body, /dualstack_alert_outbox_pending\{receiver="ops"\} \d/);
+  assert.match(metrics.body, /^dualstack_alert_leader 1$/m, 'one collector per SQLite database: it always evaluates');
 
   assert.equal((await get('/api/v1/alerts', null)).status, 401);
   assert.equal((await get('/api/v1/alerts/history', agent)).status, 403);

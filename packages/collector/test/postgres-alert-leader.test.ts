@@ -1,11 +1,13 @@
 // The alert leader lease on a real PostgreSQL (postgres/leader-lease.ts): several collectors on
 // one database, exactly one evaluates alerts. Two AlertServices, each on its own pool as two
 // collector processes would be, tick at the same time; the one holding the lease evaluates, the
-// other stands by. When the holder's session ends (its backend terminated, as when its process
+// other stands by (dualstack_alert_leader says which). When the holder's session ends (its backend terminated, as when its process
 // dies or its connection is cut) the other takes over at its next tick.
 import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
+import { Registry } from 'prom-client';
 import { resolveAlerts } from '../src/alerts/config.js';
+import { registerAlertMetrics } from '../src/alerts/metrics.js';
 import { AlertService, STANDBY } from '../src/alerts/service.js';
 import { PostgresAlertStore } from '../src/db/postgres/alert-store.js';
 import { ALERT_LEADER_LOCK } from '../src/db/postgres/leader-lease.js';
@@ -49,8 +51,10 @@ describe('alert leader lease on PostgreSQL', { skip: skipUnlessPostgres() }, () 
   function collector(t: TestContext, url: string) {
     const pool = createPool(url, { max: 4 });
     const store = new PostgresAlertStore(pool);
+    const registry = new Registry();
     const service = new AlertService({
       store,
+      hooks: registerAlertMetrics(registry, store, []),
       settings: resolveAlerts({ rules: [{ name: 'host-stale', interval: '5m', missedIntervals: 3 }], receivers: [{ name: 'ops', type: 'webhook', url: 'http://127.0.0.1:9/hook' }] }),
       clock: () => new Date(T0 + 20 * M),
     });
@@ -62,7 +66,9 @@ describe('alert leader lease on PostgreSQL', { skip: skipUnlessPostgres() }, () 
       await pool.end();
     };
     t.after(close);
-    return { pool, store, service, close };
+    /** dualstack_alert_leader as /metrics shows it. */
+    const leader = async () => (await registry.getSingleMetric('dualstack_alert_leader')!.get()).values[0]!.value;
+    return { pool, store, service, close, leader };
   }
 
   /** The backend holding the leader lock, if any. */
@@ -90,6 +96,7 @@ describe('alert leader lease on PostgreSQL', { skip: skipUnlessPostgres() }, () 
       leaders.push(ra.error === null ? 'a' : 'b');
     }
     assert.equal(new Set(leaders).size, 1, `the lease stays with its holder: ${leaders}`);
+    assert.deepEqual([await a.leader(), await b.leader()], leaders[0] === 'a' ? [1, 0] : [0, 1], 'dualstack_alert_leader');
     assert.equal(await count('alert_evaluations'), 3, 'one recorded evaluation per tick');
     assert.equal(await count('alert_outbox'), 1, 'host-stale fired once, notified once (two evaluators would each have written one)');
 
@@ -102,6 +109,7 @@ describe('alert leader lease on PostgreSQL', { skip: skipUnlessPostgres() }, () 
     assert.equal(takeover.error, null, 'the other collector evaluates at its next tick');
     assert.equal((await holder.service.evaluate(new Date(T0 + 23 * M))).error, STANDBY, 'the old holder, its connection back, now stands by');
     assert.notEqual(await holderPid(db.name), pid);
+    assert.deepEqual([await other.leader(), await holder.leader()], [1, 0], 'dualstack_alert_leader follows the lease');
     assert.equal(await count('alert_evaluations'), 4);
     assert.equal(await count('alert_outbox'), 1, 'the new leader read the states: no second notification');
 

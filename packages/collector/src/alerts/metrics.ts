@@ -1,6 +1,6 @@
 // Alerting on /metrics, registered on the app's registry (plugins/metrics.ts): counters of
 // evaluations, status changes, notifications and delivery attempts; gauges of live alerts and
-// of the outbox, read from the store at scrape time.
+// of the outbox, read from the store at scrape time; whether this collector evaluates.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { AlertHooks } from './service.js';
 import type { AlertStore } from './store.js';
@@ -51,6 +51,13 @@ export function registerAlertMetrics(registry: Registry, store: AlertStore, rece
       for (const r of receivers) this.set({ receiver: r.name }, queues.get(r.name) ?? 0);
     },
   });
+  // A store without a leader lease (SQLite: one collector per database) always evaluates.
+  const leader = new Gauge({
+    name: 'dualstack_alert_leader',
+    help: 'Whether this collector evaluates alerts: 1 while it holds the leader lease of a shared database (PostgreSQL), 0 while another one does; always 1 on SQLite.',
+    registers: [registry],
+  });
+  leader.set(store.lead ? 0 : 1);
   // Known series at 0 from the start, so rate() works from the first failure.
   evaluations.inc({ result: 'ok' }, 0);
   evaluations.inc({ result: 'error' }, 0);
@@ -64,6 +71,9 @@ export function registerAlertMetrics(registry: Registry, store: AlertStore, rece
         for (const change of result.changes) transitions.inc({ rule: change.rule, to: change.to });
         for (const q of result.enqueued) notifications.inc({ rule: q.rule, receiver: q.receiver });
       }
+    },
+    leading(leading) {
+      leader.set(leading ? 1 : 0);
     },
     attempted(receiver, outcome) {
       attempts.inc({ receiver, outcome });

@@ -14,6 +14,8 @@ export const STANDBY = 'standby: another collector on this database evaluates al
 
 export interface AlertHooks {
   evaluated?(result: EvaluationResult | (EvaluationView & { error: string })): void;
+  /** At each tick of a store with a leader lease: whether this collector evaluates. */
+  leading?(leader: boolean): void;
   attempted?(receiver: string, outcome: Outcome): void;
 }
 
@@ -41,6 +43,8 @@ export class AlertService {
   readonly clock: () => Date;
   private readonly evaluator: Evaluator;
   private running: Promise<unknown> | null = null;
+  /** Whether the last tick held the leader lease (null: no tick yet, or no lease). */
+  private leading: boolean | null = null;
   private stopping = false;
 
   constructor(private readonly options: AlertServiceOptions) {
@@ -74,11 +78,19 @@ export class AlertService {
 
   private async evaluateOnce(now: Date): Promise<EvaluationView> {
     const started = performance.now();
-    if (this.store.lead && !(await this.store.lead())) {
-      // Another collector on this database evaluates. Delivery is still kicked: this one
-      // drains whatever lane nobody holds (e.g. the entries of a leader that died mid-send).
-      this.delivery.kick();
-      return { startedAt: now.toISOString(), durationMs: performance.now() - started, active: 0, transitions: 0, notifications: 0, error: STANDBY };
+    if (this.store.lead) {
+      const leading = await this.store.lead();
+      if (leading !== this.leading) {
+        this.options.log?.info({ leader: leading }, leading ? 'alerts: this collector evaluates alerts now (leader lease taken)' : 'alerts: another collector evaluates alerts (it holds the leader lease); standing by');
+      }
+      this.leading = leading;
+      this.options.hooks?.leading?.(leading);
+      if (!leading) {
+        // Delivery is still kicked: this collector drains whatever lane nobody holds (e.g. the
+        // entries of a leader that died mid-send).
+        this.delivery.kick();
+        return { startedAt: now.toISOString(), durationMs: performance.now() - started, active: 0, transitions: 0, notifications: 0, error: STANDBY };
+      }
     }
     let record: EvaluationView;
     try {
