@@ -67,7 +67,7 @@ describe('on a real PostgreSQL', { skip: skipUnlessPostgres() }, () => {
     }
   });
 
-  test('a database that refuses connections: ingest is StoreBusyError (503 + Retry-After), and works again by itself when it is back', async () => {
+  test('a database that refuses connections: ingest and reads are StoreBusyError (503 + Retry-After), and work again by itself when it is back', async () => {
     const url = await cluster.createDatabase();
     const name = new URL(url).pathname.slice(1);
     const store = await PostgresStore.open(url, { staleAfterSeconds: 900, max: 2, connectionTimeoutMs: 5000 });
@@ -79,6 +79,7 @@ describe('on a real PostgreSQL', { skip: skipUnlessPostgres() }, () => {
       const report = reportFrom('ipv6-off', { hostId: 'down-2', collectedAt: new Date(Date.now() - 30_000) });
       const meta = { receivedAt: new Date().toISOString(), tokenId: null, bytes: 1 };
       await assert.rejects(store.ingestReport(report, meta), (error: Error) => error instanceof StoreBusyError && error.statusCode === 503 && error.retryAfterSeconds > 0 && !/s3cret/.test(error.message));
+      await assert.rejects(store.listHosts({}, new Date()), StoreBusyError, 'reads too: 503, not 500');
       await cluster.query(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS true`);
       const ack = await store.ingestReport(report, meta);
       assert.equal(ack.duplicate, false);

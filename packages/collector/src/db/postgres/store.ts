@@ -12,7 +12,7 @@ import { modeBit, prepareReport, ReportRejectedError, type PreparedReport } from
 import { TokenNameTakenError } from '../sqlite-store.js';
 import { PostgresEndpointStore } from './endpoint-store.js';
 import { PostgresIdentityStore } from './identity-store.js';
-import { writeReport } from './ingest.js';
+import { connect, writeReport } from './ingest.js';
 import { migratePostgres } from './migrations.js';
 import { connectionError, createPool, DEFAULT_POOL_SIZE, redactUrl, type PostgresPoolOptions } from './pool.js';
 
@@ -185,6 +185,24 @@ export class PostgresStore implements Store {
     return { transactions: this.transactions, reports: this.transactions };
   }
 
+  /**
+   * A query on the pool; the database being unreachable is StoreBusyError (503 + Retry-After)
+   * for reads and writes alike, so a load balancer or the dashboard sees "try again", not a 500.
+   */
+  private async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    let client: pg.PoolClient | undefined;
+    try {
+      client = await connect(this.pool);
+      const result = await client.query<R>(text, values);
+      client.release();
+      return result;
+    } catch (error) {
+      // A connection that broke is not given back to the pool.
+      client?.release(isUnavailable(error) ? (error as Error) : undefined);
+      throw this.unavailable(error, 'the query was not answered');
+    }
+  }
+
   private unavailable(error: unknown, what: string): Error {
     if (isUnavailable(error)) {
       return new StoreBusyError(this.waiting, RETRY_AFTER_BUSY_SECONDS, `the database ${redactUrl(this.url)} is unavailable (${(error as Error).message}): ${what}; send again in ${RETRY_AFTER_BUSY_SECONDS} s`);
@@ -200,7 +218,7 @@ export class PostgresStore implements Store {
     if (input.role === 'host') throw new Error('host keys are issued by enrollment (POST /api/v1/enroll), not created as tokens');
     try {
       if (input.role === 'enroll') return await this.identity.createSecret({ name: input.name, hash: input.hash, expiresAt: input.expiresAt ?? null, maxHosts: input.maxHosts ?? null }, createdAt);
-      const result = await this.pool.query(
+      const result = await this.query(
         `INSERT INTO tokens (id, name, role, hash, created_at) SELECT $1, $2, $3, $4, $5
          WHERE NOT EXISTS (SELECT 1 FROM enroll_secrets WHERE name = $2)`,
         [id, input.name, input.role, input.hash, createdAt],
@@ -216,7 +234,7 @@ export class PostgresStore implements Store {
 
   /** The token with this hash, revoked or not; last_used_at refreshed at most once a minute, off the request's path. */
   async findTokenByHash(hash: string): Promise<TokenRecord | null> {
-    const row = (await this.pool.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE hash = $1`, [hash])).rows[0];
+    const row = (await this.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE hash = $1`, [hash])).rows[0];
     const token = row ? tokenOf(row) : await this.identity.findByHash(hash);
     if (!token) return null;
     const now = Date.now();
@@ -224,7 +242,7 @@ export class PostgresStore implements Store {
     if (!this.closing && touched && (token.lastUsedAt === null || Date.parse(token.lastUsedAt) < now - TOKEN_TOUCH_MS)) {
       const at = new Date(now).toISOString();
       const table = token.role === 'host' ? 'host_keys' : 'tokens';
-      this.track(this.pool.query(`UPDATE ${table} SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)`, [at, token.id]));
+      this.track(this.query(`UPDATE ${table} SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)`, [at, token.id]));
     }
     return token;
   }
@@ -236,13 +254,13 @@ export class PostgresStore implements Store {
   }
 
   async listTokens(): Promise<TokenRecord[]> {
-    const tokens = (await this.pool.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens ORDER BY created_at, name`)).rows.map(tokenOf);
+    const tokens = (await this.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens ORDER BY created_at, name`)).rows.map(tokenOf);
     return [...tokens, ...(await this.identity.listSecrets())];
   }
 
   async revokeToken(idOrName: string): Promise<boolean> {
     const at = new Date().toISOString();
-    const revoked = await this.pool.query('UPDATE tokens SET revoked_at = $1 WHERE (id = $2 OR name = $2) AND revoked_at IS NULL', [at, idOrName]);
+    const revoked = await this.query('UPDATE tokens SET revoked_at = $1 WHERE (id = $2 OR name = $2) AND revoked_at IS NULL', [at, idOrName]);
     return revoked.rowCount! > 0 || (await this.identity.revokeSecret(idOrName, at));
   }
 
@@ -250,8 +268,8 @@ export class PostgresStore implements Store {
   async bindToken(tokenId: string, hostId: string): Promise<string> {
     let bound: string | null | undefined;
     try {
-      await this.pool.query("UPDATE tokens SET host_id = $1 WHERE id = $2 AND host_id IS NULL AND role = 'agent'", [hostId, tokenId]);
-      bound = (await this.pool.query<{ host_id: string | null }>('SELECT host_id FROM tokens WHERE id = $1', [tokenId])).rows[0]?.host_id;
+      await this.query("UPDATE tokens SET host_id = $1 WHERE id = $2 AND host_id IS NULL AND role = 'agent'", [hostId, tokenId]);
+      bound = (await this.query<{ host_id: string | null }>('SELECT host_id FROM tokens WHERE id = $1', [tokenId])).rows[0]?.host_id;
     } catch (error) {
       throw this.unavailable(error, `token ${tokenId} could not be bound to host ${hostId} yet`);
     }
@@ -350,21 +368,21 @@ export class PostgresStore implements Store {
     }
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     const filterParams = [...params];
-    const page = await this.pool.query<HostSummaryRow>(
+    const page = await this.query<HostSummaryRow>(
       `SELECT ${HOST_SUMMARY_COLUMNS} FROM hosts h ${clause} ORDER BY h.hostname COLLATE "C", h.host_id COLLATE "C" LIMIT ${param(limit)} OFFSET ${param(offset)}`,
       params,
     );
-    const total = await this.pool.query<{ n: number }>(`SELECT count(*) AS n FROM hosts h ${clause}`, filterParams);
+    const total = await this.query<{ n: number }>(`SELECT count(*) AS n FROM hosts h ${clause}`, filterParams);
     return { total: total.rows[0]?.n ?? 0, limit, offset, items: page.rows.map((row) => summaryOf(row, staleBefore)) };
   }
 
   async getHost(hostId: string, now: Date): Promise<HostDetail | null> {
-    const row = (await this.pool.query<HostSummaryRow>(`SELECT ${HOST_SUMMARY_COLUMNS} FROM hosts h WHERE h.host_id = $1`, [hostId])).rows[0];
+    const row = (await this.query<HostSummaryRow>(`SELECT ${HOST_SUMMARY_COLUMNS} FROM hosts h WHERE h.host_id = $1`, [hostId])).rows[0];
     if (!row) return null;
     const resolvedSince = new Date(now.getTime() - RESOLVED_SHOWN_MS).toISOString();
     const [latest, findingRows, historyRows] = await Promise.all([
-      this.pool.query<{ body: string }>('SELECT body FROM latest_reports WHERE host_id = $1', [hostId]),
-      this.pool.query<{ rule: string; severity: Severity; subject: string; message: string; evidence: string; fix: string; first_seen: string; last_seen: string; resolved_at: string | null }>(
+      this.query<{ body: string }>('SELECT body FROM latest_reports WHERE host_id = $1', [hostId]),
+      this.query<{ rule: string; severity: Severity; subject: string; message: string; evidence: string; fix: string; first_seen: string; last_seen: string; resolved_at: string | null }>(
         `SELECT f.rule, f.severity, f.subject, f.message, f.evidence, f.fix, f.first_seen,
            CASE WHEN f.resolved_at IS NULL THEN h.collected_at ELSE f.last_seen END AS last_seen, f.resolved_at
          FROM findings f JOIN hosts h ON h.host_id = f.host_id
@@ -373,7 +391,7 @@ export class PostgresStore implements Store {
            f.resolved_at DESC, f.rule COLLATE "C", f.subject COLLATE "C"`,
         [hostId, resolvedSince],
       ),
-      this.pool.query<{ report_id: string; collected_at: string; ipv6_routable: number | null; exposed: number; dual: number; critical: number; warning: number }>(
+      this.query<{ report_id: string; collected_at: string; ipv6_routable: number | null; exposed: number; dual: number; critical: number; warning: number }>(
         'SELECT report_id, collected_at, ipv6_routable, exposed, dual, critical, warning FROM reports WHERE host_id = $1 ORDER BY collected_at DESC, received_at DESC LIMIT $2',
         [hostId, HISTORY_LIMIT],
       ),
@@ -411,8 +429,8 @@ export class PostgresStore implements Store {
     const containers = `SELECT 'containers' AS scope, ${MATRIX_COLUMNS} FROM namespace_service_matrix`;
     const source = scope === 'host' ? host : scope === 'containers' ? containers : `${host} UNION ALL ${containers}`;
     const [rows, total] = await Promise.all([
-      this.pool.query<MatrixRow>(`SELECT * FROM (${source}) m ORDER BY hosts DESC, proto COLLATE "C", port, process COLLATE "C", scope DESC LIMIT $1 OFFSET $2`, [page.limit, page.offset]),
-      this.pool.query<{ n: number }>(`SELECT count(*) AS n FROM (${source}) m`),
+      this.query<MatrixRow>(`SELECT * FROM (${source}) m ORDER BY hosts DESC, proto COLLATE "C", port, process COLLATE "C", scope DESC LIMIT $1 OFFSET $2`, [page.limit, page.offset]),
+      this.query<{ n: number }>(`SELECT count(*) AS n FROM (${source}) m`),
     ]);
     const items = rows.rows.map((r) => ({
       scope: r.scope,
@@ -427,7 +445,7 @@ export class PostgresStore implements Store {
   }
 
   async findingsByRule(): Promise<FindingRuleRow[]> {
-    const groups = await this.pool.query<{ rule: string; severity: Severity; findings: number; hosts: number }>(`
+    const groups = await this.query<{ rule: string; severity: Severity; findings: number; hosts: number }>(`
       SELECT rule, severity, count(*) AS findings, count(DISTINCT host_id) AS hosts FROM findings
       WHERE resolved_at IS NULL GROUP BY rule, severity
       ORDER BY ${SEVERITY_ORDER}, hosts DESC, rule COLLATE "C"`);
@@ -438,7 +456,7 @@ export class PostgresStore implements Store {
         hosts: g.hosts,
         findings: g.findings,
         hostIds: (
-          await this.pool.query<{ host_id: string }>(
+          await this.query<{ host_id: string }>(
             'SELECT host_id FROM findings WHERE resolved_at IS NULL AND rule = $1 AND severity = $2 GROUP BY host_id ORDER BY host_id COLLATE "C" LIMIT $3',
             [g.rule, g.severity, RULE_HOST_IDS],
           )
@@ -449,7 +467,7 @@ export class PostgresStore implements Store {
 
   async summary(now: Date): Promise<FleetSummary> {
     const r = (
-      await this.pool.query<{ hosts: number; stale: number; fresh: number; fresh_routable: number; exposed: number; dual: number; conn_ipv4: number; conn_ipv6: number; conn_mapped: number; critical: number; warning: number; info: number }>(
+      await this.query<{ hosts: number; stale: number; fresh: number; fresh_routable: number; exposed: number; dual: number; conn_ipv4: number; conn_ipv6: number; conn_mapped: number; critical: number; warning: number; info: number }>(
         `SELECT count(*) AS hosts,
           count(*) FILTER (WHERE last_seen < $1) AS stale,
           count(*) FILTER (WHERE last_seen >= $1) AS fresh,
@@ -525,7 +543,7 @@ export class PostgresStore implements Store {
     let deleted = 0;
     for (;;) {
       if (this.closing) break;
-      const result = await this.pool.query(
+      const result = await this.query(
         `DELETE FROM reports WHERE report_id IN (
            SELECT r.report_id FROM reports r WHERE r.collected_at < $1
              AND NOT EXISTS (SELECT 1 FROM hosts h WHERE h.host_id = r.host_id AND h.last_report_id = r.report_id)
@@ -535,13 +553,13 @@ export class PostgresStore implements Store {
       deleted += result.rowCount ?? 0;
       if ((result.rowCount ?? 0) < PRUNE_CHUNK) break;
     }
-    if (!this.closing) await this.pool.query('DELETE FROM findings WHERE resolved_at IS NOT NULL AND resolved_at < $1', [cutoff]);
+    if (!this.closing) await this.query('DELETE FROM findings WHERE resolved_at IS NOT NULL AND resolved_at < $1', [cutoff]);
     return deleted;
   }
 
   async counts(): Promise<StoreCounts> {
     return (
-      await this.pool.query<StoreCounts>(`
+      await this.query<StoreCounts>(`
         SELECT (SELECT count(*) FROM hosts) AS hosts, (SELECT count(*) FROM reports) AS reports,
           (SELECT count(*) FROM services) AS services, (SELECT count(*) FROM findings) AS findings,
           (SELECT count(*) FROM tokens) AS tokens`)
@@ -549,7 +567,7 @@ export class PostgresStore implements Store {
   }
 
   async ping(): Promise<void> {
-    await this.pool.query('SELECT 1');
+    await this.query('SELECT 1');
   }
 
   /** No file copy of a server database from here: the connection is checked, then pg_dump is named. */
