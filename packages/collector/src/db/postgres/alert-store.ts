@@ -46,6 +46,9 @@ interface OutboxRow {
   next_attempt_at: string;
 }
 
+// Hosts whose services the service-regressed snapshot looks at per round of statements.
+const SNAPSHOT_CHUNK = 1000;
+
 const OUTBOX_COLUMNS = 'id, notification_id, receiver, rule, payload, created_at, attempts, next_attempt_at';
 
 function outboxOf(row: OutboxRow): OutboxEntry {
@@ -171,8 +174,10 @@ export class PostgresAlertStore implements AlertStore {
         SELECT h.host_id, h.services_hash FROM hosts h LEFT JOIN alert_service_hosts s ON s.host_id = h.host_id
         WHERE s.services_hash IS DISTINCT FROM h.services_hash`)
     ).rows;
-    if (changed.length > 0) {
-      const hostIds = changed.map((h) => h.host_id);
+    // In chunks of hosts, so a first look at a whole fleet does not hold every service row in memory at once.
+    for (let start = 0; start < changed.length; start += SNAPSHOT_CHUNK) {
+      const chunk = changed.slice(start, start + SNAPSHOT_CHUNK);
+      const hostIds = chunk.map((h) => h.host_id);
       const services = (
         await client.query<{ host_id: string; proto: string; port: number; process: string | null; mode: string }>(
           'SELECT host_id, proto, port, process, mode FROM services WHERE host_id = ANY ($1::text[]) ORDER BY host_id, seq',
@@ -236,7 +241,7 @@ export class PostgresAlertStore implements AlertStore {
       await client.query(
         `INSERT INTO alert_service_hosts (host_id, services_hash) SELECT * FROM unnest($1::text[], $2::text[])
          ON CONFLICT (host_id) DO UPDATE SET services_hash = excluded.services_hash`,
-        [hostIds, changed.map((h) => h.services_hash)],
+        [hostIds, chunk.map((h) => h.services_hash)],
       );
     }
     await client.query('DELETE FROM alert_service_snapshot WHERE regressed_since IS NOT NULL AND regressed_since < $1', [forgetBefore]);
