@@ -78,13 +78,20 @@ export async function packageAgent({ outfile = DEFAULT_OUTFILE, minify = true, f
     tsconfig,
     define: {
       __DUALSTACK_SOCKET_WORKER_SOURCE__: JSON.stringify(workerSource),
+      // CommonJS has no import.meta, and a dependency reads import.meta.url when it loads
+      // (node-cron, behind push and run: fileURLToPath(undefined) threw there, so the
+      // executables could scan but not deliver): the file's own URL stands in for it.
+      ...(cjs ? { 'import.meta.url': '__dualstackImportMetaUrl' } : {}),
     },
-    // CommonJS has no import.meta: its uses (net-sockets-worker.ts, core's startWorker) start the
-    // worker from a module file, a path the bundle never takes (its worker starts from the string).
+    // The other import.meta uses (core's startWorker: import.meta.resolve) start the worker from
+    // a module file, a path the bundle never takes (its worker starts from the string).
     logOverride: cjs ? { 'empty-import-meta': 'silent' } : {},
     banner: {
       js: cjs
-        ? '// dualstack-agent, the CommonJS bundle inside the self-contained executables (scripts/package/sea.mjs).'
+        ? ['// dualstack-agent, the CommonJS bundle inside the self-contained executables (scripts/package/sea.mjs).',
+            // In an executable __filename is process.execPath (Node's SEA docs).
+            "var __dualstackImportMetaUrl = require('node:url').pathToFileURL(typeof __filename === 'string' ? __filename : process.execPath).href;",
+          ].join('\n')
         : [
             '// dualstack-agent, a single-file bundle (scripts/package-agent.mjs). Run: node dualstack-agent.mjs --help',
             "import { createRequire as __dualstackCreateRequire } from 'node:module';",
