@@ -4,25 +4,44 @@
 //   dualstack-agent-linux-x64          self-contained executables (Node.js 24 inside;
 //   dualstack-agent-linux-arm64        scripts/package/sea.mjs)
 //   <artifact>.cdx.json                CycloneDX SBOM of each (scripts/package/sbom.mjs)
+//   dualstack-agent_<v>_amd64.deb      the Debian packages of the executables, with sockdiag.node
+//   dualstack-agent_<v>_arm64.deb      where its compiler is here (scripts/package/deb.mjs)
 //   SHA256SUMS                         `sha256sum -c SHA256SUMS` checks all of the above
 // The version is packages/agent/package.json's, the one place it is kept: each executable's
 // --version is checked against it while it is built (sea.mjs), and the .mjs bundle's here.
 //
 //   node scripts/package/build.mjs [--out-dir DIR] [--arch x64,arm64]
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { packageAgent } from '../package-agent.mjs';
 import { ARCHES } from './node-runtime.mjs';
+import { buildDeb } from './deb.mjs';
 import { artifactSbom } from './sbom.mjs';
 import { agentVersion, buildAgentExecutables, DEFAULT_OUT_DIR } from './sea.mjs';
 
 /** "<sha256>  <name>\n" lines, as sha256sum prints and `sha256sum -c` reads them. */
 export function sha256sums(files) {
   return files.map((f) => `${createHash('sha256').update(readFileSync(f)).digest('hex')}  ${basename(f)}\n`).join('');
+}
+
+/** The C compiler per architecture for packages/agent/native/build.sh (Debian: gcc, gcc-aarch64-linux-gnu). */
+const NATIVE_CC = { x64: process.arch === 'x64' ? 'gcc' : 'x86_64-linux-gnu-gcc', arm64: process.arch === 'arm64' ? 'gcc' : 'aarch64-linux-gnu-gcc' };
+
+/** sockdiag.node for `arch` into dir, or null (and why, logged) when its compiler is not here. */
+function buildSockdiag(arch, dir, log) {
+  const out = join(dir, arch, 'sockdiag.node');
+  const script = join(dirname(fileURLToPath(import.meta.url)), '../../packages/agent/native/build.sh');
+  const r = spawnSync(script, [out, NATIVE_CC[arch]], { encoding: 'utf8' });
+  if (r.status === 0) return out;
+  log(`package: ${arch}: sockdiag.node not built (${(r.stderr || r.error?.message || '').trim().split('\n').pop()}): the .deb goes without it, and the agent uses ss and nsenter`);
+  return null;
 }
 
 export async function buildPackages({ outDir = DEFAULT_OUT_DIR, arches = [...ARCHES], log = () => {} } = {}) {
@@ -44,6 +63,16 @@ export async function buildPackages({ outDir = DEFAULT_OUT_DIR, arches = [...ARC
     writeFileSync(sbom, `${JSON.stringify(artifactSbom({ file: a.file, name, version, inputs: a.inputs, runtime: a.runtime }), null, 2)}\n`);
     written.push(a.file, sbom);
   }
+  const native = mkdtempSync(join(tmpdir(), 'dualstack-native-'));
+  try {
+    for (const e of executables) {
+      const deb = buildDeb({ arch: e.arch, executable: e.outfile, sockdiag: buildSockdiag(e.arch, native, log), version, outDir });
+      log(`package: ${basename(deb.file)}: ${deb.bytes} bytes, ${deb.installedKiB} KiB installed`);
+      written.push(deb.file);
+    }
+  } finally {
+    rmSync(native, { recursive: true, force: true });
+  }
   const sums = join(outDir, 'SHA256SUMS');
   writeFileSync(sums, sha256sums(written));
   return { version, files: [...written, sums], executables };
@@ -54,7 +83,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   if (values.help) {
     process.stdout.write(`Usage: npm run package [-- --out-dir DIR] [-- --arch ${ARCHES.join(',')}]\n` +
       'Builds dualstack-agent.mjs and the self-contained dualstack-agent-linux-<arch> executables into dist-artifacts/ (or DIR),\n' +
-      'a CycloneDX SBOM (<artifact>.cdx.json) of each, and SHA256SUMS over them all.\n');
+      'a CycloneDX SBOM (<artifact>.cdx.json) of each, the .deb of each executable, and SHA256SUMS over them all.\n');
     process.exit(0);
   }
   const { version, files } = await buildPackages({
