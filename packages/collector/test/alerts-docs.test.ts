@@ -87,6 +87,6 @@ test('every metric listed exists on /metrics', async (t) => {
   t.after(() => app.close());
   const metrics = (await app.inject({ url: '/metrics' })).body;
   const listed = [...doc.matchAll(/^\| `(dualstack_alert\w*)/gm)].map((m) => m[1]!);
-  assert.equal(listed.length, 7);
+  assert.equal(listed.length, 8);
   for (const name of listed) assert.match(metrics, new RegExp(`^# TYPE ${name} `, 'm'), name);
 });
