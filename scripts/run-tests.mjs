@@ -34,10 +34,12 @@ if (selected.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
 }
-// Two test files at a time: most of the suite waits on child processes, namespaces, real
-// daemons and browsers, not on the CPU, and one at a time it took ~12 of the 15 minutes CI
-// allows. Each file runs in its own process (namespaces carry its pid, servers listen on port 0).
-const concurrency = process.env.DUALSTACK_TEST_CONCURRENCY ?? '2';
+// Three test files at a time: most of the suite waits on child processes, namespaces, real
+// daemons, PostgreSQL clusters and browsers, not on the CPU. One at a time it took ~12 of the
+// 15 minutes CI allows; two at a time grew to 15.6 with the PostgreSQL, packaging and
+// systemd-nspawn tests. Each file runs in its own process (namespaces carry its pid, servers
+// listen on port 0, clusters live in temp dirs).
+const concurrency = process.env.DUALSTACK_TEST_CONCURRENCY ?? '3';
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...selected.sort()],
