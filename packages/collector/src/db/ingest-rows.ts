@@ -181,6 +181,33 @@ export interface WriteResult {
   trimmed?: number;
 }
 
+/** What a stored report keeps to answer a resend: its host, when it came, and its ack's counts. */
+export interface StoredReportRow {
+  host_id: string;
+  received_at: string;
+  ack_open: number;
+  ack_opened: number;
+  ack_resolved: number;
+}
+
+/**
+ * A resend of a stored report: the ack it got, marked duplicate, on either backend; a reportId
+ * stored for another host is a 409 naming both.
+ */
+export function duplicateAck(p: PreparedReport, stored: StoredReportRow): WriteResult {
+  if (stored.host_id !== p.hostId) {
+    throw new ReportRejectedError(p.reportId, '/reportId', `reportId ${p.reportId} was stored before for host '${stored.host_id}', not '${p.hostId}'`, { statusCode: 409 });
+  }
+  const ack: IngestAck = {
+    reportId: p.reportId,
+    hostId: stored.host_id,
+    duplicate: true,
+    receivedAt: stored.received_at,
+    findings: { open: stored.ack_open, opened: stored.ack_opened, resolved: stored.ack_resolved },
+  };
+  return { ack, duplicate: true, applied: false, servicesRewritten: false };
+}
+
 const isOutside = (reach: Reach): boolean => reach === 'any' || reach === 'addresses';
 const bit = (value: boolean | null | undefined): 0 | 1 | null => (value === null || value === undefined ? null : value ? 1 : 0);
 export const findingKey = (rule: string, subject: string): string => `${rule}\u0000${subject}`;

@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import type { Report } from '@dualstack/core';
 import type { IngestAck } from '../api.js';
-import { asRejection, bindingsJson, findingKey, findingRows, isReportFault, matrixDeltas, namespaceServiceRows, ReportRejectedError, serviceRows, type MatrixService, type PreparedReport, type WriteResult } from './ingest-rows.js';
+import { asRejection, bindingsJson, duplicateAck, findingKey, findingRows, isReportFault, matrixDeltas, namespaceServiceRows, ReportRejectedError, serviceRows, type MatrixService, type PreparedReport, type StoredReportRow, type WriteResult } from './ingest-rows.js';
 
 /** An error of one report as plain data: a clone would lose the class and its fields. */
 export interface SentIngestError {
@@ -30,14 +30,6 @@ export interface BatchResult {
 
 /** Token last_used_at updates: [token id, ISO time]. */
 export type TokenTouches = Array<[string, string]>;
-
-interface StoredReportRow {
-  host_id: string;
-  received_at: string;
-  ack_open: number;
-  ack_opened: number;
-  ack_resolved: number;
-}
 
 type Statements = ReturnType<typeof prepareStatements>;
 
@@ -220,19 +212,7 @@ export class IngestWriter {
   private writeReport(p: PreparedReport): WriteResult {
     const s = this.s;
     const stored = s.reportById.get(p.reportId);
-    if (stored) {
-      if (stored.host_id !== p.hostId) {
-        throw new ReportRejectedError(p.reportId, '/reportId', `reportId ${p.reportId} was stored before for host '${stored.host_id}', not '${p.hostId}'`, { statusCode: 409 });
-      }
-      const ack: IngestAck = {
-        reportId: p.reportId,
-        hostId: stored.host_id,
-        duplicate: true,
-        receivedAt: stored.received_at,
-        findings: { open: stored.ack_open, opened: stored.ack_opened, resolved: stored.ack_resolved },
-      };
-      return { ack, duplicate: true, applied: false, servicesRewritten: false };
-    }
+    if (stored) return duplicateAck(p, stored);
 
     const host = s.hostState.get(p.hostId);
     // The host's current report is the one received last, by the collector's clock: a

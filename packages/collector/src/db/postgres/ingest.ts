@@ -12,7 +12,7 @@
 import type pg from 'pg';
 import type { Report } from '@dualstack/core';
 import type { IngestAck } from '../../api.js';
-import { bindingsJson, constraintFields, findingKey, findingRows, matrixDeltas, namespaceServiceRows, ReportRejectedError, serviceRows, type MatrixService, type PreparedReport, type WriteResult } from '../ingest-rows.js';
+import { bindingsJson, constraintFields, duplicateAck, findingKey, findingRows, matrixDeltas, namespaceServiceRows, ReportRejectedError, serviceRows, type MatrixService, type PreparedReport, type StoredReportRow, type WriteResult } from '../ingest-rows.js';
 
 interface HostStateRow {
   collected_at: string;
@@ -22,14 +22,6 @@ interface HostStateRow {
   findings_critical: number;
   findings_warning: number;
   findings_info: number;
-}
-
-interface StoredReportRow {
-  host_id: string;
-  received_at: string;
-  ack_open: number;
-  ack_opened: number;
-  ack_resolved: number;
 }
 
 const HOST_COLUMNS = `host_id, hostname, distro, kernel, first_seen, last_seen, last_report_id, collected_at,
@@ -86,19 +78,6 @@ const SQL = {
 /** Thrown inside the transaction when the reports constraint finds the report stored meanwhile: roll back, answer the stored ack. */
 class StoredMeanwhile extends Error {}
 
-function duplicateAck(p: PreparedReport, stored: StoredReportRow): WriteResult {
-  if (stored.host_id !== p.hostId) {
-    throw new ReportRejectedError(p.reportId, '/reportId', `reportId ${p.reportId} was stored before for host '${stored.host_id}', not '${p.hostId}'`, { statusCode: 409 });
-  }
-  const ack: IngestAck = {
-    reportId: p.reportId,
-    hostId: stored.host_id,
-    duplicate: true,
-    receivedAt: stored.received_at,
-    findings: { open: stored.ack_open, opened: stored.ack_opened, resolved: stored.ack_resolved },
-  };
-  return { ack, duplicate: true, applied: false, servicesRewritten: false };
-}
 
 /** PostgreSQL's error for a row the report's data broke (a CHECK, a foreign key) as a 400 naming the field. */
 export function rejectionOf(error: unknown, reportId: string): unknown {
