@@ -6,62 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { HostLimitError, type EnrolledKey, type EnrollInput, type HostKeyChange, type HostKeyRecord, type HostKeyState, type TokenRecord } from '../../store.js';
-import { MAX_PENDING_KEYS, TooManyPendingKeysError } from '../sqlite-identity-store.js';
+import { KEY_COLUMNS, keyOf, MAX_PENDING_KEYS, secretOf, TooManyPendingKeysError, type KeyRow, type SecretRow } from '../identity-rows.js';
 import { withTransaction } from './pool.js';
 
-interface SecretRow {
-  id: string;
-  name: string;
-  created_at: string;
-  expires_at: string | null;
-  revoked_at: string | null;
-  last_used_at: string | null;
-  max_hosts: number | null;
-  enrolled_hosts?: number;
-}
-
-interface KeyRow {
-  id: string;
-  host_id: string;
-  state: HostKeyState;
-  hostname: string;
-  facts: string;
-  peer: string | null;
-  secret_name: string | null;
-  created_at: string;
-  last_used_at: string | null;
-  revoked_at: string | null;
-}
-
-const KEY_COLUMNS = `k.id, k.host_id, k.state, k.hostname, k.facts, k.peer, s.name AS secret_name, k.created_at, k.last_used_at, k.revoked_at
-  FROM host_keys k LEFT JOIN enroll_secrets s ON s.id = k.secret_id`;
 const SECRET_COLUMNS = 'id, name, created_at, expires_at, revoked_at, last_used_at, max_hosts';
-
-const secretOf = (row: SecretRow): TokenRecord => ({
-  id: row.id,
-  name: row.name,
-  role: 'enroll',
-  createdAt: row.created_at,
-  revokedAt: row.revoked_at,
-  lastUsedAt: row.last_used_at,
-  hostId: null,
-  expiresAt: row.expires_at,
-  maxHosts: row.max_hosts,
-  ...(row.enrolled_hosts !== undefined ? { enrolledHosts: row.enrolled_hosts } : {}),
-});
-
-const keyOf = (row: KeyRow): HostKeyRecord => ({
-  id: row.id,
-  hostId: row.host_id,
-  state: row.state,
-  hostname: row.hostname,
-  facts: JSON.parse(row.facts) as Record<string, unknown>,
-  peer: row.peer,
-  enrolledWith: row.secret_name,
-  createdAt: row.created_at,
-  lastUsedAt: row.last_used_at,
-  revokedAt: row.revoked_at,
-});
 
 /** Locks the host id's keys (FOR UPDATE): its enrollments, revokes and accepts run one after the other. */
 async function lockHostKeys(client: pg.PoolClient, hostId: string): Promise<KeyRow[]> {
