@@ -57,7 +57,13 @@ export async function capture(dir: string, root: ProcRoot, etcRoot = '/etc', sys
       if (text !== null) writeProc(`${pid}/${file}`, text);
     }
     mkdirSync(join(procDir, String(pid), 'fd'), { recursive: true });
-    for (const fd of readdirSync(procPath(root, `${pid}/fd`))) {
+    let fds: string[];
+    try {
+      fds = readdirSync(procPath(root, `${pid}/fd`));
+    } catch {
+      continue; // exited since the scan (ENOENT) or unreadable: like a socket closed meanwhile
+    }
+    for (const fd of fds) {
       try {
         const link = readlinkSync(procPath(root, `${pid}/fd/${fd}`));
         if (wantedLinks.has(link)) {
