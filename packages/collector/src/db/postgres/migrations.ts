@@ -354,6 +354,50 @@ CREATE INDEX alert_delivery_attempts_by_at ON alert_delivery_attempts (at);
 CREATE INDEX alert_delivery_attempts_by_outbox ON alert_delivery_attempts (outbox_id);
 `;
 
+// The history budget (maxReportsPerHost) as triggers, so it holds inside whatever transaction
+// ingest writes reports in, from any number of collectors: the count is kept per host as
+// SQLite's migration 10 keeps it (every delete, retention or budget or a host deleted, keeps it
+// exact). The budget itself is the session's dualstack.max_reports_per_host (each collector's
+// pool sets it at connect from its configuration; unset: no trim, as for `copy`). Incrementing
+// the count locks the host's row, so two collectors' reports of one host trim one after the
+// other, each seeing what the other committed. The oldest go first, by collectedAt, never the
+// report just inserted nor the host's current one; a trim is told to the collector whose
+// connection did it by a NOTICE (postgres/history-budget.ts), for its counter and log.
+const V4 = `
+ALTER TABLE hosts ADD COLUMN history_reports INTEGER NOT NULL DEFAULT 0;
+UPDATE hosts h SET history_reports = c.n FROM (SELECT host_id, count(*) AS n FROM reports GROUP BY host_id) c WHERE c.host_id = h.host_id;
+
+CREATE FUNCTION dualstack_report_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  budget integer := nullif(current_setting('dualstack.max_reports_per_host', true), '')::integer;
+  stored integer;
+  trimmed integer;
+BEGIN
+  UPDATE hosts SET history_reports = history_reports + 1 WHERE host_id = NEW.host_id RETURNING history_reports INTO stored;
+  IF budget IS NOT NULL AND stored > budget THEN
+    DELETE FROM reports WHERE report_id IN (
+      SELECT r.report_id FROM reports r WHERE r.host_id = NEW.host_id AND r.report_id <> NEW.report_id
+        AND r.report_id <> coalesce((SELECT h.last_report_id FROM hosts h WHERE h.host_id = NEW.host_id), '')
+      ORDER BY r.collected_at LIMIT stored - budget);
+    GET DIAGNOSTICS trimmed = ROW_COUNT;
+    IF trimmed > 0 THEN
+      RAISE NOTICE USING MESSAGE = 'dualstack history trimmed',
+        DETAIL = json_build_object('reportId', NEW.report_id, 'hostId', NEW.host_id, 'trimmed', trimmed)::text;
+    END IF;
+  END IF;
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION dualstack_report_uncounted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE hosts SET history_reports = history_reports - 1 WHERE host_id = OLD.host_id;
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER reports_counted AFTER INSERT ON reports FOR EACH ROW EXECUTE FUNCTION dualstack_report_counted();
+CREATE TRIGGER reports_uncounted AFTER DELETE ON reports FOR EACH ROW EXECUTE FUNCTION dualstack_report_uncounted();
+`;
+
 export const postgresMigrations: readonly PostgresMigration[] = [
   {
     version: 1,
@@ -373,6 +417,11 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       ALTER TABLE enroll_secrets ADD COLUMN max_hosts INTEGER CONSTRAINT max_hosts_positive CHECK (max_hosts IS NULL OR max_hosts >= 1);
       CREATE INDEX host_keys_by_secret ON host_keys (secret_id, host_id) WHERE state != 'revoked';
     `,
+  },
+  {
+    version: 4,
+    description: "quotas: each host's count of stored reports and its history budget, kept by triggers (SQLite migration 10)",
+    sql: V4,
   },
 ];
 

@@ -20,6 +20,8 @@ export interface PostgresPoolOptions {
   connectionTimeoutMs?: number;
   /** Shown in pg_stat_activity (default dualstack-collector). */
   applicationName?: string;
+  /** Settings every connection starts with (`-c name=value` in its startup packet): the history budget's. */
+  settings?: Record<string, string>;
 }
 
 /** True for a postgres:// or postgresql:// URL (the collector's --db selects the backend by it). */
@@ -78,11 +80,23 @@ export function createPool(url: string, options: PostgresPoolOptions = {}): pg.P
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
     application_name: options.applicationName ?? 'dualstack-collector',
     types,
+    // At connect, not SET per checkout: a pooled connection keeps them, and they hold in every transaction.
+    ...(options.settings && Object.keys(options.settings).length > 0 ? { options: startupOptions(options.settings) } : {}),
   });
   // An idle client's connection dropping (server restart) must not crash the process: the
   // pool discards that client and the next checkout connects again.
   pool.on('error', () => {});
   return pool;
+}
+
+/** `-c name=value …` for libpq's options parameter; names and values are ours (no user input), checked anyway. */
+function startupOptions(settings: Record<string, string>): string {
+  return Object.entries(settings)
+    .map(([name, value]) => {
+      if (!/^[a-z_][a-z0-9_.]*$/.test(name) || !/^[A-Za-z0-9_.-]+$/.test(value)) throw new Error(`postgres pool: setting ${name}=${value} is not a plain name and value`);
+      return `-c ${name}=${value}`;
+    })
+    .join(' ');
 }
 
 /** The database could not be opened (refused, wrong password, no such database): one line naming it without its password. */

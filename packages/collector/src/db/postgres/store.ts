@@ -15,6 +15,7 @@ import { PostgresIdentityStore } from './identity-store.js';
 import { connect, writeReport } from './ingest.js';
 import { migratePostgres } from './migrations.js';
 import { connectionError, createPool, DEFAULT_POOL_SIZE, redactUrl, type PostgresPoolOptions } from './pool.js';
+import { PostgresHistoryBudget } from './history-budget.js';
 
 export interface PostgresStoreOptions extends StoreOptions, PostgresPoolOptions {
   /**
@@ -136,6 +137,7 @@ export class PostgresStore implements Store {
   private readonly maxClockSkewMs: number | undefined;
   private readonly maxQueued: number;
   private readonly identity: PostgresIdentityStore;
+  private readonly budget: PostgresHistoryBudget;
   private endpoints: PostgresEndpoints;
   private waiting = 0;
   private transactions = 0;
@@ -147,7 +149,9 @@ export class PostgresStore implements Store {
     readonly url: string,
     options: PostgresStoreOptions,
   ) {
-    this.pool = createPool(url, options);
+    this.budget = new PostgresHistoryBudget(options.maxReportsPerHost, options.onHistoryBudget);
+    this.pool = createPool(url, { ...options, settings: { ...options.settings, ...this.budget.settings() } });
+    this.budget.watch(this.pool);
     this.poolMax = options.max ?? DEFAULT_POOL_SIZE;
     this.staleAfterMs = options.staleAfterSeconds * 1000;
     this.maxClockSkewMs = options.maxClockSkewSeconds === undefined ? undefined : options.maxClockSkewSeconds * 1000;
@@ -179,6 +183,10 @@ export class PostgresStore implements Store {
 
   poolUsage(): { max: number; open: number; idle: number; waiting: number } {
     return { max: this.poolMax, open: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
+  }
+
+  historyTrimmed(): number {
+    return this.budget.trimmed();
   }
 
   ingestBatches(): { transactions: number; reports: number } {
@@ -325,8 +333,10 @@ export class PostgresStore implements Store {
     try {
       const result = await write;
       if (!result.duplicate) this.transactions++;
+      this.budget.settle(prepared.reportId, prepared.hostId, !result.duplicate);
       return result.ack;
     } catch (error) {
+      this.budget.settle(prepared.reportId, prepared.hostId, false);
       throw this.unavailable(error, `report ${prepared.reportId} was not stored`);
     } finally {
       this.waiting--;
