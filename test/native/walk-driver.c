@@ -3,9 +3,14 @@
  * lengths, unknown attributes) fed to sd_walk with the result each must give, then live dumps
  * (the agent's namespace, and entering the paths given as arguments) through the same code the
  * module runs. Prints "ok N" and exits 0, or names the failing case and exits 1. */
+#define _GNU_SOURCE /* setns */
 #include "../../packages/agent/native/sockdiag.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +40,11 @@ static void socket_msg(struct builder *b, uint8_t family, uint32_t inode, const 
   m.idiag_family = family;
   m.idiag_state = 10;
   m.id.idiag_sport = htons(8443);
+  m.id.idiag_dport = htons(50000);
+  m.id.idiag_dst[0] = htonl(0x20010db8); /* 2001:db8::1 */
+  m.id.idiag_dst[3] = htonl(1);
+  m.idiag_rqueue = 7;
+  m.idiag_wqueue = 9;
   m.idiag_inode = inode;
   m.idiag_uid = 1000;
   add(b, &h, sizeof h);
@@ -59,6 +69,13 @@ static void expect(const char *name, const struct builder *b, size_t len, int wa
   cases++;
   int ok = rc == want_rc && out.len == want_records * SD_RECORD_SIZE;
   if (ok && want_v6only >= 0 && want_records > 0) ok = out.data[3] == want_v6only;
+  /* Every field of the first record where the socket_msg above put it (sockdiag.h's layout). */
+  static const uint8_t dst[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+  if (ok && want_records > 0) {
+    const uint8_t *r = out.data;
+    ok = r[1] == 6 && r[2] == 10 && r[4] == (8443 & 0xff) && r[5] == 8443 >> 8 && r[6] == (50000 & 0xff) && r[7] == 50000 >> 8 &&
+         r[12] == (1000 & 0xff) && r[13] == 1000 >> 8 && memcmp(r + 32, dst, 16) == 0 && r[48] == 7 && r[52] == 9 && r[56] == 0 && r[63] == 0;
+  }
   if (!ok) {
     failures++;
     printf("FAIL %s: rc %d (want %d), %zu records (want %zu), why %s\n", name, rc, want_rc, out.len / SD_RECORD_SIZE, want_records, why ? why : "-");
@@ -160,6 +177,28 @@ int main(int argc, char **argv) {
   cases++;
   if (rc != 0) { failures++; printf("FAIL live dump: %s: %s\n", why, strerror(-rc)); }
   sd_records_free(&live);
+  /* Every table, as the socket sources dump them (dumpSockets), in this namespace and, for
+   * "--tables PATH", in that one (entered by this process, which has no other threads). */
+  if (argc > 2 && strcmp(argv[1], "--tables") == 0) {
+    int ns = open(argv[2], O_RDONLY | O_CLOEXEC);
+    if (ns < 0 || setns(ns, CLONE_NEWNET) != 0) { printf("FAIL enter %s: %s\n", argv[2], strerror(errno)); return 1; }
+    close(ns);
+    argv += 2;
+    argc -= 2;
+  }
+  static const uint8_t table_families[] = { AF_INET, AF_INET6 };
+  static const uint8_t table_protocols[] = { IPPROTO_TCP, IPPROTO_UDP };
+  for (size_t p = 0; p < 2; p++)
+    for (size_t f = 0; f < 2; f++) {
+      struct sd_records table = {0};
+      rc = sd_dump(table_families[f], table_protocols[p], SD_ALL_STATES, &table, &why);
+      cases++;
+      if (rc != 0) { failures++; printf("FAIL dump %u/%u: %s: %s\n", table_families[f], table_protocols[p], why, strerror(-rc)); }
+      size_t established = 0;
+      for (size_t at = 0; at < table.len; at += SD_RECORD_SIZE) established += table.data[at + 2] == 1;
+      printf("table %s%s: %zu records, %zu established\n", table_protocols[p] == IPPROTO_TCP ? "tcp" : "udp", table_families[f] == AF_INET6 ? "6" : "", table.len / SD_RECORD_SIZE, established);
+      sd_records_free(&table);
+    }
   if (argc > 1) {
     static const char *const keys[] = { "accept_ra", "disable_ipv6" };
     struct sd_namespace_result *results = calloc((size_t)argc - 1, sizeof *results);

@@ -21,7 +21,7 @@
 /* TCP_LISTEN and TCP_CLOSE (an unconnected UDP socket), as `ss -l` asks. */
 #define LISTENING_STATES ((1u << 10) | (1u << 7))
 
-static int dump_one(int fd, uint8_t family, uint8_t protocol, struct sd_records *out, const char **why) {
+static int dump_one(int fd, uint8_t family, uint8_t protocol, uint32_t states, struct sd_records *out, const char **why) {
   struct {
     struct nlmsghdr header;
     struct inet_diag_req_v2 req;
@@ -33,7 +33,7 @@ static int dump_one(int fd, uint8_t family, uint8_t protocol, struct sd_records 
   request.header.nlmsg_seq = (uint32_t)family << 8 | protocol;
   request.req.sdiag_family = family;
   request.req.sdiag_protocol = protocol;
-  request.req.idiag_states = LISTENING_STATES;
+  request.req.idiag_states = states;
   /* INET_DIAG_SKV6ONLY has no request bit (idiag_ext covers attributes 1..8 only): the kernel
    * adds it to every AF_INET6 socket's message (inet_diag_msg_attrs_fill). */
   request.req.idiag_ext = 0;
@@ -72,10 +72,18 @@ int sd_dump_listening(struct sd_records *out, const char **why) {
   int rc = 0;
   for (size_t p = 0; p < 2 && rc == 0; p++)
     for (size_t f = 0; f < 2 && rc == 0; f++) {
-      rc = dump_one(fd, families[f], protocols[p], out, why);
+      rc = dump_one(fd, families[f], protocols[p], LISTENING_STATES, out, why);
       /* A kernel without IPv6 (or without udp_diag) has no handler: no such sockets, not a failure. */
       if (rc == -ENOENT || rc == -EAFNOSUPPORT) rc = 0;
     }
+  close(fd);
+  return rc;
+}
+
+int sd_dump(uint8_t family, uint8_t protocol, uint32_t states, struct sd_records *out, const char **why) {
+  int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (fd < 0) { *why = "socket(NETLINK_SOCK_DIAG)"; return -errno; }
+  int rc = dump_one(fd, family, protocol, states, out, why);
   close(fd);
   return rc;
 }

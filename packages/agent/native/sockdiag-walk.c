@@ -64,9 +64,13 @@ static int walk_socket(const uint8_t *payload, size_t len, uint8_t protocol, str
   record[2] = msg.idiag_state;
   record[3] = v6only;
   put_u16le(record + 4, ntohs(msg.id.idiag_sport));
+  put_u16le(record + 6, ntohs(msg.id.idiag_dport));
   put_u32le(record + 8, msg.idiag_inode);
   put_u32le(record + 12, msg.idiag_uid);
   memcpy(record + 16, msg.id.idiag_src, 16);
+  memcpy(record + 32, msg.id.idiag_dst, 16);
+  put_u32le(record + 48, msg.idiag_rqueue);
+  put_u32le(record + 52, msg.idiag_wqueue);
   return push(out, record);
 }
 

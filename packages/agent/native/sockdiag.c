@@ -1,6 +1,8 @@
 /* The N-API face of the native sock_diag reader (issue 14), loaded by the packaged agent from
  * beside its executable (packages/agent/src/sockdiag-native/load.ts):
  *   dumpListening(): Buffer of SD_RECORD_SIZE records (sockdiag.h) for the agent's namespace
+ *   dumpSockets(family 4|6, protocol 'tcp'|'udp'): the same records, every socket of that table
+ *     in every state (what /proc/net/{tcp,tcp6,udp,udp6} lists), one dump
  *   enterEach(paths, keys): per /proc/PID/ns/net path { records: Buffer|null,
  *     sysctls: string[]|null (path, value, path, value, ...), error: string|null,
  *     inode: the namespace's inode as opened (0 when it did not open) }
@@ -13,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #define NAPI_VERSION 8
 #include <node_api.h>
@@ -27,19 +31,44 @@ static napi_value throw_errno(napi_env env, int error, const char *what) {
   return NULL;
 }
 
+static napi_value records_or_throw(napi_env env, int rc, struct sd_records *records, const char *why) {
+  if (rc < 0) {
+    sd_records_free(records);
+    return throw_errno(env, rc, why);
+  }
+  napi_value buffer = NULL;
+  napi_status status = napi_create_buffer_copy(env, records->len, records->len ? (const void *)records->data : (const void *)"", NULL, &buffer);
+  sd_records_free(records);
+  return status == napi_ok ? buffer : NULL;
+}
+
 static napi_value dump_listening(napi_env env, napi_callback_info info) {
   (void)info;
   struct sd_records records = {0};
   const char *why = NULL;
   int rc = sd_dump_listening(&records, &why);
-  if (rc < 0) {
-    sd_records_free(&records);
-    return throw_errno(env, rc, why);
+  return records_or_throw(env, rc, &records, why);
+}
+
+static napi_value dump_sockets(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  uint32_t family = 0;
+  char protocol[8] = "";
+  size_t len = 0;
+  if (argc < 2 || napi_get_value_uint32(env, argv[0], &family) != napi_ok || (family != 4 && family != 6)) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "dumpSockets(family, protocol): family must be 4 or 6");
+    return NULL;
   }
-  napi_value buffer = NULL;
-  napi_status status = napi_create_buffer_copy(env, records.len, records.len ? (const void *)records.data : (const void *)"", NULL, &buffer);
-  sd_records_free(&records);
-  return status == napi_ok ? buffer : NULL;
+  if (napi_get_value_string_utf8(env, argv[1], protocol, sizeof protocol, &len) != napi_ok || (strcmp(protocol, "tcp") != 0 && strcmp(protocol, "udp") != 0)) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "dumpSockets(family, protocol): protocol must be 'tcp' or 'udp'");
+    return NULL;
+  }
+  struct sd_records records = {0};
+  const char *why = NULL;
+  int rc = sd_dump(family == 4 ? AF_INET : AF_INET6, protocol[0] == 't' ? IPPROTO_TCP : IPPROTO_UDP, SD_ALL_STATES, &records, &why);
+  return records_or_throw(env, rc, &records, why);
 }
 
 /* A JS array of strings as NUL-terminated C strings; NULL (and an exception) on a wrong type. */
@@ -148,6 +177,8 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_value fn, size;
   if (napi_create_function(env, "dumpListening", NAPI_AUTO_LENGTH, dump_listening, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "dumpListening", fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "dumpSockets", NAPI_AUTO_LENGTH, dump_sockets, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "dumpSockets", fn) != napi_ok) return NULL;
   if (napi_create_function(env, "enterEach", NAPI_AUTO_LENGTH, enter_each, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "enterEach", fn) != napi_ok) return NULL;
   if (napi_create_uint32(env, SD_RECORD_SIZE, &size) != napi_ok) return NULL;

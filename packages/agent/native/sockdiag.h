@@ -9,9 +9,11 @@
 /* One socket, fixed size, little-endian (packages/agent/src/sockdiag-native/records.ts reads it):
  *   0 family u8 (AF_INET 2, AF_INET6 10)   1 protocol u8 (6 tcp, 17 udp)   2 state u8 (TCP_* numbers)
  *   3 v6only u8 (0, 1, 2 = unknown: AF_INET, or no INET_DIAG_SKV6ONLY attribute)
- *   4 local port u16   6 reserved (0)   8 inode u32   12 uid u32
- *  16 local address, 16 bytes as the kernel gives them (network order; AF_INET in the first 4) */
-#define SD_RECORD_SIZE 32
+ *   4 local port u16   6 remote port u16   8 inode u32   12 uid u32
+ *  16 local address, 32 remote address: 16 bytes each as the kernel gives them (network
+ *     order; AF_INET in the first 4)
+ *  48 receive queue u32   52 send queue u32 (idiag_rqueue, idiag_wqueue)   56 reserved (0) */
+#define SD_RECORD_SIZE 64
 #define SD_V6ONLY_UNKNOWN 2
 
 struct sd_records {
@@ -40,6 +42,11 @@ int sd_walk(const uint8_t *buf, size_t len, uint8_t protocol, struct sd_records 
 /* TCP LISTEN + UDP unconnected (what `ss -l` lists), AF_INET and AF_INET6, in the calling
  * thread's network namespace. 0 or a negative errno, `*why` naming the step. */
 int sd_dump_listening(struct sd_records *out, const char **why);
+
+/* Every socket of one (family, protocol) in every state: what /proc/net/{tcp,tcp6,udp,udp6}
+ * lists, one dump. 0 or a negative errno (-ENOENT: no such handler, e.g. IPv6 off). */
+#define SD_ALL_STATES 0xffffffffu
+int sd_dump(uint8_t family, uint8_t protocol, uint32_t states, struct sd_records *out, const char **why);
 
 /* net.ipv6.bindv6only and conf/<every entry>/<key> for `keys`, read from /proc/sys as the
  * calling thread's namespace shows them; a missing file is left out (as grep -r leaves it). */

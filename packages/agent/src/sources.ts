@@ -15,7 +15,8 @@ import { readIpv6Sysctls } from './proc/sysctl-ipv6.js';
 import { holdsOwnerCapabilities, scanSocketOwners, type OwnerScan } from './proc/owners.js';
 import { procPath, readProcText, type ProcRoot } from './proc/root.js';
 import { parseSsV6only, runSs } from './sockdiag.js';
-import { loadNativeSockdiag } from './sockdiag-native/load.js';
+import { loadNativeSockdiag, type NativeLoad } from './sockdiag-native/load.js';
+import { summaryOfRecords } from './sockdiag-native/socket-table.js';
 import { ssLinesOfRecords, v6onlyOfRecords } from './sockdiag-native/records.js';
 import { CommandMissingError } from './command.js';
 import { probeFamily } from './reachability.js';
@@ -214,28 +215,49 @@ export function tcpTableOnWorker(counts: TcpSocketCounts): 'tcp' | 'tcp6' | null
   return tcp * LINE_BYTES.tcp <= tcp6 * LINE_BYTES.tcp6 ? 'tcp' : 'tcp6';
 }
 
+/**
+ * The native module for the socket tables: only on a live scan of the agent's own /proc (a
+ * replay reads the captured text, and says nothing about paths: null), and only when it loads.
+ */
+function nativeTables(options: ScanOptions): NativeLoad | null {
+  return options.procRoot.live ? loadNativeSockdiag() : null;
+}
+
 function socketSource(file: SocketFile, description: string, readers: SocketTableReaders = socketTableReaders): SourceDefinition {
   const ipv6 = file.endsWith('6');
   return defineSource({
     name: file,
     description,
     paths: [`net/${file}`],
+    live: "on a live scan, when the packaged agent's native module loads (sockdiag.node beside its executable): one NETLINK_SOCK_DIAG dump of the table in place of its /proc text, the same sockets; the detail names the path used: `sock_diag (native module PATH)` or `/proc (why not)`",
     ...(file === 'tcp' || file === 'tcp6'
       ? {
           prepare(options: ScanOptions) {
-            if (tcpTableOnWorker(readers.counts(options.procRoot)) !== file) return null;
+            // The native dump needs no worker: it is read in run().
+            if (nativeTables(options)?.module || tcpTableOnWorker(readers.counts(options.procRoot)) !== file) return null;
             let fellBack: string | null = null;
             return readers.onWorker(options.procRoot, file, { onFallback: (reason) => (fellBack = reason) }).then((summary) => ({ summary, fellBack }));
           },
         }
       : {}),
     async run(options, facts, prepared) {
+      const native = nativeTables(options);
+      let notNative = native && !native.module ? native.why : '';
+      if (native?.module) {
+        try {
+          facts.sockets[file] = summaryOfRecords(native.module.dumpSockets(ipv6 ? 6 : 4, file.startsWith('tcp') ? 'tcp' : 'udp'), file);
+          return { status: 'ok', detail: `sock_diag (native module ${native.path})` };
+        } catch (error) {
+          notNative = `the native sock_diag module failed: ${(error as Error).message}`;
+        }
+      }
       let summary: SocketTableSummary | null;
-      let detail: string | undefined;
+      // A live scan names its path: 'sock_diag (native module PATH)' above, '/proc (why not)' here.
+      const details = native ? [`/proc (${notNative})`] : [];
       if (prepared) {
         const onWorker = (await prepared) as { summary: SocketTableSummary | null; fellBack: string | null };
         summary = onWorker.summary;
-        detail = onWorker.fellBack ? `${onWorker.fellBack}; read on the main thread instead` : 'read on a worker thread';
+        details.push(onWorker.fellBack ? `${onWorker.fellBack}; read on the main thread instead` : 'read on a worker thread');
       } else {
         summary = await readers.inThread(options.procRoot, file);
       }
@@ -245,7 +267,7 @@ function socketSource(file: SocketFile, description: string, readers: SocketTabl
         throw new Error(`net/${file} is missing`);
       }
       facts.sockets[file] = summary;
-      return detail ? { status: 'ok', detail } : { status: 'ok' };
+      return details.length > 0 ? { status: 'ok', detail: details.join('; ') } : { status: 'ok' };
     },
   });
 }

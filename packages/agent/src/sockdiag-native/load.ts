@@ -21,6 +21,8 @@ export interface NativeNamespace {
 export interface NativeSockdiag {
   /** TCP LISTEN and unconnected UDP, both families, in the agent's namespace: fixed-size records. */
   dumpListening(): Uint8Array;
+  /** Every socket of one table (/proc/net/tcp, tcp6, udp, udp6) in every state: one dump. */
+  dumpSockets(family: 4 | 6, protocol: 'tcp' | 'udp'): Uint8Array;
   /** Enters each /proc/PID/ns/net in turn on the calling thread, dumps, reads the sysctls, returns. */
   enterEach(paths: string[], confKeys: string[]): NativeNamespace[];
   recordSize: number;
@@ -67,7 +69,7 @@ function load(): NativeLoad {
     return { module: null, why: `${path} did not load: ${(error as Error).message}` };
   }
   const module = holder.exports;
-  if (typeof module.dumpListening !== 'function' || typeof module.enterEach !== 'function' || module.recordSize !== RECORD_SIZE) {
+  if (typeof module.dumpListening !== 'function' || typeof module.dumpSockets !== 'function' || typeof module.enterEach !== 'function' || module.recordSize !== RECORD_SIZE) {
     return { module: null, why: `${path} is not this agent's sock_diag module (record size ${String(module.recordSize)}, expected ${RECORD_SIZE})` };
   }
   return { module: module as NativeSockdiag, path };

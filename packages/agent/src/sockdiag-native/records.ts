@@ -2,7 +2,7 @@
 // read here with a DataView so that no variable data is interpreted in C.
 import { decodeNetworkIpv6, formatAddress } from '@dualstack/core';
 
-export const RECORD_SIZE = 32;
+export const RECORD_SIZE = 64;
 export const V6ONLY_UNKNOWN = 2;
 const AF_INET6 = 10;
 const IPPROTO_TCP = 6;
@@ -15,10 +15,15 @@ export interface NativeSocket {
   /** null: AF_INET, or the kernel sent no INET_DIAG_SKV6ONLY. */
   v6only: boolean | null;
   port: number;
+  remotePort: number;
   inode: number;
   uid: number;
   /** The local address's 16 bytes as the kernel gave them (network order; AF_INET: first 4). */
   address: Uint8Array;
+  /** The remote address, likewise. */
+  remote: Uint8Array;
+  rqueue: number;
+  wqueue: number;
 }
 
 /** Every record of a dump. Pure; throws on a buffer that is not whole records. */
@@ -33,9 +38,13 @@ export function* nativeSockets(buffer: Uint8Array): Generator<NativeSocket> {
       state: view.getUint8(at + 2),
       v6only: v6only === V6ONLY_UNKNOWN ? null : v6only === 1,
       port: view.getUint16(at + 4, true),
+      remotePort: view.getUint16(at + 6, true),
       inode: view.getUint32(at + 8, true),
       uid: view.getUint32(at + 12, true),
       address: buffer.subarray(at + 16, at + 32),
+      remote: buffer.subarray(at + 32, at + 48),
+      rqueue: view.getUint32(at + 48, true),
+      wqueue: view.getUint32(at + 52, true),
     };
   }
 }
