@@ -1,4 +1,5 @@
-// The database's disk is full: every write fails until space returns, while reads go on. A
+// The database's disk is full (SQLite's file, or a PostgreSQL server out of space or other
+// resources): every write fails until space returns, while reads go on. A
 // write refused for it answers 503 with Retry-After (the agent keeps its report in the spool and
 // sends it again), /healthz and the dualstack_disk_full gauge say so, and the log has one line
 // when it starts and one when a write succeeds again: not a stack trace per refused request (a
@@ -55,12 +56,24 @@ export function diskFullAwareLog(log: JobLogger, state: DiskFullState): JobLogge
  */
 const DISK_FULL_CODES = new Set(['SQLITE_FULL', 'ENOSPC']);
 
+/**
+ * PostgreSQL's class 53, insufficient resources: 53100 disk_full is what a table that cannot
+ * grow gives ("could not extend file …: No space left on device", its tablespace's filesystem
+ * full); 53000, 53200 (out of memory) and 53400 (a configured limit) likewise refuse the write
+ * until the server has room again, so they take the same answer. Not 53300 (too many
+ * connections): that is the database being busy, answered 503 busy with a short Retry-After
+ * (postgres/store.ts, isUnavailable).
+ */
+function isPostgresOutOfResources(code: string): boolean {
+  return /^53[0-9A-Z]{3}$/.test(code) && code !== '53300';
+}
+
 /** Seconds an agent waits before sending again: freeing a disk takes an operator minutes, and a refused write is cheap. */
 export const DISK_FULL_RETRY_AFTER_SECONDS = 30;
 
 export function isDiskFullError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && DISK_FULL_CODES.has(code);
+  return typeof code === 'string' && (DISK_FULL_CODES.has(code) || isPostgresOutOfResources(code));
 }
 
 // Answers that stored or deleted something: the write went through, so there is space again.

@@ -423,6 +423,14 @@ export const postgresMigrations: readonly PostgresMigration[] = [
     description: "quotas: each host's count of stored reports and its history budget, kept by triggers (SQLite migration 10)",
     sql: V4,
   },
+  {
+    version: 5,
+    description: 'disk full: the table /healthz writes to (and rolls back) to see whether the database has room again',
+    // Never holds a committed row: the probe inserts ~1 MiB and rolls back (postgres/write-probe.ts).
+    // EXTERNAL: stored out of line uncompressed, so the probe needs that much new space.
+    sql: `CREATE TABLE write_probe (payload BYTEA NOT NULL);
+      ALTER TABLE write_probe ALTER COLUMN payload SET STORAGE EXTERNAL;`,
+  },
 ];
 
 /** The PostgreSQL schema version this code writes and understands. */

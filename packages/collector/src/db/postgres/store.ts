@@ -16,6 +16,7 @@ import { connect, writeReport } from './ingest.js';
 import { migratePostgres } from './migrations.js';
 import { connectionError, createPool, DEFAULT_POOL_SIZE, redactUrl, type PostgresPoolOptions } from './pool.js';
 import { PostgresHistoryBudget } from './history-budget.js';
+import { probeWrite } from './write-probe.js';
 
 export interface PostgresStoreOptions extends StoreOptions, PostgresPoolOptions {
   /**
@@ -578,6 +579,15 @@ export class PostgresStore implements Store {
 
   async ping(): Promise<void> {
     await this.query('SELECT 1');
+  }
+
+  /** /healthz while the disk is full: ~1 MiB written and rolled back (postgres/write-probe.ts), refused (53100) while the database has no room. */
+  async probeWrite(): Promise<void> {
+    try {
+      await probeWrite(this.pool);
+    } catch (error) {
+      throw this.unavailable(error, 'the write probe was not answered');
+    }
   }
 
   /** No file copy of a server database from here: the connection is checked, then pg_dump is named. */
