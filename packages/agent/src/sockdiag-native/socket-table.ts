@@ -31,9 +31,11 @@ export function summaryOfRecords(records: Uint8Array, file: SocketFile): SocketT
     summary.listening.push(decodeSocketLine(raw, proto, family));
   }
   if (proto !== 'tcp') return summary;
-  // Peers of one listener share its local address: its hex is made once per run of them.
-  let last = -1;
-  let lastTally: Tally | null = null;
+  // Per listening port, its local endpoints seen so far (few: one per address it is reached
+  // at), each with the offset of a record holding its address: a peer is matched by comparing
+  // bytes, and only a new endpoint makes its hex and its key. At 100k sockets a string per peer
+  // (hex, key, Map lookup) was most of the walk, and peers come in hash order, not by listener.
+  const endpoints: Array<Array<{ at: number; tally: Tally }> | undefined> = [];
   for (let at = 0; at < records.byteLength; at += RECORD_SIZE) {
     if (records[at + 2] !== TCP_ESTABLISHED) continue;
     const localPort = view.getUint16(at + 4, true);
@@ -41,17 +43,21 @@ export function summaryOfRecords(records: Uint8Array, file: SocketFile): SocketT
     const peer = family === 4 ? 0 : isMapped(records, at + 32) ? 2 : 1;
     let peers = summary.unattributed;
     if (listeningPorts[localPort] === 1) {
-      if (lastTally === null || !sameEndpoint(records, last, at, bytes)) {
-        const localHex = hex(at + 16);
-        const key = `${localHex}:${localPort}`;
-        lastTally = summary.established.get(key) ?? null;
-        if (lastTally === null) {
-          lastTally = { localHex, localPort, peers: { ipv4: 0, ipv6: 0, mapped: 0 } };
-          summary.established.set(key, lastTally);
+      const known = (endpoints[localPort] ??= []);
+      let tally: Tally | undefined;
+      for (const e of known) {
+        if (sameAddress(records, e.at, at, bytes)) {
+          tally = e.tally;
+          break;
         }
-        last = at;
       }
-      peers = lastTally.peers;
+      if (tally === undefined) {
+        const localHex = hex(at + 16);
+        tally = { localHex, localPort, peers: { ipv4: 0, ipv6: 0, mapped: 0 } };
+        summary.established.set(`${localHex}:${localPort}`, tally);
+        known.push({ at, tally });
+      }
+      peers = tally.peers;
     }
     if (peer === 0) peers.ipv4++;
     else if (peer === 1) peers.ipv6++;
@@ -65,9 +71,8 @@ function isMapped(records: Uint8Array, at: number): boolean {
   return records[at + 10] === 0xff && records[at + 11] === 0xff;
 }
 
-/** The same local port and address in the records at `a` and `b`. */
-function sameEndpoint(records: Uint8Array, a: number, b: number, bytes: number): boolean {
-  if (records[a + 4] !== records[b + 4] || records[a + 5] !== records[b + 5]) return false;
+/** The same local address in the records at `a` and `b`. */
+function sameAddress(records: Uint8Array, a: number, b: number, bytes: number): boolean {
   for (let i = 16; i < 16 + bytes; i++) if (records[a + i] !== records[b + i]) return false;
   return true;
 }
