@@ -3,6 +3,7 @@
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { FleetSummary } from '../api.js';
+import { backendOf, timedStore } from '../db/timed-store.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -38,6 +39,17 @@ export const metricsPlugin = fp(
       registers: [registry],
     });
     for (const result of ['stored', 'duplicate', 'rejected']) probeBatches.inc({ result }, 0);
+    // Every Store call, timed in one place: the app's store is replaced by the timed wrapper here,
+    // before the routes, the alerts and the jobs that use it are registered (db/timed-store.ts).
+    const queries = new Histogram({
+      name: 'dualstack_db_query_seconds',
+      help: 'Duration of database operations, by backend (sqlite, postgres) and operation (the Store method: ingestReport, getHost, listHosts, summary, servicesMatrix, pruneReports, …).',
+      labelNames: ['backend', 'operation'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    });
+    const backend = backendOf(app.store);
+    app.store = timedStore(app.store, (operation, seconds) => queries.observe({ backend, operation }, seconds));
     // Every fleet gauge reads the same summary: compute it once per scrape, not per gauge.
     let cached: { at: number; summary: Promise<FleetSummary> } | null = null;
     const summary = (): Promise<FleetSummary> => {
