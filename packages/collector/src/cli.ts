@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // dualstack-collector: serve | token create|list|revoke | host list|revoke|accept | migrate |
-// backup FILE | alerts test.
+// backup FILE | alerts test | copy --from FILE --to URL.
 // Exit codes: 0 done; 1 could not run (the reason on one line).
 import { runCli } from '@dualstack/core/cli';
 import { parseArgs } from 'node:util';
@@ -14,6 +14,8 @@ import { openDatabase } from './db/open.js';
 import { isPostgresUrl, PostgresOpenError, PostgresUrlError, redactUrl } from './db/postgres/pool.js';
 import { PostgresSchemaTooNewError } from './db/postgres/migrations.js';
 import { BackupError, backupDatabase } from './db/backup.js';
+import { copyCommand } from './copy/command.js';
+import { CopyError } from './copy/errors.js';
 import { parseRateLimitOption } from './limits/rate-limit-config.js';
 import { ENROLL_SECRET_PREFIX, generateToken, hashToken, TOKEN_PREFIX } from './tokens.js';
 import type { Role } from './api.js';
@@ -44,6 +46,8 @@ Commands:
   backup FILE [--force]          copy the database to FILE while the collector runs (online
                                  backup, checked); a fresh collector opens FILE as its --db.
                                  On PostgreSQL: checks the connection and names pg_dump
+  copy --from FILE --to URL      move a SQLite fleet into PostgreSQL: resumable, verified by
+                                 counting every table (copy --help)
 
 Common options:
   --config FILE      JSON configuration, or YAML for a .yaml/.yml file (keys: listen, db,
@@ -152,6 +156,8 @@ async function main(argv: string[]): Promise<number> {
       return alertsCommand(rest);
     case 'backup':
       return backupCommand(rest);
+    case 'copy':
+      return copyCommand(rest);
     default:
       throw new UsageError(`unknown command '${command}' (try 'dualstack-collector --help')`);
   }
@@ -338,4 +344,4 @@ function print(text: string): number {
 // A database that cannot be opened (bad URL, refused login, missing, migrated by a newer
 // collector) is one line too: nothing was written.
 const openFailed = (error: unknown): boolean => error instanceof PostgresUrlError || error instanceof PostgresOpenError || error instanceof PostgresSchemaTooNewError;
-runCli('dualstack-collector', main, (error) => error instanceof UsageError || error instanceof ConfigError || error instanceof EndpointConflictError || openFailed(error));
+runCli('dualstack-collector', main, (error) => error instanceof UsageError || error instanceof ConfigError || error instanceof EndpointConflictError || error instanceof CopyError || openFailed(error));
