@@ -51,6 +51,10 @@ export interface PostgresCluster {
   createDatabase(options?: { name?: string; template?: string }): Promise<string>;
   /** Runs SQL as the superuser on `database` (default postgres). */
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[], database?: string): Promise<pg.QueryResult<R>>;
+  /** Stops the server for real (pg_ctl stop -m fast), keeping its data dir and socket path: PostgreSQL down under load. */
+  down(): Promise<void>;
+  /** Starts it again (pg_ctl start) on the same data dir and socket, after down(). */
+  up(): Promise<void>;
   /** Fast shutdown by PID, then removes the directory. */
   stop(): Promise<void>;
 }
@@ -98,6 +102,10 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
     rmSync(dir, { recursive: true, force: true });
   };
   process.on('exit', killOnExit);
+  const startServer = async (): Promise<void> => {
+    await run(...as('pg_ctl', ['start', '-w', '-t', '60', '-D', data, '-l', join(dir, 'log')]));
+    pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  };
   try {
     await run(...as('initdb', ['-D', data, '-U', user, '-A', 'trust', '-E', 'UTF8', '--locale=C', '-N']));
     // Test speed over durability: the cluster dies with the test file.
@@ -106,8 +114,7 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
       [`listen_addresses = ''`, `unix_socket_directories = '${dir}'`, 'fsync = off', 'synchronous_commit = off', 'full_page_writes = off', 'max_connections = 200', ''].join('\n'),
     );
     if (owner) chownSync(join(data, 'postgresql.auto.conf'), owner.uid, owner.gid);
-    await run(...as('pg_ctl', ['start', '-w', '-t', '60', '-D', data, '-l', join(dir, 'log')]));
-    pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    await startServer();
   } catch (error) {
     const log = existsSync(join(dir, 'log')) ? readFileSync(join(dir, 'log'), 'utf8').slice(-2000) : '';
     await stop();
@@ -136,6 +143,11 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
       await query(`CREATE DATABASE "${name}"${options.template ? ` TEMPLATE "${options.template}"` : ''}`);
       return url(name);
     },
+    async down() {
+      await run(...as('pg_ctl', ['stop', '-w', '-t', '60', '-m', 'fast', '-D', data]));
+      pid = 0;
+    },
+    up: startServer,
     stop,
   };
 }
