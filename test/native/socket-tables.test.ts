@@ -4,8 +4,12 @@
 // socket arriving as ::ffff: mapped peers), the outgoing ends of those connections, UDP bound
 // on [::] with V6ONLY 1 and 0 and on 0.0.0.0, and a connected UDP socket. First the summaries
 // (every SocketLine, every established tally, whole), then the agent's whole scan by both
-// paths: the same services, bindings, V6ONLY flags, owners' inodes and verdicts. ~4 s.
+// paths: the same services, bindings, V6ONLY flags, owners' inodes and verdicts, and once more
+// with a module that loads but cannot dump (no NETLINK_SOCK_DIAG, as under qemu-user: an
+// LD_PRELOAD shim, no-sock-diag.c): each table falls back to /proc and says why. ~12 s at load 20.
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +22,7 @@ import { skipUnlessCommands } from '../helpers/requirements.js';
 import { buildDir, buildModule } from './build-module.js';
 
 const CLI = fileURLToPath(new URL('../../packages/agent/dist/cli.js', import.meta.url));
+const SHIM = fileURLToPath(new URL('./no-sock-diag.c', import.meta.url));
 
 const HOLDER = `
 import socket, time
@@ -78,8 +83,10 @@ test('native socket tables: the same summaries as /proc, and the same scan', { s
   });
 
   await t.test("the agent's scan: native for every table when the module loads, /proc otherwise, the same services", async () => {
-    const scan = async (module: string): Promise<Report> => {
-      const r = await ns.exec('env', [`DUALSTACK_SOCKDIAG_MODULE=${module}`, process.execPath, CLI, 'scan', '--json', '--namespaces', 'host', ...['reachability', 'firewall', 'daemon-config'].flatMap((s) => ['--disable-source', s])], { timeoutMs: 30_000 });
+    const shim = join(built.dir, 'no-sock-diag.so');
+    execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror', SHIM, '-o', shim, '-ldl'], { stdio: 'pipe' });
+    const scan = async (module: string, preload: string[] = []): Promise<Report> => {
+      const r = await ns.exec('env', [...preload, `DUALSTACK_SOCKDIAG_MODULE=${module}`, process.execPath, CLI, 'scan', '--json', '--namespaces', 'host', ...['reachability', 'firewall', 'daemon-config'].flatMap((s) => ['--disable-source', s])], { timeoutMs: 30_000 });
       assert.equal(r.code, 0, r.stderr);
       return JSON.parse(r.stdout) as Report;
     };
@@ -92,6 +99,11 @@ test('native socket tables: the same summaries as /proc, and the same scan', { s
     assert.deepEqual(viaNative.services, viaProc.services);
     assert.deepEqual(viaNative.connections, viaProc.connections);
     assert.deepEqual(viaNative.findings, viaProc.findings);
+    const failing = await scan(modulePath, [`LD_PRELOAD=${shim}`]);
+    const failed = 'the native sock_diag module failed: socket(NETLINK_SOCK_DIAG): Protocol not supported';
+    for (const file of files) assert.equal(failing.sources.find((s) => s.name === file)?.detail, `/proc (${failed})`, file);
+    assert.equal(failing.sources.find((s) => s.name === 'sockdiag')?.detail, `ss (${failed})`);
+    assert.deepEqual(failing.services, viaProc.services);
     const bindings = viaNative.services.flatMap((s) => s.bindings.map((b) => `${s.proto}/${s.port}/${b.address}/${b.v6only}/${s.pid === holder.pid}`)).sort();
     assert.deepEqual(bindings, [
       'tcp/7201/0.0.0.0/null/true',

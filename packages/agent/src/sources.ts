@@ -230,26 +230,27 @@ function socketSource(file: SocketFile, description: string, readers: SocketTabl
     description,
     paths: [`net/${file}`],
     live: "on a live scan, when the packaged agent's native module loads (sockdiag.node beside its executable): one NETLINK_SOCK_DIAG dump of the table in place of its /proc text, the same sockets; the detail names the path used: `sock_diag (native module PATH)` or `/proc (why not)`",
-    ...(file === 'tcp' || file === 'tcp6'
-      ? {
-          prepare(options: ScanOptions) {
-            // The native dump needs no worker: it is read in run().
-            if (nativeTables(options)?.module || tcpTableOnWorker(readers.counts(options.procRoot)) !== file) return null;
-            let fellBack: string | null = null;
-            return readers.onWorker(options.procRoot, file, { onFallback: (reason) => (fellBack = reason) }).then((summary) => ({ summary, fellBack }));
-          },
-        }
-      : {}),
+    // The native dump starts here, on a threadpool thread, so the four tables dump in parallel
+    // beside the other sources; else a big TCP table may go to a worker thread.
+    prepare(options: ScanOptions) {
+      const native = nativeTables(options);
+      if (native?.module) return native.module.dumpSocketsAsync(ipv6 ? 6 : 4, file.startsWith('tcp') ? 'tcp' : 'udp').then((records) => ({ records }));
+      if ((file !== 'tcp' && file !== 'tcp6') || tcpTableOnWorker(readers.counts(options.procRoot)) !== file) return null;
+      let fellBack: string | null = null;
+      return readers.onWorker(options.procRoot, file, { onFallback: (reason) => (fellBack = reason) }).then((summary) => ({ summary, fellBack }));
+    },
     async run(options, facts, prepared) {
       const native = nativeTables(options);
       let notNative = native && !native.module ? native.why : '';
       if (native?.module) {
         try {
-          facts.sockets[file] = summaryOfRecords(native.module.dumpSockets(ipv6 ? 6 : 4, file.startsWith('tcp') ? 'tcp' : 'udp'), file);
+          const records = prepared ? ((await prepared) as { records: Uint8Array }).records : native.module.dumpSockets(ipv6 ? 6 : 4, file.startsWith('tcp') ? 'tcp' : 'udp');
+          facts.sockets[file] = summaryOfRecords(records, file);
           return { status: 'ok', detail: `sock_diag (native module ${native.path})` };
         } catch (error) {
           notNative = `the native sock_diag module failed: ${(error as Error).message}`;
         }
+        prepared = null; // the dump failed: /proc, read here
       }
       let summary: SocketTableSummary | null;
       // A live scan names its path: 'sock_diag (native module PATH)' above, '/proc (why not)' here.

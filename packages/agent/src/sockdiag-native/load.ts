@@ -23,6 +23,8 @@ export interface NativeSockdiag {
   dumpListening(): Uint8Array;
   /** Every socket of one table (/proc/net/tcp, tcp6, udp, udp6) in every state: one dump. */
   dumpSockets(family: 4 | 6, protocol: 'tcp' | 'udp'): Uint8Array;
+  /** The same on a libuv threadpool thread: the tables dump in parallel, beside other work. */
+  dumpSocketsAsync(family: 4 | 6, protocol: 'tcp' | 'udp'): Promise<Uint8Array>;
   /** Enters each /proc/PID/ns/net in turn on the calling thread, dumps, reads the sysctls, returns. */
   enterEach(paths: string[], confKeys: string[]): NativeNamespace[];
   recordSize: number;
@@ -69,7 +71,7 @@ function load(): NativeLoad {
     return { module: null, why: `${path} did not load: ${(error as Error).message}` };
   }
   const module = holder.exports;
-  if (typeof module.dumpListening !== 'function' || typeof module.dumpSockets !== 'function' || typeof module.enterEach !== 'function' || module.recordSize !== RECORD_SIZE) {
+  if (typeof module.dumpListening !== 'function' || typeof module.dumpSockets !== 'function' || typeof module.dumpSocketsAsync !== 'function' || typeof module.enterEach !== 'function' || module.recordSize !== RECORD_SIZE) {
     return { module: null, why: `${path} is not this agent's sock_diag module (record size ${String(module.recordSize)}, expected ${RECORD_SIZE})` };
   }
   return { module: module as NativeSockdiag, path };
