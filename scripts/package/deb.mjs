@@ -32,12 +32,12 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const PACKAGE = 'dualstack-agent';
 /** Node's arch names to Debian's. */
 export const DEB_ARCH = { x64: 'amd64', arm64: 'arm64' };
-const MAINTAINER = 'dualstack maintainers <dualstack@example.com>';
+export const MAINTAINER = 'dualstack maintainers <dualstack@example.com>';
 
 export const debFileName = (version, arch) => `${PACKAGE}_${version}_${DEB_ARCH[arch]}.deb`;
 
 /** The release time the changelog carries: SOURCE_DATE_EPOCH, else HEAD's commit time (reproducible). */
-function releaseDate() {
+export function releaseDate() {
   let seconds = Number(process.env.SOURCE_DATE_EPOCH);
   if (!Number.isFinite(seconds) || seconds <= 0) {
     try { seconds = Number(execFileSync('git', ['-C', root, 'log', '-1', '--format=%ct'], { encoding: 'utf8' }).trim()); } catch { seconds = Math.floor(Date.now() / 1000); }
@@ -45,7 +45,7 @@ function releaseDate() {
   return new Date(seconds * 1000);
 }
 
-function du(dir) { // Installed-Size: KiB, as dpkg-gencontrol counts (each file rounded up)
+export function du(dir) { // Installed-Size: KiB, as dpkg-gencontrol counts (each file rounded up)
   let kib = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
@@ -136,7 +136,7 @@ export function buildDeb({ arch, executable, sockdiag = null, version = agentVer
   }
 }
 
-const MIT = `Permission is hereby granted, free of charge, to any person obtaining a copy
+export const MIT = `Permission is hereby granted, free of charge, to any person obtaining a copy
 of this software and associated documentation files (the "Software"), to deal
 in the Software without restriction, including without limitation the rights
 to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
@@ -154,7 +154,7 @@ LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
 OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
 SOFTWARE.`;
 
-function md5sums(stage) { // DEBIAN/md5sums: every regular file but DEBIAN/ (dpkg --verify reads it)
+export function md5sums(stage) { // DEBIAN/md5sums: every regular file but DEBIAN/ (dpkg --verify reads it)
   const lines = [];
   const walk = (dir) => {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
