@@ -66,13 +66,17 @@ export function runtimeComponent(runtime) {
 
 /**
  * The SBOM of one artifact file. `inputs`: the bundle's source files (packageAgent's inputs);
- * `runtime`: the Node.js runtime inside, for an executable (null for the .mjs bundle).
+ * `runtime`: the Node.js runtime inside, for an executable (null for the .mjs bundle);
+ * `workspace`: the package the artifact is (packages/agent by default; packages/collector for
+ * the collector's package), whose package.json gives its description and license.
  */
-export function artifactSbom({ file, name, version, inputs, runtime = null }) {
-  const agentManifest = join(root, 'packages/agent/package.json');
-  const components = bundledComponents(inputs).filter((c) => c.name !== '@dualstack/agent');
+export function artifactSbom({ file, name, version, inputs, runtime = null, workspace = 'packages/agent' }) {
+  const agentManifest = join(root, workspace, 'package.json');
+  const described = JSON.parse(readFileSync(agentManifest, 'utf8')).name;
+  // The repository's root package ("dualstack") owns the packaging scripts' own entry files.
+  const components = bundledComponents(inputs).filter((c) => c.name !== described && c.name !== 'dualstack');
   if (runtime) components.push(runtimeComponent(runtime));
-  const self = `${purl('@dualstack/agent', version)}#${name}`;
+  const self = `${purl(described, version)}#${name}`;
   return {
     bomFormat: 'CycloneDX',
     specVersion: '1.6',

@@ -11,13 +11,14 @@
 // The packages here are built with gzip -1 (the one lintian reads: ~3 s) or none (the older
 // version: under a second), where xz takes ~90 s on a loaded machine; the files are the same. ~40 s in all, most of it the executable and lintian.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { skipUnlessAvailable, skipUnlessCommands } from '../helpers/requirements.js';
-import { packageAgent, REPO, sea } from './sea-build.js';
+import { accountIn, dpkgIn, lintianOf, makeRoot, modeIn, snapshot } from './deb-checks.js';
+import { REPO, sea, sharedExecutable } from './sea-build.js';
 
 interface Deb { file: string; bytes: number; installedKiB: number }
 const { buildDeb } = (await import(join(REPO, 'scripts/package/deb.mjs'))) as {
@@ -40,22 +41,14 @@ let pristine: Map<string, string>;
 before(async () => {
   if (skip) return;
   dir = mkdtempSync(join(tmpdir(), 'dualstack-deb-'));
-  const cjs = (await packageAgent({ outfile: join(dir, 'dualstack-agent.cjs'), format: 'cjs' })).outfile;
-  const { outfile: exe } = await sea.buildExecutable({ arch: 'x64', bundle: cjs, outfile: join(dir, 'dualstack-agent-linux-x64') });
+  const exe = await sharedExecutable('x64'); // built once for this file and rpm.test.ts
   const sockdiag = join(dir, 'sockdiag.node');
   const built = spawnSync(join(REPO, 'packages/agent/native/build.sh'), [sockdiag], { encoding: 'utf8' });
   assert.equal(built.status, 0, built.stderr);
   current = buildDeb({ arch: 'x64', executable: exe, sockdiag, outDir: join(dir, 'current'), compression: 'gzip', level: 1 });
   // The older release an upgrade starts from: "~" sorts before anything in Debian versions.
   previous = buildDeb({ arch: 'x64', executable: exe, sockdiag, version: `${version}~old1`, outDir: join(dir, 'previous'), compression: 'none' });
-  // lintian takes ~20 s: it runs while the install tests below do.
-  lintian = new Promise((resolve) => {
-    const child = spawn('lintian', ['--no-cfg', current.file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d; });
-    child.stderr.on('data', (d: Buffer) => { out += d; });
-    child.on('close', (code) => resolve({ code, out }));
-  });
+  lintian = lintianOf(current.file); // ~20 s: it runs while the install tests below do
   root = makeRoot(join(dir, 'root'));
   pristine = snapshot(root);
 });
@@ -64,55 +57,9 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A root with what dpkg --root and useradd --root need: dpkg's database, root's account files. */
-function makeRoot(path: string): string {
-  for (const d of ['var/lib/dpkg/info', 'var/lib/dpkg/updates', 'var/lib/dpkg/triggers', 'var/log', 'etc/systemd/system']) mkdirSync(join(path, d), { recursive: true });
-  for (const f of ['status', 'available']) writeFileSync(join(path, 'var/lib/dpkg', f), '');
-  writeFileSync(join(path, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/bash\n');
-  writeFileSync(join(path, 'etc/group'), 'root:x:0:\n');
-  writeFileSync(join(path, 'etc/shadow'), 'root:*:20000:0:99999:7:::\n', { mode: 0o640 });
-  writeFileSync(join(path, 'etc/gshadow'), 'root:*::\n', { mode: 0o640 });
-  return path;
-}
-
-/**
- * Every path under root with its type, mode, owner and (files) content, but dpkg's own records
- * (its database and log) and the backups useradd/userdel leave (/etc/passwd- ...).
- */
-function snapshot(top: string): Map<string, string> {
-  const seen = new Map<string, string>();
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const path = join(d, name);
-      const rel = relative(top, path);
-      if (rel === 'var/lib/dpkg' || rel === 'var/log/dpkg.log' || /^etc\/(passwd|group|shadow|gshadow)-$|^etc\/\.pwd\.lock$/.test(rel)) continue;
-      const st = lstatSync(path);
-      const what = st.isSymbolicLink() ? `-> ${readlinkSync(path)}` : st.isDirectory() ? 'dir' : readFileSync(path, 'utf8');
-      seen.set(rel, `${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${what}`);
-      if (st.isDirectory()) walk(path);
-    }
-  };
-  walk(top);
-  return seen;
-}
-
-function dpkg(...args: string[]) {
-  const r = spawnSync('dpkg', [`--root=${root}`, '--force-script-chrootless', '--force-depends', ...args], { encoding: 'utf8' });
-  assert.equal(r.status, 0, `dpkg ${args.join(' ')}: ${r.stdout}${r.stderr}`);
-  return r.stdout;
-}
-
-function account(name: string): { uid: number; gid: number; home: string; shell: string } | null {
-  const line = readFileSync(join(root, 'etc/passwd'), 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
-  if (!line) return null;
-  const [, , uid, gid, , home, shell] = line.split(':');
-  return { uid: Number(uid), gid: Number(gid), home: home!, shell: shell! };
-}
-
-function mode(path: string): string {
-  const st = statSync(join(root, path));
-  return `${(st.mode & 0o7777).toString(8).padStart(4, '0')} ${st.uid}:${st.gid}`;
-}
+const dpkg = (...args: string[]) => dpkgIn(root, ...args);
+const account = (name: string) => accountIn(root, name);
+const mode = (path: string) => modeIn(root, path);
 
 const WANTS = 'etc/systemd/system/multi-user.target.wants/dualstack-agent.service';
 

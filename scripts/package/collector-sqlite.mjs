@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// better-sqlite3's compiled module for the collector package's own runtime (issue 13): built
+// from better-sqlite3's npm source as installed in node_modules (the version package-lock.json
+// pins) against the headers of the Node.js runtime the package carries (node-runtime.mjs:
+// <arch>/include/node, so node-gyp downloads nothing), in a temporary copy: the repository's
+// own node_modules/better-sqlite3 is built for the Node.js that runs the tests and stays so.
+//
+// The result is cached under node_modules/.cache/dualstack-better-sqlite3/<key>/ where <key> is
+// the sha256 of what decides the binary (better-sqlite3's version, the runtime's version and
+// tarball integrity, the architecture): a second build, or a second test file, reuses it
+// instead of compiling SQLite again (about a minute of CPU).
+//
+//   node scripts/package/collector-sqlite.mjs [--arch x64]    prints the module's path
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { nodeRuntime } from './node-runtime.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const BETTER_SQLITE3 = join(root, 'node_modules/better-sqlite3');
+export const SQLITE_CACHE = join(root, 'node_modules/.cache/dualstack-better-sqlite3');
+/** What of better-sqlite3's package the build reads (build/, a build for the test runtime, is left out). */
+const SOURCES = ['package.json', 'binding.gyp', 'src', 'deps', 'lib'];
+
+export function betterSqlite3Version() {
+  return JSON.parse(readFileSync(join(BETTER_SQLITE3, 'package.json'), 'utf8')).version;
+}
+
+/** The C++ compiler per target architecture (Debian: g++, g++-aarch64-linux-gnu). */
+const CXX = { x64: process.arch === 'x64' ? ['g++', 'gcc'] : ['x86_64-linux-gnu-g++', 'x86_64-linux-gnu-gcc'], arm64: process.arch === 'arm64' ? ['g++', 'gcc'] : ['aarch64-linux-gnu-g++', 'aarch64-linux-gnu-gcc'] };
+
+function onPath(name) {
+  return (process.env.PATH ?? '').split(delimiter).concat('/usr/bin').map((dir) => join(dir || '.', name)).find((p) => existsSync(p)) ?? null;
+}
+
+/** npm's own node-gyp (npm ships it): beside the npm on PATH. */
+export function findNodeGyp() {
+  const npm = onPath('npm');
+  const candidates = [process.env.npm_config_node_gyp, npm && join(dirname(realpathSync(npm)), '../node_modules/node-gyp/bin/node-gyp.js')].filter(Boolean);
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new Error(`collector-sqlite: node-gyp not found (looked at ${candidates.join(', ') || 'npm on PATH'}): it comes with npm`);
+  return found;
+}
+
+/**
+ * The better_sqlite3.node for `arch` and the package's runtime; built unless cached. Resolves to
+ * { file, key, version, runtime, built } (built: false when it came from the cache).
+ */
+export function betterSqlite3Module(arch, { cache = SQLITE_CACHE, log = () => {} } = {}) {
+  const runtime = nodeRuntime(arch);
+  const version = betterSqlite3Version();
+  const key = createHash('sha256').update(JSON.stringify({ betterSqlite3: version, node: runtime.version, integrity: runtime.integrity, arch })).digest('hex').slice(0, 16);
+  const dir = join(cache, `${version}-node${runtime.version}-${arch}-${key}`);
+  const file = join(dir, 'better_sqlite3.node');
+  if (existsSync(file)) return { file, key, version, runtime, built: false };
+  const [cxx, cc] = CXX[arch];
+  if (!onPath(cxx)) throw new Error(`collector-sqlite: no ${cxx} here to compile better-sqlite3 for ${arch} (Debian: ${arch === process.arch ? 'g++' : 'g++-aarch64-linux-gnu'})`);
+  const work = mkdtempSync(join(tmpdir(), `dualstack-better-sqlite3-${arch}-`));
+  try {
+    for (const part of SOURCES) cpSync(join(BETTER_SQLITE3, part), join(work, part), { recursive: true });
+    log(`collector-sqlite: compiling better-sqlite3 ${version} for Node.js ${runtime.version} linux-${arch} (about a minute)`);
+    const nodedir = dirname(dirname(runtime.include)); // <arch>/, holding include/node
+    // The host's node runs node-gyp; --nodedir points it at the target runtime's headers, and
+    // --arch at the target architecture (with the cross compiler for another one).
+    execFileSync(process.execPath, [findNodeGyp(), 'rebuild', '--release', `--nodedir=${nodedir}`, `--arch=${arch}`, `--jobs=${Math.max(1, cpus().length)}`], {
+      cwd: work,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, CXX: cxx, CC: cc, npm_config_nodedir: nodedir, npm_config_build_from_source: 'true' },
+    });
+    const out = join(work, 'build/Release/better_sqlite3.node');
+    mkdirSync(cache, { recursive: true });
+    // Into place by rename, so two builds at once never read a half-written module.
+    const tmp = mkdtempSync(join(cache, '.build-'));
+    cpSync(out, join(tmp, 'better_sqlite3.node'));
+    try {
+      renameSync(tmp, dir);
+    } catch (error) {
+      rmSync(tmp, { recursive: true, force: true });
+      if (!existsSync(file)) throw error; // else another build put it there first
+    }
+    return { file, key, version, runtime, built: true };
+  } catch (error) {
+    const stderr = error.stderr?.toString().trim().split('\n').slice(-5).join('\n');
+    throw stderr ? new Error(`collector-sqlite: building better-sqlite3 for ${arch} failed: ${stderr}`) : error;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const { values } = parseArgs({ options: { arch: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    process.stdout.write('Usage: node scripts/package/collector-sqlite.mjs [--arch x64|arm64]\n' +
+      'Builds (or finds in its cache) better-sqlite3\'s module for the collector package\'s Node.js runtime; prints its path.\n');
+    process.exit(0);
+  }
+  const started = Date.now();
+  const m = betterSqlite3Module(values.arch ?? process.arch, { log: (line) => process.stderr.write(`${line}\n`) });
+  process.stdout.write(`${m.file}\n`);
+  process.stderr.write(`${m.built ? 'built' : 'cached'} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+}
