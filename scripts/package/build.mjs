@@ -6,9 +6,15 @@
 //   <artifact>.cdx.json                CycloneDX SBOM of each (scripts/package/sbom.mjs)
 //   dualstack-agent_<v>_amd64.deb      the Debian packages of the executables, with sockdiag.node
 //   dualstack-agent_<v>_arm64.deb      where its compiler is here (scripts/package/deb.mjs)
+//   dualstack-agent-<v>-1.x86_64.rpm   the RPM packages of the same files (scripts/package/rpm.mjs)
+//   dualstack-agent-<v>-1.aarch64.rpm
+//   dualstack-collector_<v>_amd64.deb  the collector with its own Node.js 24 and better-sqlite3
+//                                      module, and its SBOM (scripts/package/collector-deb.mjs;
+//                                      x64 only so far)
 //   SHA256SUMS                         `sha256sum -c SHA256SUMS` checks all of the above
 // The version is packages/agent/package.json's, the one place it is kept: each executable's
-// --version is checked against it while it is built (sea.mjs), and the .mjs bundle's here.
+// --version is checked against it while it is built (sea.mjs), and the .mjs bundle's here. The
+// collector's package takes packages/collector/package.json's.
 //
 //   node scripts/package/build.mjs [--out-dir DIR] [--arch x64,arm64]
 import { spawnSync } from 'node:child_process';
@@ -23,6 +29,8 @@ import { parseArgs } from 'node:util';
 import { packageAgent } from '../package-agent.mjs';
 import { ARCHES } from './node-runtime.mjs';
 import { buildDeb } from './deb.mjs';
+import { buildRpm } from './rpm.mjs';
+import { buildCollectorDeb, collectorVersion } from './collector-deb.mjs';
 import { artifactSbom } from './sbom.mjs';
 import { agentVersion, buildAgentExecutables, DEFAULT_OUT_DIR } from './sea.mjs';
 
@@ -66,12 +74,23 @@ export async function buildPackages({ outDir = DEFAULT_OUT_DIR, arches = [...ARC
   const native = mkdtempSync(join(tmpdir(), 'dualstack-native-'));
   try {
     for (const e of executables) {
-      const deb = buildDeb({ arch: e.arch, executable: e.outfile, sockdiag: buildSockdiag(e.arch, native, log), version, outDir });
+      const sockdiag = buildSockdiag(e.arch, native, log);
+      const deb = buildDeb({ arch: e.arch, executable: e.outfile, sockdiag, version, outDir });
       log(`package: ${basename(deb.file)}: ${deb.bytes} bytes, ${deb.installedKiB} KiB installed`);
-      written.push(deb.file);
+      const rpm = buildRpm({ arch: e.arch, executable: e.outfile, sockdiag, version, outDir });
+      log(`package: ${basename(rpm.file)}: ${rpm.bytes} bytes`);
+      written.push(deb.file, rpm.file);
     }
   } finally {
     rmSync(native, { recursive: true, force: true });
+  }
+  if (arches.includes('x64')) {
+    const collector = await buildCollectorDeb({ arch: 'x64', version: collectorVersion(), outDir, log });
+    const name = basename(collector.file);
+    const sbom = join(outDir, `${name}.cdx.json`);
+    writeFileSync(sbom, `${JSON.stringify(artifactSbom({ file: collector.file, name, version: collectorVersion(), inputs: collector.inputs, runtime: collector.runtime, workspace: 'packages/collector' }), null, 2)}\n`);
+    log(`package: ${name}: ${collector.bytes} bytes, ${collector.installedKiB} KiB installed`);
+    written.push(collector.file, sbom);
   }
   const sums = join(outDir, 'SHA256SUMS');
   writeFileSync(sums, sha256sums(written));
@@ -83,7 +102,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   if (values.help) {
     process.stdout.write(`Usage: npm run package [-- --out-dir DIR] [-- --arch ${ARCHES.join(',')}]\n` +
       'Builds dualstack-agent.mjs and the self-contained dualstack-agent-linux-<arch> executables into dist-artifacts/ (or DIR),\n' +
-      'a CycloneDX SBOM (<artifact>.cdx.json) of each, the .deb of each executable, and SHA256SUMS over them all.\n');
+      'a CycloneDX SBOM (<artifact>.cdx.json) of each, the .deb and .rpm of each executable, the collector\'s .deb (x64) with its SBOM,\n' +
+      'and SHA256SUMS over them all.\n');
     process.exit(0);
   }
   const { version, files } = await buildPackages({
