@@ -19,17 +19,17 @@
 //   node scripts/package/deb.mjs --arch x64 --executable FILE [--sockdiag FILE] [--version V] [--out-dir DIR]
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { agentDropIns, DEPLOY, packagedAgentConfig, packagedAgentUnit, UNIT_NAME } from './packaged-files.mjs';
+import { DEPLOY, PACKAGE, put, stageAgentFiles } from './packaged-files.mjs';
 import { agentVersion, DEFAULT_OUT_DIR, findStrip } from './sea.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const PACKAGE = 'dualstack-agent';
+export { PACKAGE };
 /** Node's arch names to Debian's. */
 export const DEB_ARCH = { x64: 'amd64', arm64: 'arm64' };
 export const MAINTAINER = 'dualstack maintainers <dualstack@example.com>';
@@ -56,14 +56,6 @@ export function du(dir) { // Installed-Size: KiB, as dpkg-gencontrol counts (eac
   return kib;
 }
 
-function put(stage, path, content, mode = 0o644) {
-  const file = join(stage, path);
-  mkdirSync(dirname(file), { recursive: true });
-  if (Buffer.isBuffer(content) || typeof content === 'string') writeFileSync(file, content);
-  else copyFileSync(content.from, file);
-  chmodSync(file, mode);
-}
-
 /**
  * Builds dualstack-agent_<version>_<debarch>.deb into outDir from an executable built for `arch`
  * (and its sockdiag.node, or null); returns { file, bytes, installedKiB }. compression: dpkg-deb's -Z
@@ -76,19 +68,7 @@ export function buildDeb({ arch, executable, sockdiag = null, version = agentVer
   const stage = mkdtempSync(join(tmpdir(), 'dualstack-deb-'));
   try {
     const doc = `usr/share/doc/${PACKAGE}`;
-    put(stage, `usr/lib/${PACKAGE}/${PACKAGE}`, { from: executable }, 0o755);
-    if (sockdiag) {
-      put(stage, `usr/lib/${PACKAGE}/sockdiag.node`, { from: sockdiag }, 0o644);
-      // build.sh keeps symbols (the sanitizer tests read them); the package does not need them.
-      const strip = findStrip(arch);
-      if (!strip) throw new Error(`deb: no strip for ${arch} here (Debian: binutils, binutils-aarch64-linux-gnu) to strip sockdiag.node`);
-      execFileSync(strip, ['--strip-unneeded', join(stage, `usr/lib/${PACKAGE}/sockdiag.node`)]);
-    }
-    mkdirSync(join(stage, 'usr/bin'), { recursive: true });
-    symlinkSync(`../lib/${PACKAGE}/${PACKAGE}`, join(stage, 'usr/bin', PACKAGE));
-    put(stage, `usr/lib/systemd/system/${UNIT_NAME}`, packagedAgentUnit());
-    put(stage, 'etc/dualstack/agent.json', packagedAgentConfig());
-    for (const [name, text] of agentDropIns()) put(stage, `${doc}/examples/${name}`, text);
+    stageAgentFiles(stage, { executable, sockdiag, strip: findStrip(arch), doc, what: `deb: ${arch}` });
     put(stage, `${doc}/README.Debian`, readFileSync(join(DEPLOY, 'package/deb/README.Debian')));
     put(stage, `${doc}/copyright`, copyright());
     // The one lintian error a single executable application cannot avoid: Node.js links its own

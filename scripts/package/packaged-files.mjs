@@ -6,12 +6,15 @@
 //   packagedAgentConfig()  deploy/config/agent.json without "collector": an agent started
 //                          before the administrator names one exits 1 saying so (the unit's
 //                          RestartPreventExitStatus=1: no restart loop)
-import { readFileSync } from 'node:fs';
+//   stageAgentFiles()      the files both packages install, into a staging tree
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEPLOY = join(root, 'deploy');
+export const PACKAGE = 'dualstack-agent';
 export const UNIT_NAME = 'dualstack-agent.service';
 export const PACKAGED_EXEC_START = 'ExecStart=/usr/bin/dualstack-agent run --config /etc/dualstack/agent.json';
 /** The credentials whose presence starts the packaged agent (either one). */
@@ -50,4 +53,38 @@ export function packagedAgentConfig(text = readFileSync(join(DEPLOY, 'config/age
 export function agentDropIns() {
   const dir = join(DEPLOY, 'systemd', `${UNIT_NAME}.d`);
   return ['firewall.conf', 'namespaces.conf'].map((name) => [name, readFileSync(join(dir, name), 'utf8')]);
+}
+
+/** Writes content (a string, a Buffer, or { from: FILE } to copy) to stage/path with mode. */
+export function put(stage, path, content, mode = 0o644) {
+  const file = join(stage, path);
+  mkdirSync(dirname(file), { recursive: true });
+  if (Buffer.isBuffer(content) || typeof content === 'string') writeFileSync(file, content);
+  else copyFileSync(content.from, file);
+  chmodSync(file, mode);
+}
+
+/**
+ * The files the .deb and the .rpm both install, into the staging tree `stage`:
+ *   usr/lib/dualstack-agent/dualstack-agent   the executable, 0755
+ *   usr/lib/dualstack-agent/sockdiag.node     stripped with `strip` (findStrip(arch)), when given
+ *   usr/bin/dualstack-agent                   a symlink to the executable
+ *   usr/lib/systemd/system/dualstack-agent.service, etc/dualstack/agent.json,
+ *   <doc>/examples/<the opt-in drop-ins>
+ * `what` names the package in errors (deb, rpm); `config`, agent.json's text, is packagedAgentConfig()'s
+ * but where a test builds an older release with another default.
+ */
+export function stageAgentFiles(stage, { executable, sockdiag = null, strip, doc, what, config = packagedAgentConfig() }) {
+  put(stage, `usr/lib/${PACKAGE}/${PACKAGE}`, { from: executable }, 0o755);
+  if (sockdiag) {
+    put(stage, `usr/lib/${PACKAGE}/sockdiag.node`, { from: sockdiag }, 0o644);
+    // build.sh keeps symbols (the sanitizer tests read them); the package does not need them.
+    if (!strip) throw new Error(`${what}: no strip for this architecture here (Debian: binutils, binutils-aarch64-linux-gnu) to strip sockdiag.node`);
+    execFileSync(strip, ['--strip-unneeded', join(stage, `usr/lib/${PACKAGE}/sockdiag.node`)]);
+  }
+  mkdirSync(join(stage, 'usr/bin'), { recursive: true });
+  symlinkSync(`../lib/${PACKAGE}/${PACKAGE}`, join(stage, 'usr/bin', PACKAGE));
+  put(stage, `usr/lib/systemd/system/${UNIT_NAME}`, packagedAgentUnit());
+  put(stage, 'etc/dualstack/agent.json', config);
+  for (const [name, text] of agentDropIns()) put(stage, `${doc}/examples/${name}`, text);
 }

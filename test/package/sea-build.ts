@@ -1,8 +1,11 @@
 // What the executable tests share: the build (once per test file, into a temp directory, with
 // the code in scripts/package/ that `npm run package` uses), the comparable form of a report,
 // and the stored golden report of the fixture both architectures scan.
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -40,4 +43,65 @@ export function stable(json: string): unknown {
 
 export function golden(): unknown {
   return JSON.parse(readFileSync(FIXTURE_GOLDEN, 'utf8'));
+}
+
+/** Where sharedExecutable keeps its builds (beside the Node.js runtimes node-runtime.mjs caches). */
+export const SHARED_SEA_CACHE = join(REPO, 'node_modules/.cache/dualstack-sea-test');
+
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+/**
+ * The executable for `arch` (code cache on, as `npm run package` builds it), built once for the
+ * test files that package or run it (deb, rpm), not once per file: ~15-20 s of the two shared
+ * cores each. Kept under SHARED_SEA_CACHE/<digest of the CommonJS bundle, sea.mjs and the runtime>,
+ * so a changed agent builds anew. A test file that comes while another builds the same digest
+ * waits for that build (a lock directory holding the builder's pid; a dead builder's lock is
+ * taken over). Builds older than 15 minutes of other digests are removed when one is written
+ * (not sooner: another engineer's test may still be reading one).
+ */
+export async function sharedExecutable(arch = 'x64'): Promise<string> {
+  const work = mkdtempSync(join(tmpdir(), 'dualstack-shared-sea-'));
+  try {
+    const cjs = (await packageAgent({ outfile: join(work, 'dualstack-agent.cjs'), format: 'cjs' })).outfile;
+    const digest = createHash('sha256').update(readFileSync(cjs)).update(readFileSync(join(REPO, 'scripts/package/sea.mjs')))
+      .update(JSON.stringify(nodeRuntime(arch))).update(arch).digest('hex').slice(0, 32);
+    const dir = join(SHARED_SEA_CACHE, digest);
+    const exe = join(dir, `dualstack-agent-linux-${arch}`);
+    const lock = `${dir}.lock`;
+    mkdirSync(SHARED_SEA_CACHE, { recursive: true });
+    for (;;) {
+      if (existsFile(exe)) return exe;
+      try {
+        mkdirSync(lock);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        let pid = 0;
+        try { pid = Number(readFileSync(join(lock, 'pid'), 'utf8')); } catch { /* just made: its pid comes next */ }
+        // Dead, or a minute without writing its pid: the builder is gone, its lock is taken over.
+        const orphan = pid ? !alive(pid) : Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 60_000;
+        if (orphan) rmSync(lock, { recursive: true, force: true });
+        else await sleep(250);
+        continue;
+      }
+      try {
+        writeFileSync(join(lock, 'pid'), String(process.pid));
+        // buildExecutable writes <exe>.partial and renames it: a waiter never sees half a file.
+        await sea.buildExecutable({ arch, bundle: cjs, outfile: exe });
+        for (const name of readdirSync(SHARED_SEA_CACHE)) {
+          const old = join(SHARED_SEA_CACHE, name);
+          if (name !== digest && !name.endsWith('.lock') && Date.now() - statSync(old).mtimeMs > 15 * 60_000) rmSync(old, { recursive: true, force: true });
+        }
+      } finally {
+        rmSync(lock, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function existsFile(path: string): boolean {
+  try { return statSync(path).isFile(); } catch { return false; }
 }
