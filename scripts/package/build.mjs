@@ -6,6 +6,8 @@
 //   <artifact>.cdx.json                CycloneDX SBOM of each (scripts/package/sbom.mjs)
 //   dualstack-agent_<v>_amd64.deb      the Debian packages of the executables, with sockdiag.node
 //   dualstack-agent_<v>_arm64.deb      where its compiler is here (scripts/package/deb.mjs)
+//   dualstack-agent-<v>-1.x86_64.rpm   the RPM packages of the same files (scripts/package/rpm.mjs)
+//   dualstack-agent-<v>-1.aarch64.rpm
 //   dualstack-collector_<v>_amd64.deb  the collector with its own Node.js 24 and better-sqlite3
 //                                      module, and its SBOM (scripts/package/collector-deb.mjs;
 //                                      x64 only so far)
@@ -27,6 +29,7 @@ import { parseArgs } from 'node:util';
 import { packageAgent } from '../package-agent.mjs';
 import { ARCHES } from './node-runtime.mjs';
 import { buildDeb } from './deb.mjs';
+import { buildRpm } from './rpm.mjs';
 import { buildCollectorDeb, collectorVersion } from './collector-deb.mjs';
 import { artifactSbom } from './sbom.mjs';
 import { agentVersion, buildAgentExecutables, DEFAULT_OUT_DIR } from './sea.mjs';
@@ -71,9 +74,12 @@ export async function buildPackages({ outDir = DEFAULT_OUT_DIR, arches = [...ARC
   const native = mkdtempSync(join(tmpdir(), 'dualstack-native-'));
   try {
     for (const e of executables) {
-      const deb = buildDeb({ arch: e.arch, executable: e.outfile, sockdiag: buildSockdiag(e.arch, native, log), version, outDir });
+      const sockdiag = buildSockdiag(e.arch, native, log);
+      const deb = buildDeb({ arch: e.arch, executable: e.outfile, sockdiag, version, outDir });
       log(`package: ${basename(deb.file)}: ${deb.bytes} bytes, ${deb.installedKiB} KiB installed`);
-      written.push(deb.file);
+      const rpm = buildRpm({ arch: e.arch, executable: e.outfile, sockdiag, version, outDir });
+      log(`package: ${basename(rpm.file)}: ${rpm.bytes} bytes`);
+      written.push(deb.file, rpm.file);
     }
   } finally {
     rmSync(native, { recursive: true, force: true });
@@ -96,7 +102,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   if (values.help) {
     process.stdout.write(`Usage: npm run package [-- --out-dir DIR] [-- --arch ${ARCHES.join(',')}]\n` +
       'Builds dualstack-agent.mjs and the self-contained dualstack-agent-linux-<arch> executables into dist-artifacts/ (or DIR),\n' +
-      'a CycloneDX SBOM (<artifact>.cdx.json) of each, the .deb of each executable, the collector\'s .deb (x64) with its SBOM,\n' +
+      'a CycloneDX SBOM (<artifact>.cdx.json) of each, the .deb and .rpm of each executable, the collector\'s .deb (x64) with its SBOM,\n' +
       'and SHA256SUMS over them all.\n');
     process.exit(0);
   }
