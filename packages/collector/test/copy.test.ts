@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { COLLECTOR_CLI, runCollectorCli } from './helpers/cli.js';
 import { DETAIL_HOST, seedCopyFleet } from './helpers/copy-fleet.js';
+import { reportFrom } from './helpers/reports.js';
 import { copyCommand } from '../src/copy/command.js';
 import { copyFleet } from '../src/copy/copy.js';
 import { CopyError } from '../src/copy/errors.js';
@@ -135,6 +136,12 @@ describe('dualstack-collector copy (SQLite -> PostgreSQL)', { skip: skipUnlessPo
       const since = new Date(NOW.getTime() - 86_400_000);
       assert.deepEqual(await new PostgresAlertStore(postgres.pool).listAlerts(since), await new SqliteAlertStore(sqlite.database).listAlerts(since));
 
+      // Each host's history count (a trigger on PostgreSQL, recounted after the copy) as on SQLite.
+      const historyCounts = (rows: Array<{ host_id: string; history_reports: number }>) => Object.fromEntries(rows.map((r) => [r.host_id, Number(r.history_reports)]));
+      const sqliteHistory = historyCounts(sqlite.database.prepare('SELECT host_id, history_reports FROM hosts').all() as Array<{ host_id: string; history_reports: number }>);
+      assert.equal(sqliteHistory[DETAIL_HOST], 2);
+      assert.deepEqual(historyCounts((await postgres.pool.query('SELECT host_id, history_reports FROM hosts')).rows), sqliteHistory);
+
       // The identity sequences were set past the copied ids: a new row gets the next id.
       const next = await postgres.pool.query<{ id: number }>(
         "INSERT INTO alert_evaluations (started_at, duration_ms, active, transitions, notifications) VALUES ('2030-01-01T00:00:00.000Z', 1, 0, 0, 0) RETURNING id",
@@ -224,5 +231,12 @@ describe('dualstack-collector copy (SQLite -> PostgreSQL)', { skip: skipUnlessPo
     const other = join(dir, 'other.db');
     await new SqliteStore(other, { staleAfterSeconds: 900 }).close();
     await refused(['--from', other, '--to', copiedTarget], /holds a copy of .*dualstack\.db, not of .*other\.db: finish that one with --from .*dualstack\.db, or copy into a new, empty database/);
+
+    // The source written to since its copy started (a collector still ran): a resume would miss
+    // rows changed in place, so it is refused (last: this changes the shared source).
+    const writer = new SqliteStore(source, { staleAfterSeconds: 900 });
+    await writer.ingestReport(reportFrom('ipv6-off', { hostId: 'host-00007', collectedAt: NOW }), { receivedAt: NOW.toISOString(), tokenId: null, bytes: 9000 });
+    await writer.close();
+    await refused(['--from', source, '--to', copiedTarget], /--from .*dualstack\.db: changed since the copy into .* started \(a collector wrote to it\): stop the collector, then copy again into a new, empty database/);
   });
 });

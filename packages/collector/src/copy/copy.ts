@@ -4,7 +4,7 @@
 import { PostgresOpenError } from '../db/postgres/pool.js';
 import { CopyError } from './errors.js';
 import { CopySource, type SourceTable } from './source.js';
-import { SQLITE_ONLY_COLUMNS } from './tables.js';
+import { RECOUNTED_COLUMNS } from './tables.js';
 import { CopyTarget, type ProgressRow } from './target.js';
 
 export interface CopyOptions {
@@ -72,11 +72,17 @@ async function copyInto(source: CopySource, target: CopyTarget, options: CopyOpt
   const totals = new Map(source.tables.map((t) => [t.name, source.count(t.name)]));
   const names = source.tables.map((t) => t.name);
 
+  const sourceState = source.state(totals);
   const progress = await target.progress();
   if (progress) {
     const other = progress.find((p) => p.source !== source.file);
     if (other) {
       throw new CopyError(`--to ${target.shown}: holds a copy of ${other.source}, not of ${source.file}: finish that one with --from ${other.source}, or copy into a new, empty database`);
+    }
+    if (progress.some((p) => p.sourceState !== sourceState)) {
+      throw new CopyError(
+        `--from ${source.file}: changed since the copy into ${target.shown} started (a collector wrote to it): stop the collector, then copy again into a new, empty database (or empty this one: DROP SCHEMA public CASCADE; CREATE SCHEMA public)`,
+      );
     }
   } else if (plans) {
     const held = await target.rowsHeld(names);
@@ -94,7 +100,7 @@ async function copyInto(source: CopySource, target: CopyTarget, options: CopyOpt
     return { counts, mismatched: [], start: progress ? (progress.every((p) => p.done) ? 'done' : 'resumed') : 'fresh', rows: 0, seconds: (performance.now() - started) / 1000 };
   }
 
-  if (!progress) await target.begin(source.file, names);
+  if (!progress) await target.begin(source.file, sourceState, names);
   const state = new Map<string, ProgressRow>((progress ?? []).map((p) => [p.table, p]));
   let rows = 0;
   for (const p of plans!) {
@@ -122,16 +128,16 @@ async function plan(source: CopySource, target: CopyTarget): Promise<Plan[]> {
     const targetColumns = await target.columns(table.name);
     if (targetColumns.length === 0) throw new Error(`copy: the PostgreSQL schema has no table ${table.name}`);
     const inTarget = new Set(targetColumns.map((c) => c.column_name));
-    const sqliteOnly = SQLITE_ONLY_COLUMNS[table.name] ?? {};
-    const lost = table.columns.filter((c) => !inTarget.has(c) && !(c in sqliteOnly));
+    const recounted = RECOUNTED_COLUMNS[table.name] ?? {};
+    const lost = table.columns.filter((c) => !inTarget.has(c) && !(c in recounted));
     if (lost.length > 0) throw new Error(`copy: ${table.name}.${lost.join(', ')} has no PostgreSQL column to go to: map it in src/copy/tables.ts`);
     const inSource = new Set(table.columns);
     const unfilled = targetColumns.filter((c) => !inSource.has(c.column_name) && c.is_nullable === 'NO' && c.column_default === null && c.is_identity === 'NO');
     if (unfilled.length > 0) throw new Error(`copy: PostgreSQL's ${table.name}.${unfilled.map((c) => c.column_name).join(', ')} is required and SQLite has no value for it`);
     plans.push({
       table,
-      columns: table.columns.filter((c) => inTarget.has(c) && !(c in sqliteOnly)),
-      recounts: Object.entries(sqliteOnly)
+      columns: table.columns.filter((c) => inTarget.has(c) && !(c in recounted)),
+      recounts: Object.entries(recounted)
         .filter(([column]) => inTarget.has(column))
         .map(([, how]) => how.recount),
       identities: targetColumns,

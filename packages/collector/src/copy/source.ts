@@ -69,6 +69,17 @@ export class CopySource {
     });
   }
 
+  /**
+   * What this snapshot holds, in a few numbers: every table's count and the latest report
+   * times. A resumed copy compares it with the interrupted one's: equal, the rows not yet
+   * copied are the ones left; different, a collector wrote meanwhile and rows already copied
+   * may have changed in place (hosts, findings, alert states), which a resume would not see.
+   */
+  state(counts: ReadonlyMap<string, number>): string {
+    const latest = this.db.prepare("SELECT (SELECT max(last_seen) FROM hosts) AS lastSeen, (SELECT max(received_at) FROM reports) AS lastReceived").get();
+    return JSON.stringify({ counts: Object.fromEntries(counts), ...(latest as object) });
+  }
+
   count(table: string): number {
     return this.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
   }

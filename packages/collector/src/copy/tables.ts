@@ -2,7 +2,7 @@
 // an order where each table's parents come first (the target's foreign keys hold after every
 // batch). Columns are taken by name from both schemas (PRAGMA table_info, information_schema),
 // so the list names tables, not columns; a column only SQLite has must be listed in
-// SQLITE_ONLY_COLUMNS with what replaces it, or the copy refuses to start.
+// RECOUNTED_COLUMNS with how it is recounted, or the copy refuses to start.
 //
 // Derived tables are copied, not rebuilt: service_matrix and namespace_service_matrix are the
 // counts of the services rows copied beside them in the same source snapshot, so copying them is
@@ -46,14 +46,15 @@ export const COPIED_TABLES: readonly CopiedTable[] = [
 ];
 
 /**
- * Columns SQLite keeps that the PostgreSQL schema has no column for, and why nothing is lost.
- * A column named here that the target does have is recounted there after the copy instead of
- * copied (a counter the target may keep by trigger would count the copied rows twice).
+ * Columns that are counted, not copied: the copy leaves them out of its INSERTs and sets them
+ * from the copied rows at the end, so a target that keeps them itself is exact either way.
+ * hosts.history_reports: each host's stored reports (SQLite migration 10, PostgreSQL migration
+ * 4), kept by triggers on both; PostgreSQL's trigger counts each copied report as it is inserted
+ * (and never trims history here: the copy's connections set no history budget).
  */
-export const SQLITE_ONLY_COLUMNS: Readonly<Record<string, Readonly<Record<string, { recount: string }>>>> = {
+export const RECOUNTED_COLUMNS: Readonly<Record<string, Readonly<Record<string, { recount: string }>>>> = {
   hosts: {
-    // SQLite's per-host history count (migration 10), kept by triggers for the history budget.
-    history_reports: { recount: 'UPDATE hosts SET history_reports = (SELECT count(*) FROM reports r WHERE r.host_id = hosts.host_id)' },
+    history_reports: { recount: 'UPDATE hosts h SET history_reports = c.n FROM (SELECT host_id, count(*) AS n FROM reports GROUP BY host_id) c WHERE c.host_id = h.host_id AND h.history_reports <> c.n' },
   },
 };
 

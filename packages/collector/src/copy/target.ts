@@ -13,6 +13,8 @@ import type { Row } from './source.js';
 export interface ProgressRow {
   table: string;
   source: string;
+  /** The source's state when the copy started (CopySource.state). */
+  sourceState: string;
   lastKey: unknown[] | null;
   rowsCopied: number;
   done: boolean;
@@ -31,6 +33,7 @@ const MAX_PARAMETERS = 60_000;
 const PROGRESS_TABLE = `CREATE TABLE IF NOT EXISTS copy_progress (
   table_name  TEXT PRIMARY KEY,
   source      TEXT NOT NULL,
+  source_state TEXT NOT NULL,
   last_key    TEXT,
   rows_copied BIGINT NOT NULL,
   done        INTEGER NOT NULL CHECK (done IN (0, 1)),
@@ -85,11 +88,11 @@ export class CopyTarget {
   async progress(): Promise<ProgressRow[] | null> {
     const exists = await this.pool.query<{ present: boolean }>("SELECT to_regclass('copy_progress') IS NOT NULL AS present");
     if (!exists.rows[0]?.present) return null;
-    const result = await this.pool.query<{ table_name: string; source: string; last_key: string | null; rows_copied: number; done: number }>(
-      'SELECT table_name, source, last_key, rows_copied, done FROM copy_progress',
+    const result = await this.pool.query<{ table_name: string; source: string; source_state: string; last_key: string | null; rows_copied: number; done: number }>(
+      'SELECT table_name, source, source_state, last_key, rows_copied, done FROM copy_progress',
     );
     if (result.rows.length === 0) return null;
-    return result.rows.map((r) => ({ table: r.table_name, source: r.source, lastKey: r.last_key === null ? null : (JSON.parse(r.last_key) as unknown[]), rowsCopied: Number(r.rows_copied), done: r.done === 1 }));
+    return result.rows.map((r) => ({ table: r.table_name, source: r.source, sourceState: r.source_state, lastKey: r.last_key === null ? null : (JSON.parse(r.last_key) as unknown[]), rowsCopied: Number(r.rows_copied), done: r.done === 1 }));
   }
 
   /** Fleet tables that hold rows, with their counts (empty: a fresh database). */
@@ -103,16 +106,15 @@ export class CopyTarget {
   }
 
   /** Records the start of a copy of `source` (one progress row per table, in one transaction). */
-  async begin(source: string, tables: readonly string[]): Promise<void> {
+  async begin(source: string, sourceState: string, tables: readonly string[]): Promise<void> {
     await withTransaction(this.pool, async (client) => {
       await client.query(PROGRESS_TABLE);
       const at = new Date().toISOString();
       for (const table of tables) {
-        await client.query('INSERT INTO copy_progress (table_name, source, last_key, rows_copied, done, updated_at) VALUES ($1, $2, NULL, 0, 0, $3) ON CONFLICT (table_name) DO NOTHING', [
-          table,
-          source,
-          at,
-        ]);
+        await client.query(
+          'INSERT INTO copy_progress (table_name, source, source_state, last_key, rows_copied, done, updated_at) VALUES ($1, $2, $3, NULL, 0, 0, $4) ON CONFLICT (table_name) DO NOTHING',
+          [table, source, sourceState, at],
+        );
       }
     });
   }
