@@ -5,8 +5,13 @@
 //   empty     Fastify route answering 204 from onRequest: the body is never parsed
 //   parse     Fastify parses the JSON body and answers 202 (no schema)
 //   validate  parse + the collector's body validation (TypeBoxValidatorCompiler, core's Report)
-//   collector `node packages/collector/dist/cli.js serve` on a fresh database (agent token; --rate-limit off: one credential
+//   collector `node packages/collector/dist/cli.js serve` on a fresh database (admin token: an agent token is bound to its first host; --rate-limit off: one credential
 //             sending thousands of reports/s would be refused past its 2,400/min)
+//   pg        the same collector on PostgreSQL (--db postgres://): a cluster the bench starts itself
+//             (initdb into the temp dir, unix socket only, durable settings: fsync and
+//             synchronous_commit on, as SQLite's synchronous=FULL), stopped by its PID at the end
+//   pg2       two collector processes on that same database, the connections split across both
+//             (pg and pg2 share the database and its fleet: one warm-up)
 //   raw       better-sqlite3 in this process: the report's rows on a fresh collector database
 //             (opened by the collector's own dist/db/open.js), one transaction per report (and,
 //             for reference, 20 reports per transaction)
@@ -17,7 +22,8 @@
 //
 //   npm run build   (the bench runs packages/*/dist)
 //   node test/bench/ingest.bench.mjs [--duration 10] [--connections 20,50]
-//        [--hosts 2000] [--warmup 2] [--repeat 1] [--targets empty,parse,validate,collector,raw]
+//        [--hosts 2000] [--warmup 2] [--repeat 1] [--targets empty,parse,validate,collector,raw,pg,pg2]
+//        [--pg-bin /usr/lib/postgresql/15/bin]
 //        [--profile DIR]
 //        [--collector path/to/dist/cli.js]   (another build of the collector, e.g. a candidate change)
 //
@@ -28,7 +34,7 @@
 // Prints figures, asserts nothing; not part of `npm test`. See README.md in this folder.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -48,6 +54,7 @@ const TARGET_RATIO = 0.4;
 const TARGET_RATE = 1000;
 const TARGET_P99_MS = 50;
 const TARGET_CONNECTIONS = 20;
+const PG_TARGET_RATIO = 0.7; // PostgreSQL with one collector against SQLite, same run (issue 18)
 
 const mode = process.argv[2];
 if (mode === '--emit-templates') await emitTemplates();
@@ -103,6 +110,7 @@ async function main() {
       repeat: { type: 'string', default: '1' },
       profile: { type: 'string' },
       collector: { type: 'string' },
+      'pg-bin': { type: 'string', default: process.env.DUALSTACK_POSTGRES_BIN ?? '/usr/lib/postgresql/15/bin' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -119,7 +127,7 @@ async function main() {
   const connectionCounts = values.connections.split(',').map(Number);
   const targets = new Set(values.targets.split(','));
   targets.add('parse'); // the reference of every ratio
-  for (const t of targets) if (!['empty', 'parse', 'validate', 'collector', 'raw'].includes(t)) throw new Error(`--targets: unknown target '${t}'`);
+  for (const t of targets) if (!['empty', 'parse', 'validate', 'collector', 'raw', 'pg', 'pg2'].includes(t)) throw new Error(`--targets: unknown target '${t}'`);
   if (!(duration > 0) || !(hosts > 0) || !(warmup >= 0) || !(repeat >= 1) || connectionCounts.some((c) => !(c > 0))) throw new Error('bad --duration, --hosts, --warmup or --connections');
 
   const { default: autocannon } = await import('autocannon');
@@ -127,11 +135,13 @@ async function main() {
   const children = new Set();
   let running = null; // the autocannon instance in flight
   let cleaned = false;
+  let postgres = null; // { pid, url }
   const cleanupSync = () => {
     if (cleaned) return;
     cleaned = true;
-    running?.stop();
+    for (const r of running ?? []) r.stop();
     for (const child of children) if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
+    if (postgres?.pid) killQuietly(postgres.pid, 'SIGQUIT'); // immediate shutdown by the postmaster's PID
     rmSync(dir, { recursive: true, force: true });
   };
   process.on('exit', cleanupSync);
@@ -164,19 +174,43 @@ async function main() {
     collector = await startCollector(dir, children, values.profile);
     servers.collector = collector;
   }
+  if (targets.has('pg') || targets.has('pg2')) {
+    postgres = await startPostgres(join(dir, 'pg'), values['pg-bin']);
+    console.log(`PostgreSQL ${postgres.version}, postmaster PID ${postgres.pid}, fsync on, synchronous_commit on`);
+    const first = await startCollector(dir, children, values.profile, postgres.url);
+    if (targets.has('pg')) servers.pg = { ...first, kind: 'pg', postgres };
+    if (targets.has('pg2')) {
+      const second = await startCollector(dir, children, null, postgres.url, first.token);
+      servers.pg2 = { kind: 'pg2', child: first.child, port: first.port, token: first.token, postgres, others: [second] };
+    }
+  }
 
-  // One report sequence per target, so the collector's starts with one report per host.
+  // One report sequence per target, so the collector's starts with one report per host;
+  // pg and pg2 share one database, hence one fleet and one sequence.
   const sequences = {};
   const start = Date.now() - 3 * 86_400_000;
-  for (const kind of Object.keys(servers)) sequences[kind] = reportSequence(templates, hosts, start);
+  for (const kind of Object.keys(servers)) sequences[kind] = kind === 'pg2' && sequences.pg ? sequences.pg : reportSequence(templates, hosts, start);
 
-  const fire = (kind, opts) =>
+  // pg2: one autocannon per collector, the connections split between them, run at once.
+  const fire = async (kind, opts) => {
+    const server = servers[kind];
+    const ports = [server.port, ...(server.others ?? []).map((o) => o.port)];
+    if (ports.length === 1) return fireAt(kind, ports[0], opts);
+    const parts = await Promise.all(
+      ports.map((port, i) => {
+        const share = (n) => (n === undefined ? undefined : Math.floor(n / ports.length) + (i < n % ports.length ? 1 : 0));
+        return fireAt(kind, port, { ...opts, connections: share(opts.connections), amount: share(opts.amount) });
+      }),
+    );
+    return mergeResults(parts);
+  };
+  const fireAt = (kind, port, opts) =>
     new Promise((resolvePromise, reject) => {
       const server = servers[kind];
       const next = sequences[kind];
-      running = autocannon(
+      const instance = autocannon(
         {
-          url: `http://127.0.0.1:${server.port}`,
+          url: `http://127.0.0.1:${port}`,
           pipelining: 1,
           timeout: 30,
           ...opts,
@@ -190,15 +224,18 @@ async function main() {
           ],
         },
         (error, result) => {
-          running = null;
+          running?.delete(instance);
           if (error) reject(error);
           else resolvePromise(result);
         },
       );
+      (running ??= new Set()).add(instance);
     });
 
-  // Warm-up: one report per host (the collector creates the fleet), on every server alike.
+  // Warm-up: one report per host (the collector creates the fleet), on every server alike
+  // (pg2 shares pg's fleet).
   for (const kind of Object.keys(servers)) {
+    if (kind === 'pg2' && servers.pg) continue;
     const t0 = performance.now();
     const result = await fire(kind, { connections: 20, amount: hosts });
     const bad = result.non2xx + result.errors + result.timeouts;
@@ -214,35 +251,50 @@ async function main() {
     if (repeat > 1) process.stderr.write(`round ${rep}/${repeat}\n`);
     for (const connections of connectionCounts) {
       let parseRate = NaN;
-      for (const kind of ['parse', 'empty', 'validate', 'collector']) {
+      let sqliteRate = NaN;
+      let pgRate = NaN;
+      for (const kind of ['parse', 'empty', 'validate', 'collector', 'pg', 'pg2']) {
         if (!servers[kind]) continue;
         if (warmup > 0) await fire(kind, { connections, duration: warmup });
-        const pids = [process.pid, ...[...children].map((c) => c.pid)];
-        const before = cpuSnapshot(pids);
-        const serverPid = servers[kind].child.pid;
-        const serverBefore = [ticksOf(serverPid), ticksOf(`${serverPid}/task/${serverPid}`)];
+        const pids = () => [process.pid, ...[...children].map((c) => c.pid), ...(postgres ? postgresPids(postgres.pid) : [])];
+        const before = cpuSnapshot(pids());
+        const server = servers[kind];
+        const serverPid = server.child.pid;
+        // CPU of what serves the report: the collector process(es), and on PostgreSQL the
+        // postmaster and its backends (connections held by the pools: they live through the phase).
+        const servingPids = [serverPid, ...(server.others ?? []).map((o) => o.child.pid)];
+        const serving = () => servingPids.reduce((sum, pid) => sum + ticksOf(pid), 0);
+        const database = () => (server.postgres ? postgresPids(server.postgres.pid).reduce((sum, pid) => sum + ticksOf(pid), 0) : 0);
+        const serverBefore = [serving(), ticksOf(`${serverPid}/task/${serverPid}`), database()];
         const startUs = Number(process.hrtime.bigint() / 1000n);
         const result = await fire(kind, { connections, duration });
-        const serverAfter = [ticksOf(serverPid), ticksOf(`${serverPid}/task/${serverPid}`)];
-        const other = otherCores(before, cpuSnapshot(pids));
+        const serverAfter = [serving(), ticksOf(`${serverPid}/task/${serverPid}`), database()];
+        const other = otherCores(before, cpuSnapshot(pids()));
         if (kind === 'collector') {
           profileWindows.push({ label: `${connections} connections, measured ${duration} s${repeat > 1 ? `, round ${rep}` : ''}`, start: startUs, end: Number(process.hrtime.bigint() / 1000n) });
         }
         const rate = result['2xx'] / result.duration;
         if (kind === 'parse') parseRate = rate;
+        if (kind === 'collector') sqliteRate = rate;
+        if (kind === 'pg') pgRate = rate;
         samples.push({
           kind,
           connections,
           rate,
           ratio: rate / parseRate,
+          sqliteRatio: kind === 'pg' || kind === 'pg2' ? rate / sqliteRate : NaN,
+          pgRatio: kind === 'pg2' ? rate / pgRate : NaN,
           p50: result.latency.p50,
           p99: result.latency.p99,
           failed: result.non2xx + result.errors + result.timeouts,
           codes: Object.keys(result.statusCodeStats),
           other,
-          // CPU of the server process (all threads) and of its main thread, per 2xx response
-          cpuUs: ((serverAfter[0] - serverBefore[0]) * 10_000) / result['2xx'],
+          // CPU of the server process(es) (all threads) and of its main thread, per 2xx response;
+          // on PostgreSQL the database's CPU is added to cpuUs and shown apart as dbUs
+          cpuUs: ((serverAfter[0] - serverBefore[0] + serverAfter[2] - serverBefore[2]) * 10_000) / result['2xx'],
           mainUs: ((serverAfter[1] - serverBefore[1]) * 10_000) / result['2xx'],
+          dbUs: server.postgres ? ((serverAfter[2] - serverBefore[2]) * 10_000) / result['2xx'] : NaN,
+          nodeUs: ((serverAfter[0] - serverBefore[0]) * 10_000) / result['2xx'],
         });
       }
     }
@@ -276,16 +328,33 @@ async function main() {
       other: Math.max(...group.map((x) => x.other)),
       cpuUs: median(group.map((x) => x.cpuUs ?? NaN)),
       mainUs: median(group.map((x) => x.mainUs ?? NaN)),
+      dbUs: median(group.map((x) => x.dbUs ?? NaN)),
+      nodeUs: median(group.map((x) => x.nodeUs ?? NaN)),
+      sqliteRatio: median(group.map((x) => x.sqliteRatio ?? NaN)),
+      pgRatio: median(group.map((x) => x.pgRatio ?? NaN)),
       rates: group.map((x) => x.rate),
     });
   }
 
   let collectorStats = null;
   if (collector) collectorStats = await collectorMetrics(collector.port);
-  for (const server of Object.values(servers)) await stopChild(server.child);
+  const pgStats = [];
+  if (servers.pg || servers.pg2) {
+    const pgServer = servers.pg ?? servers.pg2;
+    for (const s of [pgServer, ...(servers.pg2?.others ?? [])]) pgStats.push(await collectorMetrics(s.port));
+  }
+  for (const server of Object.values(servers)) {
+    await stopChild(server.child);
+    for (const o of server.others ?? []) await stopChild(o.child);
+  }
+  if (postgres) {
+    await stopPostgres(postgres.pid);
+    postgres.pid = 0;
+  }
 
   printTable(rows, connectionCounts, repeat);
   if (collectorStats) console.log(`\ncollector /metrics: ${collectorStats}`);
+  pgStats.forEach((stats, i) => console.log(`${i === 0 ? '\n' : ''}PostgreSQL collector ${i + 1} /metrics (pg and pg2 phases together): ${stats}`));
   if (values.profile) summarizeProfile(values.profile, profileWindows);
   cleanupSync();
 }
@@ -333,13 +402,16 @@ async function startBaseline(kind, children) {
   return { kind, child, port, token: null };
 }
 
-async function startCollector(dir, children, profileDir) {
-  const db = join(dir, 'collector.db');
-  const token = execFileSync(process.execPath, [CLI, 'token', 'create', '--db', db, '--name', 'bench-agent', '--role', 'agent'], {
-    cwd: REPO,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  }).trim();
+/** A collector on SQLite in `dir`, or on the PostgreSQL database `url` (with `token`, a second collector on it). */
+async function startCollector(dir, children, profileDir, url = null, existingToken = null) {
+  const db = url ?? join(dir, 'collector.db');
+  const token =
+    existingToken ??
+    execFileSync(process.execPath, [CLI, 'token', 'create', '--db', db, '--name', 'bench-fleet', '--role', 'admin'], {
+      cwd: REPO,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }).trim();
   const port = await freePort();
   const nodeFlags = [];
   if (profileDir) {
@@ -364,6 +436,103 @@ async function startCollector(dir, children, profileDir) {
     await new Promise((r) => setTimeout(r, 100));
   }
   return { kind: 'collector', child, port, token, db };
+}
+
+/**
+ * A PostgreSQL cluster of its own (test/helpers/postgres.ts's way: initdb into `dir`, unix
+ * socket in `dir`, no TCP; as root the server runs as user postgres), but durable: fsync,
+ * synchronous_commit and full_page_writes stay at their defaults (on), as a production
+ * database would run, where the tests' cluster turns them off.
+ */
+async function startPostgres(dir, bin) {
+  for (const program of ['initdb', 'pg_ctl', 'postgres']) {
+    if (!existsSync(join(bin, program))) throw new Error(`--pg-bin: ${join(bin, program)} not found (Debian: apt-get install postgresql-15)`);
+  }
+  mkdirSync(dir, { recursive: true });
+  chmodSync(dirname(dir), 0o711); // the server's user reaches its folder through the bench's temp dir
+  const asRoot = process.getuid?.() === 0;
+  let owner = null;
+  if (asRoot) {
+    const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
+    if (!line) throw new Error('running as root and there is no postgres user to run the PostgreSQL server as');
+    const [, , uid, gid] = line.split(':');
+    owner = { uid: Number(uid), gid: Number(gid) };
+    chownSync(dir, owner.uid, owner.gid);
+  }
+  const user = asRoot ? 'postgres' : (await import('node:os')).userInfo().username;
+  const as = (program, args) => (asRoot ? ['runuser', ['-u', 'postgres', '--', join(bin, program), ...args]] : [join(bin, program), args]);
+  const data = join(dir, 'data');
+  const run = (program, args) => execFileSync(...as(program, args), { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  run('initdb', ['-D', data, '-U', user, '-A', 'trust', '-E', 'UTF8', '--locale=C']);
+  writeFileSync(join(data, 'postgresql.auto.conf'), [`listen_addresses = ''`, `unix_socket_directories = '${dir}'`, 'max_connections = 100', ''].join('\n'));
+  if (owner) chownSync(join(data, 'postgresql.auto.conf'), owner.uid, owner.gid);
+  try {
+    run('pg_ctl', ['start', '-w', '-t', '60', '-D', data, '-l', join(dir, 'log')]);
+  } catch (error) {
+    throw new Error(`PostgreSQL did not start: ${error.message}\n${readFileSync(join(dir, 'log'), 'utf8').slice(-2000)}`);
+  }
+  const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const base = `postgres://${encodeURIComponent(user)}@localhost`;
+  const socket = `?host=${encodeURIComponent(dir)}`;
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: `${base}/postgres${socket}` });
+  await client.connect();
+  await client.query('CREATE DATABASE bench');
+  const version = (await client.query('SHOW server_version')).rows[0].server_version;
+  await client.end();
+  return { pid, url: `${base}/bench${socket}`, version };
+}
+
+/** Fast shutdown by the postmaster's PID (SIGINT), SIGKILL after 10 s. */
+async function stopPostgres(pid) {
+  killQuietly(pid, 'SIGINT');
+  for (let i = 0; i < 400; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  killQuietly(pid, 'SIGKILL');
+}
+
+function killQuietly(pid, signal) {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // gone already
+  }
+}
+
+/** The postmaster and its children (backends, checkpointer, WAL writer, ...) from /proc. */
+function postgresPids(postmaster) {
+  const pids = [postmaster];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster) pids.push(Number(name));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
+/** Two autocannon results (pg2's halves) as one: counts summed, the longer duration, the worse percentile of the two. */
+function mergeResults(parts) {
+  const sum = (key) => parts.reduce((total, r) => total + r[key], 0);
+  const statusCodeStats = Object.assign({}, ...parts.map((r) => r.statusCodeStats));
+  return {
+    '2xx': sum('2xx'),
+    non2xx: sum('non2xx'),
+    errors: sum('errors'),
+    timeouts: sum('timeouts'),
+    duration: Math.max(...parts.map((r) => r.duration)),
+    statusCodeStats,
+    latency: { p50: Math.max(...parts.map((r) => r.latency.p50)), p99: Math.max(...parts.map((r) => r.latency.p99)) },
+  };
 }
 
 function freePort() {
@@ -483,20 +652,29 @@ async function rawInserts(file, templates, hosts, start, group, seconds) {
 
 function printTable(rows, connectionCounts, repeat) {
   const header = ['target', 'conns', 'reports/s', 'p50 ms', 'p99 ms', 'x parse-only', 'CPU µs/report', 'failed', 'other CPU', 'target check'];
-  const cpu = (r) => (Number.isNaN(r.cpuUs) ? '-' : Math.abs(r.cpuUs - r.mainUs) / r.cpuUs < 0.05 ? fmtInt(r.cpuUs) : `${fmtInt(r.cpuUs)} (main ${fmtInt(r.mainUs)})`);
+  const cpu = (r) =>
+    Number.isNaN(r.cpuUs)
+      ? '-'
+      : !Number.isNaN(r.dbUs)
+        ? `${fmtInt(r.cpuUs)} (node ${fmtInt(r.nodeUs)}, db ${fmtInt(r.dbUs)})`
+        : Math.abs(r.cpuUs - r.mainUs) / r.cpuUs < 0.05
+          ? fmtInt(r.cpuUs)
+          : `${fmtInt(r.cpuUs)} (main ${fmtInt(r.mainUs)})`;
   const cores = (n) => (Number.isNaN(n) ? '-' : n.toFixed(2));
   const describe = {
     empty: 'empty route (204, body unread)',
     parse: 'parse-only (JSON, 202)',
     validate: 'parse + TypeBox validation',
     collector: 'collector (auth, validate, SQLite)',
+    pg: 'collector on PostgreSQL, 1 process',
+    pg2: 'collector on PostgreSQL, 2 processes',
     raw1: 'raw better-sqlite3, 1 report/transaction',
     raw20: 'raw better-sqlite3, 20 reports/transaction',
   };
   const lines = [];
   const verdicts = [];
   for (const connections of connectionCounts) {
-    const order = ['empty', 'parse', 'validate', 'collector'];
+    const order = ['empty', 'parse', 'validate', 'collector', 'pg', 'pg2'];
     for (const r of rows.filter((x) => x.connections === connections).sort((p, q) => order.indexOf(p.kind) - order.indexOf(q.kind))) {
       let check = '';
       if (r.kind === 'collector') {
@@ -516,6 +694,13 @@ function printTable(rows, connectionCounts, repeat) {
         verdicts.push(
           `${connections} connections: ${r.ratio.toFixed(2)}x parse-only (target >= ${TARGET_RATIO}x)${connections === TARGET_CONNECTIONS ? `, ${fmtInt(r.rate)} reports/s (target >= ${TARGET_RATE}), p99 ${r.p99} ms (target < ${TARGET_P99_MS})` : ''}${others.length ? `; ${others.join(', ')}` : ''}`,
         );
+      }
+      if (r.kind === 'pg' || r.kind === 'pg2') {
+        const checks = [];
+        if (!Number.isNaN(r.sqliteRatio)) checks.push(`${r.sqliteRatio.toFixed(2)}x SQLite${r.kind === 'pg' ? ` (>=${PG_TARGET_RATIO} ${r.sqliteRatio >= PG_TARGET_RATIO ? 'PASS' : 'MISS'})` : ''}`);
+        if (!Number.isNaN(r.pgRatio)) checks.push(`${r.pgRatio.toFixed(2)}x pg (>=1 ${r.pgRatio >= 1 ? 'PASS' : 'MISS'})`);
+        check = checks.join(', ');
+        verdicts.push(`${connections} connections, ${describe[r.kind]}: ${fmtInt(r.rate)} reports/s, p99 ${r.p99} ms, ${check}; CPU per report ${cpu(r)} µs`);
       }
       lines.push([describe[r.kind], String(connections), fmtInt(r.rate), String(r.p50), String(r.p99), `${r.ratio.toFixed(2)}x`, cpu(r), r.failed ? `${r.failed} (${r.codes})` : '0', cores(r.other), check]);
     }
@@ -540,6 +725,7 @@ function printTable(rows, connectionCounts, repeat) {
   if (verdicts.length) console.log(`\ncollector:\n${verdicts.map((v) => `  ${v}`).join('\n')}`);
   console.log('latencies: autocannon, 1 ms resolution, 2xx responses only; reports/s = 2xx responses / measured seconds');
   console.log('CPU µs/report: CPU time of the server process (all threads; its main thread when that differs) per 2xx response; raw: of the transactions');
+  console.log('  PostgreSQL targets: the collector process(es) (node) plus the postmaster and all its children (db), per 2xx response; pg2 p50/p99: the worse of its two halves');
   const busiest = Math.max(...rows.map((r) => r.other).filter((n) => !Number.isNaN(n)), 0);
   console.log(
     `other CPU: cores used by other processes on the machine during the phase${busiest > 0.1 ? ` - up to ${busiest.toFixed(2)} here: the machine was not quiet, the figures are low and noisy` : ''}`,
