@@ -67,6 +67,24 @@ describe('on a real PostgreSQL', { skip: skipUnlessPostgres() }, () => {
     }
   });
 
+  test('a checked-out connection whose backend ends while no query runs does not end the process: its next query fails, release drops it', async () => {
+    const pool = createPool(await cluster.createDatabase(), { max: 2 });
+    try {
+      const client = await pool.connect();
+      const { pid } = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!;
+      // Held between two queries, as a transaction's or an outbox claim's connection is, when
+      // PostgreSQL stops: its 57P01 arrives with no query to fail (it ended the collector).
+      assert.equal((await cluster.query<{ ok: boolean }>('SELECT pg_terminate_backend($1, 5000) AS ok', [pid])).rows[0]!.ok, true);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // the FATAL message read off the socket
+      await assert.rejects(client.query('SELECT 1'), /terminat|not queryable/);
+      client.release();
+      assert.equal((await pool.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one, 1);
+      assert.equal(pool.totalCount, 1, 'the broken connection was dropped, a new one opened');
+    } finally {
+      await pool.end();
+    }
+  });
+
   test('a database that refuses connections: ingest and reads are StoreBusyError (503 + Retry-After), and work again by itself when it is back', async () => {
     const url = await cluster.createDatabase();
     const name = new URL(url).pathname.slice(1);

@@ -86,6 +86,11 @@ export function createPool(url: string, options: PostgresPoolOptions = {}): pg.P
   // An idle client's connection dropping (server restart) must not crash the process: the
   // pool discards that client and the next checkout connects again.
   pool.on('error', () => {});
+  // A checked-out client has no listener of the pool's: PostgreSQL stopping (or the connection
+  // cut) between two of its queries, or while a transaction waits on something else, was an
+  // unhandled 'error' that ended the collector. Now its next query fails instead (unavailable:
+  // 503), and release() drops the broken client.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 
