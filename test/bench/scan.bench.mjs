@@ -10,7 +10,8 @@
 // agent under /usr/bin/time) after one untimed warm-up round; medians are reported. With the
 // native sock_diag module (issue 14: built here by packages/agent/native/build.sh when gcc is
 // there, or --module PATH) the agent also runs with it loaded (DUALSTACK_SOCKDIAG_MODULE), as the
-// packaged agent would; the plain agent runs are kept on ss.
+// packaged agent would: every socket table from one sock_diag dump each, V6ONLY without ss; the
+// plain agent runs are kept on /proc + ss (what the .mjs bundle does: --agent takes it too).
 // Prints figures, asserts nothing; not part of `npm test`. See README.md in this folder.
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -28,6 +29,7 @@ const SOCKET_SOURCES = ['tcp', 'tcp6', 'udp', 'udp6'];
 const TARGET_SCAN_RATIO = 1.5; // agent wall time / ss -tan wall time, at 100k sockets
 const TARGET_OWNERS_RATIO = 2; // owners source / socket parse sources
 const TARGET_RSS_MB = 100; // agent peak RSS, MB = 10^6 bytes
+const TARGET_NATIVE_RATIO = 1; // native agent wall time / ss -tan wall time, at 100k sockets (issue 14)
 
 const { values: opts } = parseArgs({
   options: {
@@ -93,10 +95,10 @@ function inner() {
   // agent's resident set over its whole life (max over it and any children it waited for),
   // taken after it exited. Fallback without /usr/bin/time: a --import hook that reads VmHWM of
   // /proc/self/status on 'exit' (misses children and signal deaths).
-  const runAgentRss = () => {
+  const runAgentRss = (env = ssEnv) => {
     if (timeBin) {
       const fd = openSync(agentOut, 'w');
-      const r = run([timeBin, '-f', '%M', '-o', rssFile, ...agentArgv], fd);
+      const r = run([timeBin, '-f', '%M', '-o', rssFile, ...agentArgv], fd, env);
       closeSync(fd);
       const kb = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop());
       return { kb, how: `${timeBin} -f %M`, status: r.status, stderr: r.stderr };
@@ -105,7 +107,7 @@ function inner() {
       `import{readFileSync as r,writeFileSync as w}from'node:fs';process.on('exit',()=>{const m=/VmHWM:\\s+(\\d+)/.exec(r('/proc/self/status','utf8'));w(process.env.DUALSTACK_BENCH_HWM,m?m[1]:'')})`,
     )}`;
     const fd = openSync(agentOut, 'w');
-    const r = run([node, '--import', hook, ...agentArgv.slice(1)], fd, { ...process.env, DUALSTACK_BENCH_HWM: rssFile });
+    const r = run([node, '--import', hook, ...agentArgv.slice(1)], fd, { ...env, DUALSTACK_BENCH_HWM: rssFile });
     closeSync(fd);
     const kb = Number(readFileSync(rssFile, 'utf8').trim());
     return { kb, how: 'VmHWM at exit (--import hook)', status: r.status, stderr: r.stderr };
@@ -116,7 +118,7 @@ function inner() {
   const states = {};
   for (const l of lines) { const s = l.split(/\s+/, 1)[0]; states[s] = (states[s] ?? 0) + 1; }
 
-  const res = { sockets: lines.length, states, reps, agentPath, agentPresent, startup: [], ssTan: [], ssTanp: [], naive: [], naiveRssKb: NaN, agent: [], rss: [], rssHow: null, agentErrors: [], sources: [], native: [], nativeSockdiag: [], nativeDetail: null };
+  const res = { sockets: lines.length, states, reps, agentPath, agentPresent, startup: [], ssTan: [], ssTanp: [], naive: [], naiveRssKb: NaN, agent: [], rss: [], rssHow: null, agentErrors: [], sources: [], native: [], nativeSockdiag: [], nativeDetail: null, nativeSources: [], nativeRss: [], nativeErrors: [] };
 
   // warm-up round (page cache, code cache): not recorded
   run([node, '-e', '0']); run(['ss', '-tan']); run(['ss', '-tanp']); run([node, NAIVE]);
@@ -145,7 +147,13 @@ function inner() {
       const sockdiag = n.json?.sources?.find((x) => x.name === 'sockdiag');
       res.native.push(n.ms);
       res.nativeSockdiag.push(sockdiag?.durationMs ?? NaN);
-      res.nativeDetail ??= sockdiag?.detail ?? `exit ${n.status}: ${n.stderr.slice(-200)}`;
+      res.nativeDetail ??= n.json?.sources?.find((x) => x.name === 'tcp')?.detail ?? `exit ${n.status}: ${n.stderr.slice(-200)}`;
+      res.nativeSources.push(n.json?.sources?.map(({ name, durationMs, detail }) => ({ name, durationMs, detail })) ?? null);
+      if (n.status !== 0 || !n.json) res.nativeErrors.push(`exit ${n.status ?? n.signal}: ${n.parseError ?? ''} ${n.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      // Every table must have come from the dump, or these are not native figures.
+      const notNative = n.json?.sources?.filter((x) => SOCKET_SOURCES.includes(x.name) && !x.detail?.startsWith('sock_diag (native')).map((x) => `${x.name}: ${x.detail}`);
+      if (notNative?.length) res.nativeErrors.push(`not native: ${notNative.join('; ')}`);
+      res.nativeRss.push(runAgentRss(nativeEnv).kb);
     }
     if (i === 0) res.outputBytes = a.bytes;
     const m = runAgentRss();
@@ -316,6 +324,12 @@ function printSize(r) {
   const chk = (x, ok) => (Number.isFinite(x) ? ok : null);
   const at100k = r.size >= 100000 ? '' : ' (target is set at 100k)';
 
+  const nativeRuns = r.nativeSources ?? [];
+  const nativeParse = median(nativeRuns.map((s) => (s ? SOCKET_SOURCES.map((n) => s.find((x) => x.name === n)?.durationMs ?? NaN).reduce((a, b) => a + b, 0) : NaN)));
+  const nativeOf = (name) => median(nativeRuns.map((s) => s?.find((x) => x.name === name)?.durationMs));
+  const native = r.native.length ? median(r.native) : NaN;
+  const nativeRatio = native / ssTan;
+  const nativeRssMB = median(r.nativeRss ?? []) * 1024 / 1e6;
   const rows = [
     ['sockets open (ss -Htan lines)', `${r.sockets}`, `${Object.entries(r.states).map(([k, v]) => `${k} ${v}`).join(', ')}; socket-load said ${r.opened}`, ''],
     ['node -e 0 (Node startup)', f1(startup), 'ms; included in the agent total below', ''],
@@ -329,14 +343,22 @@ function printSize(r) {
     ['owners (/proc/[pid]/fd)', f1(owners), 'ms (agent JSON durationMs)', ''],
     ['owners / socket parse', f2(ownersRatio), `x  target <= ${TARGET_OWNERS_RATIO}x`, verdict(chk(ownersRatio, ownersRatio <= TARGET_OWNERS_RATIO))],
     ...(r.native.length ? [
-      ['agent scan, native sock_diag', f1(median(r.native)), `ms = ${f2(median(r.native) / ssTan)}x ss -tan (${r.nativeDetail})`, ''],
+      ['agent scan, native sock_diag', f1(native), `ms = ${f2(native / agent)}x the /proc + ss agent (${r.nativeDetail})`, ''],
+      ['native agent / ss -tan', f2(nativeRatio), `x  target < ${TARGET_NATIVE_RATIO}x${at100k}`, verdict(chk(nativeRatio, nativeRatio < TARGET_NATIVE_RATIO))],
+      ['socket tables: /proc / native', `${f1(parse)} / ${f1(nativeParse)}`, `ms (tcp+tcp6+udp+udp6 durationMs; native tcp ${f1(nativeOf('tcp'))}, tcp6 ${f1(nativeOf('tcp6'))})`, ''],
       ['sockdiag source: ss / native', `${f1(median(perRun('sockdiag')))} / ${f1(median(r.nativeSockdiag))}`, 'ms (agent JSON durationMs)', ''],
+      ['native agent peak RSS', f1(nativeRssMB), `MB  target < ${TARGET_RSS_MB} MB`, verdict(chk(nativeRssMB, nativeRssMB < TARGET_RSS_MB))],
     ] : []),
     ['agent peak RSS', f1(rssMB), `MB (max of reps ${f1(rssMaxMB)})  target < ${TARGET_RSS_MB} MB`, verdict(chk(rssMB, rssMB < TARGET_RSS_MB))],
   ];
   console.log(`\n== ${r.size} sockets requested: median of ${r.reps} reps ==`);
   for (const [a, b, c, d] of rows) console.log(`  ${a.padEnd(34)} ${b.padStart(10)}  ${c.padEnd(60)} ${d}`);
   if (!r.agentPresent) console.log(`  agent: ${r.agentPath} not found (not built yet?) - agent rows are n/a`);
+  if (r.nativeErrors?.length) console.log(`  native agent errors (${r.nativeErrors.length}):\n    ${[...new Set(r.nativeErrors)].join('\n    ')}`);
+  if (nativeRuns.some(Boolean)) {
+    const names = [...new Set(nativeRuns.flatMap((s) => (s ?? []).map((x) => x.name)))];
+    console.log(`  native agent sources (median durationMs): ${names.map((n) => ({ n, ms: nativeOf(n) })).sort((a, b) => (b.ms || 0) - (a.ms || 0)).map((d) => `${d.n} ${f1(d.ms)}`).join(', ')}`);
+  }
   if (r.agentErrors.length) console.log(`  agent errors (${r.agentErrors.length}/${r.reps}):\n    ${[...new Set(r.agentErrors)].join('\n    ')}`);
   const names = [...new Set(r.sources.flatMap((s) => (s ?? []).map((x) => x.name)))];
   if (names.length) {
@@ -348,19 +370,19 @@ function printSize(r) {
     console.log('  agent JSON had no sources[] (looked at .sources and .report.sources)');
   }
   if (r.outputBytes !== undefined) console.log(`  agent JSON output: ${r.outputBytes} bytes; peak RSS measured with ${r.rssHow}`);
-  console.log(`  raw ms: startup ${r.startup.map(f1).join(' ')} | ss -tan ${r.ssTan.map(f1).join(' ')} | ss -tanp ${r.ssTanp.map(f1).join(' ')} | naive ${r.naive.map(f1).join(' ')} | agent ${r.agent.map(f1).join(' ')} | rss kB ${r.rss.join(' ')}`);
-  return { size: r.size, sockets: r.sockets, startup, ssTan, ssTanp, naive, agent, scanRatio, parse, owners, ownersRatio, rssMB };
+  console.log(`  raw ms: startup ${r.startup.map(f1).join(' ')} | ss -tan ${r.ssTan.map(f1).join(' ')} | ss -tanp ${r.ssTanp.map(f1).join(' ')} | naive ${r.naive.map(f1).join(' ')} | agent ${r.agent.map(f1).join(' ')} | native ${r.native.map(f1).join(' ')} | rss kB ${r.rss.join(' ')} | native rss kB ${(r.nativeRss ?? []).join(' ')}`);
+  return { size: r.size, sockets: r.sockets, startup, ssTan, ssTanp, naive, agent, scanRatio, parse, owners, ownersRatio, rssMB, native, nativeRatio, nativeParse, nativeRssMB };
 }
 
 function printSummary(rows) {
   console.log('\n== summary (medians; ms unless noted) ==');
-  const head = ['sockets', 'node -e 0', 'ss -tan', 'ss -tanp', 'naive', 'agent', 'agent/ss', 'agent/nv', 'parse', 'owners', 'own/parse', 'RSS MB'];
+  const head = ['sockets', 'node -e 0', 'ss -tan', 'ss -tanp', 'naive', 'agent', 'agent/ss', 'agent/nv', 'parse', 'owners', 'own/parse', 'RSS MB', 'native', 'native/ss', 'nat.parse', 'nat.RSS'];
   console.log(`  ${head.map((h) => h.padStart(10)).join('')}`);
   for (const r of rows) {
-    const cells = [String(r.sockets), f1(r.startup), f1(r.ssTan), f1(r.ssTanp), f1(r.naive), f1(r.agent), f2(r.scanRatio), f2(r.agent / r.naive), f1(r.parse), f1(r.owners), f2(r.ownersRatio), f1(r.rssMB)];
+    const cells = [String(r.sockets), f1(r.startup), f1(r.ssTan), f1(r.ssTanp), f1(r.naive), f1(r.agent), f2(r.scanRatio), f2(r.agent / r.naive), f1(r.parse), f1(r.owners), f2(r.ownersRatio), f1(r.rssMB), f1(r.native), f2(r.nativeRatio), f1(r.nativeParse), f1(r.nativeRssMB)];
     console.log(`  ${cells.map((c) => c.padStart(10)).join('')}`);
   }
-  console.log(`  targets at 100k: agent/ss <= ${TARGET_SCAN_RATIO}x, owners/parse <= ${TARGET_OWNERS_RATIO}x, peak RSS < ${TARGET_RSS_MB} MB`);
+  console.log(`  targets at 100k: agent/ss <= ${TARGET_SCAN_RATIO}x, owners/parse <= ${TARGET_OWNERS_RATIO}x, peak RSS < ${TARGET_RSS_MB} MB; native/ss < ${TARGET_NATIVE_RATIO}x (issue 14), its RSS < ${TARGET_RSS_MB} MB`);
 }
 
 // =============================================================================================
