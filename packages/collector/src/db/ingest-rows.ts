@@ -130,6 +130,30 @@ export function matrixDeltas(previous: readonly MatrixService[], next: readonly 
   return deltas.sort((x, y) => compareText(x.proto, y.proto) || x.port - y.port || compareText(x.process, y.process));
 }
 
+const MATRIX_COUNTS = ['hosts', 'dualSeparate', 'dualMapped', 'ipv4Only', 'ipv6Only', 'loopbackOnly', 'filtered4', 'filtered6'] as const;
+
+/**
+ * Several hosts' deltas of one transaction (a PostgreSQL ingest batch) summed per cell, in the
+ * same (proto, port, process) order: each cell is written once, and every transaction locks
+ * the cells it touches in one global order after all its host rows.
+ */
+export function sumMatrixDeltas(lists: ReadonlyArray<readonly MatrixDelta[]>): MatrixDelta[] {
+  const byKey = new Map<string, MatrixDelta>();
+  for (const list of lists) {
+    for (const d of list) {
+      const key = `${d.proto}/${d.port}/${d.process}`;
+      const sum = byKey.get(key);
+      if (!sum) {
+        byKey.set(key, { ...d });
+        continue;
+      }
+      for (const field of MATRIX_COUNTS) sum[field] += d[field];
+    }
+  }
+  // Cells whose changes cancel out (one host left it, another joined) are not written.
+  return [...byKey.values()].filter((d) => MATRIX_COUNTS.some((f) => d[f] !== 0)).sort((x, y) => compareText(x.proto, y.proto) || x.port - y.port || compareText(x.process, y.process));
+}
+
 export interface PreparedFinding {
   key: string;
   finding: Finding;

@@ -1,20 +1,31 @@
-// One report written to PostgreSQL in one transaction, safe with any number of collectors on
-// the database at once (what sqlite-store.ts describes for one writer, under concurrency):
-// - the host's row is locked first (created by this report, or SELECT … FOR UPDATE), so the
-//   reports of one host are written one after the other whichever collector got them;
+// Reports written to PostgreSQL, a batch of them in one transaction (group commit: the
+// batches come from ingest-batch.ts; one COMMIT, one WAL flush, a few multi-row statements
+// for the batch instead of ~7 round trips and a flush per report), safe with any number of
+// collectors on the database at once (what sqlite-store.ts describes for one writer, under
+// concurrency):
+// - the batch's host rows are locked first, all at once in host_id order (SELECT … ORDER BY
+//   host_id FOR UPDATE; a new host's row is created by its report), so the reports of one host
+//   are written one after the other whichever collector got them, and two batches cannot
+//   wait on each other's hosts crosswise;
 // - "latest wins" is the host update's own condition (last_seen <= this report's receive
 //   time): a late, older report finds no row to update and is stored as history only;
 // - idempotency is the reports primary key: INSERT … ON CONFLICT DO NOTHING. A report already
 //   stored (seen first, or inserted meanwhile by another collector) rolls back whatever this
 //   transaction wrote and answers the stored ack with duplicate=true;
-// - shared service matrix cells are updated in one key order (matrixDeltas), so two
-//   transactions never wait on each other's cells crosswise.
+// - shared service matrix cells are updated last, after every host row, once per cell for the
+//   whole batch and in one key order (sumMatrixDeltas), so two transactions never wait on each
+//   other's cells crosswise;
+// - a report the batch cannot store (a constraint its data breaks, stored meanwhile) rolls the
+//   batch back, and each of its reports is then written in a transaction of its own
+//   (writeReport): only that report fails or answers duplicate, the others are stored. No ack
+//   is given before the COMMIT that stored it (synchronous_commit stays as the server has it).
 import type pg from 'pg';
 import type { Report } from '@dualstack/core';
 import type { IngestAck } from '../../api.js';
-import { bindingsJson, constraintFields, duplicateAck, findingKey, findingRows, matrixDeltas, namespaceServiceRows, ReportRejectedError, serviceRows, type MatrixService, type PreparedReport, type StoredReportRow, type WriteResult } from '../ingest-rows.js';
+import { bindingsJson, constraintFields, duplicateAck, findingKey, findingRows, matrixDeltas, namespaceServiceRows, ReportRejectedError, serviceRows, sumMatrixDeltas, type MatrixDelta, type MatrixService, type PreparedReport, type StoredReportRow, type WriteResult } from '../ingest-rows.js';
 
 interface HostStateRow {
+  host_id?: string;
   collected_at: string;
   last_seen: string;
   services_hash: string;
@@ -36,6 +47,10 @@ const hostValues = (p: PreparedReport): unknown[] => [
 
 const SQL = {
   reportById: 'SELECT host_id, received_at, ack_open, ack_opened, ack_resolved FROM reports WHERE report_id = $1',
+  reportsByIds: 'SELECT report_id, host_id, received_at, ack_open, ack_opened, ack_resolved FROM reports WHERE report_id = ANY($1::text[])',
+  // One order for every transaction's host locks: no two batches wait on each other crosswise.
+  lockHosts:
+    'SELECT host_id, collected_at, last_seen, services_hash, findings_hash, findings_critical, findings_warning, findings_info FROM hosts WHERE host_id = ANY($1::text[]) ORDER BY host_id FOR UPDATE',
   lockHost: 'SELECT collected_at, last_seen, services_hash, findings_hash, findings_critical, findings_warning, findings_info FROM hosts WHERE host_id = $1 FOR UPDATE',
   insertHost: `INSERT INTO hosts (${HOST_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
     ON CONFLICT (host_id) DO NOTHING RETURNING host_id`,
@@ -49,33 +64,69 @@ const SQL = {
     WHERE host_id = $1 AND last_seen <= $5`,
   upsertLatest: `INSERT INTO latest_reports (host_id, report_id, body) VALUES ($1, $2, $3)
     ON CONFLICT (host_id) DO UPDATE SET report_id = excluded.report_id, body = excluded.body`,
-  insertReport: `INSERT INTO reports (report_id, host_id, collected_at, received_at, bytes, token_id, applied, ipv6_routable,
-      exposed, dual, critical, warning, ack_open, ack_opened, ack_resolved)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-    ON CONFLICT (report_id) DO NOTHING RETURNING report_id`,
   matrixServices: (table: string) =>
     `SELECT proto, port, process, mode, ipv4, ipv6, firewall_ipv4 AS "firewallIpv4", firewall_ipv6 AS "firewallIpv6" FROM ${table} WHERE host_id = $1`,
-  matrixAdd: (table: string) => `INSERT INTO ${table} AS m (proto, port, process, hosts, dual_separate, dual_mapped, ipv4_only, ipv6_only, loopback_only,
+  matrixAdd: (table: string, tuples: string) => `INSERT INTO ${table} AS m (proto, port, process, hosts, dual_separate, dual_mapped, ipv4_only, ipv6_only, loopback_only,
       firewall_ipv4_filtered, firewall_ipv6_filtered)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+    VALUES ${tuples}
     ON CONFLICT (proto, port, process) DO UPDATE SET
       hosts = m.hosts + excluded.hosts, dual_separate = m.dual_separate + excluded.dual_separate,
       dual_mapped = m.dual_mapped + excluded.dual_mapped, ipv4_only = m.ipv4_only + excluded.ipv4_only,
       ipv6_only = m.ipv6_only + excluded.ipv6_only, loopback_only = m.loopback_only + excluded.loopback_only,
       firewall_ipv4_filtered = m.firewall_ipv4_filtered + excluded.firewall_ipv4_filtered,
       firewall_ipv6_filtered = m.firewall_ipv6_filtered + excluded.firewall_ipv6_filtered`,
-  matrixDropEmpty: (table: string) => `DELETE FROM ${table} WHERE proto = $1 AND port = $2 AND process = $3 AND hosts <= 0`,
+  matrixDropEmpty: (table: string, tuples: string) => `DELETE FROM ${table} WHERE (proto, port, process) IN (VALUES ${tuples}) AND hosts <= 0`,
   openFindingKeys: 'SELECT rule, subject FROM findings WHERE host_id = $1 AND resolved_at IS NULL',
-  upsertFinding: `INSERT INTO findings AS f (host_id, rule, subject, severity, message, evidence, fix, first_seen, last_seen, resolved_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)
+  upsertFindings: (tuples: string) => `INSERT INTO findings AS f (host_id, rule, subject, severity, message, evidence, fix, first_seen, last_seen, resolved_at)
+    VALUES ${tuples}
     ON CONFLICT (host_id, rule, subject) DO UPDATE SET
       severity = excluded.severity, message = excluded.message, evidence = excluded.evidence, fix = excluded.fix,
       first_seen = CASE WHEN f.resolved_at IS NULL THEN f.first_seen ELSE excluded.first_seen END,
       last_seen = excluded.last_seen, resolved_at = NULL`,
-  resolveFinding: 'UPDATE findings SET resolved_at = $1, last_seen = $2 WHERE host_id = $3 AND rule = $4 AND subject = $5 AND resolved_at IS NULL',
+  resolveFindings:
+    'UPDATE findings SET resolved_at = $1, last_seen = $2 WHERE host_id = $3 AND (rule, subject) IN (SELECT * FROM unnest($4::text[], $5::text[])) AND resolved_at IS NULL',
+  // The batch's unchanged reports (services and findings as the host has them): three statements for all of them.
+  applyHosts: (tuples: string) => `UPDATE hosts AS h SET hostname = v.hostname, distro = v.distro, kernel = v.kernel, last_seen = v.last_seen,
+      last_report_id = v.last_report_id, collected_at = v.collected_at, ipv6_routable = v.ipv6_routable, ipv4_routable = v.ipv4_routable,
+      services_exposed = v.services_exposed, services_dual = v.services_dual, findings_critical = v.findings_critical,
+      findings_warning = v.findings_warning, findings_info = v.findings_info, conn_ipv4 = v.conn_ipv4, conn_ipv6 = v.conn_ipv6,
+      conn_mapped = v.conn_mapped, service_modes = v.service_modes,
+      services_updated_at = CASE WHEN h.services_hash = v.services_hash THEN h.services_updated_at ELSE v.collected_at END,
+      services_hash = v.services_hash, findings_hash = v.findings_hash
+    FROM (VALUES ${tuples}) AS v (host_id, hostname, distro, kernel, last_seen, last_report_id, collected_at, ipv6_routable, ipv4_routable,
+      services_exposed, services_dual, findings_critical, findings_warning, findings_info, conn_ipv4, conn_ipv6, conn_mapped, service_modes,
+      services_hash, findings_hash)
+    WHERE h.host_id = v.host_id AND h.last_seen <= v.last_seen
+    RETURNING h.host_id`,
+  upsertLatestMany: (tuples: string) => `INSERT INTO latest_reports (host_id, report_id, body) VALUES ${tuples}
+    ON CONFLICT (host_id) DO UPDATE SET report_id = excluded.report_id, body = excluded.body`,
+  insertReports: (tuples: string) => `INSERT INTO reports (report_id, host_id, collected_at, received_at, bytes, token_id, applied, ipv6_routable,
+      exposed, dual, critical, warning, ack_open, ack_opened, ack_resolved)
+    VALUES ${tuples}
+    ON CONFLICT (report_id) DO NOTHING RETURNING report_id`,
 };
 
-/** Thrown inside the transaction when the reports constraint finds the report stored meanwhile: roll back, answer the stored ack. */
+/** The applyHosts VALUES columns' types: a VALUES list outside INSERT does not take them from the table. */
+const HOST_UPDATE_TYPES = ['text', 'text', 'text', 'text', 'text', 'text', 'text', 'int', 'int', 'int', 'int', 'int', 'int', 'int', 'int', 'int', 'int', 'int', 'text', 'text'];
+const MATRIX_KEY_TYPES = ['text', 'int', 'text'];
+
+/** Appends `rows` to `values` and returns their placeholders, `($1, $2), ($3, $4)`, cast to `types` when given. */
+function tuples(values: unknown[], rows: readonly (readonly unknown[])[], types?: readonly string[]): string {
+  return rows
+    .map((row) => {
+      const base = values.length;
+      values.push(...row);
+      return `(${row.map((_, i) => `$${base + i + 1}${types ? `::${types[i]}` : ''}`).join(', ')})`;
+    })
+    .join(', ');
+}
+
+type MatrixTable = 'service_matrix' | 'namespace_service_matrix';
+/** The matrix changes of a transaction's reports, written together after every host row. */
+type PendingDeltas = Record<MatrixTable, MatrixDelta[][]>;
+const noDeltas = (): PendingDeltas => ({ service_matrix: [], namespace_service_matrix: [] });
+
+/** Thrown inside the transaction when the reports constraint finds a report stored meanwhile: roll back, answer the stored ack. */
 class StoredMeanwhile extends Error {}
 
 
@@ -110,6 +161,128 @@ export function isRetryable(error: unknown): boolean {
   return code === '40001' || code === '40P01';
 }
 
+/** One report's result in a batch: its write, or the error it alone answers. */
+export type BatchOutcome = { ok: WriteResult } | { error: unknown };
+
+/**
+ * Writes `reports` (at most one per host: ingest-batch.ts forms them so) in one transaction
+ * on one connection, retried on a deadlock or serialization failure; resolves after COMMIT,
+ * one outcome per report in the order given. Resends of stored reports are answered before
+ * the transaction. When one report cannot be stored with the others (its data breaks a
+ * constraint, or another collector stored it meanwhile) the batch is rolled back and each
+ * report is written alone (writeReport), so it answers its own error or duplicate ack and
+ * the others are stored. Rejects (every report failing alike) only when the database fails.
+ */
+export async function writeBatch(pool: pg.Pool, reports: readonly PreparedReport[]): Promise<BatchOutcome[]> {
+  const outcomes: Array<BatchOutcome | undefined> = new Array(reports.length);
+  let alone = false;
+  for (let attempt = 1; !alone; attempt++) {
+    const client = await connect(pool);
+    let broken: Error | undefined;
+    try {
+      // Most duplicates are resends of a report stored long ago: answered without a transaction.
+      const seen = await client.query<StoredReportRow & { report_id: string }>(SQL.reportsByIds, [reports.map((p) => p.reportId)]);
+      const stored = new Map(seen.rows.map((row) => [row.report_id, row]));
+      const todo: number[] = [];
+      reports.forEach((p, i) => {
+        const row = stored.get(p.reportId);
+        if (row) outcomes[i] = settle(() => duplicateAck(p, row));
+        else todo.push(i);
+      });
+      if (todo.length === 0) return outcomes as BatchOutcome[];
+      await client.query('BEGIN');
+      try {
+        const results = await writeGroup(
+          client,
+          todo.map((i) => reports[i]!),
+        );
+        await client.query('COMMIT');
+        todo.forEach((i, k) => (outcomes[i] = { ok: results[k]! }));
+        return outcomes as BatchOutcome[];
+      } catch (error) {
+        await client.query('ROLLBACK').catch((rollbackError: Error) => {
+          broken = rollbackError;
+        });
+        if (!(error instanceof StoredMeanwhile) && !(rejectionOf(error, '') instanceof ReportRejectedError)) throw error;
+        alone = true;
+      }
+    } catch (error) {
+      if (attempt < 5 && isRetryable(error)) continue;
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+  // One of them spoils the batch: each in a transaction of its own, so only that one fails.
+  for (let i = 0; i < reports.length; i++) {
+    if (outcomes[i] !== undefined) continue;
+    try {
+      outcomes[i] = { ok: await writeReport(pool, reports[i]!) };
+    } catch (error) {
+      outcomes[i] = { error };
+    }
+  }
+  return outcomes as BatchOutcome[];
+}
+
+function settle(write: () => WriteResult): BatchOutcome {
+  try {
+    return { ok: write() };
+  } catch (error) {
+    return { error };
+  }
+}
+
+/** The batch's writes inside its transaction; results in the order of `batch`. */
+async function writeGroup(client: pg.PoolClient, batch: readonly PreparedReport[]): Promise<WriteResult[]> {
+  // Every host row of the batch locked before anything is written, in one order.
+  const hosts = new Map((await client.query<HostStateRow>(SQL.lockHosts, [batch.map((p) => p.hostId)])).rows.map((row) => [row.host_id!, row]));
+  const results: WriteResult[] = new Array(batch.length);
+  const deltas = noDeltas();
+  // A report whose services and findings are what its host has (most of them, in steady state)
+  // changes the host row, the latest body and the history only: written for the whole batch
+  // at once below. New hosts and changed reports take the full path, one by one.
+  const unchanged: number[] = [];
+  const order = batch.map((_, i) => i).sort((a, b) => (batch[a]!.hostId < batch[b]!.hostId ? -1 : batch[a]!.hostId > batch[b]!.hostId ? 1 : 0));
+  for (const i of order) {
+    const p = batch[i]!;
+    const host = hosts.get(p.hostId);
+    if (host && host.services_hash === p.servicesHash && host.findings_hash === p.findingsHash) unchanged.push(i);
+    else results[i] = await writeInTransaction(client, p, deltas);
+  }
+  if (unchanged.length > 0) {
+    const updateValues: unknown[] = [];
+    const updateTuples = tuples(
+      updateValues,
+      unchanged.map((i) => hostUpdateRow(batch[i]!)),
+      HOST_UPDATE_TYPES,
+    );
+    const applied = new Set((await client.query<{ host_id: string }>(SQL.applyHosts(updateTuples), updateValues)).rows.map((row) => row.host_id));
+    const latest = unchanged.filter((i) => applied.has(batch[i]!.hostId));
+    if (latest.length > 0) {
+      const values: unknown[] = [];
+      const rows = latest.map((i) => [batch[i]!.hostId, batch[i]!.reportId, batch[i]!.body]);
+      await client.query(SQL.upsertLatestMany(tuples(values, rows)), values);
+    }
+    const history = unchanged.map((i) => {
+      const p = batch[i]!;
+      const host = hosts.get(p.hostId)!;
+      const isApplied = applied.has(p.hostId);
+      // Applied: the report's own counts (its findings are the host's already: none opened or
+      // resolved). Late: history only, the ack counts what the host still shows.
+      const open = isApplied ? p.critical + p.warning + p.info : host.findings_critical + host.findings_warning + host.findings_info;
+      results[i] = { ack: ackOf(p, open, 0, 0), duplicate: false, applied: isApplied, servicesRewritten: false };
+      return historyRow(p, isApplied, open, 0, 0);
+    });
+    const values: unknown[] = [];
+    const inserted = new Set((await client.query<{ report_id: string }>(SQL.insertReports(tuples(values, history)), values)).rows.map((row) => row.report_id));
+    // Stored meanwhile by another collector (the constraint, not the earlier look, decides).
+    if (unchanged.some((i) => !inserted.has(batch[i]!.reportId))) throw new StoredMeanwhile();
+  }
+  await applyMatrix(client, deltas);
+  return results;
+}
+
 /**
  * Writes one prepared report in its own transaction on `pool`, retried on a deadlock or
  * serialization failure. Resolves after COMMIT.
@@ -124,7 +297,9 @@ export async function writeReport(pool: pg.Pool, p: PreparedReport): Promise<Wri
       if (seen.rows[0]) return duplicateAck(p, seen.rows[0]);
       await client.query('BEGIN');
       try {
-        const result = await writeInTransaction(client, p);
+        const deltas = noDeltas();
+        const result = await writeInTransaction(client, p, deltas);
+        await applyMatrix(client, deltas);
         await client.query('COMMIT');
         return result;
       } catch (error) {
@@ -146,7 +321,8 @@ export async function writeReport(pool: pg.Pool, p: PreparedReport): Promise<Wri
   }
 }
 
-async function writeInTransaction(client: pg.PoolClient, p: PreparedReport): Promise<WriteResult> {
+/** One report's rows, its matrix changes left in `deltas` for the end of the transaction. */
+async function writeInTransaction(client: pg.PoolClient, p: PreparedReport, deltas: PendingDeltas): Promise<WriteResult> {
   // Lock the host row (or create it with this report as its state): every write below for
   // this host happens with no other transaction between.
   let host = (await client.query<HostStateRow>(SQL.lockHost, [p.hostId])).rows[0];
@@ -157,11 +333,7 @@ async function writeInTransaction(client: pg.PoolClient, p: PreparedReport): Pro
   }
 
   if (host) {
-    const applied = await client.query(SQL.applyHost, [
-      p.hostId, p.hostname, p.distro, p.kernel, p.receivedAt, p.reportId, p.collectedAt,
-      p.ipv6Routable, p.ipv4Routable, p.exposed, p.dual, p.critical, p.warning, p.info,
-      p.connIpv4, p.connIpv6, p.connMapped, p.serviceModes, p.servicesHash, p.findingsHash,
-    ]);
+    const applied = await client.query(SQL.applyHost, hostUpdateRow(p));
     if (applied.rowCount === 0) {
       // Received before what the host already shows (its last_seen stays the later time): history only.
       const open = host.findings_critical + host.findings_warning + host.findings_info;
@@ -175,15 +347,16 @@ async function writeInTransaction(client: pg.PoolClient, p: PreparedReport): Pro
   const report = (): Report => (parsed ??= JSON.parse(p.body) as Report);
   if (!host || host.services_hash !== p.servicesHash) {
     const services = serviceRows(report()).map((k) => k.service);
-    await replaceServices(client, 'services', 'service_matrix', p.hostId, host !== undefined, services.map((service) => ({ namespace: null, service })));
+    deltas.service_matrix.push(await replaceServices(client, 'services', p.hostId, host !== undefined, services.map((service) => ({ namespace: null, service }))));
     const namespaces = namespaceServiceRows(report());
-    await replaceServices(
-      client,
-      'namespace_services',
-      'namespace_service_matrix',
-      p.hostId,
-      host !== undefined,
-      namespaces.flatMap((ns) => ns.rows.map(({ service }) => ({ namespace: ns.namespace, service }))),
+    deltas.namespace_service_matrix.push(
+      await replaceServices(
+        client,
+        'namespace_services',
+        p.hostId,
+        host !== undefined,
+        namespaces.flatMap((ns) => ns.rows.map(({ service }) => ({ namespace: ns.namespace, service }))),
+      ),
     );
     servicesRewritten = true;
   }
@@ -194,15 +367,18 @@ async function writeInTransaction(client: pg.PoolClient, p: PreparedReport): Pro
     const findings = findingRows(report(), p.collectorFindings).rows;
     const openBefore = host ? (await client.query<{ rule: string; subject: string }>(SQL.openFindingKeys, [p.hostId])).rows : [];
     const wasOpen = new Set(openBefore.map((f) => findingKey(f.rule, f.subject)));
-    for (const { key, finding: f } of findings) {
-      if (!wasOpen.has(key)) opened++;
-      await client.query(SQL.upsertFinding, [p.hostId, f.rule, f.subject, f.severity, f.message, JSON.stringify(f.evidence), JSON.stringify(f.fix), p.collectedAt, p.collectedAt]);
+    for (const { key } of findings) if (!wasOpen.has(key)) opened++;
+    if (findings.length > 0) {
+      // One statement for all of them (findingRows has one row per key, as ON CONFLICT needs).
+      const values: unknown[] = [];
+      const rows = findings.map(({ finding: f }) => [p.hostId, f.rule, f.subject, f.severity, f.message, JSON.stringify(f.evidence), JSON.stringify(f.fix), p.collectedAt, p.collectedAt, null]);
+      await client.query(SQL.upsertFindings(tuples(values, rows)), values);
     }
     const present = new Set(findings.map((f) => f.key));
-    for (const f of openBefore) {
-      if (present.has(findingKey(f.rule, f.subject))) continue;
-      await client.query(SQL.resolveFinding, [p.collectedAt, host!.collected_at, p.hostId, f.rule, f.subject]);
-      resolved++;
+    const gone = openBefore.filter((f) => !present.has(findingKey(f.rule, f.subject)));
+    if (gone.length > 0) {
+      await client.query(SQL.resolveFindings, [p.collectedAt, host!.collected_at, p.hostId, gone.map((f) => f.rule), gone.map((f) => f.subject)]);
+      resolved = gone.length;
     }
   }
 
@@ -212,48 +388,66 @@ async function writeInTransaction(client: pg.PoolClient, p: PreparedReport): Pro
   return { ack: ackOf(p, open, opened, resolved), duplicate: false, applied: true, servicesRewritten };
 }
 
-/** A host's service rows (its own, or its namespaces') replaced, and their matrix moved by the difference. */
+/** A host's service rows (its own, or its namespaces') replaced; returns how its matrix moves. */
 async function replaceServices(
   client: pg.PoolClient,
   table: 'services' | 'namespace_services',
-  matrix: 'service_matrix' | 'namespace_service_matrix',
   hostId: string,
   known: boolean,
   next: Array<{ namespace: number | null; service: MatrixService & { pid: number | null; bindings: Parameters<typeof bindingsJson>[0] } }>,
-): Promise<void> {
+): Promise<MatrixDelta[]> {
   const previous = known ? (await client.query<MatrixService>(SQL.matrixServices(table), [hostId])).rows : [];
   if (previous.length > 0) await client.query(`DELETE FROM ${table} WHERE host_id = $1`, [hostId]);
   if (next.length > 0) {
     // One multi-row INSERT: a round trip per service would dominate the transaction.
     const namespaced = table === 'namespace_services';
-    const columns = namespaced ? 13 : 12;
     const values: unknown[] = [];
-    const tuples: string[] = [];
     const seqByNamespace = new Map<number | null, number>();
-    for (const { namespace, service: v } of next) {
+    const rows = next.map(({ namespace, service: v }) => {
       const seq = seqByNamespace.get(namespace) ?? 0;
       seqByNamespace.set(namespace, seq + 1);
-      const row = [hostId, ...(namespaced ? [namespace] : []), seq, v.proto, v.port, v.process, v.pid, v.mode, v.ipv4, v.ipv6, bindingsJson(v.bindings), v.firewallIpv4, v.firewallIpv6];
-      const base = values.length;
-      values.push(...row);
-      tuples.push(`(${Array.from({ length: columns }, (_, i) => `$${base + i + 1}`).join(', ')})`);
-    }
+      return [hostId, ...(namespaced ? [namespace] : []), seq, v.proto, v.port, v.process, v.pid, v.mode, v.ipv4, v.ipv6, bindingsJson(v.bindings), v.firewallIpv4, v.firewallIpv6];
+    });
     const names = `host_id, ${namespaced ? 'namespace, ' : ''}seq, proto, port, process, pid, mode, ipv4, ipv6, bindings, firewall_ipv4, firewall_ipv6`;
-    await client.query(`INSERT INTO ${table} (${names}) VALUES ${tuples.join(', ')}`, values);
+    await client.query(`INSERT INTO ${table} (${names}) VALUES ${tuples(values, rows)}`, values);
   }
-  for (const d of matrixDeltas(previous, next.map((n) => n.service))) {
-    await client.query(SQL.matrixAdd(matrix), [d.proto, d.port, d.process, d.hosts, d.dualSeparate, d.dualMapped, d.ipv4Only, d.ipv6Only, d.loopbackOnly, d.filtered4, d.filtered6]);
-    if (d.hosts < 0) await client.query(SQL.matrixDropEmpty(matrix), [d.proto, d.port, d.process]);
+  return matrixDeltas(previous, next.map((n) => n.service));
+}
+
+/** The transaction's matrix changes, summed per cell, in key order: one upsert and one clean-up per matrix. */
+async function applyMatrix(client: pg.PoolClient, pending: PendingDeltas): Promise<void> {
+  for (const matrix of ['service_matrix', 'namespace_service_matrix'] as const) {
+    const cells = sumMatrixDeltas(pending[matrix]);
+    if (cells.length === 0) continue;
+    const values: unknown[] = [];
+    const rows = cells.map((d) => [d.proto, d.port, d.process, d.hosts, d.dualSeparate, d.dualMapped, d.ipv4Only, d.ipv6Only, d.loopbackOnly, d.filtered4, d.filtered6]);
+    await client.query(SQL.matrixAdd(matrix, tuples(values, rows)), values);
+    const shrunk = cells.filter((d) => d.hosts < 0);
+    if (shrunk.length > 0) {
+      const keys: unknown[] = [];
+      await client.query(SQL.matrixDropEmpty(matrix, tuples(keys, shrunk.map((d) => [d.proto, d.port, d.process]), MATRIX_KEY_TYPES)), keys);
+    }
   }
 }
 
+function historyRow(p: PreparedReport, applied: boolean, open: number, opened: number, resolved: number): unknown[] {
+  return [p.reportId, p.hostId, p.collectedAt, p.receivedAt, p.bytes, p.tokenId, applied ? 1 : 0, p.ipv6Routable, p.exposed, p.dual, p.critical, p.warning, open, opened, resolved];
+}
+
 async function insertHistory(client: pg.PoolClient, p: PreparedReport, applied: boolean, open: number, opened: number, resolved: number): Promise<void> {
-  const result = await client.query(SQL.insertReport, [
-    p.reportId, p.hostId, p.collectedAt, p.receivedAt, p.bytes, p.tokenId, applied ? 1 : 0, p.ipv6Routable,
-    p.exposed, p.dual, p.critical, p.warning, open, opened, resolved,
-  ]);
+  const values: unknown[] = [];
+  const result = await client.query(SQL.insertReports(tuples(values, [historyRow(p, applied, open, opened, resolved)])), values);
   // Stored meanwhile by another collector (the constraint, not the earlier look, decides).
   if (result.rowCount === 0) throw new StoredMeanwhile();
+}
+
+/** A report's host update: applyHost's parameters, one applyHosts VALUES row (HOST_UPDATE_TYPES). */
+function hostUpdateRow(p: PreparedReport): unknown[] {
+  return [
+    p.hostId, p.hostname, p.distro, p.kernel, p.receivedAt, p.reportId, p.collectedAt,
+    p.ipv6Routable, p.ipv4Routable, p.exposed, p.dual, p.critical, p.warning, p.info,
+    p.connIpv4, p.connIpv6, p.connMapped, p.serviceModes, p.servicesHash, p.findingsHash,
+  ];
 }
 
 function ackOf(p: PreparedReport, open: number, opened: number, resolved: number): IngestAck {

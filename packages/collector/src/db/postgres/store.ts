@@ -1,7 +1,8 @@
 // The Store on PostgreSQL (node-postgres, one pool per store), for several collectors on one
 // database. What it keeps means what the SQLite store's rows mean (postgres/migrations.ts);
-// ingest is one transaction per report, run concurrently up to the pool's size, each safe
-// against every other collector's (postgres/ingest.ts). Reads are plain queries on the pool.
+// ingest is group commit: the reports that queue up while a batch commits share the next
+// transaction (postgres/ingest-batch.ts), a few batches at once, each safe against every other
+// collector's (postgres/ingest.ts). Reads are plain queries on the pool.
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { compareFindings, type EndpointSpec, type Finding, type ProbeAck, type ProbeBatch, type Report, type Severity } from '@dualstack/core';
@@ -12,7 +13,8 @@ import { modeBit, prepareReport, ReportRejectedError, type PreparedReport } from
 import { TokenNameTakenError } from '../sqlite-store.js';
 import { PostgresEndpointStore } from './endpoint-store.js';
 import { PostgresIdentityStore } from './identity-store.js';
-import { connect, writeReport } from './ingest.js';
+import { IngestBatcher, ingestWriters, MAX_BATCH } from './ingest-batch.js';
+import { connect, writeBatch } from './ingest.js';
 import { migratePostgres } from './migrations.js';
 import { connectionError, createPool, DEFAULT_POOL_SIZE, redactUrl, type PostgresPoolOptions } from './pool.js';
 import { PostgresHistoryBudget } from './history-budget.js';
@@ -141,7 +143,7 @@ export class PostgresStore implements Store {
   private readonly budget: PostgresHistoryBudget;
   private endpoints: PostgresEndpoints;
   private waiting = 0;
-  private transactions = 0;
+  private readonly batcher: IngestBatcher;
   private readonly background = new Set<Promise<unknown>>();
   private readonly ingesting = new Set<Promise<unknown>>();
   private closing = false;
@@ -154,6 +156,7 @@ export class PostgresStore implements Store {
     this.pool = createPool(url, { ...options, settings: { ...options.settings, ...this.budget.settings() } });
     this.budget.watch(this.pool);
     this.poolMax = options.max ?? DEFAULT_POOL_SIZE;
+    this.batcher = new IngestBatcher((reports) => writeBatch(this.pool, reports), { writers: ingestWriters(this.poolMax), maxBatch: MAX_BATCH });
     this.staleAfterMs = options.staleAfterSeconds * 1000;
     this.maxClockSkewMs = options.maxClockSkewSeconds === undefined ? undefined : options.maxClockSkewSeconds * 1000;
     this.maxQueued = Math.max(1, options.maxQueued ?? 2000);
@@ -191,7 +194,8 @@ export class PostgresStore implements Store {
   }
 
   ingestBatches(): { transactions: number; reports: number } {
-    return { transactions: this.transactions, reports: this.transactions };
+    const { batches, reports } = this.batcher.stats();
+    return { transactions: batches, reports };
   }
 
   /**
@@ -328,12 +332,11 @@ export class PostgresStore implements Store {
       throw error instanceof ReportRejectedError ? error : new ReportRejectedError(reportId, null, `report ${reportId} cannot be stored: ${(error as Error).message}`, { cause: error });
     }
     this.waiting++;
-    const write = writeReport(this.pool, prepared);
+    const write = this.batcher.submit(prepared); // group commit: postgres/ingest-batch.ts
     const settled = write.catch(() => {}).finally(() => this.ingesting.delete(settled));
     this.ingesting.add(settled);
     try {
       const result = await write;
-      if (!result.duplicate) this.transactions++;
       this.budget.settle(prepared.reportId, prepared.hostId, !result.duplicate);
       return result.ack;
     } catch (error) {
