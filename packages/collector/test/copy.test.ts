@@ -159,9 +159,17 @@ describe('dualstack-collector copy (SQLite -> PostgreSQL)', { skip: skipUnlessPo
     assert.match(again.stderr, /copy was complete already: 0 rows/);
   });
 
-  test('a count that differs exits 1 naming the table', async () => {
+  test('a table whose progress was lost is copied again without duplicates; a count that differs exits 1 naming the table', async () => {
     assert.ok(copiedTarget, 'runs after the copy');
     const database = decodeURIComponent(new URL(copiedTarget).pathname.slice(1));
+    // The second guard: with its progress reset, the report history is read again from the
+    // start and every row is already there (ON CONFLICT DO NOTHING), not a duplicate-key failure.
+    await cluster.query("UPDATE copy_progress SET last_key = NULL, rows_copied = 0, done = 0 WHERE table_name = 'reports'", [], database);
+    const replay = await run(['copy', '--from', source, '--to', copiedTarget]);
+    assert.equal(replay.code, 0, replay.stderr);
+    assert.match(replay.stderr, new RegExp(`copy resumed and finished: ${expected.reports} rows`));
+    assert.deepEqual(await postgresCounts(cluster, copiedTarget), expected);
+
     await cluster.query('DELETE FROM findings WHERE ctid = (SELECT ctid FROM findings LIMIT 1)', [], database);
     const short = await run(['copy', '--from', source, '--to', copiedTarget]);
     assert.equal(short.code, 1);
