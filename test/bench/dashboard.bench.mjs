@@ -1,7 +1,11 @@
 // Dashboard load time and page weight with a big fleet, in Debian's Chromium.
 //
 //   npm run build   (not needed: the collector runs from source through tsx)
-//   node --import tsx test/bench/dashboard.bench.mjs [--hosts 5000] [--loads 7]
+//   node --import tsx test/bench/dashboard.bench.mjs [--hosts 5000] [--loads 7] [--backends sqlite,postgres]
+//
+// --backends: the same bench on each store in turn, in the same run and the same Chromium:
+// sqlite (a temp file) and/or postgres (a throw-away PostgreSQL cluster of
+// test/helpers/postgres.ts, initdb into a temp dir, stopped by its PID at the end).
 //
 // Seeds a collector on 127.0.0.1:0 (temp SQLite) with N hosts through the store's
 // ingestReport (realistic 50-service, 10-finding reports; 5% stale), then loads the
@@ -19,14 +23,17 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { buildApp } from '../../packages/collector/src/app.ts';
-import { openStore } from '../../packages/collector/src/open-store.ts';
+import { connectStore } from '../../packages/collector/src/open-store.ts';
 import { generateToken, hashToken } from '../../packages/collector/src/tokens.ts';
 import { realisticReport, reportFrom } from '../../packages/collector/test/helpers/reports.ts';
 import { chromiumMissing, launchBrowser } from '../../packages/collector/test/helpers/ui-browser.ts';
+import { startPostgresCluster } from '../helpers/postgres.ts';
 
-const { values: args } = parseArgs({ options: { hosts: { type: 'string', default: '5000' }, loads: { type: 'string', default: '7' } } });
+const { values: args } = parseArgs({ options: { hosts: { type: 'string', default: '5000' }, loads: { type: 'string', default: '7' }, backends: { type: 'string', default: 'sqlite' } } });
 const HOSTS = Number(args.hosts);
 const LOADS = Number(args.loads);
+const BACKENDS = args.backends.split(',');
+for (const b of BACKENDS) if (b !== 'sqlite' && b !== 'postgres') throw new Error(`--backends: unknown backend '${b}' (sqlite, postgres)`);
 
 const why = chromiumMissing();
 if (why) {
@@ -45,16 +52,42 @@ const kb = (b) => `${(b / 1024).toFixed(1)} KiB`;
 const dir = mkdtempSync(join(tmpdir(), 'dualstack-dashboard-bench-'));
 let app;
 let browser;
+let cluster;
 const cleanup = async () => {
   await browser?.close().catch(() => {});
   await app?.close().catch(() => {});
+  await cluster?.stop().catch(() => {});
   rmSync(dir, { recursive: true, force: true });
 };
 process.on('SIGINT', () => cleanup().then(() => process.exit(130)));
 process.on('SIGTERM', () => cleanup().then(() => process.exit(143)));
 
+const summaries = [];
 try {
-  const store = openStore({ db: join(dir, 'dualstack.db'), staleAfterSeconds: 900 });
+  for (const backend of BACKENDS) {
+    let db = join(dir, 'dualstack.db');
+    if (backend === 'postgres') {
+      cluster = await startPostgresCluster();
+      db = await cluster.createDatabase();
+    }
+    const store = await connectStore({ db, staleAfterSeconds: 900 });
+    await benchBackend(backend, store);
+    await app.close();
+    app = undefined;
+    await store.close(); // the app leaves its store to whoever opened it
+  }
+  if (summaries.length > 1) {
+    console.log('\nsame run, cold load of each view (median):');
+    for (const view of ['overview', 'hosts']) {
+      const [first, ...rest] = summaries;
+      console.log(`  ${view}: ${summaries.map((x) => `${x.backend} ${x.cold[view].toFixed(0)} ms`).join(', ')}${rest.map((x) => ` (${x.backend}/${first.backend} ${(x.cold[view] / first.cold[view]).toFixed(2)}x)`).join('')}`);
+    }
+  }
+} finally {
+  await cleanup();
+}
+
+async function benchBackend(backend, store) {
   const token = generateToken();
   await store.createToken({ name: 'bench-reader', role: 'reader', hash: hashToken(token) });
 
@@ -105,8 +138,8 @@ try {
   }
 
   // --- the browser --------------------------------------------------------------------------
-  browser = await launchBrowser();
-  const { context } = browser;
+  browser ??= await launchBrowser();
+  const context = browser.context;
   await context.addInitScript((t) => sessionStorage.setItem('dualstack.readerToken', t), token);
 
   async function measure(page, view) {
@@ -161,6 +194,7 @@ try {
 
   // --- report -------------------------------------------------------------------------------
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  console.log(`\n=== ${backend} ===`);
   console.log(`dashboard bench: ${HOSTS} hosts (${counts.services} service rows, ${counts.findings} findings, ${counts.reports} reports) seeded in ${seedSeconds.toFixed(1)} s`);
   console.log(`machine: ${cpus().length} x ${cpu}; Chromium ${browser.context.browser()?.version() ?? '(persistent context)'}; ${LOADS} loads per case, medians (worst)`);
   console.log('');
@@ -180,6 +214,5 @@ try {
   }
   const worst = Math.max(...Object.values(results).flatMap(({ cold, warm }) => [...cold, ...warm].map((r) => r.painted)));
   console.log(`\nslowest load of all: ${worst.toFixed(0)} ms (${worst < 1000 ? 'under' : 'OVER'} one second)`);
-} finally {
-  await cleanup();
+  summaries.push({ backend, cold: Object.fromEntries(Object.entries(results).map(([view, { cold }]) => [view, median(cold.map((r) => r.painted))])) });
 }
