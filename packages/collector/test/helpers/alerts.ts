@@ -159,6 +159,9 @@ export async function startCollectorProcess(t: TestContext, config: Record<strin
   const configFile = join(dir, 'collector.json');
   writeFileSync(configFile, JSON.stringify({ listen: '127.0.0.1:0', db, logLevel: 'info', ...config }, null, 2));
   const child = spawn(process.execPath, [collectorCli, 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Stopped at the end even when it never says it listens: a collector left running (a start
+  // slower than the timeout below, under load) kept the test file, and so `npm test`, from ending.
+  t.after(() => stopProcess(child));
   const output: string[] = [];
   let buffer = '';
   const url = await new Promise<string>((resolve, reject) => {
@@ -184,9 +187,7 @@ export async function startCollectorProcess(t: TestContext, config: Record<strin
       reject(new Error(`collector exited with ${code}: ${output.join('\n')}`));
     });
   });
-  const collector: CollectorProcess = { url, dir, db, configFile, tokens, child, output, stop: () => stopProcess(child) };
-  t.after(() => collector.stop());
-  return collector;
+  return { url, dir, db, configFile, tokens, child, output, stop: () => stopProcess(child) };
 }
 
 /**
