@@ -4,7 +4,7 @@
 // Exit codes: 0 done; 1 could not run (the reason on one line).
 import { runCli } from '@dualstack/core/cli';
 import { parseArgs } from 'node:util';
-import { ConfigError, configFromEnv, readConfigFile, resolveConfig, type CollectorConfig } from './config.js';
+import { ConfigError, configFromEnv, parsePoolSize, readConfigFile, resolveConfig, type CollectorConfig } from './config.js';
 import { closeOnSignals, startCollector } from './server.js';
 import { alertStoreFor, connectStore } from './open-store.js';
 import { resolveAlerts } from './alerts/config.js';
@@ -50,7 +50,7 @@ Commands:
                                  counting every table (copy --help)
 
 Common options:
-  --config FILE      JSON configuration, or YAML for a .yaml/.yml file (keys: listen, db,
+  --config FILE      JSON configuration, or YAML for a .yaml/.yml file (keys: listen, db, dbPoolSize,
                      bodyLimitBytes, staleAfterSeconds, maxClockSkewSeconds, retentionDays, retentionSchedule,
                      maxReportsPerHost (100000), maxHostsPerEnrollSecret (none): docs/operations.md "Limits",
                      openReadsOnLoopback, rateLimit, tls {cert,key}, logLevel, alerts: see docs/alerts.md,
@@ -61,7 +61,7 @@ Common options:
   -h, --help         this help`,
   serve: `Usage: dualstack-collector serve [--listen HOST:PORT] [--db FILE] [--config FILE]
                                  [--tls-cert FILE --tls-key FILE] [--log-level LEVEL]
-                                 [--rate-limit off|KEY=N,...]
+                                 [--rate-limit off|KEY=N,...] [--db-pool-size N]
 
   --listen HOST:PORT   default 127.0.0.1:8080 (env DUALSTACK_LISTEN); [::]:8080 for all addresses
   --tls-cert/--tls-key serve HTTPS (or put the collector behind a TLS reverse proxy)
@@ -72,6 +72,10 @@ Common options:
                        (2400, host keys too), enroll (600), reader (1200), admin (3000),
                        anonymous (1200); replaces the config file's rateLimit, unset keys
                        take their default (docs/operations.md, "Limits")
+  --db-pool-size N     PostgreSQL: most connections of this collector (1-1000, default 10;
+                       env DUALSTACK_DB_POOL_SIZE, config dbPoolSize). Keep collectors x N
+                       under the server's max_connections minus a reserve (docs/operations.md,
+                       PostgreSQL); ignored for SQLite
 Logs are JSON lines on stdout. SIGTERM stops accepting, finishes in-flight requests (a
 request that starts meanwhile gets 503 with Retry-After: 5) and closes the database.`,
   host: `Usage: dualstack-collector host list|revoke|accept [--db FILE] [--config FILE]
@@ -124,14 +128,16 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve': {
       const { values } = parse('serve', () =>
-        parseArgs({ args: rest, options: { ...common, listen: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'log-level': { type: 'string' }, 'rate-limit': { type: 'string' } } }),
+        parseArgs({ args: rest, options: { ...common, listen: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'log-level': { type: 'string' }, 'rate-limit': { type: 'string' }, 'db-pool-size': { type: 'string' } } }),
       );
       if (values.help) return print(HELP.serve);
       if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new UsageError('serve: --tls-cert and --tls-key go together');
       const rateLimit = values['rate-limit'] === undefined ? undefined : parse('serve', () => parseRateLimitOption(values['rate-limit']!));
+      const dbPoolSize = values['db-pool-size'] === undefined ? undefined : parsePoolSize(values['db-pool-size'], 'serve: --db-pool-size');
       const config = loadConfig(values, {
         listen: values.listen,
         rateLimit,
+        dbPoolSize,
         logLevel: values['log-level'] as CollectorConfig['logLevel'] | undefined,
         ...(values['tls-cert'] ? { tls: { cert: values['tls-cert'], key: values['tls-key']! } } : {}),
       });

@@ -10,6 +10,7 @@ import { AlertsConfig, AlertsConfigError, resolveAlerts } from './alerts/config.
 import { checkEndpointSpecs, EndpointSpecError } from './endpoints/spec.js';
 import { DEFAULT_MAX_CLOCK_SKEW_SECONDS } from './findings/host-clock-skew.js';
 import { RateLimitConfig } from './limits/rate-limit-config.js';
+import { MAX_POOL_SIZE } from './db/postgres/pool.js';
 
 export const CollectorConfig = Type.Object(
   {
@@ -23,6 +24,7 @@ export const CollectorConfig = Type.Object(
     openReadsOnLoopback: Type.Boolean({ description: 'Serve the read API and dashboard without a token to loopback clients.' }),
     rateLimit: Type.Optional(RateLimitConfig),
     maxReportsPerHost: Type.Optional(Type.Integer({ minimum: 2, description: "Each host's stored reports (its history) are at most this many: at ingest its oldest beyond it are deleted, never its latest." })),
+    dbPoolSize: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_POOL_SIZE, description: "PostgreSQL: the most connections this collector's pool opens (default 10); collectors x this must stay under the server's max_connections. Ignored for SQLite." })),
     maxHostsPerEnrollSecret: Type.Optional(Type.Integer({ minimum: 1, description: 'The most hosts one enroll secret may enroll, for secrets created without --max-hosts (default: no limit).' })),
     tls: Type.Optional(Type.Object({ cert: Type.String(), key: Type.String() }, { additionalProperties: false })),
     logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')]),
@@ -136,11 +138,24 @@ export function readConfigFile(path: string): Record<string, unknown> {
   }
 }
 
-/** Environment variables DUALSTACK_LISTEN, DUALSTACK_DB, DUALSTACK_LOG_LEVEL. */
+/** Environment variables DUALSTACK_LISTEN, DUALSTACK_DB, DUALSTACK_DB_POOL_SIZE, DUALSTACK_LOG_LEVEL. */
 export function configFromEnv(env: NodeJS.ProcessEnv): Partial<CollectorConfig> {
   // An empty variable (DUALSTACK_DB= in a unit file) means "not set", not "the empty path".
   const set = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
-  return { listen: set(env.DUALSTACK_LISTEN), db: set(env.DUALSTACK_DB), logLevel: set(env.DUALSTACK_LOG_LEVEL) as CollectorConfig['logLevel'] | undefined };
+  const poolSize = set(env.DUALSTACK_DB_POOL_SIZE);
+  return {
+    listen: set(env.DUALSTACK_LISTEN),
+    db: set(env.DUALSTACK_DB),
+    dbPoolSize: poolSize === undefined ? undefined : parsePoolSize(poolSize, 'DUALSTACK_DB_POOL_SIZE'),
+    logLevel: set(env.DUALSTACK_LOG_LEVEL) as CollectorConfig['logLevel'] | undefined,
+  };
+}
+
+/** --db-pool-size / DUALSTACK_DB_POOL_SIZE: a whole number of connections, 1 to 1000; the error names `option`. */
+export function parsePoolSize(value: string, option: string): number {
+  const size = /^\d{1,4}$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!(size >= 1 && size <= MAX_POOL_SIZE)) throw new ConfigError(`${option}: the database pool size is a whole number of connections from 1 to ${MAX_POOL_SIZE}, not '${value}'`);
+  return size;
 }
 
 /** `127.0.0.1:8080`, `[::1]:8080`, `[::]:0` -> host and port. */

@@ -12,7 +12,7 @@ import { isPostgresUrl, redactUrl } from './db/postgres/pool.js';
 import { PostgresStore } from './db/postgres/store.js';
 import { PostgresAlertStore } from './db/postgres/alert-store.js';
 
-type StoreConfig = Pick<CollectorConfig, 'db' | 'staleAfterSeconds'> & Partial<Pick<CollectorConfig, 'maxClockSkewSeconds' | 'maxReportsPerHost'>>;
+type StoreConfig = Pick<CollectorConfig, 'db' | 'staleAfterSeconds'> & Partial<Pick<CollectorConfig, 'maxClockSkewSeconds' | 'maxReportsPerHost' | 'dbPoolSize'>>;
 
 /** What the running collector hands the store beside its configuration (the log's callbacks). */
 export type StoreHooks = Pick<StoreOptions, 'onHistoryBudget'>;
@@ -37,7 +37,7 @@ export function openStore(config: StoreConfig, hooks: StoreHooks = {}): Store {
  * by a newer collector is an error naming the URL without its password), else SQLite.
  */
 export async function connectStore(config: StoreConfig, hooks: StoreHooks = {}): Promise<Store> {
-  if (isPostgresUrl(config.db)) return PostgresStore.open(config.db, storeOptions(config, hooks));
+  if (isPostgresUrl(config.db)) return PostgresStore.open(config.db, { ...storeOptions(config, hooks), ...(config.dbPoolSize !== undefined ? { max: config.dbPoolSize } : {}) });
   return openStore(config, hooks);
 }
 

@@ -1,13 +1,19 @@
 // The database as an operator sees it (issue 18), on both backends: every Store call timed in
-// dualstack_db_query_seconds{backend,operation} after real requests. Collectors in process on
-// 127.0.0.1:0 with a SQLite file in a temp dir and a database on a throw-away PostgreSQL cluster.
+// dualstack_db_query_seconds{backend,operation} after real requests; on PostgreSQL the pool
+// sized by --db-pool-size (a real `serve` process), bad sizes refused naming the option.
+// Collectors on 127.0.0.1:0 with a SQLite file in a temp dir and a database on a throw-away
+// PostgreSQL cluster.
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { buildApp } from '../src/app.js';
+import { ConfigError, configFromEnv, parsePoolSize, resolveConfig } from '../src/config.js';
 import { openStore } from '../src/open-store.js';
 import { PostgresStore } from '../src/db/postgres/store.js';
 import type { Store } from '../src/store.js';
@@ -31,6 +37,28 @@ async function collector(t: TestContext, store: Store) {
     return { status: res.statusCode, text: await res.body.text() };
   };
   return { app, call };
+}
+
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+
+/**
+ * `dualstack-collector ARGS` as a process. With `listening`, resolves with its base URL once it
+ * listens (killed by PID after the test); else with its exit code and stderr.
+ */
+function cli(t: TestContext, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string; base: string | null }> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
+      if (match) resolve({ code: null, stderr, base: match[1]! });
+    });
+    child.once('close', (code) => resolve({ code, stderr, base: null }));
+  });
 }
 
 /** The histogram's observation counts by operation, for one backend. */
@@ -57,6 +85,18 @@ async function queryMetricsAfterRequests(t: TestContext, store: Store, backend: 
   assert.equal(counts.has('ingestBatches'), false);
 }
 
+test('a database pool size out of 1..1000 is refused naming where it came from: --db-pool-size (one line, exit 1), the environment, the configuration', async (t) => {
+  const { code, stderr } = await cli(t, ['serve', '--db-pool-size', '0', '--db', 'postgres://nobody@127.0.0.1:1/never']);
+  assert.equal(code, 1, stderr);
+  assert.equal(stderr, "dualstack-collector: serve: --db-pool-size: the database pool size is a whole number of connections from 1 to 1000, not '0'\n");
+  assert.throws(() => parsePoolSize('many', '--db-pool-size'), /--db-pool-size: .* not 'many'/);
+  const refused = (pattern: RegExp) => (error: unknown) => error instanceof ConfigError && pattern.test(error.message);
+  assert.throws(() => configFromEnv({ DUALSTACK_DB_POOL_SIZE: '1001' }), refused(/^DUALSTACK_DB_POOL_SIZE: the database pool size is a whole number of connections from 1 to 1000, not '1001'$/));
+  assert.throws(() => resolveConfig([{ dbPoolSize: 5000 }], 'collector.json'), refused(/^collector\.json: bad key 'dbPoolSize'/));
+  assert.equal(configFromEnv({ DUALSTACK_DB_POOL_SIZE: '25' }).dbPoolSize, 25);
+  assert.equal(resolveConfig([{ dbPoolSize: 1000 }]).dbPoolSize, 1000);
+});
+
 describe('sqlite', () => {
   test('dualstack_db_query_seconds counts each Store operation the requests made', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'dualstack-dbops-'));
@@ -77,5 +117,22 @@ describe('postgres', { skip: skipUnlessPostgres() }, () => {
   test('dualstack_db_query_seconds counts each Store operation the requests made', async (t) => {
     const store = await PostgresStore.open(await cluster!.createDatabase(), { staleAfterSeconds: 900 });
     await queryMetricsAfterRequests(t, store, 'postgres');
+  });
+
+  test('serve --db-pool-size N: the pool opens at most N connections, its max gauge says N', async (t) => {
+    const url = await cluster!.createDatabase();
+    const reader = generateToken();
+    const setup = await PostgresStore.open(url, { staleAfterSeconds: 900 });
+    await setup.createToken({ name: 'reader', role: 'reader', hash: hashToken(reader) });
+    await setup.close();
+    const { base, stderr } = await cli(t, ['serve', '--listen', '127.0.0.1:0', '--db', url, '--db-pool-size', '3']);
+    assert.ok(base, stderr);
+    const read = () => fetch(`${base}/api/v1/hosts`, { headers: { authorization: `Bearer ${reader}` } });
+    await Promise.all(Array.from({ length: 12 }, read)); // more requests at once than connections
+    const metrics = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${reader}` } })).text();
+    assert.match(metrics, /^dualstack_db_pool_connections\{state="max"\} 3$/m);
+    // The server's own view: this collector's connections (application_name) never above 3.
+    const { rows } = await cluster!.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'dualstack-collector'");
+    assert.ok(rows[0]!.n >= 1 && rows[0]!.n <= 3, `${rows[0]!.n} connections`);
   });
 });

@@ -12,6 +12,8 @@ import pg from 'pg';
 
 /** Connections per collector unless the pool size says otherwise. */
 export const DEFAULT_POOL_SIZE = 10;
+/** The most a pool may open (config.ts checks dbPoolSize against the same bound). */
+export const MAX_POOL_SIZE = 1000;
 
 export interface PostgresPoolOptions {
   /** Most connections the pool opens (default 10). */
@@ -73,7 +75,7 @@ export function createPool(url: string, options: PostgresPoolOptions = {}): pg.P
   }
   if (parsed.pathname.replace(/^\//, '') === '') throw new PostgresUrlError(url, 'the URL names no database (postgres://user@host:port/DATABASE)');
   const max = options.max ?? DEFAULT_POOL_SIZE;
-  if (!Number.isInteger(max) || max < 1) throw new PostgresUrlError(url, `pool size must be a whole number of at least 1, not ${max}`);
+  if (!Number.isInteger(max) || max < 1 || max > MAX_POOL_SIZE) throw new PostgresUrlError(url, `the pool size (--db-pool-size, dbPoolSize) must be a whole number from 1 to ${MAX_POOL_SIZE}, not ${max}`);
   const pool = new pg.Pool({
     connectionString: url,
     max,
