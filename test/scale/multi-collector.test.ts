@@ -286,8 +286,10 @@ describe('collectors on one PostgreSQL, real processes', { skip: skipUnlessPostg
     // not counting ticks node-cron itself missed.
     await until(async () => metricValue(await metricsOf(survivor.url, reader.token), LEADER) === 1, 60_000, 'the survivor taking the lease', context);
     assert.match(survivor.proc.stdout, /this collector evaluates alerts now \(leader lease taken\)/);
-    const [firstAfter] = await sql<{ started_at: string }>('SELECT started_at FROM alert_evaluations WHERE started_at > $1 ORDER BY started_at LIMIT 1', [new Date(killedAt).toISOString()]);
-    assert.ok(firstAfter, 'the survivor records evaluations');
+    // (The gauge is set at the tick, before that tick's evaluation is recorded.)
+    const firstEvaluation = async () => (await sql<{ started_at: string }>('SELECT started_at FROM alert_evaluations WHERE started_at > $1 ORDER BY started_at LIMIT 1', [new Date(killedAt).toISOString()]))[0];
+    await until(async () => (await firstEvaluation()) !== undefined, 60_000, 'the survivor recording an evaluation', context);
+    const firstAfter = (await firstEvaluation())!;
     const missed = metricValue(await metricsOf(survivor.url, reader.token), MISSED_TICKS) - missedBefore;
     const ticksWithout = Math.floor(Date.parse(firstAfter.started_at) / 1000) - Math.ceil(killedAt / 1000) - missed;
     assert.ok(ticksWithout <= 1, `${ticksWithout} ticks of the survivor after the kill evaluated nothing (first evaluation ${firstAfter.started_at}, kill ${new Date(killedAt).toISOString()}, ${missed} missed)`);
@@ -349,7 +351,7 @@ describe('collectors on one PostgreSQL, real processes', { skip: skipUnlessPostg
     const [reader, admin] = [tokens('reader'), tokens('admin')];
     const collector = await startCollector(h, db);
     const agents = startAgents(h, collector.url, fixtures.map((f) => tokens(f).file), fixtures, 'pg-down');
-    const context = () => `${collector.describe(10)}\n${agents.map((a) => a.proc.describe(8)).join('\n')}`;
+    const context = () => `${collector.describe(80)}\n${agents.map((a) => a.proc.describe(8)).join('\n')}`;
     await until(() => agents.every((a) => acked(eventsOf(a)).length >= 2), 60_000, 'two deliveries per agent', context);
 
     // PostgreSQL stops for real (fast shutdown: sessions aborted), the agents still pushing.
