@@ -2,8 +2,9 @@
 // SQLite store's own ingest, enrollment, endpoint, probe and alert code, so every table holds
 // rows the collector itself wrote) copied into a real PostgreSQL cluster (helpers/postgres.ts):
 // every table counted equal on both sides, one host's detail and the fleet reads deep-equal
-// through each backend's Store; a copy SIGKILLed after its first progress lines and run again
-// finishes without copying any batch twice; the error cases are one line and exit 1.
+// through each backend's Store; a copy SIGKILLed after its first progress lines, run again with
+// its connections cut, and run a third time finishes without copying any batch twice; the error
+// cases are one line and exit 1.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -83,7 +84,7 @@ describe('dualstack-collector copy (SQLite -> PostgreSQL)', { skip: skipUnlessPo
     assert.equal(expected.hosts, HOSTS);
   });
 
-  test('SIGKILLed after its first progress lines and run again, the copy finishes: counts equal, no batch copied twice, one host and the fleet read the same on both stores', async (t) => {
+  test('SIGKILLed after its first progress lines, run again and its connections cut, run a third time: the copy finishes with counts equal, no batch copied twice, one host and the fleet read the same on both stores', async (t) => {
     const url = await cluster.createDatabase();
     copiedTarget = url;
     const database = decodeURIComponent(new URL(url).pathname.slice(1));
@@ -106,7 +107,30 @@ describe('dualstack-collector copy (SQLite -> PostgreSQL)', { skip: skipUnlessPo
     assert.ok(cut.reports! > 0 && cut.reports! < expected.reports!, `killed mid-way through reports: ${cut.reports} of ${expected.reports}`);
     assert.equal(cut.latest_reports, expected.latest_reports);
     assert.equal(cut.alert_events, 0);
-    const committed = Object.values(cut).reduce((a, b) => a + b, 0);
+
+    // Run again, and this time its connections are cut (the database restarted, a network
+    // drop) after its first progress line: one line saying to run again, exit 1.
+    const second = spawn(process.execPath, [COLLECTOR_CLI, 'copy', '--from', source, '--to', url, '--batch', '200'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const secondExit = new Promise<number | null>((resolve) => second.once('exit', resolve));
+    const secondLines: string[] = [];
+    let cutting: NodeJS.Timeout | undefined;
+    createInterface({ input: second.stderr! }).on('line', (line) => {
+      secondLines.push(line);
+      // Terminated every 50 ms until it gives up: a connection cut between two batches is
+      // replaced by the pool without an error, one cut inside a batch's transaction is not.
+      cutting ??= setInterval(() => {
+        cluster.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'dualstack-collector copy'").catch(() => {});
+      }, 50);
+    });
+    const secondCode = await secondExit;
+    clearInterval(cutting);
+    assert.equal(secondCode, 1, secondLines.join('\n'));
+    const failure = secondLines.filter((line) => !line.startsWith('copy: '));
+    assert.equal(failure.length, 1, secondLines.join('\n'));
+    assert.match(failure[0]!, /^dualstack-collector: --to postgres:.*: the database went away while copying \w+ after key .*: run the same copy command again, it resumes after the last committed batch$/);
+    const cut2 = await postgresCounts(cluster, url);
+    assert.ok(Object.keys(cut2).some((table) => cut2[table]! > cut[table]!), 'the second run committed batches before its connection was cut');
+    const committed = Object.values(cut2).reduce((a, b) => a + b, 0);
 
     const resumed = await run(['copy', '--from', source, '--to', url]);
     assert.equal(resumed.code, 0, resumed.stderr);
