@@ -7,9 +7,10 @@
 // headers (its include/node), not those of a system Node that npm's config may name (nodedir=/usr).
 // Runs under any older node that has npm (npm pack fetches the package node-linux-<arch> from the
 // npm registry; nothing else is downloaded, nothing installed system-wide). The cache is
-// ${XDG_CACHE_HOME:-~/.cache}/dualstack/node-runtime; a tarball there is checked against the
-// pinned sha512 every time, and fetched only when missing.
+// ${XDG_CACHE_HOME:-~/.cache}/dualstack/node-runtime (root's: /var/cache/dualstack/node-runtime);
+// a tarball there is checked against the pinned sha512 every time, and fetched only when missing.
 // Normally used through scripts/node-lts.sh, which decides whether it is needed at all.
+import { chmodSync } from 'node:fs';
 import { homedir, machine } from 'node:os';
 import { join } from 'node:path';
 import { NODE_RUNTIME, nodeRuntime } from './package/node-runtime.mjs';
@@ -17,7 +18,8 @@ import { NODE_RUNTIME, nodeRuntime } from './package/node-runtime.mjs';
 const USAGE = `usage: node scripts/node-lts.mjs
 Makes sure Node.js ${NODE_RUNTIME.version} (from the npm registry's node-linux-<arch> package, sha512
 pinned in scripts/package/node-runtime.mjs) is unpacked in
-\${XDG_CACHE_HOME:-~/.cache}/dualstack/node-runtime and prints the export lines (PATH,
+\${XDG_CACHE_HOME:-~/.cache}/dualstack/node-runtime (as root: /var/cache/dualstack/node-runtime)
+and prints the export lines (PATH,
 npm_config_nodedir) for a shell to eval. Progress and errors go to stderr.
 Usually sourced through scripts/node-lts.sh, which does nothing when node is already >= 24.`;
 
@@ -42,11 +44,16 @@ if (!arch) {
   console.error(`node-lts: no Node.js package for machine "${machine()}" (known: ${Object.keys(ARCH_OF_MACHINE).join(', ')})`);
   process.exit(1);
 }
-const cache = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'dualstack/node-runtime');
+// Root's cache is /var/cache/dualstack, not /root/.cache: the tests run this node as other users
+// (setpriv to nobody), who cannot enter /root (0700).
+const base = process.env.XDG_CACHE_HOME || (process.getuid?.() === 0 ? '/var/cache' : join(homedir(), '.cache'));
+const cache = join(base, 'dualstack/node-runtime');
 console.error(`node-lts: Node.js ${NODE_RUNTIME.version} (node-linux-${arch} from the npm registry) in ${cache}`);
 try {
   const runtime = nodeRuntime(arch, { cache });
   const dir = join(runtime.node, '../..');
+  // Unpacked in a mkdtemp directory (0700) and renamed into place: opened up, for the same reason.
+  chmodSync(dir, 0o755);
   console.log(`export PATH=${quote(join(dir, 'bin'))}:"$PATH"`);
   console.log(`export npm_config_nodedir=${quote(dir)}`);
 } catch (error) {

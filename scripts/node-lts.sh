@@ -4,6 +4,7 @@
 #  - node already >= 24: does nothing;
 #  - an older node (Debian's, Node 20): scripts/node-lts.mjs fetches the pinned Node.js from the
 #    npm registry (package node-linux-<arch>, sha512 checked) into ~/.cache/dualstack/node-runtime
+#    (as root /var/cache/dualstack/node-runtime: the tests run it as other users too)
 #    once, and this exports PATH with its bin/ first and npm_config_nodedir at it (so native
 #    modules compile against its headers). Nothing is installed system-wide.
 # POSIX sh; sourced, so it returns (never exits) and leaves the shell's options alone.

@@ -6,7 +6,7 @@
 // the executables (the same download the SEA tests use).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { machine, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -63,7 +63,10 @@ test('an older node: the pinned Node.js from the cache comes first on PATH, with
   // checked against the pin, the unpacking is node-runtime.mjs's and tested with the executables.
   const runtime = nodeRuntime(ARCH!);
   symlinkSync(runtime.tarball, join(dir, `node-linux-${ARCH}-${NODE_RUNTIME.version}.tgz`));
-  symlinkSync(join(runtime.node, '../..'), join(dir, ARCH!));
+  // Its directory as node-runtime.mjs leaves it (unpacked in a mkdtemp, 0700): opened for the
+  // other users the tests run node as.
+  mkdirSync(join(dir, ARCH!), { mode: 0o700 });
+  for (const entry of ['bin', 'include']) symlinkSync(join(runtime.node, '../..', entry), join(dir, ARCH!, entry));
   // bash, by absolute path from another directory: the script finds node-lts.mjs beside itself.
   const r = source('bash', join(REPO, 'scripts/node-lts.sh'), { PATH: `${f.bin}:/usr/bin:/bin`, XDG_CACHE_HOME: f.cache, npm_config_nodedir: '/usr' });
   assert.equal(r.rc, '0', r.stderr);
@@ -72,6 +75,7 @@ test('an older node: the pinned Node.js from the cache comes first on PATH, with
   assert.equal(r.nodedir, join(dir, ARCH!));
   assert.match(readFileSync(join(r.nodedir ?? '', 'include/node/node_version.h'), 'utf8'), new RegExp(`#define NODE_MAJOR_VERSION ${NODE_RUNTIME.version.split('.')[0]}\\b`));
   assert.doesNotMatch(r.stderr, /npm stub/, 'the cached tarball was used, the registry not asked');
+  assert.equal(statSync(join(dir, ARCH!)).mode & 0o777, 0o755);
 });
 
 test('an older node and a cached tarball that is not the pinned one: refused, removed, the shell keeps its node', { skip: ARCH ? false : `no Node.js package for ${machine()}` }, (t) => {
