@@ -34,7 +34,7 @@ async function collector(t: TestContext, store: Store) {
       headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
-    return { status: res.statusCode, text: await res.body.text() };
+    return { status: res.statusCode, retryAfter: res.headers['retry-after'], text: await res.body.text() };
   };
   return { app, call };
 }
@@ -77,6 +77,9 @@ async function queryMetricsAfterRequests(t: TestContext, store: Store, backend: 
   const { call } = await collector(t, store);
   for (let i = 0; i < 3; i++) assert.equal((await call('POST', '/api/v1/reports', fixtureReport('dual-stack-services', `timed-${i}`))).status, 202);
   for (const path of ['/api/v1/hosts', '/api/v1/hosts/timed-1', '/api/v1/summary', '/api/v1/services', '/api/v1/findings']) assert.equal((await call('GET', path)).status, 200, path);
+  const health = JSON.parse((await call('GET', '/healthz')).text) as { status: string; database: { backend: string; reachable: boolean; latencyMs: number } };
+  assert.deepEqual([health.status, health.database.backend, health.database.reachable], ['ok', backend, true]);
+  assert.ok(health.database.latencyMs > 0, `latency ${health.database.latencyMs} ms`);
   const counts = queryCounts((await call('GET', '/metrics')).text, backend);
   for (const [operation, least] of [['ingestReport', 3], ['listHosts', 1], ['getHost', 1], ['summary', 1], ['servicesMatrix', 1], ['findingsByRule', 1], ['findTokenByHash', 8]] as const) {
     assert.ok((counts.get(operation) ?? 0) >= least, `${backend} ${operation}: ${counts.get(operation)} observations, expected at least ${least} (${JSON.stringify([...counts])})`);
@@ -117,6 +120,27 @@ describe('postgres', { skip: skipUnlessPostgres() }, () => {
   test('dualstack_db_query_seconds counts each Store operation the requests made', async (t) => {
     const store = await PostgresStore.open(await cluster!.createDatabase(), { staleAfterSeconds: 900 });
     await queryMetricsAfterRequests(t, store, 'postgres');
+  });
+
+  test('/healthz names the database: reachable with its latency, 503 with Retry-After while it refuses connections, ok again after', async (t) => {
+    const url = await cluster!.createDatabase();
+    const name = new URL(url).pathname.slice(1);
+    const { call } = await collector(t, await PostgresStore.open(url, { staleAfterSeconds: 900, connectionTimeoutMs: 2000 }));
+    const ok = await call('GET', '/healthz');
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(JSON.parse(ok.text).database.backend, 'postgres');
+    // The database stops taking connections and its sessions end: what a stopped server looks like to the pool.
+    await cluster!.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+    await cluster!.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
+    const down = await call('GET', '/healthz');
+    assert.equal(down.status, 503, down.text);
+    assert.equal(down.retryAfter, '5');
+    const problem = JSON.parse(down.text) as { type: string; detail: string };
+    assert.equal(problem.type, 'urn:dualstack:problem:database-unreachable');
+    assert.match(problem.detail, /^database unreachable: the postgres database does not answer \(/);
+    assert.doesNotMatch(down.text, /password/);
+    await cluster!.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+    assert.equal((await call('GET', '/healthz')).status, 200, 'the pool connects again by itself');
   });
 
   test('serve --db-pool-size N: the pool opens at most N connections, its max gauge says N', async (t) => {
