@@ -254,7 +254,8 @@ describe('collectors on one PostgreSQL, real processes', { skip: skipUnlessPostg
     // 1. Both collectors store reports; the agents' critical findings fire one notification,
     //    delivered (slowly) while both collectors run.
     await until(
-      async () => collectors.every((c) => collectorPosts(c).filter((p) => p.status === 202).length >= 2) && (await outbox()).some((o) => o.status === 'delivered'),
+      // Every entry delivered, none in flight: the receiver going down next must not cut a send.
+      async () => collectors.every((c) => collectorPosts(c).filter((p) => p.status === 202).length >= 2) && (await outbox()).length > 0 && (await outbox()).every((o) => o.status === 'delivered'),
       60_000,
       'both collectors storing reports and the first notification delivered',
       context,
