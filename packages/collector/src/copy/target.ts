@@ -173,7 +173,10 @@ export class CopyTarget {
   /** A lost connection says to run again (the copy resumes); anything else names what failed. */
   failed(error: unknown, doing: string): Error {
     const message = (error as Error).message ?? String(error);
-    if (isUnavailable(error)) return new CopyError(`--to ${this.shown}: the database went away while ${doing} (${message}): run the same copy command again, it resumes after the last committed batch`);
+    // pg's "Client has encountered a connection error and is not queryable": a query sent on a
+    // connection the server had already closed (terminated while this client sat between queries).
+    const gone = isUnavailable(error) || /connection error and is not queryable/.test(message);
+    if (gone) return new CopyError(`--to ${this.shown}: the database went away while ${doing} (${message}): run the same copy command again, it resumes after the last committed batch`);
     return new CopyError(`--to ${this.shown}: ${doing} failed: ${message}`);
   }
 
