@@ -3,8 +3,8 @@
 // rows the collector itself wrote) copied into a real PostgreSQL cluster (helpers/postgres.ts):
 // every table counted equal on both sides, one host's detail and the fleet reads deep-equal
 // through each backend's Store; a copy SIGKILLed after its first progress lines, run again with
-// its connections cut, and run a third time finishes without copying any batch twice; the error
-// cases are one line and exit 1.
+// its connections cut, again stopped by Ctrl-C, and run a fourth time finishes without copying
+// any batch twice; the error cases are one line and exit 1.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -84,7 +84,7 @@ describe('dualstack-collector copy (SQLite -> PostgreSQL)', { skip: skipUnlessPo
     assert.equal(expected.hosts, HOSTS);
   });
 
-  test('SIGKILLed after its first progress lines, run again and its connections cut, run a third time: the copy finishes with counts equal, no batch copied twice, one host and the fleet read the same on both stores', async (t) => {
+  test('SIGKILLed after its first progress lines, run again and its connections cut, again and stopped by Ctrl-C, run a fourth time: the copy finishes with counts equal, no batch copied twice, one host and the fleet read the same on both stores', async (t) => {
     const url = await cluster.createDatabase();
     copiedTarget = url;
     const database = decodeURIComponent(new URL(url).pathname.slice(1));
@@ -130,7 +130,20 @@ describe('dualstack-collector copy (SQLite -> PostgreSQL)', { skip: skipUnlessPo
     assert.match(failure[0]!, /^dualstack-collector: --to postgres:.*: the database went away while copying \w+ after key .*: run the same copy command again, it resumes after the last committed batch$/);
     const cut2 = await postgresCounts(cluster, url);
     assert.ok(Object.keys(cut2).some((table) => cut2[table]! > cut[table]!), 'the second run committed batches before its connection was cut');
-    const committed = Object.values(cut2).reduce((a, b) => a + b, 0);
+
+    // A third run stopped with Ctrl-C (SIGINT) after its first progress line: it finishes the
+    // batch in flight and says how to go on.
+    const third = spawn(process.execPath, [COLLECTOR_CLI, 'copy', '--from', source, '--to', url, '--batch', '200'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const thirdExit = new Promise<number | null>((resolve) => third.once('exit', resolve));
+    const thirdLines: string[] = [];
+    createInterface({ input: third.stderr! }).on('line', (line) => {
+      if (thirdLines.push(line) === 1) third.kill('SIGINT');
+    });
+    assert.equal(await thirdExit, 1, thirdLines.join('\n'));
+    assert.match(thirdLines.at(-1)!, /^dualstack-collector: interrupted while copying \w+ \(\d+\/\d+ rows committed\): run the same copy command again to resume$/);
+    const cut3 = await postgresCounts(cluster, url);
+    const committed = Object.values(cut3).reduce((a, b) => a + b, 0);
+    assert.ok(committed > Object.values(cut2).reduce((a, b) => a + b, 0), 'the third run committed batches before it stopped');
 
     const resumed = await run(['copy', '--from', source, '--to', url]);
     assert.equal(resumed.code, 0, resumed.stderr);
