@@ -10,6 +10,11 @@
 // tarball integrity, the architecture): a second build, or a second test file, reuses it
 // instead of compiling SQLite again (about a minute of CPU).
 //
+// Where the repository's own better-sqlite3 was already built for the same architecture and
+// the same Node.js module ABI as the package's runtime (npm ci under that runtime, as .ci/run
+// does since the project moved to Node 24), that module is taken instead of compiling SQLite a
+// second time: better-sqlite3 is compiled per ABI (NODE_MODULE_VERSION), not per patch release.
+//
 //   node scripts/package/collector-sqlite.mjs [--arch x64]    prints the module's path
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -26,8 +31,8 @@ export const SQLITE_CACHE = join(root, 'node_modules/.cache/dualstack-better-sql
 /** What of better-sqlite3's package the build reads (build/, a build for the test runtime, is left out). */
 const SOURCES = ['package.json', 'binding.gyp', 'src', 'deps', 'lib'];
 
-export function betterSqlite3Version() {
-  return JSON.parse(readFileSync(join(BETTER_SQLITE3, 'package.json'), 'utf8')).version;
+export function betterSqlite3Version(dir = BETTER_SQLITE3) {
+  return JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version;
 }
 
 /** The C++ compiler per target architecture (Debian: g++, g++-aarch64-linux-gnu). */
@@ -50,18 +55,24 @@ export function findNodeGyp() {
  * The better_sqlite3.node for `arch` and the package's runtime; built unless cached. Resolves to
  * { file, key, version, runtime, built } (built: false when it came from the cache).
  */
-export function betterSqlite3Module(arch, { cache = SQLITE_CACHE, log = () => {} } = {}) {
+export function betterSqlite3Module(arch, { cache = SQLITE_CACHE, log = () => {}, betterSqlite3 = BETTER_SQLITE3 } = {}) {
   const runtime = nodeRuntime(arch);
-  const version = betterSqlite3Version();
+  const version = betterSqlite3Version(betterSqlite3);
   const key = createHash('sha256').update(JSON.stringify({ betterSqlite3: version, node: runtime.version, integrity: runtime.integrity, arch })).digest('hex').slice(0, 16);
   const dir = join(cache, `${version}-node${runtime.version}-${arch}-${key}`);
   const file = join(dir, 'better_sqlite3.node');
   if (existsSync(file)) return { file, key, version, runtime, built: false };
+  const reusable = repositoryModuleFor(arch, runtime, betterSqlite3);
+  if (reusable) {
+    log(`collector-sqlite: the repository's better-sqlite3 ${version} is built for this runtime's ABI ${reusable.abi} (${arch}): taken as it is`);
+    placeInCache(cache, dir, file, reusable.file);
+    return { file, key, version, runtime, built: false };
+  }
   const [cxx, cc] = CXX[arch];
   if (!onPath(cxx)) throw new Error(`collector-sqlite: no ${cxx} here to compile better-sqlite3 for ${arch} (Debian: ${arch === process.arch ? 'g++' : 'g++-aarch64-linux-gnu'})`);
   const work = mkdtempSync(join(tmpdir(), `dualstack-better-sqlite3-${arch}-`));
   try {
-    for (const part of SOURCES) cpSync(join(BETTER_SQLITE3, part), join(work, part), { recursive: true });
+    for (const part of SOURCES) cpSync(join(betterSqlite3, part), join(work, part), { recursive: true });
     log(`collector-sqlite: compiling better-sqlite3 ${version} for Node.js ${runtime.version} linux-${arch} (about a minute)`);
     const nodedir = dirname(dirname(runtime.include)); // <arch>/, holding include/node
     // The host's node runs node-gyp; --nodedir points it at the target runtime's headers, and
@@ -71,17 +82,7 @@ export function betterSqlite3Module(arch, { cache = SQLITE_CACHE, log = () => {}
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, CXX: cxx, CC: cc, npm_config_nodedir: nodedir, npm_config_build_from_source: 'true' },
     });
-    const out = join(work, 'build/Release/better_sqlite3.node');
-    mkdirSync(cache, { recursive: true });
-    // Into place by rename, so two builds at once never read a half-written module.
-    const tmp = mkdtempSync(join(cache, '.build-'));
-    cpSync(out, join(tmp, 'better_sqlite3.node'));
-    try {
-      renameSync(tmp, dir);
-    } catch (error) {
-      rmSync(tmp, { recursive: true, force: true });
-      if (!existsSync(file)) throw error; // else another build put it there first
-    }
+    placeInCache(cache, dir, file, join(work, 'build/Release/better_sqlite3.node'));
     return { file, key, version, runtime, built: true };
   } catch (error) {
     const stderr = error.stderr?.toString().trim().split('\n').slice(-5).join('\n');
@@ -89,6 +90,41 @@ export function betterSqlite3Module(arch, { cache = SQLITE_CACHE, log = () => {}
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Into place by rename, so two builds at once never read a half-written module. */
+function placeInCache(cache, dir, file, module) {
+  mkdirSync(cache, { recursive: true });
+  const tmp = mkdtempSync(join(cache, '.build-'));
+  cpSync(module, join(tmp, 'better_sqlite3.node'));
+  try {
+    renameSync(tmp, dir);
+  } catch (error) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (!existsSync(file)) throw error; // else another build put it there first
+  }
+}
+
+/** NODE_MODULE_VERSION of a runtime, from its own headers (include/node/node_version.h). */
+export function runtimeModuleAbi(include) {
+  const found = /^#define NODE_MODULE_VERSION (\d+)$/m.exec(readFileSync(join(include, 'node_version.h'), 'utf8'));
+  if (!found) throw new Error(`collector-sqlite: no numeric NODE_MODULE_VERSION in ${join(include, 'node_version.h')}`);
+  return Number(found[1]);
+}
+
+/**
+ * The repository's own build of better-sqlite3 when node-gyp made it for `arch` and the runtime's
+ * module ABI (its build/config.gypi says so), else null.
+ */
+export function repositoryModuleFor(arch, runtime, betterSqlite3 = BETTER_SQLITE3) {
+  const module = join(betterSqlite3, 'build/Release/better_sqlite3.node');
+  const gypi = join(betterSqlite3, 'build/config.gypi');
+  if (!existsSync(module) || !existsSync(gypi)) return null;
+  const text = readFileSync(gypi, 'utf8');
+  const built = Number(/"node_module_version": (\d+)/.exec(text)?.[1]);
+  const builtArch = /"target_arch": "([^"]+)"/.exec(text)?.[1];
+  const abi = runtimeModuleAbi(runtime.include);
+  return built === abi && builtArch === arch ? { file: module, abi } : null;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
