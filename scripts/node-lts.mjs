@@ -44,7 +44,7 @@ if (!arch) {
   console.error(`node-lts: no Node.js package for machine "${machine()}" (known: ${Object.keys(ARCH_OF_MACHINE).join(', ')})`);
   process.exit(1);
 }
-// Root's cache is /var/cache/dualstack, not /root/.cache: the tests run this node as other users
+// Root's cache is /var/cache/dualstack, not root's home's .cache: the tests run this node as other users
 // (setpriv to nobody), who cannot enter /root (0700).
 const base = process.env.XDG_CACHE_HOME || (process.getuid?.() === 0 ? '/var/cache' : join(homedir(), '.cache'));
 const cache = join(base, 'dualstack/node-runtime');
