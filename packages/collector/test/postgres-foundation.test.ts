@@ -39,6 +39,9 @@ describe('on a real PostgreSQL', { skip: skipUnlessPostgres() }, () => {
       const rows = await a.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
       assert.deepEqual(rows.rows.map((r) => r.version), Array.from({ length: POSTGRES_SCHEMA_VERSION }, (_, i) => i + 1));
       assert.equal((await a.query("SELECT to_regclass('hosts') IS NOT NULL AS t")).rows[0].t, true);
+      // Migration 6: Debian's PostgreSQL 15 has lz4, so the latest report bodies use it ('l').
+      const compression = await a.query("SELECT attcompression AS c FROM pg_attribute WHERE attrelid = 'latest_reports'::regclass AND attname = 'body'");
+      assert.equal(compression.rows[0].c, 'l');
       assert.deepEqual(await migratePostgres(a, url), { from: POSTGRES_SCHEMA_VERSION, to: POSTGRES_SCHEMA_VERSION });
     } finally {
       await Promise.all([a.end(), b.end()]);
