@@ -9,22 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { COLLECTOR_CLI as CLI, runCollectorCli } from './helpers/cli.js';
 import { reportFrom } from './helpers/reports.js';
 import { skipUnlessPostgres, startPostgresCluster, type PostgresCluster } from '../../../test/helpers/postgres.js';
-
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-
-function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** `dualstack-collector serve` on 127.0.0.1:0; its port from its log. Killed by PID after the test. */
 async function serve(t: TestContext, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; base: string }> {
@@ -62,10 +49,10 @@ describe('dualstack-collector --db postgres://', { skip: skipUnlessPostgres() },
 
   test('serve on PostgreSQL: a report sent with a token made by another process is stored and served back; /healthz answers', async (t) => {
     const url = await cluster.createDatabase();
-    const agent = await run(['token', 'create', '--name', 'agent-1', '--role', 'agent', '--db', url]);
+    const agent = await runCollectorCli(['token', 'create', '--name', 'agent-1', '--role', 'agent', '--db', url]);
     assert.equal(agent.code, 0, agent.stderr);
     // DUALSTACK_DB selects PostgreSQL too.
-    const reader = await run(['token', 'create', '--name', 'reader-1', '--role', 'reader'], { DUALSTACK_DB: url });
+    const reader = await runCollectorCli(['token', 'create', '--name', 'reader-1', '--role', 'reader'], { DUALSTACK_DB: url });
     assert.equal(reader.code, 0, reader.stderr);
     const { base } = await serve(t, ['--db', url]);
 
@@ -96,8 +83,8 @@ describe('dualstack-collector --db postgres://', { skip: skipUnlessPostgres() },
 
   test('two serve processes on one database: each report sent to both at once is stored once with the same ack; either serves what the other stored', async (t) => {
     const url = await cluster.createDatabase();
-    const agent = await run(['token', 'create', '--name', 'agent-2', '--role', 'agent', '--db', url]);
-    const reader = await run(['token', 'create', '--name', 'reader-2', '--role', 'reader', '--db', url]);
+    const agent = await runCollectorCli(['token', 'create', '--name', 'agent-2', '--role', 'agent', '--db', url]);
+    const reader = await runCollectorCli(['token', 'create', '--name', 'reader-2', '--role', 'reader', '--db', url]);
     const [one, two] = await Promise.all([serve(t, ['--db', url]), serve(t, ['--db', url])]);
     const post = (base: string, report: object) =>
       fetch(`${base}/api/v1/reports`, { method: 'POST', headers: { authorization: `Bearer ${agent.stdout.trim()}`, 'content-type': 'application/json' }, body: JSON.stringify(report) }).then(
@@ -119,22 +106,22 @@ describe('dualstack-collector --db postgres://', { skip: skipUnlessPostgres() },
   });
 
   test('bad databases: one line naming the problem, exit 1, nothing written', async () => {
-    const missing = await run(['migrate', '--db', cluster.url('no_such_db')]);
+    const missing = await runCollectorCli(['migrate', '--db', cluster.url('no_such_db')]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /database "no_such_db" does not exist/);
     assert.equal(missing.stderr.trim().split('\n').length, 1, missing.stderr);
 
-    const refused = await run(['migrate', '--db', 'postgres://someone:s3cret@127.0.0.1:1/dualstack']);
+    const refused = await runCollectorCli(['migrate', '--db', 'postgres://someone:s3cret@127.0.0.1:1/dualstack']);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /ECONNREFUSED/);
     assert.doesNotMatch(refused.stderr, /s3cret/, 'the password is never printed');
     assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr);
 
     const url = await cluster.createDatabase();
-    assert.equal((await run(['migrate', '--db', url])).code, 0);
+    assert.equal((await runCollectorCli(['migrate', '--db', url])).code, 0);
     const dbName = new URL(url).pathname.slice(1);
     await cluster.query("INSERT INTO schema_migrations VALUES (999, 'from a newer collector', 'x')", [], dbName);
-    const newer = await run(['token', 'create', '--name', 'x', '--role', 'agent', '--db', url]);
+    const newer = await runCollectorCli(['token', 'create', '--name', 'x', '--role', 'agent', '--db', url]);
     assert.equal(newer.code, 1);
     assert.match(newer.stderr, /schema version 999 is newer than this collector understands/);
     assert.equal((await cluster.query<{ n: string }>('SELECT count(*) AS n FROM tokens', [], dbName)).rows[0]!.n, '0');
@@ -144,7 +131,7 @@ describe('dualstack-collector --db postgres://', { skip: skipUnlessPostgres() },
     const url = await cluster.createDatabase();
     const dir = mkdtempSync(join(tmpdir(), 'dualstack-pg-backup-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const result = await run(['backup', join(dir, 'copy.db'), '--db', url]);
+    const result = await runCollectorCli(['backup', join(dir, 'copy.db'), '--db', url]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /reached and healthy; back it up with PostgreSQL's own tools: pg_dump/);
     assert.match(result.stderr, /pg_basebackup/);

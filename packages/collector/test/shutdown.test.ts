@@ -15,26 +15,15 @@ import { test, type TestContext } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { COLLECTOR_CLI as CLI, runCollectorCli } from './helpers/cli.js';
 import { reportFrom } from './helpers/reports.js';
 
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const TLS_CERT = fileURLToPath(new URL('./fixtures/test-tls.crt', import.meta.url));
 const TLS_KEY = fileURLToPath(new URL('./fixtures/test-tls.key', import.meta.url));
 /** A prompt exit. Without the fix the process waits for the spare until headersTimeout (60 s) expires, checked every 30 s. */
 const EXIT_WITHIN_MS = 5000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 interface Served {
   child: ChildProcess;
@@ -90,7 +79,7 @@ for (const tls of [false, true]) {
     const dir = mkdtempSync(join(tmpdir(), 'dualstack-shutdown-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const db = join(dir, 'collector.db');
-    const created = await run(['token', 'create', '--db', db, '--name', 'agent', '--role', 'agent']);
+    const created = await runCollectorCli(['token', 'create', '--db', db, '--name', 'agent', '--role', 'agent']);
     assert.equal(created.code, 0, created.stderr);
     const token = created.stdout.trim();
     const served = await serve(t, db, tls);
@@ -168,7 +157,7 @@ test('HTTP: a request that starts while the collector drains gets 503 with Retry
   const dir = mkdtempSync(join(tmpdir(), 'dualstack-shutdown-503-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const db = join(dir, 'collector.db');
-  const created = await run(['token', 'create', '--db', db, '--name', 'agent', '--role', 'agent']);
+  const created = await runCollectorCli(['token', 'create', '--db', db, '--name', 'agent', '--role', 'agent']);
   assert.equal(created.code, 0, created.stderr);
   const token = created.stdout.trim();
   const served = await serve(t, db, false);
