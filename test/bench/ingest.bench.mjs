@@ -24,11 +24,13 @@
 //   node test/bench/ingest.bench.mjs [--duration 10] [--connections 20,50]
 //        [--hosts 2000] [--warmup 2] [--repeat 1] [--targets empty,parse,validate,collector,raw,pg,pg2]
 //        [--pg-bin /usr/lib/postgresql/15/bin]
-//        [--profile DIR]
+//        [--profile DIR] [--pg-statements]
 //        [--collector path/to/dist/cli.js]   (another build of the collector, e.g. a candidate change)
 //
 // --profile DIR runs the collector with --cpu-prof (the profile lands in DIR) and prints where
-// its CPU time went. Internal modes, used by the bench itself:
+// its CPU time went. --pg-statements loads pg_stat_statements into the bench's cluster and
+// prints the statements the PostgreSQL phases ran (counted from the end of the warm-ups), the
+// costliest first, with their calls, rows and plan and execution time per call. Internal modes, used by the bench itself:
 //   --emit-templates (under node --import tsx): prints realisticReport bodies with placeholders
 //   --serve empty|parse|validate: runs one baseline server and prints "PORT <n>"
 // Prints figures, asserts nothing; not part of `npm test`. See README.md in this folder.
@@ -109,6 +111,7 @@ async function main() {
       targets: { type: 'string', default: 'empty,parse,validate,collector,raw' },
       repeat: { type: 'string', default: '1' },
       profile: { type: 'string' },
+      'pg-statements': { type: 'boolean' },
       collector: { type: 'string' },
       'pg-bin': { type: 'string', default: process.env.DUALSTACK_POSTGRES_BIN ?? '/usr/lib/postgresql/15/bin' },
       help: { type: 'boolean', short: 'h' },
@@ -175,7 +178,7 @@ async function main() {
     servers.collector = collector;
   }
   if (targets.has('pg') || targets.has('pg2')) {
-    postgres = await startPostgres(join(dir, 'pg'), values['pg-bin']);
+    postgres = await startPostgres(join(dir, 'pg'), values['pg-bin'], values['pg-statements']);
     console.log(`PostgreSQL ${postgres.version}, postmaster PID ${postgres.pid}, fsync on, synchronous_commit on`);
     const first = await startCollector(dir, children, values.profile, postgres.url);
     if (targets.has('pg')) servers.pg = { ...first, kind: 'pg', postgres };
@@ -256,6 +259,7 @@ async function main() {
       for (const kind of ['parse', 'empty', 'validate', 'collector', 'pg', 'pg2']) {
         if (!servers[kind]) continue;
         if (warmup > 0) await fire(kind, { connections, duration: warmup });
+        if (postgres?.statements && (kind === 'pg' || kind === 'pg2')) await resetStatements(postgres);
         const pids = () => [process.pid, ...[...children].map((c) => c.pid), ...(postgres ? postgresPids(postgres.pid) : [])];
         const before = cpuSnapshot(pids());
         const server = servers[kind];
@@ -347,6 +351,7 @@ async function main() {
     await stopChild(server.child);
     for (const o of server.others ?? []) await stopChild(o.child);
   }
+  if (postgres?.statements) await printStatements(postgres);
   if (postgres) {
     await stopPostgres(postgres.pid);
     postgres.pid = 0;
@@ -444,7 +449,7 @@ async function startCollector(dir, children, profileDir, url = null, existingTok
  * synchronous_commit and full_page_writes stay at their defaults (on), as a production
  * database would run, where the tests' cluster turns them off.
  */
-async function startPostgres(dir, bin) {
+async function startPostgres(dir, bin, statements = false) {
   for (const program of ['initdb', 'pg_ctl', 'postgres']) {
     if (!existsSync(join(bin, program))) throw new Error(`--pg-bin: ${join(bin, program)} not found (Debian: apt-get install postgresql-15)`);
   }
@@ -464,7 +469,9 @@ async function startPostgres(dir, bin) {
   const data = join(dir, 'data');
   const run = (program, args) => execFileSync(...as(program, args), { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
   run('initdb', ['-D', data, '-U', user, '-A', 'trust', '-E', 'UTF8', '--locale=C']);
-  writeFileSync(join(data, 'postgresql.auto.conf'), [`listen_addresses = ''`, `unix_socket_directories = '${dir}'`, 'max_connections = 100', ''].join('\n'));
+  const settings = [`listen_addresses = ''`, `unix_socket_directories = '${dir}'`, 'max_connections = 100'];
+  if (statements) settings.push(`shared_preload_libraries = 'pg_stat_statements'`, 'pg_stat_statements.track_planning = on');
+  writeFileSync(join(data, 'postgresql.auto.conf'), [...settings, ''].join('\n'));
   if (owner) chownSync(join(data, 'postgresql.auto.conf'), owner.uid, owner.gid);
   try {
     run('pg_ctl', ['start', '-w', '-t', '60', '-D', data, '-l', join(dir, 'log')]);
@@ -478,9 +485,47 @@ async function startPostgres(dir, bin) {
   const client = new pg.Client({ connectionString: `${base}/postgres${socket}` });
   await client.connect();
   await client.query('CREATE DATABASE bench');
+  if (statements) await client.query('CREATE EXTENSION pg_stat_statements'); // in database postgres: the bench database stays the collector's own
   const version = (await client.query('SHOW server_version')).rows[0].server_version;
   await client.end();
-  return { pid, url: `${base}/bench${socket}`, version };
+  return { pid, url: `${base}/bench${socket}`, admin: `${base}/postgres${socket}`, version, statements };
+}
+
+/** Forgets what pg_stat_statements counted so far (the warm-up's statements). */
+async function resetStatements(postgres) {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: postgres.admin });
+  await client.connect();
+  await client.query('SELECT pg_stat_statements_reset()');
+  await client.end();
+}
+
+/** The measured PostgreSQL phases' statements, costliest first (plan + execution time, the server's own clock). */
+async function printStatements(postgres) {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: postgres.admin });
+  await client.connect();
+  const { rows: all } = await client.query(
+    `SELECT calls, rows, total_plan_time AS plan_ms, total_exec_time AS exec_ms, wal_bytes, regexp_replace(query, '\\s+', ' ', 'g') AS query
+     FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = 'bench'`,
+  );
+  await client.end();
+  // A multi-row statement is one entry per row count: summed under one text, its VALUES list shortened to "(…)".
+  const byText = new Map();
+  for (const r of all) {
+    const text = r.query.replace(/\(\$\d+[^()]*\)(, \(\$\d+[^()]*\))*/g, '(…)');
+    const sum = byText.get(text) ?? { query: text, calls: 0, rows: 0, plan_ms: 0, exec_ms: 0, wal_bytes: 0 };
+    for (const k of ['calls', 'rows', 'plan_ms', 'exec_ms', 'wal_bytes']) sum[k] += Number(r[k]);
+    byText.set(text, sum);
+  }
+  const rows = [...byText.values()].map((r) => ({ ...r, total_ms: r.plan_ms + r.exec_ms })).sort((a, b) => b.total_ms - a.total_ms).slice(0, 15);
+  const total = rows.reduce((sum, r) => sum + r.total_ms, 0);
+  console.log(`\nPostgreSQL statements of the measured phases (pg_stat_statements, top ${rows.length}: ${total.toFixed(0)} ms of plan + execution in all):`);
+  console.log('   calls      rows  plan µs/call  exec µs/call  WAL B/call  statement');
+  for (const r of rows) {
+    const per = (ms) => ((ms * 1000) / Math.max(1, Number(r.calls))).toFixed(0).padStart(12);
+    console.log(`${fmtInt(Number(r.calls)).padStart(8)}  ${fmtInt(Number(r.rows)).padStart(8)}  ${per(r.plan_ms)}  ${per(r.exec_ms)}  ${(Number(r.wal_bytes) / Math.max(1, Number(r.calls))).toFixed(0).padStart(10)}  ${r.query.slice(0, 110)}`);
+  }
 }
 
 /** Fast shutdown by the postmaster's PID (SIGINT), SIGKILL after 10 s. */
