@@ -21,6 +21,7 @@ forEachBackend((backend) => {
     const { store } = await backend.open(t);
     const secret = await store.createToken({ name: 'fleet', role: 'enroll', hash: 'secret-hash', expiresAt: null });
     assert.equal(secret.role, 'enroll');
+    assert.deepEqual(await store.findTokenByHash('secret-hash'), secret, 'an enroll secret found by its hash, whole');
     const first = await store.enrollHost(enrollment('web-1', 'k1', secret.id));
     assert.equal(first.state, 'live');
     const clone = await store.enrollHost(enrollment('web-1', 'k2', secret.id));
@@ -28,7 +29,7 @@ forEachBackend((backend) => {
     assert.equal(clone.live?.id, first.keyId);
     assert.deepEqual(await store.hostsWithPendingKeys(), ['web-1']);
     const found = (await store.findTokenByHash('k2'))!;
-    assert.deepEqual([found.role, found.hostId, found.keyState], ['host', 'web-1', 'pending']);
+    assert.deepEqual([found.id, found.name, found.role, found.hostId, found.keyState, found.revokedAt], [clone.keyId, 'host key of web-1', 'host', 'web-1', 'pending', null]);
 
     const accepted = await store.acceptHostKey('web-1', clone.keyId);
     assert.ok(accepted.ok);

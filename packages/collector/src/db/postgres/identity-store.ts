@@ -7,9 +7,30 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { HostLimitError, type EnrolledKey, type EnrollInput, type HostKeyChange, type HostKeyRecord, type HostKeyState, type TokenRecord } from '../../store.js';
 import { KEY_COLUMNS, keyOf, MAX_PENDING_KEYS, secretOf, TooManyPendingKeysError, type KeyRow, type SecretRow } from '../identity-rows.js';
+import { named } from './named-statement.js';
 import { withTransaction } from './pool.js';
 
 const SECRET_COLUMNS = 'id, name, created_at, expires_at, revoked_at, last_used_at, max_hosts';
+export const TOKEN_COLUMNS = 'id, name, role, created_at, revoked_at, last_used_at, host_id';
+
+/** An API token's row. */
+export interface TokenRow {
+  id: string;
+  name: string;
+  role: 'agent' | 'reader' | 'admin';
+  created_at: string;
+  revoked_at: string | null;
+  last_used_at: string | null;
+  host_id: string | null;
+}
+
+export const tokenOf = (row: TokenRow): TokenRecord => ({ id: row.id, name: row.name, role: row.role, createdAt: row.created_at, revokedAt: row.revoked_at, lastUsedAt: row.last_used_at, hostId: row.host_id });
+
+// Each table's row as json (node-postgres parses it), so three differently shaped rows come back as one.
+const CREDENTIAL_BY_HASH = `SELECT
+  (SELECT row_to_json(t) FROM (SELECT ${TOKEN_COLUMNS} FROM tokens WHERE hash = $1) t) AS token,
+  (SELECT row_to_json(s) FROM (SELECT ${SECRET_COLUMNS} FROM enroll_secrets WHERE hash = $1) s) AS secret,
+  (SELECT row_to_json(k) FROM (SELECT ${KEY_COLUMNS} WHERE k.hash = $1) k) AS key`;
 
 /** Locks the host id's keys (FOR UPDATE): its enrollments, revokes and accepts run one after the other. */
 async function lockHostKeys(client: pg.PoolClient, hostId: string): Promise<KeyRow[]> {
@@ -54,11 +75,17 @@ export class PostgresIdentityStore {
     return (await this.pool.query('SELECT 1 FROM enroll_secrets WHERE name = $1', [name])).rowCount! > 0;
   }
 
-  /** An enroll secret or a host key with this hash, as a credential (revoked ones too). */
-  async findByHash(hash: string): Promise<TokenRecord | null> {
-    const secret = (await this.pool.query<SecretRow>(`SELECT ${SECRET_COLUMNS} FROM enroll_secrets WHERE hash = $1`, [hash])).rows[0];
-    if (secret) return secretOf(secret);
-    const key = (await this.pool.query<KeyRow>(`SELECT ${KEY_COLUMNS} WHERE k.hash = $1`, [hash])).rows[0];
+  /**
+   * The credential with this hash, revoked ones too: an API token, an
+   * enroll secret or a host key. One statement for the three tables: every request is
+   * authenticated, and an enrolled host's key was the third lookup in a row.
+   */
+  async findCredential(hash: string): Promise<TokenRecord | null> {
+    const { rows } = await this.pool.query<{ token: TokenRow | null; secret: SecretRow | null; key: KeyRow | null }>(named('credential-by-hash', CREDENTIAL_BY_HASH, [hash]));
+    const row = rows[0];
+    if (row?.token) return tokenOf(row.token);
+    if (row?.secret) return secretOf(row.secret);
+    const key = row?.key;
     if (!key) return null;
     return {
       id: key.id,

@@ -23,6 +23,7 @@ import type pg from 'pg';
 import type { Report } from '@dualstack/core';
 import type { IngestAck } from '../../api.js';
 import { bindingsJson, constraintFields, duplicateAck, findingKey, findingRows, matrixDeltas, namespaceServiceRows, ReportRejectedError, serviceRows, sumMatrixDeltas, type MatrixDelta, type MatrixService, type PreparedReport, type StoredReportRow, type WriteResult } from '../ingest-rows.js';
+import { named } from './named-statement.js';
 
 interface HostStateRow {
   host_id?: string;
@@ -181,7 +182,7 @@ export async function writeBatch(pool: pg.Pool, reports: readonly PreparedReport
     let broken: Error | undefined;
     try {
       // Most duplicates are resends of a report stored long ago: answered without a transaction.
-      const seen = await client.query<StoredReportRow & { report_id: string }>(SQL.reportsByIds, [reports.map((p) => p.reportId)]);
+      const seen = await client.query<StoredReportRow & { report_id: string }>(named('reports-by-ids', SQL.reportsByIds, [reports.map((p) => p.reportId)]));
       const stored = new Map(seen.rows.map((row) => [row.report_id, row]));
       const todo: number[] = [];
       reports.forEach((p, i) => {
@@ -236,7 +237,7 @@ function settle(write: () => WriteResult): BatchOutcome {
 /** The batch's writes inside its transaction; results in the order of `batch`. */
 async function writeGroup(client: pg.PoolClient, batch: readonly PreparedReport[]): Promise<WriteResult[]> {
   // Every host row of the batch locked before anything is written, in one order.
-  const hosts = new Map((await client.query<HostStateRow>(SQL.lockHosts, [batch.map((p) => p.hostId)])).rows.map((row) => [row.host_id!, row]));
+  const hosts = new Map((await client.query<HostStateRow>(named('lock-hosts', SQL.lockHosts, [batch.map((p) => p.hostId)]))).rows.map((row) => [row.host_id!, row]));
   const results: WriteResult[] = new Array(batch.length);
   const deltas = noDeltas();
   // A report whose services and findings are what its host has (most of them, in steady state)
@@ -257,12 +258,12 @@ async function writeGroup(client: pg.PoolClient, batch: readonly PreparedReport[
       unchanged.map((i) => hostUpdateRow(batch[i]!)),
       HOST_UPDATE_TYPES,
     );
-    const applied = new Set((await client.query<{ host_id: string }>(SQL.applyHosts(updateTuples), updateValues)).rows.map((row) => row.host_id));
+    const applied = new Set((await client.query<{ host_id: string }>(named(`apply-hosts/${unchanged.length}`, SQL.applyHosts(updateTuples), updateValues))).rows.map((row) => row.host_id));
     const latest = unchanged.filter((i) => applied.has(batch[i]!.hostId));
     if (latest.length > 0) {
       const values: unknown[] = [];
       const rows = latest.map((i) => [batch[i]!.hostId, batch[i]!.reportId, batch[i]!.body]);
-      await client.query(SQL.upsertLatestMany(tuples(values, rows)), values);
+      await client.query(named(`upsert-latest/${rows.length}`, SQL.upsertLatestMany(tuples(values, rows)), values));
     }
     const history = unchanged.map((i) => {
       const p = batch[i]!;
@@ -275,7 +276,7 @@ async function writeGroup(client: pg.PoolClient, batch: readonly PreparedReport[
       return historyRow(p, isApplied, open, 0, 0);
     });
     const values: unknown[] = [];
-    const inserted = new Set((await client.query<{ report_id: string }>(SQL.insertReports(tuples(values, history)), values)).rows.map((row) => row.report_id));
+    const inserted = new Set((await client.query<{ report_id: string }>(named(`insert-reports/${history.length}`, SQL.insertReports(tuples(values, history)), values))).rows.map((row) => row.report_id));
     // Stored meanwhile by another collector (the constraint, not the earlier look, decides).
     if (unchanged.some((i) => !inserted.has(batch[i]!.reportId))) throw new StoredMeanwhile();
   }
@@ -293,7 +294,7 @@ export async function writeReport(pool: pg.Pool, p: PreparedReport): Promise<Wri
     let broken: Error | undefined;
     try {
       // Most duplicates are resends of a report stored long ago: answered without a transaction.
-      const seen = await client.query<StoredReportRow>(SQL.reportById, [p.reportId]);
+      const seen = await client.query<StoredReportRow>(named('report-by-id', SQL.reportById, [p.reportId]));
       if (seen.rows[0]) return duplicateAck(p, seen.rows[0]);
       await client.query('BEGIN');
       try {
@@ -307,7 +308,7 @@ export async function writeReport(pool: pg.Pool, p: PreparedReport): Promise<Wri
           broken = rollbackError;
         });
         if (error instanceof StoredMeanwhile) {
-          const stored = await client.query<StoredReportRow>(SQL.reportById, [p.reportId]);
+          const stored = await client.query<StoredReportRow>(named('report-by-id', SQL.reportById, [p.reportId]));
           if (stored.rows[0]) return duplicateAck(p, stored.rows[0]);
         }
         throw error;
@@ -325,15 +326,15 @@ export async function writeReport(pool: pg.Pool, p: PreparedReport): Promise<Wri
 async function writeInTransaction(client: pg.PoolClient, p: PreparedReport, deltas: PendingDeltas): Promise<WriteResult> {
   // Lock the host row (or create it with this report as its state): every write below for
   // this host happens with no other transaction between.
-  let host = (await client.query<HostStateRow>(SQL.lockHost, [p.hostId])).rows[0];
+  let host = (await client.query<HostStateRow>(named('lock-host', SQL.lockHost, [p.hostId]))).rows[0];
   if (!host) {
-    const inserted = await client.query(SQL.insertHost, hostValues(p));
+    const inserted = await client.query(named('insert-host', SQL.insertHost, hostValues(p)));
     // Created meanwhile by another transaction (which had to commit first): lock that row.
-    if (inserted.rowCount === 0) host = (await client.query<HostStateRow>(SQL.lockHost, [p.hostId])).rows[0];
+    if (inserted.rowCount === 0) host = (await client.query<HostStateRow>(named('lock-host', SQL.lockHost, [p.hostId]))).rows[0];
   }
 
   if (host) {
-    const applied = await client.query(SQL.applyHost, hostUpdateRow(p));
+    const applied = await client.query(named('apply-host', SQL.applyHost, hostUpdateRow(p)));
     if (applied.rowCount === 0) {
       // Received before what the host already shows (its last_seen stays the later time): history only.
       const open = host.findings_critical + host.findings_warning + host.findings_info;
@@ -365,7 +366,7 @@ async function writeInTransaction(client: pg.PoolClient, p: PreparedReport, delt
   let resolved = 0;
   if (!host || host.findings_hash !== p.findingsHash) {
     const findings = findingRows(report(), p.collectorFindings).rows;
-    const openBefore = host ? (await client.query<{ rule: string; subject: string }>(SQL.openFindingKeys, [p.hostId])).rows : [];
+    const openBefore = host ? (await client.query<{ rule: string; subject: string }>(named('open-finding-keys', SQL.openFindingKeys, [p.hostId]))).rows : [];
     const wasOpen = new Set(openBefore.map((f) => findingKey(f.rule, f.subject)));
     for (const { key } of findings) if (!wasOpen.has(key)) opened++;
     if (findings.length > 0) {
@@ -382,7 +383,7 @@ async function writeInTransaction(client: pg.PoolClient, p: PreparedReport, delt
     }
   }
 
-  await client.query(SQL.upsertLatest, [p.hostId, p.reportId, p.body]);
+  await client.query(named('upsert-latest', SQL.upsertLatest, [p.hostId, p.reportId, p.body]));
   const open = p.critical + p.warning + p.info;
   await insertHistory(client, p, true, open, opened, resolved);
   return { ack: ackOf(p, open, opened, resolved), duplicate: false, applied: true, servicesRewritten };
@@ -396,8 +397,8 @@ async function replaceServices(
   known: boolean,
   next: Array<{ namespace: number | null; service: MatrixService & { pid: number | null; bindings: Parameters<typeof bindingsJson>[0] } }>,
 ): Promise<MatrixDelta[]> {
-  const previous = known ? (await client.query<MatrixService>(SQL.matrixServices(table), [hostId])).rows : [];
-  if (previous.length > 0) await client.query(`DELETE FROM ${table} WHERE host_id = $1`, [hostId]);
+  const previous = known ? (await client.query<MatrixService>(named(`matrix-services/${table}`, SQL.matrixServices(table), [hostId]))).rows : [];
+  if (previous.length > 0) await client.query(named(`delete-services/${table}`, `DELETE FROM ${table} WHERE host_id = $1`, [hostId]));
   if (next.length > 0) {
     // One multi-row INSERT: a round trip per service would dominate the transaction.
     const namespaced = table === 'namespace_services';
@@ -436,7 +437,7 @@ function historyRow(p: PreparedReport, applied: boolean, open: number, opened: n
 
 async function insertHistory(client: pg.PoolClient, p: PreparedReport, applied: boolean, open: number, opened: number, resolved: number): Promise<void> {
   const values: unknown[] = [];
-  const result = await client.query(SQL.insertReports(tuples(values, [historyRow(p, applied, open, opened, resolved)])), values);
+  const result = await client.query(named('insert-reports/1', SQL.insertReports(tuples(values, [historyRow(p, applied, open, opened, resolved)])), values));
   // Stored meanwhile by another collector (the constraint, not the earlier look, decides).
   if (result.rowCount === 0) throw new StoredMeanwhile();
 }

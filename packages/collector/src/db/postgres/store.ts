@@ -12,7 +12,7 @@ import { StoreBusyError, type EnrolledKey, type EnrollInput, type HostKeyChange,
 import { modeBit, prepareReport, ReportRejectedError, type PreparedReport } from '../ingest-rows.js';
 import { TokenNameTakenError } from '../sqlite-store.js';
 import { PostgresEndpointStore } from './endpoint-store.js';
-import { PostgresIdentityStore } from './identity-store.js';
+import { PostgresIdentityStore, TOKEN_COLUMNS, tokenOf, type TokenRow } from './identity-store.js';
 import { IngestBatcher, ingestWriters, MAX_BATCH } from './ingest-batch.js';
 import { connect, writeBatch } from './ingest.js';
 import { migratePostgres } from './migrations.js';
@@ -50,16 +50,6 @@ const TOKEN_TOUCH_MS = 60_000;
 const SEVERITY_COLUMN: Record<Severity, string> = { critical: 'findings_critical', warning: 'findings_warning', info: 'findings_info' };
 const SEVERITY_ORDER = "CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END";
 
-interface TokenRow {
-  id: string;
-  name: string;
-  role: Role;
-  created_at: string;
-  revoked_at: string | null;
-  last_used_at: string | null;
-  host_id: string | null;
-}
-
 interface HostSummaryRow {
   host_id: string;
   hostname: string;
@@ -91,7 +81,6 @@ interface MatrixRow {
   firewall_ipv6_filtered: number;
 }
 
-const TOKEN_COLUMNS = 'id, name, role, created_at, revoked_at, last_used_at, host_id';
 const HOST_SUMMARY_COLUMNS = `h.host_id, h.hostname, h.distro, h.kernel, h.first_seen, h.last_seen, h.ipv6_routable, h.ipv4_routable,
   h.services_exposed, h.services_dual, h.findings_critical, h.findings_warning, h.findings_info`;
 const MATRIX_COLUMNS = 'proto, port, process, hosts, dual_separate, dual_mapped, ipv4_only, ipv6_only, loopback_only, firewall_ipv4_filtered, firewall_ipv6_filtered';
@@ -116,8 +105,6 @@ function summaryOf(row: HostSummaryRow, staleBefore: string): HostSummary {
     readiness: exposed > 0 ? row.services_dual / exposed : row.ipv6_routable === 1 ? 1 : 0,
   };
 }
-
-const tokenOf = (row: TokenRow): TokenRecord => ({ id: row.id, name: row.name, role: row.role, createdAt: row.created_at, revokedAt: row.revoked_at, lastUsedAt: row.last_used_at, hostId: row.host_id });
 
 /**
  * The database cannot be reached (down, restarting, refusing connections, no free connection
@@ -247,8 +234,12 @@ export class PostgresStore implements Store {
 
   /** The token with this hash, revoked or not; last_used_at refreshed at most once a minute, off the request's path. */
   async findTokenByHash(hash: string): Promise<TokenRecord | null> {
-    const row = (await this.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE hash = $1`, [hash])).rows[0];
-    const token = row ? tokenOf(row) : await this.identity.findByHash(hash);
+    let token: TokenRecord | null;
+    try {
+      token = await this.identity.findCredential(hash);
+    } catch (error) {
+      throw this.unavailable(error, 'the query was not answered');
+    }
     if (!token) return null;
     const now = Date.now();
     const touched = token.role !== 'enroll' && token.revokedAt === null && token.keyState !== 'pending';
