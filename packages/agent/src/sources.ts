@@ -539,7 +539,7 @@ export const sources: SourceDefinition[] = [
   defineSource({
     name: 'owners',
     description:
-      "Which process holds each listening socket (pid, name, executable, systemd unit), from /proc/[pid]/fd of the processes in the agent's network namespace and in the other namespaces scanned (one walk for all): each process's first 256 descriptors, the rest only for sockets still without an owner.",
+      "Which process holds each listening socket (pid, name, executable, systemd unit), from /proc/[pid]/fd of the processes in the agent's network namespace and in the other namespaces scanned (one walk for all): each process's first 256 descriptors, the rest only of processes in the namespace of a listening socket still without an owner.",
     paths: ['[pid]/fd', '[pid]/ns/net', '[pid]/comm', '[pid]/stat', '[pid]/exe', '[pid]/cgroup', '[pid]/status'],
     run(options, facts) {
       const wanted = new Set<number>();
@@ -550,9 +550,13 @@ export const sources: SourceDefinition[] = [
       const ownWanted = [...wanted];
       const scanned = facts.namespaces;
       for (const ns of scanned?.namespaces ?? []) for (const summary of Object.values(ns.sockets)) for (const socket of summary.listening) wanted.add(socket.inode);
-      const searched = scanned?.discovery.self ? new Set([scanned.discovery.self, ...scanned.namespaces.map((n) => n.link)]) : null;
+      const self = scanned?.discovery.self;
+      const searched = self ? new Set([self, ...scanned.namespaces.map((n) => n.link)]) : null;
       const known = new Map((scanned?.namespaces ?? []).map((n) => [n.pid, n.process]));
-      facts.owners = scanSocketOwners(options.procRoot, wanted, undefined, scanned && searched ? { byPid: scanned.discovery.byPid, searched, known } : null);
+      const socketNamespace = new Map<number, string>();
+      if (self) for (const inode of ownWanted) socketNamespace.set(inode, self);
+      for (const ns of scanned?.namespaces ?? []) for (const summary of Object.values(ns.sockets)) for (const socket of summary.listening) socketNamespace.set(socket.inode, ns.link);
+      facts.owners = scanSocketOwners(options.procRoot, wanted, undefined, scanned && searched ? { byPid: scanned.discovery.byPid, searched, known, socketNamespace } : null);
       if (facts.owners.unreadable > 0) {
         return {
           status: 'partial',

@@ -212,3 +212,29 @@ test('holdsOwnerCapabilities: CAP_DAC_READ_SEARCH (bit 2) and CAP_SYS_PTRACE (bi
   assert.equal(holdsOwnerCapabilities(null), false);
   assert.equal(holdsOwnerCapabilities('Name:\tx\n'), false);
 });
+
+test('the second pass reads only the processes of namespaces that hold a socket still without an owner', (t) => {
+  const tree = tempProc(
+    t,
+    {
+      '100/comm': 'relay\n',
+      '200/comm': 'relay\n',
+      '300/comm': 'named\n',
+    },
+    {
+      '100/fd/3': 'socket:[7002]', // namespace A holds namespace B's socket (passed to it)
+      '200/fd/3': 'socket:[7002]', // namespace unknown: read like every process of B
+      '300/fd/3': 'socket:[7002]',
+    },
+  );
+  const A = 'net:[4026531840]';
+  const B = 'net:[4026532999]';
+  const namespaces = { byPid: new Map([[100, A], [300, B]]), searched: new Set([A, B]) };
+  const pidsOf = (scan: ReturnType<typeof scanSocketOwners>) => scan.owners.get(7002)?.map((o) => o.pid).sort((a, b) => a - b);
+  // A first pass of 0 descriptors leaves every process for the second one.
+  const scan = scanSocketOwners(tree, new Set([7002]), 0, { ...namespaces, socketNamespace: new Map([[7002, B]]) });
+  assert.equal(scan.secondPass, true);
+  assert.deepEqual(pidsOf(scan), [200, 300], "A's process is not read again: no socket of A lacks an owner");
+  assert.deepEqual(pidsOf(scanSocketOwners(tree, new Set([7002]), 0, namespaces)), [100, 200, 300], "without the sockets' namespaces every process is read");
+  assert.deepEqual(pidsOf(scanSocketOwners(tree, new Set([7002]), 0, { ...namespaces, socketNamespace: new Map() })), [100, 200, 300], 'a socket of unknown namespace: every process');
+});

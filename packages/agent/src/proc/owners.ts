@@ -29,9 +29,10 @@ export interface OwnerScan {
 /**
  * Listening sockets are opened early in a process's life, so the first pass reads only the
  * lowest descriptors of each process; only when a listening socket is still without an
- * owner does a second pass read the rest. On a host with 100k connections this reads a few
- * thousand links instead of 100k (test/bench). The price: a worker that holds an
- * already-found shared socket only at a high descriptor is not listed in sharedWith.
+ * owner does a second pass read the rest (of the processes in that socket's namespace). On a
+ * host with 100k connections this reads a few thousand links instead of 100k (test/bench).
+ * The price: a worker that holds an already-found shared socket only at a high descriptor is
+ * not listed in sharedWith.
  */
 export const FIRST_PASS_FDS = 256;
 
@@ -73,56 +74,61 @@ export interface OwnerNamespaces {
   searched: ReadonlySet<string>;
   /** comm and cgroup texts already read (of the processes namespaces were read through): not read again. */
   known?: ReadonlyMap<number, { comm: string | null; cgroup: string | null }>;
+  /** The namespace of each wanted socket (its table's): where the second pass looks. */
+  socketNamespace?: ReadonlyMap<number, string>;
 }
+
+/** How one process's pass over its fd table ended, and the wanted inodes met, in descriptor order. */
+export interface FdPass {
+  outcome: 'done' | 'more' | 'unreadable' | 'linkDenied';
+  inodes: number[];
+}
+
+/**
+ * One pass over the fd tables of `pids` (each read past its first `skip` entries, up to the
+ * `limit`th): the walk below, or the native module's (sockdiag-native/fd-sockets.ts). Both
+ * read the same links and keep the same ones; `wanted` is sorted ascending.
+ */
+export type FdPassReader = (pids: readonly number[], skip: number, limit: number, wanted: readonly number[]) => Promise<FdPass[]>;
 
 /** Walks the processes' fd tables; keeps only holders of the `wanted` inodes. */
 export function scanSocketOwners(root: ProcRoot, wanted: ReadonlySet<number>, firstPassFds = FIRST_PASS_FDS, namespaces: OwnerNamespaces | null = null): OwnerScan {
-  const holders = new Map<number, number[]>(); // pid -> inodes it holds
+  const walk = startWalk(root, wanted, namespaces);
+  if (!walk) return emptyScan();
+  const read = (pids: readonly number[], skip: number, limit: number) => pids.map((pid) => visit(root, pid, skip, limit, wanted));
+  const longer = walk.take(walk.pids, read(walk.pids, 0, firstPassFds));
+  const again = walk.secondPassPids(longer);
+  if (again.length > 0) walk.take(again, read(again, firstPassFds, Infinity));
+  return walk.finish();
+}
+
+/**
+ * The same walk with the fd tables read by `reader` (the native module's, on a threadpool
+ * thread): the same passes over the same processes, so the same owners and counts.
+ */
+export async function scanSocketOwnersWith(reader: FdPassReader, root: ProcRoot, wanted: ReadonlySet<number>, firstPassFds = FIRST_PASS_FDS, namespaces: OwnerNamespaces | null = null): Promise<OwnerScan> {
+  const walk = startWalk(root, wanted, namespaces);
+  if (!walk) return emptyScan();
+  const sorted = [...wanted].sort((a, b) => a - b);
+  const longer = walk.take(walk.pids, await reader(walk.pids, 0, firstPassFds, sorted));
+  const again = walk.secondPassPids(longer);
+  if (again.length > 0) walk.take(again, await reader(again, firstPassFds, Infinity, sorted));
+  return walk.finish();
+}
+
+function emptyScan(): OwnerScan {
+  return { owners: new Map(), processes: 0, unreadable: 0, denied: 0, otherNamespace: 0, secondPass: false };
+}
+
+/** The processes to search, and what their passes found so far. */
+function startWalk(root: ProcRoot, wanted: ReadonlySet<number>, namespaces: OwnerNamespaces | null) {
+  if (wanted.size === 0) return null;
   const result = { processes: 0, unreadable: 0, denied: 0, otherNamespace: 0, secondPass: false };
-  if (wanted.size === 0) return { owners: new Map(), ...result };
   const ownNamespace = namespaces ? null : namespaceOf(root, 'self');
   const privileged = root.live && holdsOwnerCapabilities(readProcText(root, 'self/status'));
+  const holders = new Map<number, number[]>(); // pid -> inodes it holds
   const found = new Set<number>();
-  const longer: number[] = []; // pids with more descriptors than the first pass read
-
-  const visit = (pid: number, skip: number, limit: number): 'done' | 'more' | 'unreadable' | 'denied' => {
-    let dir: Dir;
-    try {
-      dir = opendirSync(procPath(root, `${pid}/fd`), { bufferSize: 128 });
-    } catch (error) {
-      return isPermissionDenied(error) ? 'unreadable' : 'done'; // or it exited meanwhile
-    }
-    try {
-      let seen = 0;
-      for (let entry = dir.readSync(); entry !== null; entry = dir.readSync()) {
-        if (seen++ < skip) continue;
-        if (seen > limit) return 'more';
-        let link: string;
-        try {
-          link = readProcLink(root, `${pid}/fd/${entry.name}`);
-        } catch (error) {
-          // Listing the directory is a permission check (CAP_DAC_READ_SEARCH passes it), each
-          // link a ptrace read-access check (only CAP_SYS_PTRACE passes it for another user):
-          // one denied link means none of this process's links can be read.
-          if (isPermissionDenied(error)) return privileged ? 'denied' : 'unreadable';
-          continue; // closed meanwhile
-        }
-        if (link.charCodeAt(0) !== 115 /* s */) continue;
-        const match = SOCKET_LINK.exec(link);
-        if (!match) continue;
-        const inode = Number(match[1]);
-        if (!wanted.has(inode)) continue;
-        found.add(inode);
-        const list = holders.get(pid);
-        if (list) list.push(inode);
-        else holders.set(pid, [inode]);
-      }
-      return 'done';
-    } finally {
-      dir.closeSync();
-    }
-  };
-
+  const pids: number[] = [];
   for (const name of listProcDir(root, '.') ?? []) {
     const code = name.charCodeAt(0);
     if (code < 48 || code > 57) continue;
@@ -142,27 +148,100 @@ export function scanSocketOwners(root: ProcRoot, wanted: ReadonlySet<number>, fi
         continue;
       }
     }
-    const outcome = visit(pid, 0, firstPassFds);
-    if (outcome === 'unreadable') result.unreadable++;
-    else if (outcome === 'denied') result.denied++;
-    else if (outcome === 'more') longer.push(pid);
+    pids.push(pid);
   }
-  if (found.size < wanted.size && longer.length > 0) {
-    result.secondPass = true;
-    for (const pid of longer) visit(pid, firstPassFds, Infinity);
-  }
+  return {
+    pids,
+    /** Records one pass's outcomes (in `passPids` order); returns the pids with more descriptors. */
+    take(passPids: readonly number[], passes: readonly FdPass[]): number[] {
+      const longer: number[] = [];
+      passPids.forEach((pid, i) => {
+        const pass = passes[i]!;
+        for (const inode of pass.inodes) {
+          found.add(inode);
+          const list = holders.get(pid);
+          if (list) list.push(inode);
+          else holders.set(pid, [inode]);
+        }
+        if (pass.outcome === 'unreadable') result.unreadable++;
+        else if (pass.outcome === 'linkDenied') {
+          if (privileged) result.denied++;
+          else result.unreadable++;
+        } else if (pass.outcome === 'more') longer.push(pid);
+      });
+      return longer;
+    },
+    /**
+     * The second pass reads the rest of the long fd tables only while a wanted socket has no
+     * holder, and then only of processes whose network namespace holds such a socket (a
+     * process's sockets are its own namespace's: the walk already skips other namespaces' processes
+     * on that ground). One holderless socket (the kernel's own, as a VXLAN or WireGuard port,
+     * or one held from another PID namespace) must not cost a read of every descriptor of
+     * every busy process of every other namespace: at 100k connections that is 100k links.
+     */
+    secondPassPids(longer: readonly number[]): number[] {
+      if (found.size >= wanted.size || longer.length === 0) return [];
+      const where = namespaces?.socketNamespace;
+      const lacking = new Set<string | undefined>();
+      if (where) for (const inode of wanted) if (!found.has(inode)) lacking.add(where.get(inode));
+      // Without the sockets' namespaces (or with one unknown), every long table is read.
+      const again = !namespaces || !where || lacking.has(undefined) ? [...longer] : longer.filter((pid) => {
+        const theirs = namespaces.byPid.get(pid);
+        return theirs === undefined || lacking.has(theirs);
+      });
+      result.secondPass = again.length > 0;
+      return again;
+    },
+    finish(): OwnerScan {
+      const owners = new Map<number, SocketOwner[]>();
+      for (const [pid, inodes] of holders) {
+        const owner = describeProcess(root, pid, namespaces?.known?.get(pid));
+        if (!owner) continue;
+        for (const inode of new Set(inodes)) {
+          const list = owners.get(inode);
+          if (list) list.push(owner);
+          else owners.set(inode, [owner]);
+        }
+      }
+      return { owners, ...result };
+    },
+  };
+}
 
-  const owners = new Map<number, SocketOwner[]>();
-  for (const [pid, inodes] of holders) {
-    const owner = describeProcess(root, pid, namespaces?.known?.get(pid));
-    if (!owner) continue;
-    for (const inode of new Set(inodes)) {
-      const list = owners.get(inode);
-      if (list) list.push(owner);
-      else owners.set(inode, [owner]);
-    }
+/** One process's fd table from entry `skip` to entry `limit`: the wanted socket inodes met. */
+function visit(root: ProcRoot, pid: number, skip: number, limit: number, wanted: ReadonlySet<number>): FdPass {
+  const inodes: number[] = [];
+  let dir: Dir;
+  try {
+    dir = opendirSync(procPath(root, `${pid}/fd`), { bufferSize: 128 });
+  } catch (error) {
+    return { outcome: isPermissionDenied(error) ? 'unreadable' : 'done', inodes }; // or it exited meanwhile
   }
-  return { owners, ...result };
+  try {
+    let seen = 0;
+    for (let entry = dir.readSync(); entry !== null; entry = dir.readSync()) {
+      if (seen++ < skip) continue;
+      if (seen > limit) return { outcome: 'more', inodes };
+      let link: string;
+      try {
+        link = readProcLink(root, `${pid}/fd/${entry.name}`);
+      } catch (error) {
+        // Listing the directory is a permission check (CAP_DAC_READ_SEARCH passes it), each
+        // link a ptrace read-access check (only CAP_SYS_PTRACE passes it for another user):
+        // one denied link means none of this process's links can be read.
+        if (isPermissionDenied(error)) return { outcome: 'linkDenied', inodes };
+        continue; // closed meanwhile
+      }
+      if (link.charCodeAt(0) !== 115 /* s */) continue;
+      const match = SOCKET_LINK.exec(link);
+      if (!match) continue;
+      const inode = Number(match[1]);
+      if (wanted.has(inode)) inodes.push(inode);
+    }
+    return { outcome: 'done', inodes };
+  } finally {
+    dir.closeSync();
+  }
 }
 
 /**
