@@ -140,7 +140,11 @@ export class PostgresStore implements Store {
     options: PostgresStoreOptions,
   ) {
     this.budget = new PostgresHistoryBudget(options.maxReportsPerHost, options.onHistoryBudget);
-    this.pool = createPool(url, { ...options, settings: { ...options.settings, ...this.budget.settings() } });
+    // Only the named statements (named-statement.ts) are prepared, and each is an insert, an
+    // update or a key lookup whose plan does not depend on its values: planned once per
+    // connection, not first 5 times over for every row count a batch had.
+    const planning = { plan_cache_mode: 'force_generic_plan' };
+    this.pool = createPool(url, { ...options, settings: { ...planning, ...options.settings, ...this.budget.settings() } });
     this.budget.watch(this.pool);
     this.poolMax = options.max ?? DEFAULT_POOL_SIZE;
     this.batcher = new IngestBatcher((reports) => writeBatch(this.pool, reports), { writers: ingestWriters(this.poolMax), maxBatch: MAX_BATCH });
