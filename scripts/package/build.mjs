@@ -58,7 +58,7 @@ export async function buildPackages({ outDir = DEFAULT_OUT_DIR, arches = [...ARC
   const bundle = await packageAgent({ outfile: join(outDir, 'dualstack-agent.mjs') });
   // The host's node runs the bundle here: it is the Node.js >= 20 build the bundle targets.
   const printed = spawnSync(process.execPath, [bundle.outfile, '--version'], { encoding: 'utf8' }).stdout.trim();
-  if (printed !== version) throw new Error(`package: dualstack-agent.mjs --version printed ${JSON.stringify(printed)}, not ${version} (packages/agent/package.json): AGENT_VERSION in packages/agent/src/scan.ts must follow it`);
+  if (printed !== version) throw new Error(`package: dualstack-agent.mjs --version printed ${JSON.stringify(printed)}, not ${version} (packages/agent/package.json): AGENT_VERSION in packages/agent/src/version.ts must follow it`);
   const { executables, inputs } = await buildAgentExecutables({ outDir, arches, log });
   const artifacts = [
     { file: bundle.outfile, inputs: bundle.inputs, runtime: null },

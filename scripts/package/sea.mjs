@@ -88,7 +88,7 @@ export function findStrip(arch) {
 /**
  * Runs `<executable> --version` (under qemu-user for another architecture) and throws unless it
  * prints the agent's version: a runtime without the blob (or with a broken one) answers with
- * Node's own version or fails, and an agent whose AGENT_VERSION (packages/agent/src/scan.ts)
+ * Node's own version or fails, and an agent whose AGENT_VERSION (packages/agent/src/version.ts)
  * no longer follows packages/agent/package.json prints the other number.
  */
 export function checkExecutable(file, arch, expected = agentVersion()) {

@@ -6,15 +6,25 @@ import { runCli } from '@dualstack/core/cli';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { procRoot } from './proc/root.js';
-import { sources } from './sources.js';
-import { scan, AGENT_VERSION } from './scan.js';
-import { renderReport } from './render.js';
-import { capture } from './capture.js';
+import { AGENT_VERSION } from './version.js';
 import { jsonEventLog, LOG_LEVELS, type LogLevel } from './log.js';
 import type { Profile, Report } from '@dualstack/core';
 import type { ScanOptions } from './sources.js';
 import type { Spool } from './ship/index.js';
-import { DEFAULT_SPOOL_DIR } from './ship/spool.js';
+import { DEFAULT_SPOOL_DIR } from './ship/paths.js';
+
+// The scan side (the sources with their /proc, command and configuration readers, core's rules,
+// yaml, node:child_process, node:worker_threads) is most of what loading the agent costs: --version
+// and --help took ~100 ms more than \`node -e 0\` with it loaded up front (test/bench/sea.bench.mjs).
+// The commands that scan load it first (scanSetup, sources); capture loads its own module.
+interface ScanModule { scan: typeof import('./scan.js').scan; sources: typeof import('./sources.js').sources; renderReport: typeof import('./render.js').renderReport }
+/** Set by loadScan(), which scanSetup and the sources command await. */
+let scanLib: ScanModule;
+const loadScan = async (): Promise<ScanModule> => {
+  if (scanLib) return scanLib;
+  const [{ scan }, { sources }, { renderReport }] = await Promise.all([import('./scan.js'), import('./sources.js'), import('./render.js')]);
+  return (scanLib = { scan, sources, renderReport });
+};
 
 // The shipping code pulls in undici and node-cron: ~80 ms of start-up on the 2-core bench
 // machine (import of ship/index.js 218 ms vs scan.js 132 ms). Only push and run load it, so
@@ -270,8 +280,9 @@ interface ScanSetup {
   profiles: Profile[];
 }
 
-/** Checks the scan inputs of `command`, naming the wrong one. */
-function scanSetup(command: string, values: ScanInputValues): ScanSetup {
+/** Checks the scan inputs of `command`, naming the wrong one (loading the scan side first). */
+async function scanSetup(command: string, values: ScanInputValues): Promise<ScanSetup> {
+  const { sources } = await loadScan();
   const rootPath = resolve(values['proc-root'] ?? '/proc');
   if (!existsSync(rootPath) || !statSync(rootPath).isDirectory()) throw new UsageError(`${command}: --proc-root ${rootPath} is not a directory`);
   const disabled = new Set(values['disable-source'] ?? []);
@@ -325,11 +336,11 @@ async function scanCommand(args: string[]): Promise<number> {
     process.stdout.write(`${HELP.scan}\n`);
     return 0;
   }
-  const setup = scanSetup('scan', values);
+  const setup = await scanSetup('scan', values);
   const failOn = values['fail-on'];
   if (failOn !== undefined && failOn !== 'warning' && failOn !== 'critical') throw new UsageError(`scan: --fail-on takes warning or critical, not '${failOn}'`);
-  const { report } = await scan(setup.options, setup.disabled, setup.profiles);
-  process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderReport(report)}\n`);
+  const { report } = await scanLib.scan(setup.options, setup.disabled, setup.profiles);
+  process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${scanLib.renderReport(report)}\n`);
   if (failOn !== undefined) {
     const worst = failOn === 'critical' ? ['critical'] : ['critical', 'warning'];
     if ([...report.findings, ...(report.namespaces ?? []).flatMap((n) => n.findings)].some((f) => worst.includes(f.severity))) return 2;
@@ -352,6 +363,7 @@ async function captureCommand(args: string[]): Promise<number> {
   if (values['etc-root'] !== undefined && (!existsSync(etcRoot) || !statSync(etcRoot).isDirectory())) throw new UsageError(`capture: --etc-root ${etcRoot} is not a directory`);
   const systemRoot = resolve(values.root ?? '/');
   if (values.root !== undefined && (!existsSync(systemRoot) || !statSync(systemRoot).isDirectory())) throw new UsageError(`capture: --root ${systemRoot} is not a directory`);
+  const { capture } = await import('./capture.js');
   const summary = await capture(dir, procRoot('/proc'), etcRoot, systemRoot, namespacesOption('capture', values.namespaces));
   process.stderr.write(`captured ${summary.files} files (${summary.processes} socket-holding processes) into ${dir}\n`);
   for (const s of summary.sources.filter((x) => x.status !== 'ok')) process.stderr.write(`  ${s.name}: ${s.status}${s.detail ? ` — ${s.detail}` : ''}\n`);
@@ -492,9 +504,9 @@ async function pushCommand(args: string[]): Promise<number> {
   }
   await loadShip();
   const values = withConfigFile('push', parsed.values, { ...scanInputs, ...shipInputs });
-  const setup = scanSetup('push', values);
+  const setup = await scanSetup('push', values);
   const ship = shipSetup('push', values, logLine);
-  const { report } = await scan(setup.options, setup.disabled, setup.profiles);
+  const { report } = await scanLib.scan(setup.options, setup.disabled, setup.profiles);
   const { credentials } = ship;
   if (!credentials.hasCredential) await credentials.enroll(report.host, 'no host key yet');
   const delivery = { url: ship.url, spool: ship.spool, timeoutMs: ship.timeoutMs, log: logLine };
@@ -529,7 +541,7 @@ async function runCommand(args: string[]): Promise<number> {
   // JSON lines with a timestamp on stdout: a long-running process's lines are read later, by
   // journald and whatever reads its journal, not as they appear.
   const log = await jsonEventLog(level as LogLevel);
-  const setup = scanSetup('run', values);
+  const setup = await scanSetup('run', values);
   const ship = shipSetup('run', values, log);
   if (values.interval !== undefined && values.schedule !== undefined) throw new UsageError('run: give --interval or --schedule, not both');
   const schedule =
@@ -551,7 +563,7 @@ async function runCommand(args: string[]): Promise<number> {
     schedule,
     jitterMs,
     scan: async () => {
-      const { report } = await scan(setup.options, setup.disabled, setup.profiles);
+      const { report } = await scanLib.scan(setup.options, setup.disabled, setup.profiles);
       host = report.host;
       // First run with only a secret: enroll before the first delivery.
       if (!credentials.hasCredential) await credentials.enroll(report.host, 'no host key yet');
@@ -676,19 +688,20 @@ async function enrollCommand(args: string[]): Promise<number> {
   const values = parsed.values;
   if (!values['secret-file']) throw new UsageError('enroll: --secret-file FILE is required (the enroll secret: dualstack-collector token create --role enroll)');
   const ship = shipSetup('enroll', { ...values, 'token-file': undefined }, logLine);
-  const setup = scanSetup('enroll', values);
+  const setup = await scanSetup('enroll', values);
   // The host facts exactly as this host's reports will carry them.
-  const { report } = await scan(setup.options, setup.disabled, setup.profiles);
+  const { report } = await scanLib.scan(setup.options, setup.disabled, setup.profiles);
   if (!(await ship.credentials.enroll(report.host, "'dualstack-agent enroll'"))) throw new UsageError('enroll: not enrolled (the reason is above)');
   return 0;
 }
 
-function sourcesCommand(args: string[]): number {
+async function sourcesCommand(args: string[]): Promise<number> {
   const { values } = parse('sources', () => parseArgs({ args, options: { help } }));
   if (values.help) {
     process.stdout.write(`${HELP.sources}\n`);
     return 0;
   }
+  const { sources } = await loadScan();
   for (const s of sources) {
     const reads = [...s.paths.map((p) => `/proc/${p}`), ...(s.live ? [s.live] : [])].join('; ');
     process.stdout.write(`${s.name.padEnd(15)} ${s.description}\n${''.padEnd(15)} reads: ${reads}\n`);

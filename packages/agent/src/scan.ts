@@ -28,7 +28,9 @@ import {
 import { emptyFacts, sources, type Facts, type ScanOptions, type SourceDefinition } from './sources.js';
 import { socketFiles, type SocketFile, type SocketLine } from './proc/net-sockets.js';
 
-export const AGENT_VERSION = '0.1.0';
+import { AGENT_VERSION } from './version.js';
+
+export { AGENT_VERSION };
 
 export interface ScanResult {
   report: Report;

@@ -9,10 +9,11 @@ import { request } from 'undici';
 import type { EnrollAnswer, EnrollRequest, HostFacts } from '@dualstack/core';
 import { AGENT_VERSION } from '../scan.js';
 import { collectorUrl, readTokenFile, ShipConfigError } from './config.js';
+import { DEFAULT_STATE_DIR } from './paths.js';
 
 export const ENROLL_PATH = '/api/v1/enroll';
 export const HOST_KEY_FILE = 'host.key';
-export const DEFAULT_STATE_DIR = '/var/lib/dualstack';
+export { DEFAULT_STATE_DIR };
 const MAX_ANSWER_BYTES = 64 * 1024;
 
 /** The host key stored in `stateDir`, or null when there is none. */

@@ -12,8 +12,9 @@ import { chmod, mkdir, open, readdir, readFile, rename, stat, unlink } from 'nod
 import { join } from 'node:path';
 import type { Report } from '@dualstack/core';
 import { REPORT_KIND, type PayloadKind } from './payload.js';
+import { DEFAULT_SPOOL_DIR } from './paths.js';
 
-export const DEFAULT_SPOOL_DIR = '/var/lib/dualstack/spool';
+export { DEFAULT_SPOOL_DIR };
 export const DEFAULT_SPOOL_MAX_REPORTS = 1000;
 export const DEFAULT_SPOOL_MAX_BYTES = 100 * 1024 * 1024;
 /** A temp file older than this was left by a writer that died: removed on the next listing. */
