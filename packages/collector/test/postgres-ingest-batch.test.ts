@@ -68,6 +68,43 @@ describe('PostgreSQL ingest batches', { skip: skipUnlessPostgres() }, () => {
     );
   });
 
+  test('unchanged reports in one batch: the newer is applied, a late one (received before what its host shows) is history only', async () => {
+    const store = await open(await cluster.createDatabase());
+    const database = new URL(store.url).pathname.slice(1);
+    const at = (minutes: number) => new Date(Date.now() - minutes * 60_000);
+    const unchanged = (hostId: string, collected: number, received: number): PreparedReport =>
+      prepareReport(reportFrom('bindv6only', { hostId, collectedAt: minutesAgo(collected) }), meta(at(received)));
+    // Each host's first report: the full path, setting what the host shows.
+    const firsts = [unchanged('u-late', 20, 2), unchanged('u-new', 20, 20)];
+    for (const outcome of await writeBatch(store.pool, firsts)) ok(outcome);
+    // Same services and findings as the hosts have: both take the one-statement path.
+    const late = unchanged('u-late', 15, 10);
+    const newer = unchanged('u-new', 15, 1);
+    const [lateOutcome, newerOutcome] = await writeBatch(store.pool, [late, newer]);
+    assert.deepEqual([ok(lateOutcome).applied, ok(newerOutcome).applied], [false, true]);
+    const openFindings = firsts[0]!.critical + firsts[0]!.warning + firsts[0]!.info;
+    assert.deepEqual(ok(lateOutcome).ack, { reportId: late.reportId, hostId: 'u-late', duplicate: false, receivedAt: late.receivedAt, findings: { open: openFindings, opened: 0, resolved: 0 } });
+    const history = await cluster.query<{ report_id: string; applied: number; ack_open: number }>(
+      'SELECT report_id, applied, ack_open FROM reports WHERE report_id = ANY($1::text[]) ORDER BY host_id',
+      [[late.reportId, newer.reportId]],
+      database,
+    );
+    assert.deepEqual(history.rows, [
+      { report_id: late.reportId, applied: 0, ack_open: openFindings },
+      { report_id: newer.reportId, applied: 1, ack_open: newer.critical + newer.warning + newer.info },
+    ]);
+    const hosts = await cluster.query<{ host_id: string; last_report_id: string; last_seen: string; latest: string }>(
+      'SELECT h.host_id, h.last_report_id, h.last_seen, l.report_id AS latest FROM hosts h JOIN latest_reports l USING (host_id) ORDER BY host_id',
+      [],
+      database,
+    );
+    assert.deepEqual(hosts.rows, [
+      { host_id: 'u-late', last_report_id: firsts[0]!.reportId, last_seen: firsts[0]!.receivedAt, latest: firsts[0]!.reportId },
+      { host_id: 'u-new', last_report_id: newer.reportId, last_seen: newer.receivedAt, latest: newer.reportId },
+    ]);
+    assert.equal((await store.counts()).reports, 4);
+  });
+
   test('two collectors whose batches carry the same reportId at once: one row, both acks equal', async () => {
     const url = await cluster.createDatabase();
     const database = new URL(url).pathname.slice(1);

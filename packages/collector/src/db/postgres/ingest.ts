@@ -86,29 +86,43 @@ const SQL = {
       last_seen = excluded.last_seen, resolved_at = NULL`,
   resolveFindings:
     'UPDATE findings SET resolved_at = $1, last_seen = $2 WHERE host_id = $3 AND (rule, subject) IN (SELECT * FROM unnest($4::text[], $5::text[])) AND resolved_at IS NULL',
-  // The batch's unchanged reports (services and findings as the host has them): three statements for all of them.
-  applyHosts: (tuples: string) => `UPDATE hosts AS h SET hostname = v.hostname, distro = v.distro, kernel = v.kernel, last_seen = v.last_seen,
+  // The batch's unchanged reports (services and findings as the host has them), all in one
+  // statement: the host rows updated (latest wins: no row for a late report), the latest bodies
+  // of the applied ones replaced, every report added to the history (its ack counting what the
+  // host shows after it: the report's own, as an unchanged report's findings are the host's).
+  // One round trip instead of three: a transaction's round trips, each
+  // waiting on a busy event loop, were most of its time.
+  writeUnchanged: (tuples: string) => `WITH v (host_id, hostname, distro, kernel, last_seen, last_report_id, collected_at, ipv6_routable, ipv4_routable,
+      services_exposed, services_dual, findings_critical, findings_warning, findings_info, conn_ipv4, conn_ipv6, conn_mapped, service_modes,
+      services_hash, findings_hash, body, bytes, token_id) AS (VALUES ${tuples}),
+    applied AS (UPDATE hosts AS h SET hostname = v.hostname, distro = v.distro, kernel = v.kernel, last_seen = v.last_seen,
       last_report_id = v.last_report_id, collected_at = v.collected_at, ipv6_routable = v.ipv6_routable, ipv4_routable = v.ipv4_routable,
       services_exposed = v.services_exposed, services_dual = v.services_dual, findings_critical = v.findings_critical,
       findings_warning = v.findings_warning, findings_info = v.findings_info, conn_ipv4 = v.conn_ipv4, conn_ipv6 = v.conn_ipv6,
       conn_mapped = v.conn_mapped, service_modes = v.service_modes,
       services_updated_at = CASE WHEN h.services_hash = v.services_hash THEN h.services_updated_at ELSE v.collected_at END,
       services_hash = v.services_hash, findings_hash = v.findings_hash
-    FROM (VALUES ${tuples}) AS v (host_id, hostname, distro, kernel, last_seen, last_report_id, collected_at, ipv6_routable, ipv4_routable,
-      services_exposed, services_dual, findings_critical, findings_warning, findings_info, conn_ipv4, conn_ipv6, conn_mapped, service_modes,
-      services_hash, findings_hash)
-    WHERE h.host_id = v.host_id AND h.last_seen <= v.last_seen
-    RETURNING h.host_id`,
-  upsertLatestMany: (tuples: string) => `INSERT INTO latest_reports (host_id, report_id, body) VALUES ${tuples}
-    ON CONFLICT (host_id) DO UPDATE SET report_id = excluded.report_id, body = excluded.body`,
+      FROM v WHERE h.host_id = v.host_id AND h.last_seen <= v.last_seen
+      RETURNING h.host_id),
+    latest AS (INSERT INTO latest_reports (host_id, report_id, body)
+      SELECT v.host_id, v.last_report_id, v.body FROM v JOIN applied a ON a.host_id = v.host_id
+      ON CONFLICT (host_id) DO UPDATE SET report_id = excluded.report_id, body = excluded.body),
+    history AS (INSERT INTO reports (report_id, host_id, collected_at, received_at, bytes, token_id, applied, ipv6_routable,
+        exposed, dual, critical, warning, ack_open, ack_opened, ack_resolved)
+      SELECT v.last_report_id, v.host_id, v.collected_at, v.last_seen, v.bytes, v.token_id, CASE WHEN a.host_id IS NULL THEN 0 ELSE 1 END,
+        v.ipv6_routable, v.services_exposed, v.services_dual, v.findings_critical, v.findings_warning,
+        v.findings_critical + v.findings_warning + v.findings_info, 0, 0
+      FROM v LEFT JOIN applied a ON a.host_id = v.host_id
+      ON CONFLICT (report_id) DO NOTHING RETURNING report_id)
+    SELECT 'applied' AS kind, host_id AS id FROM applied UNION ALL SELECT 'inserted', report_id FROM history`,
   insertReports: (tuples: string) => `INSERT INTO reports (report_id, host_id, collected_at, received_at, bytes, token_id, applied, ipv6_routable,
       exposed, dual, critical, warning, ack_open, ack_opened, ack_resolved)
     VALUES ${tuples}
     ON CONFLICT (report_id) DO NOTHING RETURNING report_id`,
 };
 
-/** The applyHosts VALUES columns' types: a VALUES list outside INSERT does not take them from the table. */
-const HOST_UPDATE_TYPES = ['text', 'text', 'text', 'text', 'text', 'text', 'text', 'int', 'int', 'int', 'int', 'int', 'int', 'int', 'int', 'int', 'int', 'int', 'text', 'text'];
+/** The writeUnchanged VALUES columns' types (hostUpdateRow's, then body, bytes, token id): a VALUES list outside INSERT does not take them from the tables. */
+const UNCHANGED_TYPES = ['text', 'text', 'text', 'text', 'text', 'text', 'text', 'int', 'int', 'int', 'int', 'int', 'int', 'int', 'int', 'int', 'int', 'int', 'text', 'text', 'text', 'int', 'text'];
 const MATRIX_KEY_TYPES = ['text', 'int', 'text'];
 
 /** Appends `rows` to `values` and returns their placeholders, `($1, $2), ($3, $4)`, cast to `types` when given. */
@@ -252,20 +266,12 @@ async function writeGroup(client: pg.PoolClient, batch: readonly PreparedReport[
     else results[i] = await writeInTransaction(client, p, deltas);
   }
   if (unchanged.length > 0) {
-    const updateValues: unknown[] = [];
-    const updateTuples = tuples(
-      updateValues,
-      unchanged.map((i) => hostUpdateRow(batch[i]!)),
-      HOST_UPDATE_TYPES,
-    );
-    const applied = new Set((await client.query<{ host_id: string }>(named(`apply-hosts/${unchanged.length}`, SQL.applyHosts(updateTuples), updateValues))).rows.map((row) => row.host_id));
-    const latest = unchanged.filter((i) => applied.has(batch[i]!.hostId));
-    if (latest.length > 0) {
-      const values: unknown[] = [];
-      const rows = latest.map((i) => [batch[i]!.hostId, batch[i]!.reportId, batch[i]!.body]);
-      await client.query(named(`upsert-latest/${rows.length}`, SQL.upsertLatestMany(tuples(values, rows)), values));
-    }
-    const history = unchanged.map((i) => {
+    const values: unknown[] = [];
+    const rows = unchanged.map((i) => [...hostUpdateRow(batch[i]!), batch[i]!.body, batch[i]!.bytes, batch[i]!.tokenId]);
+    const written = (await client.query<{ kind: 'applied' | 'inserted'; id: string }>(named(`write-unchanged/${rows.length}`, SQL.writeUnchanged(tuples(values, rows, UNCHANGED_TYPES)), values))).rows;
+    const applied = new Set(written.filter((row) => row.kind === 'applied').map((row) => row.id));
+    const inserted = new Set(written.filter((row) => row.kind === 'inserted').map((row) => row.id));
+    for (const i of unchanged) {
       const p = batch[i]!;
       const host = hosts.get(p.hostId)!;
       const isApplied = applied.has(p.hostId);
@@ -273,10 +279,7 @@ async function writeGroup(client: pg.PoolClient, batch: readonly PreparedReport[
       // resolved). Late: history only, the ack counts what the host still shows.
       const open = isApplied ? p.critical + p.warning + p.info : host.findings_critical + host.findings_warning + host.findings_info;
       results[i] = { ack: ackOf(p, open, 0, 0), duplicate: false, applied: isApplied, servicesRewritten: false };
-      return historyRow(p, isApplied, open, 0, 0);
-    });
-    const values: unknown[] = [];
-    const inserted = new Set((await client.query<{ report_id: string }>(named(`insert-reports/${history.length}`, SQL.insertReports(tuples(values, history)), values))).rows.map((row) => row.report_id));
+    }
     // Stored meanwhile by another collector (the constraint, not the earlier look, decides).
     if (unchanged.some((i) => !inserted.has(batch[i]!.reportId))) throw new StoredMeanwhile();
   }
@@ -442,7 +445,7 @@ async function insertHistory(client: pg.PoolClient, p: PreparedReport, applied: 
   if (result.rowCount === 0) throw new StoredMeanwhile();
 }
 
-/** A report's host update: applyHost's parameters, one applyHosts VALUES row (HOST_UPDATE_TYPES). */
+/** A report's host update: applyHost's parameters, the start of a writeUnchanged VALUES row (UNCHANGED_TYPES). */
 function hostUpdateRow(p: PreparedReport): unknown[] {
   return [
     p.hostId, p.hostname, p.distro, p.kernel, p.receivedAt, p.reportId, p.collectedAt,
