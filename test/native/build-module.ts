@@ -38,7 +38,7 @@ export function loadModule(path: string): NativeSockdiag {
 /** The crafted-buffer and live driver, with AddressSanitizer and UndefinedBehaviorSanitizer. */
 export function buildSanitizedDriver(dir: string): string {
   const out = join(dir, 'walk-driver');
-  const sources = [driverSource, join(nativeDir, 'sockdiag-walk.c'), join(nativeDir, 'sockdiag-netns.c')];
+  const sources = [driverSource, join(nativeDir, 'sockdiag-walk.c'), join(nativeDir, 'sockdiag-netns.c'), join(nativeDir, 'fd-sockets.c')];
   execFileSync('gcc', ['-std=gnu11', '-O1', '-g', '-Wall', '-Wextra', '-Werror', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer', ...sources, '-o', out], { stdio: 'pipe' });
   return out;
 }

@@ -4,7 +4,8 @@
 // it must give; then live dumps, in this namespace and entering one made here and a path that
 // does not exist, through the code the module runs. Any finding aborts the driver (no recover).
 // The namespace holds 4000 listening sockets and 3000 connections (12000 sockets in all), so
-// its dumps span many receive buffers; every table of it is dumped too (dumpSockets' code).
+// its dumps span many receive buffers; every table of it is dumped too (dumpSockets' code),
+// and the owners walk (fd-sockets.c) reads every process's descriptors for its listeners.
 // The 100k-socket dump is the benchmark's (test/bench/scan.bench.mjs), not CI's. ~7 s.
 
 // 2000 TCP listeners and 2000 bound UDP sockets on [::], V6ONLY alternating; 1500 IPv6 and
@@ -57,5 +58,7 @@ test('the attribute walk and the live dumps run clean under ASan and UBSan', { s
   assert.match(r.stdout, /^table tcp6: 6500 records, 4500 established$/m);
   assert.match(r.stdout, /^table udp6: 2000 records, 0 established$/m);
   assert.match(r.stdout, /entered \/nonexistent\/ns\/net: 0 records, 0 sysctl bytes, error -2 \(open\)/);
+  // The owners walk over every process: the holder's 2000 listeners, among its 12000 descriptors.
+  assert.match(r.stdout, /^fd walk: \d+ processes \([1-9]\d* with more than 256 descriptors\), 2000 holdings of 2000 listening sockets$/m);
   assert.equal(r.stderr, '', 'no sanitizer report');
 });

@@ -5,7 +5,9 @@
  * module runs. Prints "ok N" and exits 0, or names the failing case and exits 1. */
 #define _GNU_SOURCE /* setns */
 #include "../../packages/agent/native/sockdiag.h"
+#include "../../packages/agent/native/fd-sockets.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -82,6 +84,11 @@ static void expect(const char *name, const struct builder *b, size_t len, int wa
   }
   free(copy);
   sd_records_free(&out);
+}
+
+static int compare_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv) {
@@ -186,6 +193,8 @@ int main(int argc, char **argv) {
     argv += 2;
     argc -= 2;
   }
+  static uint64_t listening[8192];
+  size_t nlistening = 0;
   static const uint8_t table_families[] = { AF_INET, AF_INET6 };
   static const uint8_t table_protocols[] = { IPPROTO_TCP, IPPROTO_UDP };
   for (size_t p = 0; p < 2; p++)
@@ -195,10 +204,39 @@ int main(int argc, char **argv) {
       cases++;
       if (rc != 0) { failures++; printf("FAIL dump %u/%u: %s: %s\n", table_families[f], table_protocols[p], why, strerror(-rc)); }
       size_t established = 0;
-      for (size_t at = 0; at < table.len; at += SD_RECORD_SIZE) established += table.data[at + 2] == 1;
+      for (size_t at = 0; at < table.len; at += SD_RECORD_SIZE) {
+        established += table.data[at + 2] == 1;
+        if (table.data[at + 2] == 10 && nlistening < sizeof listening / sizeof *listening) {
+          uint32_t inode;
+          memcpy(&inode, table.data + at + 8, sizeof inode);
+          listening[nlistening++] = inode;
+        }
+      }
       printf("table %s%s: %zu records, %zu established\n", table_protocols[p] == IPPROTO_TCP ? "tcp" : "udp", table_families[f] == AF_INET6 ? "6" : "", table.len / SD_RECORD_SIZE, established);
       sd_records_free(&table);
     }
+  /* The owners walk (fd-sockets.c) over every process, for the listening TCP sockets of the
+   * tables above: the first 256 descriptors, then the rest, as the agent reads them. */
+  qsort(listening, nlistening, sizeof *listening, compare_u64);
+  int32_t pids[4096];
+  size_t npids = 0;
+  DIR *proc = opendir("/proc");
+  for (struct dirent *e; proc && (e = readdir(proc)) != NULL && npids < sizeof pids / sizeof *pids;)
+    if (e->d_name[0] >= '1' && e->d_name[0] <= '9') pids[npids++] = atoi(e->d_name);
+  if (proc) closedir(proc);
+  size_t holdings = 0, more = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    struct fs_out out = {0};
+    rc = fs_scan("/proc", pids, npids, pass ? 256 : 0, pass ? UINT32_MAX : 256, listening, nlistening, &out);
+    cases++;
+    if (rc != 0) { failures++; printf("FAIL fd walk: %s\n", strerror(-rc)); }
+    for (size_t at = 0; rc == 0 && at + 1 < out.len; at += 2 + (size_t)out.data[at + 1]) {
+      holdings += (size_t)out.data[at + 1];
+      more += !pass && out.data[at] == FS_MORE;
+    }
+    fs_out_free(&out);
+  }
+  printf("fd walk: %zu processes (%zu with more than 256 descriptors), %zu holdings of %zu listening sockets\n", npids, more, holdings, nlistening);
   if (argc > 1) {
     static const char *const keys[] = { "accept_ra", "disable_ipv6" };
     struct sd_namespace_result *results = calloc((size_t)argc - 1, sizeof *results);

@@ -12,4 +12,4 @@ mkdir -p "$(dirname "$out")"
 # shellcheck disable=SC2086 # CFLAGS is a list of flags
 "$cc" -std=gnu11 -shared -fPIC -O2 -Wall -Wextra -Werror -fvisibility=hidden ${CFLAGS:-} \
   -DNAPI_VERSION=8 -I"$headers" \
-  "$here/sockdiag.c" "$here/sockdiag-walk.c" "$here/sockdiag-netns.c" -o "$out"
+  "$here/sockdiag.c" "$here/sockdiag-walk.c" "$here/sockdiag-netns.c" "$here/fd-sockets.c" -o "$out"

@@ -8,10 +8,13 @@
  *   enterEach(paths, keys): per /proc/PID/ns/net path { records: Buffer|null,
  *     sysctls: string[]|null (path, value, path, value, ...), error: string|null,
  *     inode: the namespace's inode as opened (0 when it did not open) }
+ *   fdSocketsAsync(proc, pids Int32Array, skip, limit, wanted Float64Array sorted): the owners
+ *     source's fd walk (fd-sockets.h) on a threadpool thread, a Promise of a Float64Array
  * Failures throw an Error whose code is the errno name and whose message names the step.
  * Nothing here interprets the records: the TypeScript side walks them. */
 #define _GNU_SOURCE /* strerrorname_np */
 #include "sockdiag.h"
+#include "fd-sockets.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -176,6 +179,123 @@ static napi_value dump_sockets_async(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+/* The owners walk on the threadpool: the main thread goes on with the other sources. The
+ * arguments are copied in, so nothing of JavaScript's is read off the main thread. */
+struct async_fds {
+  napi_async_work work;
+  napi_deferred deferred;
+  char *proc;
+  int32_t *pids;
+  size_t npids;
+  uint64_t *wanted;
+  size_t nwanted;
+  uint32_t skip, limit;
+  struct fs_out out;
+  int rc;
+};
+
+static void async_fds_free(struct async_fds *d) {
+  free(d->proc);
+  free(d->pids);
+  free(d->wanted);
+  fs_out_free(&d->out);
+  free(d);
+}
+
+static void async_fds_execute(napi_env env, void *data) {
+  (void)env;
+  struct async_fds *d = data;
+  d->rc = fs_scan(d->proc, d->pids, d->npids, d->skip, d->limit, d->wanted, d->nwanted, &d->out);
+}
+
+static void async_fds_complete(napi_env env, napi_status status, void *data) {
+  struct async_fds *d = data;
+  napi_value buffer = NULL, array = NULL;
+  void *bytes = NULL;
+  if (status == napi_ok && d->rc == 0 && napi_create_arraybuffer(env, d->out.len * sizeof(double), &bytes, &buffer) == napi_ok &&
+      napi_create_typedarray(env, napi_float64_array, d->out.len, buffer, 0, &array) == napi_ok) {
+    if (d->out.len) memcpy(bytes, d->out.data, d->out.len * sizeof(double));
+    napi_resolve_deferred(env, d->deferred, array);
+  } else {
+    int error = d->rc < 0 ? d->rc : -ECANCELED;
+    char message[256];
+    snprintf(message, sizeof message, "fd walk: %s", strerror(-error));
+    const char *name = strerrorname_np(-error);
+    napi_value code = NULL, text = NULL, err = NULL;
+    if (napi_create_string_utf8(env, name ? name : "EIO", NAPI_AUTO_LENGTH, &code) == napi_ok &&
+        napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &text) == napi_ok && napi_create_error(env, code, text, &err) == napi_ok) {
+      napi_reject_deferred(env, d->deferred, err);
+    }
+  }
+  napi_delete_async_work(env, d->work);
+  async_fds_free(d);
+}
+
+/* A typed array argument of the given type: its elements and length, or false (and a TypeError). */
+static bool typed_of(napi_env env, napi_value value, napi_typedarray_type want, void **data, size_t *length, const char *message) {
+  bool is = false;
+  napi_typedarray_type type;
+  if (napi_is_typedarray(env, value, &is) != napi_ok || !is || napi_get_typedarray_info(env, value, &type, length, data, NULL, NULL) != napi_ok || type != want) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
+    return false;
+  }
+  return true;
+}
+
+static napi_value fd_sockets_async(napi_env env, napi_callback_info info) {
+  static const char usage[] = "fdSocketsAsync(proc, pids Int32Array, skip, limit, wanted Float64Array)";
+  size_t argc = 5;
+  napi_value argv[5];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  size_t plen = 0, npids = 0, nwanted = 0;
+  uint32_t skip = 0, limit = 0;
+  void *pids = NULL, *wanted = NULL;
+  if (argc < 5 || napi_get_value_string_utf8(env, argv[0], NULL, 0, &plen) != napi_ok || plen == 0 ||
+      napi_get_value_uint32(env, argv[2], &skip) != napi_ok || napi_get_value_uint32(env, argv[3], &limit) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", usage);
+    return NULL;
+  }
+  if (!typed_of(env, argv[1], napi_int32_array, &pids, &npids, usage) || !typed_of(env, argv[4], napi_float64_array, &wanted, &nwanted, usage)) return NULL;
+  struct async_fds *d = calloc(1, sizeof *d);
+  if (!d) return throw_errno(env, -ENOMEM, "fdSocketsAsync");
+  d->proc = malloc(plen + 1);
+  d->pids = malloc((npids ? npids : 1) * sizeof *d->pids);
+  d->wanted = malloc((nwanted ? nwanted : 1) * sizeof *d->wanted);
+  if (!d->proc || !d->pids || !d->wanted) {
+    async_fds_free(d);
+    return throw_errno(env, -ENOMEM, "fdSocketsAsync");
+  }
+  napi_get_value_string_utf8(env, argv[0], d->proc, plen + 1, &plen);
+  if (npids) memcpy(d->pids, pids, npids * sizeof *d->pids);
+  for (size_t i = 0; i < nwanted; i++) {
+    double inode = ((const double *)wanted)[i];
+    /* Sorted ascending, whole and non-negative: the binary search depends on it. */
+    if (!(inode >= 0 && inode <= 9007199254740992.0 && inode == (double)(uint64_t)inode) || (i > 0 && inode < ((const double *)wanted)[i - 1])) {
+      async_fds_free(d);
+      napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "fdSocketsAsync: wanted must hold whole inodes, sorted ascending");
+      return NULL;
+    }
+    d->wanted[i] = (uint64_t)inode;
+  }
+  d->npids = npids;
+  d->nwanted = nwanted;
+  d->skip = skip;
+  d->limit = limit;
+  napi_value promise = NULL, name = NULL;
+  if (napi_create_promise(env, &d->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "dualstack:fd_sockets", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, async_fds_execute, async_fds_complete, d, &d->work) != napi_ok) {
+    async_fds_free(d); /* the promise, if made, is never settled: the caller sees the exception */
+    return throw_errno(env, -ENOMEM, "fdSocketsAsync");
+  }
+  if (napi_queue_async_work(env, d->work) != napi_ok) {
+    napi_delete_async_work(env, d->work);
+    async_fds_free(d);
+    return throw_errno(env, -EAGAIN, "fdSocketsAsync: napi_queue_async_work");
+  }
+  return promise;
+}
+
 /* A JS array of strings as NUL-terminated C strings; NULL (and an exception) on a wrong type. */
 static char **strings_of(napi_env env, napi_value array, uint32_t *count, const char *name) {
   bool is_array = false;
@@ -288,6 +408,8 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   if (napi_set_named_property(env, exports, "dumpSocketsAsync", fn) != napi_ok) return NULL;
   if (napi_create_function(env, "enterEach", NAPI_AUTO_LENGTH, enter_each, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "enterEach", fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "fdSocketsAsync", NAPI_AUTO_LENGTH, fd_sockets_async, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "fdSocketsAsync", fn) != napi_ok) return NULL;
   if (napi_create_uint32(env, SD_RECORD_SIZE, &size) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "recordSize", size) != napi_ok) return NULL;
   return exports;

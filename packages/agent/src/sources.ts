@@ -12,11 +12,12 @@ import { readIfInet6 } from './proc/if-inet6.js';
 import { readIpv6Route } from './proc/ipv6-route.js';
 import { readIpv4Route } from './proc/route.js';
 import { readIpv6Sysctls } from './proc/sysctl-ipv6.js';
-import { holdsOwnerCapabilities, scanSocketOwners, type OwnerScan } from './proc/owners.js';
+import { holdsOwnerCapabilities, scanSocketOwners, scanSocketOwnersWith, type OwnerScan } from './proc/owners.js';
 import { procPath, readProcText, type ProcRoot } from './proc/root.js';
 import { parseSsV6only, runSs } from './sockdiag.js';
 import { loadNativeSockdiag, type NativeLoad } from './sockdiag-native/load.js';
 import { summaryOfRecords } from './sockdiag-native/socket-table.js';
+import { nativeFdPassReader } from './sockdiag-native/fd-sockets.js';
 import { ssLinesOfRecords, v6onlyOfRecords } from './sockdiag-native/records.js';
 import { CommandMissingError } from './command.js';
 import { probeFamily } from './reachability.js';
@@ -216,7 +217,7 @@ export function tcpTableOnWorker(counts: TcpSocketCounts): 'tcp' | 'tcp6' | null
 }
 
 /**
- * The native module for the socket tables: only on a live scan of the agent's own /proc (a
+ * The native module for the socket tables and the owners walk: only on a live scan of the agent's own /proc (a
  * replay reads the captured text, and says nothing about paths: null), and only when it loads.
  */
 function nativeTables(options: ScanOptions): NativeLoad | null {
@@ -541,7 +542,7 @@ export const sources: SourceDefinition[] = [
     description:
       "Which process holds each listening socket (pid, name, executable, systemd unit), from /proc/[pid]/fd of the processes in the agent's network namespace and in the other namespaces scanned (one walk for all): each process's first 256 descriptors, the rest only of processes in the namespace of a listening socket still without an owner.",
     paths: ['[pid]/fd', '[pid]/ns/net', '[pid]/comm', '[pid]/stat', '[pid]/exe', '[pid]/cgroup', '[pid]/status'],
-    run(options, facts) {
+    async run(options, facts) {
       const wanted = new Set<number>();
       for (const summary of Object.values(facts.sockets)) for (const socket of summary.listening) wanted.add(socket.inode);
       // This source's status speaks for the agent's own namespace: a socket of another
@@ -556,7 +557,20 @@ export const sources: SourceDefinition[] = [
       const socketNamespace = new Map<number, string>();
       if (self) for (const inode of ownWanted) socketNamespace.set(inode, self);
       for (const ns of scanned?.namespaces ?? []) for (const summary of Object.values(ns.sockets)) for (const socket of summary.listening) socketNamespace.set(socket.inode, ns.link);
-      facts.owners = scanSocketOwners(options.procRoot, wanted, undefined, scanned && searched ? { byPid: scanned.discovery.byPid, searched, known, socketNamespace } : null);
+      const namespaces = scanned && searched ? { byPid: scanned.discovery.byPid, searched, known, socketNamespace } : null;
+      // The packaged agent's native module walks the fd tables on a threadpool thread (the
+      // other sources go on meanwhile); the same passes, so the same owners. No detail names
+      // the path: an ok owners source's detail would read as why a socket has no process.
+      const native = nativeTables(options);
+      facts.owners = null;
+      if (native?.module) {
+        try {
+          facts.owners = await scanSocketOwnersWith(nativeFdPassReader(native.module, options.procRoot.path), options.procRoot, wanted, undefined, namespaces);
+        } catch {
+          // the walk below reads the same tables
+        }
+      }
+      facts.owners ??= scanSocketOwners(options.procRoot, wanted, undefined, namespaces);
       if (facts.owners.unreadable > 0) {
         return {
           status: 'partial',

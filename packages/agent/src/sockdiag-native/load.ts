@@ -27,6 +27,12 @@ export interface NativeSockdiag {
   dumpSocketsAsync(family: 4 | 6, protocol: 'tcp' | 'udp'): Promise<Uint8Array>;
   /** Enters each /proc/PID/ns/net in turn on the calling thread, dumps, reads the sysctls, returns. */
   enterEach(paths: string[], confKeys: string[]): NativeNamespace[];
+  /**
+   * The owners walk on a libuv threadpool thread: per pid (in order), its fd table's entries
+   * after `skip` up to the `limit`th (0xffffffff: all) read, the links `socket:[N]` with N in
+   * `wanted` (sorted) kept: outcome (0 done, 1 more, 2 unreadable, 3 a link denied), count, inodes.
+   */
+  fdSocketsAsync(proc: string, pids: Int32Array, skip: number, limit: number, wanted: Float64Array): Promise<Float64Array>;
   recordSize: number;
 }
 
@@ -71,7 +77,7 @@ function load(): NativeLoad {
     return { module: null, why: `${path} did not load: ${(error as Error).message}` };
   }
   const module = holder.exports;
-  if (typeof module.dumpListening !== 'function' || typeof module.dumpSockets !== 'function' || typeof module.dumpSocketsAsync !== 'function' || typeof module.enterEach !== 'function' || module.recordSize !== RECORD_SIZE) {
+  if (typeof module.dumpListening !== 'function' || typeof module.dumpSockets !== 'function' || typeof module.dumpSocketsAsync !== 'function' || typeof module.enterEach !== 'function' || typeof module.fdSocketsAsync !== 'function' || module.recordSize !== RECORD_SIZE) {
     return { module: null, why: `${path} is not this agent's sock_diag module (record size ${String(module.recordSize)}, expected ${RECORD_SIZE})` };
   }
   return { module: module as NativeSockdiag, path };
