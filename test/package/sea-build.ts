@@ -2,7 +2,7 @@
 // the code in scripts/package/ that `npm run package` uses), the comparable form of a report,
 // and the stored golden report of the fixture both architectures scan.
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -52,16 +52,25 @@ function alive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
 }
 
+/** The shared executable and how buildExecutable made it (what sea-x64.test.ts checks). */
+export interface SharedBuild { outfile: string; codeCache: boolean; stripped: boolean }
+
+/** sharedBuild's executable, its path alone (what the package tests need). */
+export async function sharedExecutable(arch = 'x64'): Promise<string> {
+  return (await sharedBuild(arch)).outfile;
+}
+
 /**
  * The executable for `arch` (code cache on, as `npm run package` builds it), built once for the
- * test files that package or run it (deb, rpm), not once per file: ~15-20 s of the two shared
- * cores each. Kept under SHARED_SEA_CACHE/<digest of the CommonJS bundle, sea.mjs and the runtime>,
+ * test files that package or run it (sea-x64, deb, rpm, collector-deb), not once per file:
+ * ~15-20 s of the two shared cores each. Kept under SHARED_SEA_CACHE/<digest of the CommonJS bundle, sea.mjs and the runtime>,
  * so a changed agent builds anew. A test file that comes while another builds the same digest
  * waits for that build (a lock directory holding the builder's pid; a dead builder's lock is
  * taken over). Builds older than 15 minutes of other digests are removed when one is written
- * (not sooner: another engineer's test may still be reading one).
+ * (not sooner: another engineer's test may still be reading one). Beside the executable,
+ * build.json holds how it was built, written last: a build counts as done once it is there.
  */
-export async function sharedExecutable(arch = 'x64'): Promise<string> {
+export async function sharedBuild(arch = 'x64'): Promise<SharedBuild> {
   const work = mkdtempSync(join(tmpdir(), 'dualstack-shared-sea-'));
   try {
     const cjs = (await packageAgent({ outfile: join(work, 'dualstack-agent.cjs'), format: 'cjs' })).outfile;
@@ -69,10 +78,14 @@ export async function sharedExecutable(arch = 'x64'): Promise<string> {
       .update(JSON.stringify(nodeRuntime(arch))).update(arch).digest('hex').slice(0, 32);
     const dir = join(SHARED_SEA_CACHE, digest);
     const exe = join(dir, `dualstack-agent-linux-${arch}`);
+    const done = join(dir, 'build.json');
     const lock = `${dir}.lock`;
     mkdirSync(SHARED_SEA_CACHE, { recursive: true });
     for (;;) {
-      if (existsFile(exe)) return exe;
+      if (existsFile(done)) {
+        const { codeCache, stripped } = JSON.parse(readFileSync(done, 'utf8')) as Omit<SharedBuild, 'outfile'>;
+        return { outfile: exe, codeCache, stripped };
+      }
       try {
         mkdirSync(lock);
       } catch (e) {
@@ -88,7 +101,9 @@ export async function sharedExecutable(arch = 'x64'): Promise<string> {
       try {
         writeFileSync(join(lock, 'pid'), String(process.pid));
         // buildExecutable writes <exe>.partial and renames it: a waiter never sees half a file.
-        await sea.buildExecutable({ arch, bundle: cjs, outfile: exe });
+        const { codeCache, stripped } = await sea.buildExecutable({ arch, bundle: cjs, outfile: exe });
+        writeFileSync(`${done}.partial`, JSON.stringify({ codeCache, stripped }));
+        renameSync(`${done}.partial`, done);
         for (const name of readdirSync(SHARED_SEA_CACHE)) {
           const old = join(SHARED_SEA_CACHE, name);
           if (name !== digest && !name.endsWith('.lock') && Date.now() - statSync(old).mtimeMs > 15 * 60_000) rmSync(old, { recursive: true, force: true });

@@ -2,7 +2,10 @@
 // PATH and a cleared environment, on a live host (a network namespace of its own with listeners,
 // so that nothing else on the machine changes the sockets between two scans), its report equals
 // the .mjs bundle's, run by the same Node.js 24 runtime; its fixture scan equals the stored golden
-// report; and a build whose blob did not get in is refused. Built once for the file (~15 s).
+// report; and a build whose blob did not get in is refused. The executable is the one the
+// package tests share (sea-build.ts sharedBuild: built once, by whichever file comes first),
+// made by the same buildExecutable call `npm run package` makes; only the .mjs bundle is this
+// file's own.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
@@ -11,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Netns, rootSkipReason, startListeners } from '../helpers/netns.js';
 import { findOnPath } from '../helpers/requirements.js';
-import { FIXTURE_PROC, golden, nodeRuntime, packageAgent, sea, stable } from './sea-build.js';
+import { FIXTURE_PROC, golden, nodeRuntime, packageAgent, sea, sharedBuild, stable } from './sea-build.js';
 
 // Only the namespace of the test (--namespaces host): by default the agent also scans every
 // other network namespace of the machine, where other programs' sockets come and go between
@@ -25,9 +28,8 @@ let mjs = '';
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dualstack-sea-x64-'));
-  const cjs = (await packageAgent({ outfile: join(dir, 'dualstack-agent.cjs'), format: 'cjs' })).outfile;
   mjs = (await packageAgent({ outfile: join(dir, 'dualstack-agent.mjs') })).outfile;
-  ({ outfile: exe, ...built } = await sea.buildExecutable({ arch: 'x64', bundle: cjs, outfile: join(dir, 'dualstack-agent-linux-x64') }));
+  ({ outfile: exe, ...built } = await sharedBuild('x64'));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
