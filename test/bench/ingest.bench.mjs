@@ -24,13 +24,17 @@
 //   node test/bench/ingest.bench.mjs [--duration 10] [--connections 20,50]
 //        [--hosts 2000] [--warmup 2] [--repeat 1] [--targets empty,parse,validate,collector,raw,pg,pg2]
 //        [--pg-bin /usr/lib/postgresql/15/bin]
-//        [--profile DIR] [--pg-statements]
+//        [--profile DIR] [--pg-statements] [--fleet DIR [--seed-only]]
 //        [--collector path/to/dist/cli.js]   (another build of the collector, e.g. a candidate change)
 //
 // --profile DIR runs the collector with --cpu-prof (the profile lands in DIR) and prints where
 // its CPU time went. --pg-statements loads pg_stat_statements into the bench's cluster and
 // prints the statements the PostgreSQL phases ran (counted from the end of the warm-ups), the
-// costliest first, with their calls, rows and plan and execution time per call. Internal modes, used by the bench itself:
+// costliest first, with their calls, rows and plan and execution time per call.
+// --fleet DIR keeps the collector's SQLite database and the PostgreSQL cluster in DIR, and the
+// fleet the warm-up made: a later run with the same DIR and --hosts skips the warm-up (seeding
+// 200,000 hosts takes minutes), its reports following on the seeded ones. --seed-only stops
+// after the warm-up: seed once, measure when the machine is quiet. Internal modes, used by the bench itself:
 //   --emit-templates (under node --import tsx): prints realisticReport bodies with placeholders
 //   --serve empty|parse|validate: runs one baseline server and prints "PORT <n>"
 // Prints figures, asserts nothing; not part of `npm test`. See README.md in this folder.
@@ -112,6 +116,8 @@ async function main() {
       repeat: { type: 'string', default: '1' },
       profile: { type: 'string' },
       'pg-statements': { type: 'boolean' },
+      fleet: { type: 'string' },
+      'seed-only': { type: 'boolean' },
       collector: { type: 'string' },
       'pg-bin': { type: 'string', default: process.env.DUALSTACK_POSTGRES_BIN ?? '/usr/lib/postgresql/15/bin' },
       help: { type: 'boolean', short: 'h' },
@@ -135,6 +141,10 @@ async function main() {
 
   const { default: autocannon } = await import('autocannon');
   const dir = mkdtempSync(join(tmpdir(), 'dualstack-ingest-bench-'));
+  if (values['seed-only'] && !values.fleet) throw new Error('--seed-only needs --fleet DIR (where the seeded fleet is kept)');
+  const fleetDir = values.fleet ? resolve(values.fleet) : null;
+  if (fleetDir) mkdirSync(fleetDir, { recursive: true });
+  const dataDir = fleetDir ?? dir;
   const children = new Set();
   let running = null; // the autocannon instance in flight
   let cleaned = false;
@@ -164,7 +174,7 @@ async function main() {
   );
   console.log(`fleet: ${fmtInt(hosts)} hosts, every request a new report (new reportId, next host, collectedAt +5 min for that host)`);
   console.log(`each HTTP phase: ${warmup} s warm-up, then ${duration} s measured; connections ${connectionCounts.join(', ')}; ${process.version}, ${(await import('node:os')).cpus().length} CPUs`);
-  console.log(`collector ${CLI}; temp dir ${dir}\n`);
+  console.log(`collector ${CLI}; temp dir ${dir}${fleetDir ? `; fleet kept in ${fleetDir}` : ''}\n`);
 
   // Servers, each in its own process.
   const servers = {};
@@ -174,16 +184,16 @@ async function main() {
   }
   let collector = null;
   if (targets.has('collector')) {
-    collector = await startCollector(dir, children, values.profile);
+    collector = await startCollector(dataDir, children, values.profile);
     servers.collector = collector;
   }
   if (targets.has('pg') || targets.has('pg2')) {
-    postgres = await startPostgres(join(dir, 'pg'), values['pg-bin'], values['pg-statements']);
+    postgres = await startPostgres(join(dataDir, 'pg'), values['pg-bin'], values['pg-statements']);
     console.log(`PostgreSQL ${postgres.version}, postmaster PID ${postgres.pid}, fsync on, synchronous_commit on`);
-    const first = await startCollector(dir, children, values.profile, postgres.url);
+    const first = await startCollector(dataDir, children, values.profile, postgres.url);
     if (targets.has('pg')) servers.pg = { ...first, kind: 'pg', postgres };
     if (targets.has('pg2')) {
-      const second = await startCollector(dir, children, null, postgres.url, first.token);
+      const second = await startCollector(dataDir, children, null, postgres.url, first.token);
       servers.pg2 = { kind: 'pg2', child: first.child, port: first.port, token: first.token, postgres, others: [second] };
     }
   }
@@ -191,8 +201,19 @@ async function main() {
   // One report sequence per target, so the collector's starts with one report per host;
   // pg and pg2 share one database, hence one fleet and one sequence.
   const sequences = {};
-  const start = Date.now() - 3 * 86_400_000;
-  for (const kind of Object.keys(servers)) sequences[kind] = kind === 'pg2' && sequences.pg ? sequences.pg : reportSequence(templates, hosts, start);
+  // A kept fleet (--fleet) says when its reports began and how many hosts it has: its next
+  // reports follow on, and the warm-up is not sent again.
+  const seeded = {};
+  for (const kind of Object.keys(servers)) {
+    const fleetKind = kind === 'pg2' ? 'pg' : kind;
+    const marker = fleetDir && (kind === 'collector' || fleetKind === 'pg') ? join(fleetDir, `seeded-${fleetKind}.json`) : null;
+    const kept = marker && existsSync(marker) ? JSON.parse(readFileSync(marker, 'utf8')) : null;
+    if (kept && kept.hosts !== hosts) throw new Error(`--fleet ${fleetDir}: its ${fleetKind} fleet has ${kept.hosts} hosts, not --hosts ${hosts}`);
+    const start = kept?.start ?? Date.now() - 3 * 86_400_000;
+    seeded[kind] = { marker, kept, start };
+    if (kind === 'pg2' && sequences.pg) sequences[kind] = sequences.pg;
+    else sequences[kind] = reportSequence(templates, hosts, start, kept ? hosts : 0);
+  }
 
   // pg2: one autocannon per collector, the connections split between them, run at once.
   const fire = async (kind, opts) => {
@@ -239,11 +260,26 @@ async function main() {
   // (pg2 shares pg's fleet).
   for (const kind of Object.keys(servers)) {
     if (kind === 'pg2' && servers.pg) continue;
+    if (seeded[kind]?.kept) {
+      console.log(`warm-up ${kind.padEnd(9)} skipped: the kept fleet has its ${fmtInt(hosts)} hosts`);
+      continue;
+    }
     const t0 = performance.now();
     const result = await fire(kind, { connections: 20, amount: hosts });
     const bad = result.non2xx + result.errors + result.timeouts;
     console.log(`warm-up ${kind.padEnd(9)} ${fmtInt(hosts)} reports (every host's first) in ${((performance.now() - t0) / 1000).toFixed(1)} s${bad ? `, ${bad} failed` : ''}`);
     if (bad) throw new Error(`${kind}: ${bad} warm-up requests failed (status codes ${JSON.stringify(result.statusCodeStats)})`);
+    if (seeded[kind]?.marker) writeFileSync(seeded[kind].marker, JSON.stringify({ hosts, start: seeded[kind].start }) + '\n');
+  }
+  if (values['seed-only']) {
+    for (const server of Object.values(servers)) {
+      await stopChild(server.child);
+      for (const o of server.others ?? []) await stopChild(o.child);
+    }
+    if (postgres) await stopPostgres(postgres.pid);
+    postgres = null;
+    console.log(`seeded: ${fleetDir} (measure with the same --fleet and --hosts)`);
+    return;
   }
 
   // The measured phases, --repeat times over (interleaved, so slow spells of a shared machine
@@ -378,8 +414,8 @@ function render(parts, hostId, reportId, collectedAt) {
 }
 
 /** Report n goes to host n % hosts, as that host's report number floor(n / hosts). */
-function reportSequence(templates, hosts, start) {
-  let n = 0;
+function reportSequence(templates, hosts, start, first = 0) {
+  let n = first;
   return () => {
     const i = n++;
     const host = i % hosts;
@@ -412,7 +448,7 @@ async function startCollector(dir, children, profileDir, url = null, existingTok
   const db = url ?? join(dir, 'collector.db');
   const token =
     existingToken ??
-    execFileSync(process.execPath, [CLI, 'token', 'create', '--db', db, '--name', 'bench-fleet', '--role', 'admin'], {
+    execFileSync(process.execPath, [CLI, 'token', 'create', '--db', db, '--name', `bench-fleet-${process.pid}`, '--role', 'admin'], {
       cwd: REPO,
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -468,7 +504,8 @@ async function startPostgres(dir, bin, statements = false) {
   const as = (program, args) => (asRoot ? ['runuser', ['-u', 'postgres', '--', join(bin, program), ...args]] : [join(bin, program), args]);
   const data = join(dir, 'data');
   const run = (program, args) => execFileSync(...as(program, args), { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-  run('initdb', ['-D', data, '-U', user, '-A', 'trust', '-E', 'UTF8', '--locale=C']);
+  const reused = existsSync(join(data, 'PG_VERSION')); // a kept fleet's cluster (--fleet)
+  if (!reused) run('initdb', ['-D', data, '-U', user, '-A', 'trust', '-E', 'UTF8', '--locale=C']);
   const settings = [`listen_addresses = ''`, `unix_socket_directories = '${dir}'`, 'max_connections = 100'];
   if (statements) settings.push(`shared_preload_libraries = 'pg_stat_statements'`, 'pg_stat_statements.track_planning = on');
   writeFileSync(join(data, 'postgresql.auto.conf'), [...settings, ''].join('\n'));
@@ -484,8 +521,8 @@ async function startPostgres(dir, bin, statements = false) {
   const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: `${base}/postgres${socket}` });
   await client.connect();
-  await client.query('CREATE DATABASE bench');
-  if (statements) await client.query('CREATE EXTENSION pg_stat_statements'); // in database postgres: the bench database stays the collector's own
+  if (!reused) await client.query('CREATE DATABASE bench');
+  if (statements) await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements'); // in database postgres: the bench database stays the collector's own
   const version = (await client.query('SHOW server_version')).rows[0].server_version;
   await client.end();
   return { pid, url: `${base}/bench${socket}`, admin: `${base}/postgres${socket}`, version, statements };
