@@ -11,9 +11,9 @@
 // a tarball there is checked against the pinned sha512 every time, and fetched only when missing.
 // Normally used through scripts/node-lts.sh, which decides whether it is needed at all.
 import { chmodSync } from 'node:fs';
-import { homedir, machine } from 'node:os';
+import { machine } from 'node:os';
 import { join } from 'node:path';
-import { NODE_RUNTIME, nodeRuntime } from './package/node-runtime.mjs';
+import { machineCache, NODE_RUNTIME, nodeRuntime } from './package/node-runtime.mjs';
 
 const USAGE = `usage: node scripts/node-lts.mjs
 Makes sure Node.js ${NODE_RUNTIME.version} (from the npm registry's node-linux-<arch> package, sha512
@@ -44,10 +44,8 @@ if (!arch) {
   console.error(`node-lts: no Node.js package for machine "${machine()}" (known: ${Object.keys(ARCH_OF_MACHINE).join(', ')})`);
   process.exit(1);
 }
-// Root's cache is /var/cache/dualstack, not root's home's .cache: the tests run this node as other users
-// (setpriv to nobody), who cannot enter /root (0700).
-const base = process.env.XDG_CACHE_HOME || (process.getuid?.() === 0 ? '/var/cache' : join(homedir(), '.cache'));
-const cache = join(base, 'dualstack/node-runtime');
+// Root's is /var/cache/dualstack/node-runtime: the tests run this node as other users (setpriv to nobody).
+const cache = machineCache('node-runtime');
 console.error(`node-lts: Node.js ${NODE_RUNTIME.version} (node-linux-${arch} from the npm registry) in ${cache}`);
 try {
   const runtime = nodeRuntime(arch, { cache });

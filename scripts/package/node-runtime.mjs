@@ -11,6 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,6 +29,16 @@ export const NODE_RUNTIME = {
 export const ARCHES = /** @type {const} */ (['x64', 'arm64']);
 
 export const DEFAULT_CACHE = join(root, 'node_modules/.cache/dualstack-node-runtime');
+
+/**
+ * This machine's cache for what outlives a checkout (`npm ci` empties node_modules/):
+ * ${XDG_CACHE_HOME:-~/.cache}/dualstack/<name>; root's is /var/cache/dualstack/<name>, because the
+ * tests run what is there as other users too, who cannot enter /root (0700).
+ */
+export function machineCache(name, env = process.env) {
+  const base = env.XDG_CACHE_HOME || (process.getuid?.() === 0 ? '/var/cache' : join(homedir(), '.cache'));
+  return join(base, 'dualstack', name);
+}
 
 /** The "sha512-<base64>" integrity string of a file, as npm writes it. */
 export function integrityOf(file) {
