@@ -105,6 +105,33 @@ describe('PostgreSQL ingest batches', { skip: skipUnlessPostgres() }, () => {
     assert.equal((await store.counts()).reports, 4);
   });
 
+  test("an unchanged report whose host changes between the batch's look and its write is written alone, services and all", async () => {
+    const store = await open(await cluster.createDatabase());
+    const database = new URL(store.url).pathname.slice(1);
+    ok((await writeBatch(store.pool, [prepared('moving', 10)]))[0]);
+    const next = prepared('moving', 5);
+    // Another collector's transaction changes the host's services (as a changed report would)
+    // and commits only once this batch's look has seen the old state and its write waits.
+    const other = await store.pool.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query(`UPDATE hosts SET services_hash = 'changed-elsewhere' WHERE host_id = 'moving'`);
+      const write = writeBatch(store.pool, [next]);
+      for (;;) {
+        const waiting = await cluster.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'`, [database]);
+        if (waiting.rows[0]!.n >= 1) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await other.query('COMMIT');
+      const result = ok((await write)[0]);
+      assert.deepEqual([result.applied, result.servicesRewritten], [true, true], 'the full path: its services written again');
+    } finally {
+      other.release();
+    }
+    const host = await cluster.query<{ services_hash: string; last_report_id: string }>(`SELECT services_hash, last_report_id FROM hosts WHERE host_id = 'moving'`, [], database);
+    assert.deepEqual(host.rows[0], { services_hash: next.servicesHash, last_report_id: next.reportId });
+  });
+
   test('two collectors whose batches carry the same reportId at once: one row, both acks equal', async () => {
     const url = await cluster.createDatabase();
     const database = new URL(url).pathname.slice(1);

@@ -1,24 +1,26 @@
-// Reports written to PostgreSQL, a batch of them in one transaction (group commit: the
-// batches come from ingest-batch.ts; one COMMIT, one WAL flush, a few multi-row statements
-// for the batch instead of ~7 round trips and a flush per report), safe with any number of
-// collectors on the database at once (what sqlite-store.ts describes for one writer, under
-// concurrency):
-// - the batch's host rows are locked first, all at once in host_id order (SELECT … ORDER BY
-//   host_id FOR UPDATE; a new host's row is created by its report), so the reports of one host
-//   are written one after the other whichever collector got them, and two batches cannot
-//   wait on each other's hosts crosswise;
-// - "latest wins" is the host update's own condition (last_seen <= this report's receive
-//   time): a late, older report finds no row to update and is stored as history only;
-// - idempotency is the reports primary key: INSERT … ON CONFLICT DO NOTHING. A report already
-//   stored (seen first, or inserted meanwhile by another collector) rolls back whatever this
-//   transaction wrote and answers the stored ack with duplicate=true;
-// - shared service matrix cells are updated last, after every host row, once per cell for the
-//   whole batch and in one key order (sumMatrixDeltas), so two transactions never wait on each
-//   other's cells crosswise;
-// - a report the batch cannot store (a constraint its data breaks, stored meanwhile) rolls the
-//   batch back, and each of its reports is then written in a transaction of its own
-//   (writeReport): only that report fails or answers duplicate, the others are stored. No ack
-//   is given before the COMMIT that stored it (synchronous_commit stays as the server has it).
+// Reports written to PostgreSQL in batches (group commit: the batches come from
+// ingest-batch.ts; one commit, one WAL flush and a few statements for the batch instead of ~7
+// round trips and a flush per report), safe with any number of collectors on the database at
+// once (what sqlite-store.ts describes for one writer, under concurrency). A batch is:
+// - one look, outside any transaction: which reports are stored already (resends, answered
+//   with the stored ack and duplicate=true) and what each host's services and findings are;
+// - the unchanged reports (services and findings as their host has them: most of them, in
+//   steady state) in ONE statement, atomic on its own: each host row updated only if the
+//   report is not older than what the host shows (last_seen <= its receive time: latest wins)
+//   and the host still has those services and findings, then the applied reports' bodies and
+//   history rows. Two round trips for the batch: on 2 cores a transaction's round trips, each
+//   waiting on a busy event loop, were most of its time. A report the statement did not apply
+//   (late, or its host changed since the look) is written alone below, under a lock;
+// - the others (new hosts, changed services or findings) in one transaction that locks their
+//   host rows first, all at once in host_id order (SELECT … ORDER BY host_id FOR UPDATE), so
+//   one host's reports are written one after the other whichever collector got them and two
+//   batches cannot wait on each other's hosts crosswise; shared service matrix cells are
+//   updated last, once per cell and in one key order (sumMatrixDeltas), for the same reason;
+// - idempotency is the reports primary key. A report stored meanwhile by another collector,
+//   or one whose data breaks a constraint, fails its statement or rolls its transaction back,
+//   and each report not yet stored is then written in a transaction of its own (writeReport):
+//   only that report fails or answers duplicate, the others are stored. No ack is given
+//   before the commit that stored it (synchronous_commit stays as the server has it).
 import type pg from 'pg';
 import type { Report } from '@dualstack/core';
 import type { IngestAck } from '../../api.js';
@@ -48,10 +50,12 @@ const hostValues = (p: PreparedReport): unknown[] => [
 
 const SQL = {
   reportById: 'SELECT host_id, received_at, ack_open, ack_opened, ack_resolved FROM reports WHERE report_id = $1',
-  reportsByIds: 'SELECT report_id, host_id, received_at, ack_open, ack_opened, ack_resolved FROM reports WHERE report_id = ANY($1::text[])',
+  // The batch's stored reports and its hosts' state, two kinds of rows as json in one answer.
+  look: `SELECT 'stored' AS kind, row_to_json(r) AS row
+      FROM (SELECT report_id, host_id, received_at, ack_open, ack_opened, ack_resolved FROM reports WHERE report_id = ANY($1::text[])) r
+    UNION ALL SELECT 'host', row_to_json(h) FROM (SELECT host_id, services_hash, findings_hash FROM hosts WHERE host_id = ANY($2::text[])) h`,
   // One order for every transaction's host locks: no two batches wait on each other crosswise.
-  lockHosts:
-    'SELECT host_id, collected_at, last_seen, services_hash, findings_hash, findings_critical, findings_warning, findings_info FROM hosts WHERE host_id = ANY($1::text[]) ORDER BY host_id FOR UPDATE',
+  lockHosts: 'SELECT host_id FROM hosts WHERE host_id = ANY($1::text[]) ORDER BY host_id FOR UPDATE',
   lockHost: 'SELECT collected_at, last_seen, services_hash, findings_hash, findings_critical, findings_warning, findings_info FROM hosts WHERE host_id = $1 FOR UPDATE',
   insertHost: `INSERT INTO hosts (${HOST_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
     ON CONFLICT (host_id) DO NOTHING RETURNING host_id`,
@@ -86,12 +90,11 @@ const SQL = {
       last_seen = excluded.last_seen, resolved_at = NULL`,
   resolveFindings:
     'UPDATE findings SET resolved_at = $1, last_seen = $2 WHERE host_id = $3 AND (rule, subject) IN (SELECT * FROM unnest($4::text[], $5::text[])) AND resolved_at IS NULL',
-  // The batch's unchanged reports (services and findings as the host has them), all in one
-  // statement: the host rows updated (latest wins: no row for a late report), the latest bodies
-  // of the applied ones replaced, every report added to the history (its ack counting what the
-  // host shows after it: the report's own, as an unchanged report's findings are the host's).
-  // One round trip instead of three: a transaction's round trips, each
-  // waiting on a busy event loop, were most of its time.
+  // The batch's unchanged reports, one statement, atomic on its own (see the top of this file):
+  // a host row is updated only while it still shows those services and findings and nothing
+  // newer; the applied reports' bodies replace the latest and go to the history with the
+  // host's (= their own) findings counted. No ON CONFLICT on reports: a report stored meanwhile
+  // fails the whole statement, and nothing of it is written.
   writeUnchanged: (tuples: string) => `WITH v (host_id, hostname, distro, kernel, last_seen, last_report_id, collected_at, ipv6_routable, ipv4_routable,
       services_exposed, services_dual, findings_critical, findings_warning, findings_info, conn_ipv4, conn_ipv6, conn_mapped, service_modes,
       services_hash, findings_hash, body, bytes, token_id) AS (VALUES ${tuples}),
@@ -99,22 +102,18 @@ const SQL = {
       last_report_id = v.last_report_id, collected_at = v.collected_at, ipv6_routable = v.ipv6_routable, ipv4_routable = v.ipv4_routable,
       services_exposed = v.services_exposed, services_dual = v.services_dual, findings_critical = v.findings_critical,
       findings_warning = v.findings_warning, findings_info = v.findings_info, conn_ipv4 = v.conn_ipv4, conn_ipv6 = v.conn_ipv6,
-      conn_mapped = v.conn_mapped, service_modes = v.service_modes,
-      services_updated_at = CASE WHEN h.services_hash = v.services_hash THEN h.services_updated_at ELSE v.collected_at END,
-      services_hash = v.services_hash, findings_hash = v.findings_hash
-      FROM v WHERE h.host_id = v.host_id AND h.last_seen <= v.last_seen
+      conn_mapped = v.conn_mapped, service_modes = v.service_modes
+      FROM v WHERE h.host_id = v.host_id AND h.last_seen <= v.last_seen AND h.services_hash = v.services_hash AND h.findings_hash = v.findings_hash
       RETURNING h.host_id),
     latest AS (INSERT INTO latest_reports (host_id, report_id, body)
       SELECT v.host_id, v.last_report_id, v.body FROM v JOIN applied a ON a.host_id = v.host_id
       ON CONFLICT (host_id) DO UPDATE SET report_id = excluded.report_id, body = excluded.body),
     history AS (INSERT INTO reports (report_id, host_id, collected_at, received_at, bytes, token_id, applied, ipv6_routable,
         exposed, dual, critical, warning, ack_open, ack_opened, ack_resolved)
-      SELECT v.last_report_id, v.host_id, v.collected_at, v.last_seen, v.bytes, v.token_id, CASE WHEN a.host_id IS NULL THEN 0 ELSE 1 END,
-        v.ipv6_routable, v.services_exposed, v.services_dual, v.findings_critical, v.findings_warning,
-        v.findings_critical + v.findings_warning + v.findings_info, 0, 0
-      FROM v LEFT JOIN applied a ON a.host_id = v.host_id
-      ON CONFLICT (report_id) DO NOTHING RETURNING report_id)
-    SELECT 'applied' AS kind, host_id AS id FROM applied UNION ALL SELECT 'inserted', report_id FROM history`,
+      SELECT v.last_report_id, v.host_id, v.collected_at, v.last_seen, v.bytes, v.token_id, 1, v.ipv6_routable, v.services_exposed,
+        v.services_dual, v.findings_critical, v.findings_warning, v.findings_critical + v.findings_warning + v.findings_info, 0, 0
+      FROM v JOIN applied a ON a.host_id = v.host_id)
+    SELECT host_id FROM applied`,
   insertReports: (tuples: string) => `INSERT INTO reports (report_id, host_id, collected_at, received_at, bytes, token_id, applied, ipv6_routable,
       exposed, dual, critical, warning, ack_open, ack_opened, ack_resolved)
     VALUES ${tuples}
@@ -180,47 +179,60 @@ export function isRetryable(error: unknown): boolean {
 export type BatchOutcome = { ok: WriteResult } | { error: unknown };
 
 /**
- * Writes `reports` (at most one per host: ingest-batch.ts forms them so) in one transaction
- * on one connection, retried on a deadlock or serialization failure; resolves after COMMIT,
- * one outcome per report in the order given. Resends of stored reports are answered before
- * the transaction. When one report cannot be stored with the others (its data breaks a
- * constraint, or another collector stored it meanwhile) the batch is rolled back and each
- * report is written alone (writeReport), so it answers its own error or duplicate ack and
- * the others are stored. Rejects (every report failing alike) only when the database fails.
+ * Writes `reports` (at most one per host: ingest-batch.ts forms them so) on one connection, as
+ * the top of this file says, retried on a deadlock or serialization failure; resolves after the
+ * commits, one outcome per report in the order given. When one report cannot be stored with
+ * the others (its data breaks a constraint, or another collector stored it meanwhile), and for
+ * an unchanged report the batch statement did not apply, each such report is written alone
+ * (writeReport): it answers its own error, duplicate ack or late ack, and the others are
+ * stored. Rejects (every report failing alike) only when the database fails.
  */
 export async function writeBatch(pool: pg.Pool, reports: readonly PreparedReport[]): Promise<BatchOutcome[]> {
   const outcomes: Array<BatchOutcome | undefined> = new Array(reports.length);
-  let alone = false;
-  for (let attempt = 1; !alone; attempt++) {
+  for (let attempt = 1; ; attempt++) {
     const client = await connect(pool);
     let broken: Error | undefined;
     try {
-      // Most duplicates are resends of a report stored long ago: answered without a transaction.
-      const seen = await client.query<StoredReportRow & { report_id: string }>(named('reports-by-ids', SQL.reportsByIds, [reports.map((p) => p.reportId)]));
-      const stored = new Map(seen.rows.map((row) => [row.report_id, row]));
-      const todo: number[] = [];
-      reports.forEach((p, i) => {
+      const todo = reports.flatMap((_, i) => (outcomes[i] === undefined ? [i] : []));
+      const { stored, hosts } = await look(client, todo.map((i) => reports[i]!));
+      const unchanged: number[] = [];
+      const changed: number[] = [];
+      for (const i of todo) {
+        const p = reports[i]!;
         const row = stored.get(p.reportId);
+        const host = hosts.get(p.hostId);
         if (row) outcomes[i] = settle(() => duplicateAck(p, row));
-        else todo.push(i);
-      });
-      if (todo.length === 0) return outcomes as BatchOutcome[];
-      await client.query('BEGIN');
-      try {
-        const results = await writeGroup(
-          client,
-          todo.map((i) => reports[i]!),
-        );
-        await client.query('COMMIT');
-        todo.forEach((i, k) => (outcomes[i] = { ok: results[k]! }));
-        return outcomes as BatchOutcome[];
-      } catch (error) {
-        await client.query('ROLLBACK').catch((rollbackError: Error) => {
-          broken = rollbackError;
-        });
-        if (!(error instanceof StoredMeanwhile) && !(rejectionOf(error, '') instanceof ReportRejectedError)) throw error;
-        alone = true;
+        else if (host && host.services_hash === p.servicesHash && host.findings_hash === p.findingsHash) unchanged.push(i);
+        else changed.push(i);
       }
+      let spoiled = false;
+      if (unchanged.length > 0) {
+        try {
+          const applied = await writeUnchanged(client, unchanged.map((i) => reports[i]!));
+          // Not applied: late, or its host changed since the look; written alone below, under a lock.
+          for (const i of unchanged) if (applied.has(reports[i]!.hostId)) outcomes[i] = { ok: unchangedResult(reports[i]!) };
+        } catch (error) {
+          if (!(rejectionOf(error, '') instanceof ReportRejectedError)) throw error;
+          spoiled = true;
+        }
+      }
+      if (changed.length > 0 && !spoiled) {
+        await client.query('BEGIN');
+        try {
+          const results = await writeGroup(
+            client,
+            changed.map((i) => reports[i]!),
+          );
+          await client.query('COMMIT');
+          changed.forEach((i, k) => (outcomes[i] = { ok: results[k]! }));
+        } catch (error) {
+          await client.query('ROLLBACK').catch((rollbackError: Error) => {
+            broken = rollbackError;
+          });
+          if (!(error instanceof StoredMeanwhile) && !(rejectionOf(error, '') instanceof ReportRejectedError)) throw error;
+        }
+      }
+      break;
     } catch (error) {
       if (attempt < 5 && isRetryable(error)) continue;
       throw error;
@@ -228,7 +240,7 @@ export async function writeBatch(pool: pg.Pool, reports: readonly PreparedReport
       client.release(broken);
     }
   }
-  // One of them spoils the batch: each in a transaction of its own, so only that one fails.
+  // What the batch left (a report that spoiled it, one not applied): each in a transaction of its own.
   for (let i = 0; i < reports.length; i++) {
     if (outcomes[i] !== undefined) continue;
     try {
@@ -240,6 +252,33 @@ export async function writeBatch(pool: pg.Pool, reports: readonly PreparedReport
   return outcomes as BatchOutcome[];
 }
 
+/** The batch's reports already stored, and its hosts' services and findings, in one round trip. */
+async function look(client: pg.PoolClient, batch: readonly PreparedReport[]): Promise<{ stored: Map<string, StoredReportRow>; hosts: Map<string, { services_hash: string; findings_hash: string }> }> {
+  const { rows } = await client.query<{ kind: 'stored' | 'host'; row: StoredReportRow & { report_id: string; services_hash: string; findings_hash: string } }>(
+    named('look', SQL.look, [batch.map((p) => p.reportId), batch.map((p) => p.hostId)]),
+  );
+  const stored = new Map<string, StoredReportRow>();
+  const hosts = new Map<string, { services_hash: string; findings_hash: string }>();
+  for (const { kind, row } of rows) {
+    if (kind === 'stored') stored.set(row.report_id, row);
+    else hosts.set(row.host_id, row);
+  }
+  return { stored, hosts };
+}
+
+/** The unchanged reports' one statement; resolves with the hosts it applied (committed: the statement is its own transaction). */
+async function writeUnchanged(client: pg.PoolClient, batch: readonly PreparedReport[]): Promise<Set<string>> {
+  const values: unknown[] = [];
+  const rows = batch.map((p) => [...hostUpdateRow(p), p.body, p.bytes, p.tokenId]);
+  const applied = await client.query<{ host_id: string }>(named(`write-unchanged/${rows.length}`, SQL.writeUnchanged(tuples(values, rows, UNCHANGED_TYPES)), values));
+  return new Set(applied.rows.map((row) => row.host_id));
+}
+
+/** An applied unchanged report's result: its own counts (its findings are the host's already: none opened or resolved). */
+function unchangedResult(p: PreparedReport): WriteResult {
+  return { ack: ackOf(p, p.critical + p.warning + p.info, 0, 0), duplicate: false, applied: true, servicesRewritten: false };
+}
+
 function settle(write: () => WriteResult): BatchOutcome {
   try {
     return { ok: write() };
@@ -248,41 +287,14 @@ function settle(write: () => WriteResult): BatchOutcome {
   }
 }
 
-/** The batch's writes inside its transaction; results in the order of `batch`. */
+/** New hosts' and changed reports' writes inside their transaction; results in the order of `batch`. */
 async function writeGroup(client: pg.PoolClient, batch: readonly PreparedReport[]): Promise<WriteResult[]> {
   // Every host row of the batch locked before anything is written, in one order.
-  const hosts = new Map((await client.query<HostStateRow>(named('lock-hosts', SQL.lockHosts, [batch.map((p) => p.hostId)]))).rows.map((row) => [row.host_id!, row]));
+  await client.query(named('lock-hosts', SQL.lockHosts, [batch.map((p) => p.hostId)]));
   const results: WriteResult[] = new Array(batch.length);
   const deltas = noDeltas();
-  // A report whose services and findings are what its host has (most of them, in steady state)
-  // changes the host row, the latest body and the history only: written for the whole batch
-  // at once below. New hosts and changed reports take the full path, one by one.
-  const unchanged: number[] = [];
   const order = batch.map((_, i) => i).sort((a, b) => (batch[a]!.hostId < batch[b]!.hostId ? -1 : batch[a]!.hostId > batch[b]!.hostId ? 1 : 0));
-  for (const i of order) {
-    const p = batch[i]!;
-    const host = hosts.get(p.hostId);
-    if (host && host.services_hash === p.servicesHash && host.findings_hash === p.findingsHash) unchanged.push(i);
-    else results[i] = await writeInTransaction(client, p, deltas);
-  }
-  if (unchanged.length > 0) {
-    const values: unknown[] = [];
-    const rows = unchanged.map((i) => [...hostUpdateRow(batch[i]!), batch[i]!.body, batch[i]!.bytes, batch[i]!.tokenId]);
-    const written = (await client.query<{ kind: 'applied' | 'inserted'; id: string }>(named(`write-unchanged/${rows.length}`, SQL.writeUnchanged(tuples(values, rows, UNCHANGED_TYPES)), values))).rows;
-    const applied = new Set(written.filter((row) => row.kind === 'applied').map((row) => row.id));
-    const inserted = new Set(written.filter((row) => row.kind === 'inserted').map((row) => row.id));
-    for (const i of unchanged) {
-      const p = batch[i]!;
-      const host = hosts.get(p.hostId)!;
-      const isApplied = applied.has(p.hostId);
-      // Applied: the report's own counts (its findings are the host's already: none opened or
-      // resolved). Late: history only, the ack counts what the host still shows.
-      const open = isApplied ? p.critical + p.warning + p.info : host.findings_critical + host.findings_warning + host.findings_info;
-      results[i] = { ack: ackOf(p, open, 0, 0), duplicate: false, applied: isApplied, servicesRewritten: false };
-    }
-    // Stored meanwhile by another collector (the constraint, not the earlier look, decides).
-    if (unchanged.some((i) => !inserted.has(batch[i]!.reportId))) throw new StoredMeanwhile();
-  }
+  for (const i of order) results[i] = await writeInTransaction(client, batch[i]!, deltas);
   await applyMatrix(client, deltas);
   return results;
 }
