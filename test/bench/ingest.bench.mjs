@@ -268,7 +268,10 @@ async function main() {
     const result = await fire(kind, { connections: 20, amount: hosts });
     const bad = result.non2xx + result.errors + result.timeouts;
     console.log(`warm-up ${kind.padEnd(9)} ${fmtInt(hosts)} reports (every host's first) in ${((performance.now() - t0) / 1000).toFixed(1)} s${bad ? `, ${bad} failed` : ''}`);
-    if (bad) throw new Error(`${kind}: ${bad} warm-up requests failed (status codes ${JSON.stringify(result.statusCodeStats)})`);
+    // A few lost to a loaded machine (timeouts) leave their hosts to be created by the measured
+    // phases, which count them as any request; more say the collector is broken.
+    if (bad > hosts / 100) throw new Error(`${kind}: ${bad} warm-up requests failed (status codes ${JSON.stringify(result.statusCodeStats)})`);
+    if (bad) console.log(`  ${bad} of them failed (errors ${result.errors}, timeouts ${result.timeouts}, non-2xx ${result.non2xx}): those hosts are created by the measured phases`);
     if (seeded[kind]?.marker) writeFileSync(seeded[kind].marker, JSON.stringify({ hosts, start: seeded[kind].start }) + '\n');
   }
   if (values['seed-only']) {
