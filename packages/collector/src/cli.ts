@@ -4,23 +4,39 @@
 // Exit codes: 0 done; 1 could not run (the reason on one line).
 import { runCli } from '@dualstack/core/cli';
 import { parseArgs } from 'node:util';
-import { ConfigError, configFromEnv, parsePoolSize, readConfigFile, resolveConfig, type CollectorConfig } from './config.js';
-import { closeOnSignals, startCollector } from './server.js';
-import { alertStoreFor, connectStore } from './open-store.js';
-import { resolveAlerts } from './alerts/config.js';
+import type { CollectorConfig } from './config.js';
 import { EndpointConflictError } from './endpoints/records.js';
-import { AlertService } from './alerts/service.js';
-import { openDatabase } from './db/open.js';
-import { isPostgresUrl, PostgresOpenError, PostgresUrlError, redactUrl } from './db/postgres/pool.js';
-import { PostgresSchemaTooNewError } from './db/postgres/migrations.js';
-import { BackupError, backupDatabase } from './db/backup.js';
-import { copyCommand } from './copy/command.js';
 import { CopyError } from './copy/errors.js';
-import { parseRateLimitOption } from './limits/rate-limit-config.js';
-import { ENROLL_SECRET_PREFIX, generateToken, hashToken, TOKEN_PREFIX } from './tokens.js';
 import type { Role } from './api.js';
 
+// Each command loads its modules when it runs (import()): `--help` or `token create` need not
+// load the server, the dashboard or the alert service (every start took ~1.3 s of CPU while
+// cli.ts imported them all; test/cli-modules.test.ts). Only light modules are imported above.
+
 class UsageError extends Error {}
+
+/**
+ * The errors that end the CLI with their message alone (one line, no "error:"); a command adds
+ * the classes of the modules it loads (configModule, postgresErrors), so each is in the list
+ * whenever the module that throws it has run.
+ */
+const oneLineErrors = new Set<abstract new (...args: never[]) => Error>([UsageError, EndpointConflictError, CopyError]);
+
+/** config.js (TypeBox, YAML), with its ConfigError. */
+async function configModule(): Promise<typeof import('./config.js')> {
+  const config = await import('./config.js');
+  oneLineErrors.add(config.ConfigError);
+  return config;
+}
+
+/**
+ * A PostgreSQL database that cannot be opened (bad URL, refused login, missing, migrated by a
+ * newer collector) is one line too: nothing was written. Loaded for a postgres:// --db only.
+ */
+async function postgresErrors(): Promise<void> {
+  const [pool, migrations] = await Promise.all([import('./db/postgres/pool.js'), import('./db/postgres/migrations.js')]);
+  for (const error of [pool.PostgresUrlError, pool.PostgresOpenError, migrations.PostgresSchemaTooNewError]) oneLineErrors.add(error);
+}
 
 const HELP = {
   main: `dualstack-collector — gathers every host's dual-stack report and answers fleet-wide questions.
@@ -114,9 +130,13 @@ const common = {
   db: { type: 'string' },
 } as const;
 
-function loadConfig(values: { config?: string | undefined; db?: string | undefined }, flags: Partial<CollectorConfig> = {}): CollectorConfig {
+async function loadConfig(values: { config?: string | undefined; db?: string | undefined }, flags: Partial<CollectorConfig> = {}): Promise<CollectorConfig> {
+  const { configFromEnv, readConfigFile, resolveConfig } = await configModule();
   const file = values.config ? readConfigFile(values.config) : {};
-  return resolveConfig([file, configFromEnv(process.env), { db: values.db, ...flags }], values.config ?? 'configuration');
+  const config = resolveConfig([file, configFromEnv(process.env), { db: values.db, ...flags }], values.config ?? 'configuration');
+  const { isPostgresUrl } = await import('./db/postgres/pool.js');
+  if (isPostgresUrl(config.db)) await postgresErrors();
+  return config;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -132,15 +152,18 @@ async function main(argv: string[]): Promise<number> {
       );
       if (values.help) return print(HELP.serve);
       if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new UsageError('serve: --tls-cert and --tls-key go together');
+      const { parseRateLimitOption } = await import('./limits/rate-limit-config.js');
+      const { parsePoolSize } = await configModule();
       const rateLimit = values['rate-limit'] === undefined ? undefined : parse('serve', () => parseRateLimitOption(values['rate-limit']!));
       const dbPoolSize = values['db-pool-size'] === undefined ? undefined : parsePoolSize(values['db-pool-size'], 'serve: --db-pool-size');
-      const config = loadConfig(values, {
+      const config = await loadConfig(values, {
         listen: values.listen,
         rateLimit,
         dbPoolSize,
         logLevel: values['log-level'] as CollectorConfig['logLevel'] | undefined,
         ...(values['tls-cert'] ? { tls: { cert: values['tls-cert'], key: values['tls-key']! } } : {}),
       });
+      const { closeOnSignals, startCollector } = await import('./server.js');
       const collector = await startCollector(config);
       closeOnSignals(collector);
       return -1; // keep running
@@ -148,7 +171,8 @@ async function main(argv: string[]): Promise<number> {
     case 'migrate': {
       const { values } = parse('migrate', () => parseArgs({ args: rest, options: common }));
       if (values.help) return print('Usage: dualstack-collector migrate [--db FILE|URL] [--config FILE]');
-      const config = loadConfig(values);
+      const config = await loadConfig(values);
+      const [{ connectStore }, { redactUrl }] = await Promise.all([import('./open-store.js'), import('./db/postgres/pool.js')]);
       const store = await connectStore(config);
       await store.close();
       process.stderr.write(`database ${redactUrl(config.db)} is up to date\n`);
@@ -162,8 +186,11 @@ async function main(argv: string[]): Promise<number> {
       return alertsCommand(rest);
     case 'backup':
       return backupCommand(rest);
-    case 'copy':
+    case 'copy': {
+      const { copyCommand } = await import('./copy/command.js');
+      await postgresErrors();
       return copyCommand(rest);
+    }
     default:
       throw new UsageError(`unknown command '${command}' (try 'dualstack-collector --help')`);
   }
@@ -175,7 +202,8 @@ async function tokenCommand(args: string[]): Promise<number> {
     parseArgs({ args: rest, options: { ...common, name: { type: 'string' }, role: { type: 'string' }, expires: { type: 'string' }, 'max-hosts': { type: 'string' } }, allowPositionals: true }),
   );
   if (values.help || sub === undefined) return print(HELP.main);
-  const config = loadConfig(values);
+  const config = await loadConfig(values);
+  const [{ connectStore }, { ENROLL_SECRET_PREFIX, generateToken, hashToken, TOKEN_PREFIX }] = await Promise.all([import('./open-store.js'), import('./tokens.js')]);
   const store = await connectStore(config);
   try {
     switch (sub) {
@@ -226,7 +254,8 @@ async function hostCommand(args: string[]): Promise<number> {
   const [hostId, keyId] = positionals;
   if (sub !== 'list' && !hostId) throw new UsageError(`host ${sub}: give the HOSTID`);
   if (sub === 'accept' && !keyId) throw new UsageError('host accept: give the HOSTID and the KEYID of the pending key (host list shows them)');
-  const config = loadConfig(values);
+  const config = await loadConfig(values);
+  const { connectStore } = await import('./open-store.js');
   const store = await connectStore(config);
   try {
     if (sub === 'list') {
@@ -272,8 +301,10 @@ async function backupCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse('backup', () => parseArgs({ args, options: { ...common, force: { type: 'boolean' } }, allowPositionals: true }));
   if (values.help) return print(BACKUP_HELP);
   if (positionals.length !== 1) throw new UsageError('backup: give exactly one FILE to write the backup to');
-  const config = loadConfig(values);
+  const config = await loadConfig(values);
+  const { isPostgresUrl } = await import('./db/postgres/pool.js');
   if (isPostgresUrl(config.db)) {
+    const { connectStore } = await import('./open-store.js');
     const store = await connectStore(config);
     try {
       await store.backup(positionals[0]!);
@@ -284,6 +315,7 @@ async function backupCommand(args: string[]): Promise<number> {
       await store.close();
     }
   }
+  const [{ openDatabase }, { BackupError, backupDatabase }] = await Promise.all([import('./db/open.js'), import('./db/backup.js')]);
   let db;
   try {
     db = openDatabase(config.db, { readonly: true });
@@ -308,12 +340,14 @@ async function alertsCommand(args: string[]): Promise<number> {
   if (values.help || sub === undefined) return print(HELP.alerts);
   if (sub !== 'test') throw new UsageError(`unknown alerts command '${sub}' (test)`);
   if (!values.receiver) throw new UsageError('alerts test: --receiver NAME is required');
-  const config = loadConfig(values);
+  const config = await loadConfig(values);
+  const { resolveAlerts } = await import('./alerts/config.js');
   const settings = resolveAlerts(config.alerts);
   const receiver = settings.receivers.find((r) => r.name === values.receiver);
   if (!receiver) {
     throw new UsageError(`alerts test: no receiver named '${values.receiver}' in ${values.config ?? 'the configuration'} (receivers: ${settings.receivers.map((r) => r.name).join(', ') || 'none'})`);
   }
+  const [{ alertStoreFor, connectStore }, { AlertService }] = await Promise.all([import('./open-store.js'), import('./alerts/service.js')]);
   const store = await connectStore(config);
   try {
     const service = new AlertService({ store: alertStoreFor(store), settings });
@@ -347,7 +381,4 @@ function print(text: string): number {
   return 0;
 }
 
-// A database that cannot be opened (bad URL, refused login, missing, migrated by a newer
-// collector) is one line too: nothing was written.
-const openFailed = (error: unknown): boolean => error instanceof PostgresUrlError || error instanceof PostgresOpenError || error instanceof PostgresSchemaTooNewError;
-runCli('dualstack-collector', main, (error) => error instanceof UsageError || error instanceof ConfigError || error instanceof EndpointConflictError || error instanceof CopyError || openFailed(error));
+runCli('dualstack-collector', main, (error) => [...oneLineErrors].some((oneLine) => error instanceof oneLine));
