@@ -14,15 +14,19 @@
 //    and checked) copied without its debug symbols (findStrip), the blob injected with postject
 //    under the sentinel fuse, and the result's --version checked (checkExecutable).
 //
-// The code cache (V8's compiled code for the main script, in the blob) is on by default: the
-// agent starts in about half the time with it (test/bench/sea.bench.mjs prints the figures).
+// The code cache (V8's compiled code for the main script, in the blob) is on by default: without
+// it V8 parses and compiles the 1.6 MB script at every start (test/bench/sea.bench.mjs prints
+// the figures).
 // V8 accepts a code cache only from the same V8 version, flags and CPU architecture, so the
 // arm64 blob is made by the arm64 runtime itself, under qemu-user (see findQemu); where that is
 // missing, the arm64 executable is built without a code cache
-// and the build says so. The startup snapshot (useSnapshot) is not used: it needs a main script
-// that builds the heap and registers a deserialize function, while the agent's main runs its CLI
-// when loaded, and bundled user-land modules (undici, worker_threads users) are not
-// snapshot-safe.
+// and the build says so. The startup snapshot (useSnapshot) is not used: it would pay only by
+// holding the scan side already evaluated, and a snapshot of it cannot be built (Node 24.22.3's
+// --build-snapshot of a script that loads scan.ts, sources.ts and render.ts aborts: "global
+// handle not serialized: [Foreign]", after warning that node:worker_threads, child_process,
+// dgram and perf_hooks, which they load, are not verified in snapshots); --version and --help
+// do not load that side (main.ts), so all a snapshot could hold for them is Node's own
+// start-up, which Node already takes from its built-in snapshot.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
