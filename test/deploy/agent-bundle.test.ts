@@ -31,12 +31,18 @@ before(async () => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+/**
+ * spawnSync's default 1 MiB of output is less than a live report of a busy host (1.5 MB on the
+ * shared test machine, its other namespaces' sockets in it): the child was killed, status null.
+ */
+const MAX_OUTPUT = 64 * 1024 * 1024;
+
 /** Runs a file with node from the bundle's directory; no NODE_PATH, no node_modules. */
 function node(file: string, args: string[]) {
   const env = { ...process.env };
   delete env.NODE_PATH;
   delete env.NODE_OPTIONS;
-  return spawnSync(process.execPath, [file, ...args], { cwd: dir, env, encoding: 'utf8', timeout: 30_000 });
+  return spawnSync(process.execPath, [file, ...args], { cwd: dir, env, encoding: 'utf8', timeout: 30_000, maxBuffer: MAX_OUTPUT });
 }
 
 /** node() without blocking the event loop (the collector of a test runs in this process). */
@@ -104,7 +110,7 @@ test('a live scan that reads a socket table on a worker thread: the bundle, run 
   const env: NodeJS.ProcessEnv = { ...process.env, DUALSTACK_WORKER_MIN_SOCKETS: '0' };
   delete env.NODE_PATH;
   delete env.NODE_OPTIONS;
-  const live = spawnSync(process.execPath, [bundle, 'scan', '--json'], { cwd: dir, env, encoding: 'utf8', timeout: 30_000 });
+  const live = spawnSync(process.execPath, [bundle, 'scan', '--json'], { cwd: dir, env, encoding: 'utf8', timeout: 30_000, maxBuffer: MAX_OUTPUT });
   assert.equal(live.status, 0, live.stderr);
   assert.doesNotMatch(live.stdout, /Usage: dualstack-agent/);
   const report = JSON.parse(live.stdout) as { sources: Array<{ name: string; status: string; detail?: string }> };
