@@ -22,16 +22,38 @@
 //   sockets made the bundle ~100 ms slower than the unbundled agent. Its code is bundled a
 //   second time, alone (CommonJS, ~50 KB: the table parser, core's ip helpers, ipaddr.js), and
 //   given to the main bundle as a string constant, from which the worker starts with eval.
+// - Node's built-in modules: in an ESM bundle esbuild keeps them as import statements at the
+//   top of the file, so every one the agent uses anywhere (child_process, dgram, tls, crypto...)
+//   was loaded at every start, --version's too, although the code using them is evaluated only
+//   when its command runs (main.ts). The builtinsOnUse plugin makes each a tiny CommonJS module
+//   (`module.exports = require('node:fs')`, with the banner's require), which esbuild evaluates
+//   where its first importer is, as in the CommonJS bundle.
 // - TypeBox must not be in it: the agent imports only '@dualstack/core' (types and pure code);
 //   the bundle is checked for it below and the build fails if it shows up.
 import { build } from 'esbuild';
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_OUTFILE = join(root, 'dist-artifacts', 'dualstack-agent.mjs');
+
+const BUILTIN_ON_USE = 'builtin-on-use';
+/** esbuild plugin: built-in modules required when their importer is evaluated (see above). */
+const builtinsOnUse = {
+  name: 'builtins-on-use',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) => {
+      const name = args.path.replace(/^node:/, '');
+      if (args.namespace === BUILTIN_ON_USE || !isBuiltin(name)) return undefined;
+      return { path: `node:${name}`, namespace: BUILTIN_ON_USE };
+    });
+    b.onLoad({ filter: /.*/, namespace: BUILTIN_ON_USE }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+    b.onResolve({ filter: /.*/, namespace: BUILTIN_ON_USE }, (args) => ({ path: args.path, external: true }));
+  },
+};
 
 /**
  * Builds the single-file agent; resolves to its path, size in bytes, the bundled packages and
@@ -76,6 +98,7 @@ export async function packageAgent({ outfile = DEFAULT_OUTFILE, minify = true, f
     logLevel: 'warning',
     alias,
     tsconfig,
+    plugins: cjs ? [] : [builtinsOnUse],
     define: {
       __DUALSTACK_SOCKET_WORKER_SOURCE__: JSON.stringify(workerSource),
       // CommonJS has no import.meta, and a dependency reads import.meta.url when it loads
@@ -99,7 +122,8 @@ export async function packageAgent({ outfile = DEFAULT_OUTFILE, minify = true, f
           ].join('\n'),
     },
   });
-  const inputs = Object.keys(result.metafile.inputs);
+  // The plugin's stand-ins for built-in modules are no source file of the bundle.
+  const inputs = Object.keys(result.metafile.inputs).filter((p) => !p.startsWith(`${BUILTIN_ON_USE}:`));
   const packages = [...new Set(inputs.map((p) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(p)?.[1]).filter(Boolean))].sort();
   if (packages.includes('typebox') || packages.includes('@sinclair/typebox')) {
     throw new Error('the agent bundle contains TypeBox: something imports @dualstack/core/schema');

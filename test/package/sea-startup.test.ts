@@ -1,7 +1,8 @@
 // What the executables' start-up loads (issue 13's aim: `--version` no slower than `node -e 0`
 // + 30 ms; test/bench/sea.bench.mjs times it). The timing is the bench's; this file checks its
-// cause, untimed: `--version` and `--help` of the CommonJS bundle the executables carry (built
-// here, ~3 s) and of the unbundled CLI evaluate none of the scan side, whose built-in modules
+// cause, untimed: `--version` and `--help` of the CommonJS bundle the executables carry, of the
+// .mjs bundle (both built here, ~3 s each) and of the unbundled CLI evaluate none of the scan
+// side, whose built-in modules
 // (child_process, dgram, perf_hooks, crypto) stand for it: evaluating it at every start cost
 // ~80 ms of CPU (201.7 against 119.8 ms a --version, test/bench/README.md) and missed the aim.
 // A scanning command loads them, which shows the check sees them.
@@ -20,11 +21,13 @@ const SCAN_SIDE = ['child_process', 'dgram', 'perf_hooks', 'crypto'];
 
 let dir = '';
 let cjs = '';
+let mjs = '';
 let preload = '';
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dualstack-sea-startup-'));
   cjs = (await packageAgent({ outfile: join(dir, 'dualstack-agent.cjs'), format: 'cjs' })).outfile;
+  mjs = (await packageAgent({ outfile: join(dir, 'dualstack-agent.mjs') })).outfile;
   preload = join(dir, 'loaded.cjs');
   writeFileSync(preload, "process.on('exit', () => require('node:fs').writeSync(2, `\\nloaded: ${JSON.stringify(process.moduleLoadList)}\\n`));\n");
 });
@@ -39,9 +42,9 @@ function builtinsLoaded(node: string, file: string, args: string[]): string[] {
   return (JSON.parse(line[1]!) as string[]).filter((m) => m.startsWith('NativeModule ') && !m.includes('internal/')).map((m) => m.slice('NativeModule '.length));
 }
 
-test('--version and --help of the executables\' CommonJS bundle and of the unbundled CLI load none of the scan side', () => {
+test('--version and --help of the executables\' CommonJS bundle, of the .mjs bundle and of the unbundled CLI load none of the scan side', () => {
   const node24 = nodeRuntime(process.arch).node;
-  for (const [node, file] of [[node24, cjs], [process.execPath, join(REPO, 'packages/agent/dist/cli.js')]] as const) {
+  for (const [node, file] of [[node24, cjs], [node24, mjs], [process.execPath, join(REPO, 'packages/agent/dist/cli.js')]] as const) {
     for (const args of [['--version'], ['--help'], ['scan', '--help']]) {
       const loaded = builtinsLoaded(node, file, args);
       assert.deepEqual(SCAN_SIDE.filter((m) => loaded.includes(m)), [], `${file} ${args.join(' ')} loaded ${loaded.join(', ')}`);
@@ -50,6 +53,8 @@ test('--version and --help of the executables\' CommonJS bundle and of the unbun
 });
 
 test('a scan loads the scan side (the check above sees those modules when they are there)', () => {
-  const loaded = builtinsLoaded(nodeRuntime(process.arch).node, cjs, ['scan', '--json', '--proc-root', FIXTURE_PROC]);
-  assert.deepEqual(SCAN_SIDE.filter((m) => !loaded.includes(m)), []);
+  for (const file of [cjs, mjs]) {
+    const loaded = builtinsLoaded(nodeRuntime(process.arch).node, file, ['scan', '--json', '--proc-root', FIXTURE_PROC]);
+    assert.deepEqual(SCAN_SIDE.filter((m) => !loaded.includes(m)), [], file);
+  }
 });
