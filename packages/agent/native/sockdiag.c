@@ -116,6 +116,27 @@ static napi_value dump_sockets(napi_env env, napi_callback_info info) {
 /* One dump on the threadpool. The thread is in the process's network namespace: libuv's
  * threads inherit the namespace of the thread that starts them, and enterEach, the only
  * setns(2) here, is synchronous and back before any work can be queued. */
+/*
+ * Work for the threadpool, settled through a promise the caller gets. On failure `data` is
+ * released, an exception naming `what` is thrown and NULL returned (a promise made before that
+ * is never settled: the caller sees the exception).
+ */
+static napi_value queue_async(napi_env env, const char *resource, napi_async_execute_callback execute, napi_async_complete_callback complete,
+                              void *data, napi_async_work *work, napi_deferred *deferred, void (*release)(void *), const char *what) {
+  napi_value promise = NULL, name = NULL;
+  if (napi_create_promise(env, deferred, &promise) != napi_ok || napi_create_string_utf8(env, resource, NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, execute, complete, data, work) != napi_ok) {
+    release(data);
+    return throw_errno(env, -ENOMEM, what);
+  }
+  if (napi_queue_async_work(env, *work) != napi_ok) {
+    napi_delete_async_work(env, *work);
+    release(data);
+    return throw_errno(env, -EAGAIN, what);
+  }
+  return promise;
+}
+
 struct async_dump {
   napi_async_work work;
   napi_deferred deferred;
@@ -161,22 +182,10 @@ static napi_value dump_sockets_async(napi_env env, napi_callback_info info) {
   uint8_t family, protocol;
   if (!table_of(env, info, &family, &protocol)) return NULL;
   struct async_dump *d = calloc(1, sizeof *d);
-  napi_value promise = NULL, name = NULL;
   if (!d) return throw_errno(env, -ENOMEM, "dumpSocketsAsync");
   d->family = family;
   d->protocol = protocol;
-  if (napi_create_promise(env, &d->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "dualstack:sock_diag", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, async_dump_execute, async_dump_complete, d, &d->work) != napi_ok) {
-    free(d); /* the promise, if made, is never settled: the caller sees the exception */
-    return throw_errno(env, -ENOMEM, "dumpSocketsAsync");
-  }
-  if (napi_queue_async_work(env, d->work) != napi_ok) {
-    napi_delete_async_work(env, d->work);
-    free(d);
-    return throw_errno(env, -EAGAIN, "dumpSocketsAsync: napi_queue_async_work");
-  }
-  return promise;
+  return queue_async(env, "dualstack:sock_diag", async_dump_execute, async_dump_complete, d, &d->work, &d->deferred, free, "dumpSocketsAsync");
 }
 
 /* The owners walk on the threadpool: the main thread goes on with the other sources. The
@@ -201,6 +210,8 @@ static void async_fds_free(struct async_fds *d) {
   fs_out_free(&d->out);
   free(d);
 }
+
+static void release_fds(void *d) { async_fds_free(d); }
 
 static void async_fds_execute(napi_env env, void *data) {
   (void)env;
@@ -281,19 +292,7 @@ static napi_value fd_sockets_async(napi_env env, napi_callback_info info) {
   d->nwanted = nwanted;
   d->skip = skip;
   d->limit = limit;
-  napi_value promise = NULL, name = NULL;
-  if (napi_create_promise(env, &d->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "dualstack:fd_sockets", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, async_fds_execute, async_fds_complete, d, &d->work) != napi_ok) {
-    async_fds_free(d); /* the promise, if made, is never settled: the caller sees the exception */
-    return throw_errno(env, -ENOMEM, "fdSocketsAsync");
-  }
-  if (napi_queue_async_work(env, d->work) != napi_ok) {
-    napi_delete_async_work(env, d->work);
-    async_fds_free(d);
-    return throw_errno(env, -EAGAIN, "fdSocketsAsync: napi_queue_async_work");
-  }
-  return promise;
+  return queue_async(env, "dualstack:fd_sockets", async_fds_execute, async_fds_complete, d, &d->work, &d->deferred, release_fds, "fdSocketsAsync");
 }
 
 /* A JS array of strings as NUL-terminated C strings; NULL (and an exception) on a wrong type. */
