@@ -2,6 +2,7 @@
 // Scan benchmark: the agent's socket scan against `ss -tan` on the same sockets.
 //
 //   node test/bench/scan.bench.mjs [--sizes 1000,10000,100000] [--reps 5] [--agent packages/agent/dist/cli.js] [--module sockdiag.node | --no-native]
+//        [--node PATH] [--executable PATH]
 //
 // Needs root (ip netns). For each size it creates a fresh network namespace, starts
 // socket-load.mjs inside it (N sockets on loopback), then re-runs this script inside the
@@ -12,6 +13,10 @@
 // there, or --module PATH) the agent also runs with it loaded (DUALSTACK_SOCKDIAG_MODULE), as the
 // packaged agent would: every socket table from one sock_diag dump each, V6ONLY without ss; the
 // plain agent runs are kept on /proc + ss (what the .mjs bundle does: --agent takes it too).
+// --executable PATH: the native runs are that self-contained executable itself (the packaged
+// agent: `PATH scan --json`, its sockdiag.node beside it, as the packages install it) instead of
+// `node --agent` with the module. --node PATH: the runtime for `node -e 0` and the plain agent
+// runs (e.g. the executable's own Node.js 24, so the .mjs bundle runs on the same runtime).
 // Prints figures, asserts nothing; not part of `npm test`. See README.md in this folder.
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -40,6 +45,8 @@ const { values: opts } = parseArgs({
     inner: { type: 'boolean', default: false }, // internal: measuring inside the namespace
     module: { type: 'string' }, // the native sock_diag module; built when not given
     'no-native': { type: 'boolean', default: false },
+    executable: { type: 'string' },
+    node: { type: 'string' },
   },
 });
 
@@ -72,17 +79,18 @@ function inner() {
     return { ms, status: r.status, signal: r.signal, error: r.error, stderr: r.stderr?.toString() ?? '' };
   };
 
-  const node = process.execPath;
+  const node = opts.node ? resolve(opts.node) : process.execPath;
   const agentArgv = [node, agentPath, 'scan', '--json'];
+  const nativeArgv = opts.executable ? [resolve(opts.executable), 'scan', '--json'] : agentArgv;
   const agentOut = join(work, 'agent.json');
   const rssFile = join(work, 'rss.txt');
 
   // The plain runs stay on ss; 'native' loads the module as the packaged agent does.
   const ssEnv = { ...process.env, DUALSTACK_SOCKDIAG_MODULE: '/nonexistent/sockdiag.node' };
-  const nativeEnv = opts.module ? { ...process.env, DUALSTACK_SOCKDIAG_MODULE: opts.module } : null;
-  const runAgent = (env = ssEnv) => {
+  const nativeEnv = opts.executable ? { ...process.env } : opts.module ? { ...process.env, DUALSTACK_SOCKDIAG_MODULE: opts.module } : null;
+  const runAgent = (env = ssEnv, argv = agentArgv) => {
     const fd = openSync(agentOut, 'w');
-    const r = run(agentArgv, fd, env);
+    const r = run(argv, fd, env);
     closeSync(fd);
     const text = readFileSync(agentOut, 'utf8');
     let json = null;
@@ -95,14 +103,15 @@ function inner() {
   // agent's resident set over its whole life (max over it and any children it waited for),
   // taken after it exited. Fallback without /usr/bin/time: a --import hook that reads VmHWM of
   // /proc/self/status on 'exit' (misses children and signal deaths).
-  const runAgentRss = (env = ssEnv) => {
+  const runAgentRss = (env = ssEnv, argv = agentArgv) => {
     if (timeBin) {
       const fd = openSync(agentOut, 'w');
-      const r = run([timeBin, '-f', '%M', '-o', rssFile, ...agentArgv], fd, env);
+      const r = run([timeBin, '-f', '%M', '-o', rssFile, ...argv], fd, env);
       closeSync(fd);
       const kb = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop());
       return { kb, how: `${timeBin} -f %M`, status: r.status, stderr: r.stderr };
     }
+    if (argv !== agentArgv) return { kb: NaN, how: 'not measured: an executable takes no --import hook (install GNU time)', status: null, stderr: '' };
     const hook = `data:text/javascript,${encodeURIComponent(
       `import{readFileSync as r,writeFileSync as w}from'node:fs';process.on('exit',()=>{const m=/VmHWM:\\s+(\\d+)/.exec(r('/proc/self/status','utf8'));w(process.env.DUALSTACK_BENCH_HWM,m?m[1]:'')})`,
     )}`;
@@ -143,7 +152,7 @@ function inner() {
     const report = a.json?.sources ? a.json : a.json?.report;
     res.sources.push(Array.isArray(report?.sources) ? report.sources.map(({ name, status, ok, durationMs, error }) => ({ name, status, ok, durationMs, error })) : null);
     if (nativeEnv) {
-      const n = runAgent(nativeEnv);
+      const n = runAgent(nativeEnv, nativeArgv);
       const sockdiag = n.json?.sources?.find((x) => x.name === 'sockdiag');
       res.native.push(n.ms);
       res.nativeSockdiag.push(sockdiag?.durationMs ?? NaN);
@@ -153,7 +162,7 @@ function inner() {
       // Every table must have come from the dump, or these are not native figures.
       const notNative = n.json?.sources?.filter((x) => SOCKET_SOURCES.includes(x.name) && !x.detail?.startsWith('sock_diag (native')).map((x) => `${x.name}: ${x.detail}`);
       if (notNative?.length) res.nativeErrors.push(`not native: ${notNative.join('; ')}`);
-      res.nativeRss.push(runAgentRss(nativeEnv).kb);
+      res.nativeRss.push(runAgentRss(nativeEnv, nativeArgv).kb);
     }
     if (i === 0) res.outputBytes = a.bytes;
     const m = runAgentRss();
@@ -247,7 +256,8 @@ async function startLoad(ns, total) {
 }
 
 async function runInner(ns) {
-  const native = state.module ? ['--module', state.module] : [];
+  const native = opts.executable ? ['--executable', resolve(opts.executable)] : state.module ? ['--module', state.module] : [];
+  if (opts.node) native.push('--node', resolve(opts.node));
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, SELF, '--inner', '--reps', opts.reps, '--agent', opts.agent, ...native], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   state.innerChild = child;
   forwardStderr(child.stderr, '  ');
@@ -265,7 +275,8 @@ async function outer() {
   const sizes = opts.sizes.split(',').map((s) => Number(s.trim()));
   if (sizes.some((n) => !Number.isInteger(n) || n < 10)) throw new Error(`bad --sizes ${opts.sizes}`);
   const summary = [];
-  if (opts.module) state.module = resolve(opts.module);
+  if (opts.executable) log(`native runs: the executable ${resolve(opts.executable)} (its module beside it)`);
+  else if (opts.module) state.module = resolve(opts.module);
   else if (!opts['no-native']) {
     const built = join(mkdtempSync(join(tmpdir(), 'dualstack-bench-native-')), 'sockdiag.node');
     const r = spawnSync(join(root, 'packages/agent/native/build.sh'), [built], { encoding: 'utf8' });
