@@ -18,12 +18,9 @@ import { DEFAULT_SPOOL_DIR } from './ship/paths.js';
 // and --help took ~100 ms more than \`node -e 0\` with it loaded up front (test/bench/sea.bench.mjs).
 // The commands that scan load it first (scanSetup, sources); capture loads its own module.
 interface ScanModule { scan: typeof import('./scan.js').scan; sources: typeof import('./sources.js').sources; renderReport: typeof import('./render.js').renderReport }
-/** Set by loadScan(), which scanSetup and the sources command await. */
-let scanLib: ScanModule;
 const loadScan = async (): Promise<ScanModule> => {
-  if (scanLib) return scanLib;
   const [{ scan }, { sources }, { renderReport }] = await Promise.all([import('./scan.js'), import('./sources.js'), import('./render.js')]);
-  return (scanLib = { scan, sources, renderReport });
+  return { scan, sources, renderReport };
 };
 
 // The shipping code pulls in undici and node-cron: ~80 ms of start-up on the 2-core bench
@@ -275,6 +272,8 @@ interface ScanInputValues {
 }
 
 interface ScanSetup {
+  /** The scan side, loaded by scanSetup. */
+  lib: ScanModule;
   options: ScanOptions;
   disabled: Set<string>;
   profiles: Profile[];
@@ -282,7 +281,8 @@ interface ScanSetup {
 
 /** Checks the scan inputs of `command`, naming the wrong one (loading the scan side first). */
 async function scanSetup(command: string, values: ScanInputValues): Promise<ScanSetup> {
-  const { sources } = await loadScan();
+  const lib = await loadScan();
+  const { sources } = lib;
   const rootPath = resolve(values['proc-root'] ?? '/proc');
   if (!existsSync(rootPath) || !statSync(rootPath).isDirectory()) throw new UsageError(`${command}: --proc-root ${rootPath} is not a directory`);
   const disabled = new Set(values['disable-source'] ?? []);
@@ -300,6 +300,7 @@ async function scanSetup(command: string, values: ScanInputValues): Promise<Scan
   const namespaces = namespacesOption(command, values.namespaces);
   const root = procRoot(rootPath);
   return {
+    lib,
     options: {
       procRoot: root,
       captureDir: root.live ? null : dirname(rootPath),
@@ -339,8 +340,8 @@ async function scanCommand(args: string[]): Promise<number> {
   const setup = await scanSetup('scan', values);
   const failOn = values['fail-on'];
   if (failOn !== undefined && failOn !== 'warning' && failOn !== 'critical') throw new UsageError(`scan: --fail-on takes warning or critical, not '${failOn}'`);
-  const { report } = await scanLib.scan(setup.options, setup.disabled, setup.profiles);
-  process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${scanLib.renderReport(report)}\n`);
+  const { report } = await setup.lib.scan(setup.options, setup.disabled, setup.profiles);
+  process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${setup.lib.renderReport(report)}\n`);
   if (failOn !== undefined) {
     const worst = failOn === 'critical' ? ['critical'] : ['critical', 'warning'];
     if ([...report.findings, ...(report.namespaces ?? []).flatMap((n) => n.findings)].some((f) => worst.includes(f.severity))) return 2;
@@ -506,7 +507,7 @@ async function pushCommand(args: string[]): Promise<number> {
   const values = withConfigFile('push', parsed.values, { ...scanInputs, ...shipInputs });
   const setup = await scanSetup('push', values);
   const ship = shipSetup('push', values, logLine);
-  const { report } = await scanLib.scan(setup.options, setup.disabled, setup.profiles);
+  const { report } = await setup.lib.scan(setup.options, setup.disabled, setup.profiles);
   const { credentials } = ship;
   if (!credentials.hasCredential) await credentials.enroll(report.host, 'no host key yet');
   const delivery = { url: ship.url, spool: ship.spool, timeoutMs: ship.timeoutMs, log: logLine };
@@ -563,7 +564,7 @@ async function runCommand(args: string[]): Promise<number> {
     schedule,
     jitterMs,
     scan: async () => {
-      const { report } = await scanLib.scan(setup.options, setup.disabled, setup.profiles);
+      const { report } = await setup.lib.scan(setup.options, setup.disabled, setup.profiles);
       host = report.host;
       // First run with only a secret: enroll before the first delivery.
       if (!credentials.hasCredential) await credentials.enroll(report.host, 'no host key yet');
@@ -690,7 +691,7 @@ async function enrollCommand(args: string[]): Promise<number> {
   const ship = shipSetup('enroll', { ...values, 'token-file': undefined }, logLine);
   const setup = await scanSetup('enroll', values);
   // The host facts exactly as this host's reports will carry them.
-  const { report } = await scanLib.scan(setup.options, setup.disabled, setup.profiles);
+  const { report } = await setup.lib.scan(setup.options, setup.disabled, setup.profiles);
   if (!(await ship.credentials.enroll(report.host, "'dualstack-agent enroll'"))) throw new UsageError('enroll: not enrolled (the reason is above)');
   return 0;
 }
