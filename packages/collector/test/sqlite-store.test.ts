@@ -412,6 +412,9 @@ for (const ingestThread of [true, false]) describe(`ingest (${ingestThread ? 'on
   });
 });
 
+/** The worker an IngestThread runs now (its RequestThread's, private). */
+const workerOf = (thread: IngestThread): Worker | null => (thread as unknown as { thread: { worker: Worker | null } }).thread.worker;
+
 describe('the ingest thread', () => {
   test('a file database writes on a worker thread; :memory: and ingestThread: false on this one', async (t) => {
     assert.equal(openStore(t).stats().ingestOn, 'worker');
@@ -440,7 +443,7 @@ describe('the ingest thread', () => {
     const prepared = (hostId: string) => prepareReport(realisticReport({ hostId, collectedAt: minutesAgo(1) }), meta());
     const first = await thread.write([prepared('warm-up')], []);
     assert.ok('ok' in first.outcomes[0]!);
-    const worker = (thread as unknown as { worker: Worker | null }).worker;
+    const worker = workerOf(thread);
     assert.ok(worker, 'a worker runs after a write');
     const batch = Array.from({ length: 300 }, (_, i) => prepared(`dies-${i}`));
     const dying = thread.write(batch, []);
@@ -451,7 +454,7 @@ describe('the ingest thread', () => {
     const again = await thread.write(batch.slice(0, 2), []);
     assert.equal(again.outcomes.length, 2);
     for (const outcome of again.outcomes) assert.ok('ok' in outcome, JSON.stringify(outcome));
-    assert.notEqual((thread as unknown as { worker: Worker | null }).worker, worker, 'a new worker');
+    assert.notEqual(workerOf(thread), worker, 'a new worker');
   });
 });
 
