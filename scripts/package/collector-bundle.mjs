@@ -3,6 +3,7 @@
 // /usr/lib/dualstack-collector:
 //   lib/dualstack-collector.mjs   the CLI (collector-entry.mjs first: the better-sqlite3 check)
 //   lib/ingest-thread.mjs         the ingest writer's worker thread (db/ingest-thread.ts alone)
+//   lib/evaluation-thread.mjs     the alert evaluation's worker thread (db/evaluation-thread.ts alone)
 //   ui/                           the dashboard (plugins/ui.ts reads ../ui/ beside its module)
 //   node_modules/                 what is read from files at run time, nothing else:
 //     better-sqlite3/ (its JS, package.json; the compiled module is added by collector-deb.mjs),
@@ -13,9 +14,10 @@
 // - better-sqlite3 stays a package: its JS loads the compiled module with `bindings`, which looks
 //   for build/Release/better_sqlite3.node above the requiring file; a package beside the bundle
 //   is the layout it expects, unchanged.
-// - db/ingest-thread.ts starts a worker on its own module URL; inside the bundle that URL is the
-//   whole CLI, which would run again on the worker thread. The bundle points it at
-//   lib/ingest-thread.mjs instead (rewriteWorkerUrl), which is that module bundled alone.
+// - db/ingest-thread.ts and db/evaluation-thread.ts each start a worker on their own module URL;
+//   inside the bundle that URL is the whole CLI, which would run again on the worker thread. The
+//   bundle points each at its own lib/*.mjs instead (the plugin's onLoad), which is that module
+//   bundled alone.
 // - A bundled CommonJS module that reads a file beside itself uses __dirname; in an ES module
 //   bundle there is none, so each such module gets its own, its directory as it was in
 //   node_modules, now under the package's node_modules/ (RUNTIME_FILES says which files go there;
@@ -27,9 +29,12 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const NODE_MODULES = join(root, 'node_modules');
-const INGEST_THREAD = join(root, 'packages/collector/src/db/ingest-thread.ts');
-const WORKER_URL = 'startWorker(new URL(import.meta.url),';
-export const WORKER_FILE = 'ingest-thread.mjs';
+/** The modules that start a worker thread on themselves, and the file each is bundled alone into. */
+export const WORKERS = [
+  { source: join(root, 'packages/collector/src/db/ingest-thread.ts'), file: 'ingest-thread.mjs' },
+  { source: join(root, 'packages/collector/src/db/evaluation-thread.ts'), file: 'evaluation-thread.mjs' },
+];
+const WORKER_URL = 'new RequestThread(new URL(import.meta.url),';
 export const MAIN_FILE = 'dualstack-collector.mjs';
 
 /** The packages kept as files: better-sqlite3 and what it requires. */
@@ -78,11 +83,12 @@ function collectorPlugin(usesDirname) {
         const dir = relative(NODE_MODULES, dirname(args.path));
         return { contents: `var __dirname = __dualstackJoin(__dualstackNodeModules, ${JSON.stringify(dir)});\n${text}`, loader: 'js' };
       });
-      b.onLoad({ filter: /db\/ingest-thread\.ts$/ }, (args) => {
-        if (args.path !== INGEST_THREAD || b.initialOptions.entryPoints[0] === INGEST_THREAD) return undefined;
+      b.onLoad({ filter: /db\/[a-z-]+-thread\.ts$/ }, (args) => {
+        const worker = WORKERS.find((w) => w.source === args.path);
+        if (!worker || b.initialOptions.entryPoints[0] === worker.source) return undefined;
         const text = readFileSync(args.path, 'utf8');
-        if (text.split(WORKER_URL).length !== 2) throw new Error(`collector bundle: ${relative(root, INGEST_THREAD)} no longer starts its worker with "${WORKER_URL}" exactly once: update scripts/package/collector-bundle.mjs`);
-        return { contents: text.replace(WORKER_URL, `startWorker(new URL('./${WORKER_FILE}', import.meta.url),`), loader: 'ts' };
+        if (text.split(WORKER_URL).length !== 2) throw new Error(`collector bundle: ${relative(root, worker.source)} no longer starts its worker with "${WORKER_URL}" exactly once: update scripts/package/collector-bundle.mjs`);
+        return { contents: text.replace(WORKER_URL, `new RequestThread(new URL('./${worker.file}', import.meta.url),`), loader: 'ts' };
       });
     },
   };
@@ -120,8 +126,8 @@ export async function bundleCollector({ dir }) {
   mkdirSync(lib, { recursive: true });
   const inputs = new Set([
     ...(await bundle(join(dirname(fileURLToPath(import.meta.url)), 'collector-entry.mjs'), join(lib, MAIN_FILE), usesDirname)),
-    ...(await bundle(INGEST_THREAD, join(lib, WORKER_FILE), usesDirname)),
   ]);
+  for (const worker of WORKERS) for (const input of await bundle(worker.source, join(lib, worker.file), usesDirname)) inputs.add(input);
   const unlisted = [...usesDirname].filter((p) => !(p in RUNTIME_FILES));
   if (unlisted.length > 0) throw new Error(`collector bundle: ${unlisted.join(', ')} read files beside their code (__dirname): list what they read in RUNTIME_FILES (scripts/package/collector-bundle.mjs)`);
   cpSync(join(root, 'packages/collector/src/ui'), join(dir, 'ui'), { recursive: true });

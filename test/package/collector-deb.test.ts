@@ -85,6 +85,7 @@ test('install: files, modes and owners, the dualstack-collector user, the unit e
   assert.equal(mode(`${HOME}/bin/dualstack-collector`), '0755 0:0');
   assert.equal(mode(`${HOME}/lib/dualstack-collector.mjs`), '0644 0:0');
   assert.equal(mode(`${HOME}/lib/ingest-thread.mjs`), '0644 0:0');
+  assert.equal(mode(`${HOME}/lib/evaluation-thread.mjs`), '0644 0:0');
   assert.equal(mode(`${HOME}/ui/index.html`), '0644 0:0');
   assert.equal(mode(ADDON), '0644 0:0');
   assert.equal(readlinkSync(join(root, 'usr/bin/dualstack-collector')), '../lib/dualstack-collector/bin/dualstack-collector');
@@ -152,7 +153,11 @@ test('the unpacked package runs: its own token create, serve answering /healthz,
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let out = '';
-  collector = spawn(join(unpacked, 'usr/bin/dualstack-collector'), ['serve', '--db', db, '--listen', `127.0.0.1:${port}`], { cwd: dir, env: { PATH: toolsOnly() }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Alerts evaluated every second (node-cron's seconds field), so the evaluation's worker thread
+  // runs from the package's lib/evaluation-thread.mjs within the test.
+  const config = join(dir, 'collector.json');
+  writeFileSync(config, JSON.stringify({ alerts: { schedule: '* * * * * *' } }));
+  collector = spawn(join(unpacked, 'usr/bin/dualstack-collector'), ['serve', '--config', config, '--db', db, '--listen', `127.0.0.1:${port}`], { cwd: dir, env: { PATH: toolsOnly() }, stdio: ['ignore', 'pipe', 'pipe'] });
   collector.stdout!.on('data', (d: Buffer) => { out += d; });
   collector.stderr!.on('data', (d: Buffer) => { out += d; });
   await until(async () => {
@@ -179,9 +184,20 @@ test('the unpacked package runs: its own token create, serve answering /healthz,
   assert.equal(hosts.status, 200, hosts.body);
   const items = (JSON.parse(hosts.body) as { items: Array<{ hostname: string }> }).items;
   assert.equal(items.length, 1, hosts.body);
+  // An evaluation after the push, on the evaluation's worker thread: it saw the host (the
+  // default host-stale rule reads every host) and recorded no error.
+  const pushed = Date.now();
+  let evaluation: { startedAt: string; error: string | null } | null = null;
+  await until(async () => {
+    const alerts = await get(`${url}/api/v1/alerts`, tokens.reader!);
+    evaluation = (JSON.parse(alerts.body) as { lastEvaluation: typeof evaluation }).lastEvaluation;
+    return evaluation !== null && Date.parse(evaluation.startedAt) >= pushed;
+  }, 60_000, 'an alert evaluation after the push', () => `${JSON.stringify(evaluation)}\n${out}`);
+  assert.equal(evaluation!.error, null);
   // The report went through the ingest writer's worker thread (a file database) on
-  // lib/ingest-thread.mjs: had the thread started on the bundle itself, the whole CLI would have
-  // run again there (printing its help: a worker has no command line), beside the log lines.
+  // lib/ingest-thread.mjs, the evaluation through lib/evaluation-thread.mjs: had a thread started
+  // on the bundle itself, the whole CLI would have run again there (printing its help: a worker
+  // has no command line), beside the log lines.
   const notLog = out.split('\n').filter((line) => line.trim() && !line.startsWith('{"level":'));
   assert.deepEqual(notLog, [], 'serve wrote more than its JSON log lines');
 

@@ -5,7 +5,7 @@
 // built for a test does nothing on its own.
 import fp from 'fastify-plugin';
 import { alertRoutes } from '../routes/alerts.js';
-import { alertStoreFor } from '../open-store.js';
+import { alertStoreFor, evaluationsFor } from '../open-store.js';
 import { resolveAlerts, type AlertsConfig } from './config.js';
 import { registerAlertMetrics } from './metrics.js';
 import { AlertService } from './service.js';
@@ -27,6 +27,11 @@ export interface AlertsPluginOptions {
   clock?: (() => Date) | undefined;
   /** The collector's staleAfterSeconds, for the readiness shares (default 900). */
   staleAfterSeconds?: number | undefined;
+  /**
+   * Evaluate on a worker thread when the app's store is a SQLite file and no `store` is given
+   * (default true; see open-store.ts evaluationsFor).
+   */
+  evaluationThread?: boolean | undefined;
 }
 
 export const alertsPlugin = fp<AlertsPluginOptions>(
@@ -34,11 +39,14 @@ export const alertsPlugin = fp<AlertsPluginOptions>(
     const settings = resolveAlerts(opts.config);
     const store = opts.store ?? alertStoreFor(app.store);
     const hooks = registerAlertMetrics(app.metrics.registry, store, settings.receivers);
+    const staleAfterMs = (opts.staleAfterSeconds ?? 900) * 1000;
+    const evaluations = opts.store || opts.evaluationThread === false ? undefined : evaluationsFor(app.store, settings, staleAfterMs);
     const service = new AlertService({
       store,
       settings,
+      ...(evaluations ? { evaluations } : {}),
       ...(opts.clock ? { clock: opts.clock } : {}),
-      staleAfterMs: (opts.staleAfterSeconds ?? 900) * 1000,
+      staleAfterMs,
       // Each evaluation is recorded: on a full disk, one line per change of state, not one per minute.
       log: diskFullAwareLog(app.log, app.diskFull),
       hooks,

@@ -19,8 +19,20 @@ export interface AlertHooks {
   attempted?(receiver: string, outcome: Outcome): void;
 }
 
+/** Where evaluations run: an Evaluator on this thread, or db/evaluation-thread.ts's worker. */
+export interface Evaluations {
+  readonly where: 'inline' | 'worker';
+  evaluate(now: Date): Promise<EvaluationResult>;
+  close?(): Promise<void>;
+}
+
 export interface AlertServiceOptions {
   store: AlertStore;
+  /**
+   * Where evaluations run (default: an Evaluator on `store`, on this thread). It must evaluate
+   * the same settings on the same database as `store`.
+   */
+  evaluations?: Evaluations;
   settings: AlertsSettings;
   /** The time (default: the system clock). Tests pass their own. */
   clock?: () => Date;
@@ -28,6 +40,10 @@ export interface AlertServiceOptions {
   staleAfterMs?: number;
   log?: DeliveryLog & { info(obj: object, msg: string): void };
   hooks?: AlertHooks;
+}
+
+function inlineEvaluations(evaluator: Evaluator): Evaluations {
+  return { where: 'inline', evaluate: (now) => evaluator.evaluate(now) };
 }
 
 export interface TestSendResult {
@@ -41,7 +57,7 @@ export class AlertService {
   readonly store: AlertStore;
   readonly delivery: DeliveryWorker;
   readonly clock: () => Date;
-  private readonly evaluator: Evaluator;
+  readonly evaluations: Evaluations;
   private running: Promise<unknown> | null = null;
   /** Whether the last tick held the leader lease (null: no tick yet, or no lease). */
   private leading: boolean | null = null;
@@ -51,7 +67,7 @@ export class AlertService {
     this.settings = options.settings;
     this.store = options.store;
     this.clock = options.clock ?? (() => new Date());
-    this.evaluator = new Evaluator({ store: options.store, settings: options.settings, staleAfterMs: options.staleAfterMs ?? 15 * 60_000 });
+    this.evaluations = options.evaluations ?? inlineEvaluations(new Evaluator({ store: options.store, settings: options.settings, staleAfterMs: options.staleAfterMs ?? 15 * 60_000 }));
     this.delivery = new DeliveryWorker({
       store: options.store,
       settings: options.settings,
@@ -94,7 +110,7 @@ export class AlertService {
     }
     let record: EvaluationView;
     try {
-      const result = await this.evaluator.evaluate(now);
+      const result = await this.evaluations.evaluate(now);
       record = { startedAt: result.startedAt, durationMs: performance.now() - started, active: result.active, transitions: result.transitions, notifications: result.notifications, error: null };
       this.options.hooks?.evaluated?.({ ...result, durationMs: record.durationMs });
       if (result.transitions > 0 || result.notifications > 0) {
@@ -169,6 +185,7 @@ export class AlertService {
   async stop(): Promise<void> {
     this.stopping = true;
     await this.running?.catch(() => undefined);
+    await this.evaluations.close?.();
     await this.delivery.stop();
     await this.store.close?.();
   }

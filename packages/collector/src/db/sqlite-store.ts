@@ -301,6 +301,7 @@ export class SqliteStore implements Store {
   private readonly overHistoryBudget = new Set<string>();
   private readonly maxBatch: number;
   private readonly maxQueued: number;
+  private readonly threadOptions: OpenDatabaseOptions;
   private queue: Pending[] = [];
   private pendingTouches = new Map<string, string>();
   private flushScheduled = false;
@@ -348,11 +349,19 @@ export class SqliteStore implements Store {
       db.close();
       throw error;
     }
+    this.threadOptions = { busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS, synchronous: options.synchronous ?? 'FULL' };
     const onWorker = (options.ingestThread ?? true) && !db.memory;
-    this.ingest = onWorker
-      ? new IngestThread(file, { busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS, synchronous: options.synchronous ?? 'FULL' })
-      : new InlineIngest(db);
+    this.ingest = onWorker ? new IngestThread(file, this.threadOptions) : new InlineIngest(db);
     this.counters.ingestOn = this.ingest.where;
+  }
+
+  /**
+   * The file and options a worker thread opens a connection of its own with (the alert
+   * evaluation: db/evaluation-thread.ts), or null for an in-memory database, which no other
+   * connection can see.
+   */
+  get threadConnection(): { file: string; options: OpenDatabaseOptions } | null {
+    return this.db.memory ? null : { file: this.file, options: this.threadOptions };
   }
 
   /**
