@@ -652,7 +652,12 @@ async function collectorMetrics(port) {
   const count = value(/^dualstack_ingest_duration_seconds_count (\S+)/m);
   const transactions = value(/^dualstack_ingest_transactions_total (\S+)/m);
   const batched = value(/^dualstack_ingest_batched_reports_total (\S+)/m);
-  return `${fmtInt(stored)} stored, ${Number.isNaN(duplicate) ? 0 : fmtInt(duplicate)} duplicates; mean time in store.ingestReport (prepare + wait for the batch commit) ${((sum / count) * 1000).toFixed(1)} ms; ${fmtInt(transactions)} write transactions, ${(batched / transactions).toFixed(1)} reports each on average`;
+  // The alert evaluations that ran meanwhile (every minute, and at start): on a large fleet their
+  // reads and write compete with ingest for the cores and for SQLite's write lock.
+  const evaluations = value(/^dualstack_alert_evaluation_duration_seconds_count (\S+)/m);
+  const evaluationSeconds = value(/^dualstack_alert_evaluation_duration_seconds_sum (\S+)/m);
+  const alerts = evaluations > 0 ? `; ${fmtInt(evaluations)} alert evaluations, ${(evaluationSeconds / evaluations).toFixed(1)} s each on average` : '';
+  return `${fmtInt(stored)} stored, ${Number.isNaN(duplicate) ? 0 : fmtInt(duplicate)} duplicates; mean time in store.ingestReport (prepare + wait for the batch commit) ${((sum / count) * 1000).toFixed(1)} ms; ${fmtInt(transactions)} write transactions, ${(batched / transactions).toFixed(1)} reports each on average${alerts}`;
 }
 
 // --- raw better-sqlite3 --------------------------------------------------------------------------
