@@ -39,19 +39,7 @@ export interface ScanResult {
 
 export async function runSources(options: ScanOptions, disabled: ReadonlySet<string> = new Set(), list: SourceDefinition[] = sources) {
   const facts = emptyFacts();
-  // Work a source can start on another thread starts before anything else; a failure shows
-  // when its run() awaits it (the catch only keeps it from counting as unhandled meanwhile).
   const prepared = new Map<SourceDefinition, Promise<unknown> | null>();
-  for (const source of list) {
-    if (!source.prepare || disabled.has(source.name)) continue;
-    try {
-      const started = source.prepare(options);
-      started?.catch(() => {});
-      prepared.set(source, started);
-    } catch {
-      prepared.set(source, null); // run() reads it the ordinary way
-    }
-  }
   const runOne = async (source: SourceDefinition): Promise<SourceStatus> => {
     if (disabled.has(source.name)) return { name: source.name, status: 'skipped', ok: true, durationMs: 0, detail: 'switched off' };
     const started = performance.now();
@@ -62,12 +50,27 @@ export async function runSources(options: ScanOptions, disabled: ReadonlySet<str
       return { name: source.name, status: 'failed', ok: false, durationMs: elapsed(started), error: (error as Error).message };
     }
   };
-  // Concurrent sources start first and wait on their child processes while the /proc
-  // sources parse; the others run in list order, since later ones read earlier facts. A
-  // source whose work was prepared on another thread runs beside the sources after it that
-  // have a prepare hook too (the other socket table, read here meanwhile), and is awaited
-  // before the first later source without one.
+  // Concurrent sources start first, before any prepared work, and wait on their child
+  // processes while the others read: spawning blocks this thread until the child has exec'd,
+  // ~15 ms a spawn while the socket dumps held both cores at 100k sockets, ~9 ms before them
+  // (test/bench/README.md: less CPU, the same wall on 2 cores). The others run in list order, since later
+  // ones read earlier facts. A source whose work was prepared on another thread runs beside
+  // the sources after it that have a prepare hook too (the other socket table, read here
+  // meanwhile), and is awaited before the first later source without one.
   const pending = new Map(list.filter((s) => s.concurrent).map((s) => [s, runOne(s)]));
+  // Work a source can start on another thread starts next (no concurrent source has any); a
+  // failure shows when its run() awaits it (the catch only keeps it from counting as unhandled
+  // meanwhile).
+  for (const source of list) {
+    if (!source.prepare || disabled.has(source.name)) continue;
+    try {
+      const started = source.prepare(options);
+      started?.catch(() => {});
+      prepared.set(source, started);
+    } catch {
+      prepared.set(source, null); // run() reads it the ordinary way
+    }
+  }
   const statuses: Array<SourceStatus | Promise<SourceStatus>> = [];
   let beside: Array<Promise<SourceStatus>> = [];
   for (const source of list) {
