@@ -118,7 +118,7 @@ test('capture keeps the ip output and the configuration; the replay reports the 
   assert.equal(captured.code, 0, captured.stderr);
   const live = await scanIn(host, ['--etc-root', etcRoot]);
   // The replay runs outside the namespace: it needs nothing but the capture.
-  const replay = JSON.parse(execFileSync(process.execPath, [CLI, 'scan', '--json', '--proc-root', join(dir, 'proc')], { encoding: 'utf8' })) as Report;
+  const replay = JSON.parse(execFileSync(process.execPath, [CLI, 'scan', '--json', '--proc-root', join(dir, 'proc')], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })) as Report;
   for (const name of ['route-tables', 'routers', 'netconfig']) assert.equal(status(replay, name)?.status, 'ok', name);
   assert.deepEqual(replay.tableDefaults, live.tableDefaults);
   assert.deepEqual(replay.routingRules, live.routingRules);
