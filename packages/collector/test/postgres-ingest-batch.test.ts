@@ -37,8 +37,8 @@ describe('PostgreSQL ingest batches', { skip: skipUnlessPostgres() }, () => {
 
   test('reports arriving while a batch commits share the next transaction, each acked after it', async () => {
     const store = await open(await cluster.createDatabase());
-    // Submitted at once: the two writers take one report each, the other eight queue and go
-    // together in the transaction after.
+    // Submitted at once: the first writer takes the first report, the second starts once eight
+    // wait (SECOND_WRITER_BACKLOG) and takes them together, the last goes in a third.
     const reports = Array.from({ length: 10 }, (_, i) => reportFrom('bindv6only', { hostId: `group-${i}`, collectedAt: minutesAgo(1) }));
     const acks = await Promise.all(reports.map((r) => store.ingestReport(r, meta())));
     assert.deepEqual(
