@@ -53,8 +53,8 @@ export async function runSources(options: ScanOptions, disabled: ReadonlySet<str
   // Concurrent sources start first, before any prepared work, and wait on their child
   // processes while the others read: spawning blocks this thread until the child has exec'd,
   // ~15 ms a spawn while the socket dumps held both cores at 100k sockets, ~9 ms before them
-  // (test/bench/README.md: less CPU, the same wall on 2 cores). The others run in list order, since later
-  // ones read earlier facts. A source whose work was prepared on another thread runs beside
+  // (test/bench/README.md: less CPU, the same wall on 2 cores). The others run in list order,
+  // since later ones read earlier facts. A source whose work was prepared on another thread runs beside
   // the sources after it that have a prepare hook too (the other socket table, read here
   // meanwhile), and is awaited before the first later source without one.
   const pending = new Map(list.filter((s) => s.concurrent).map((s) => [s, runOne(s)]));

@@ -3,8 +3,8 @@
 // (276,000-400,000 live alerts) it took 17-37 s of every minute, reading the open findings,
 // diffing them against the live alerts in JS and committing the changes, and no report was
 // received meanwhile (test/bench/ingest.bench.mjs --hosts 200000). On its own thread it reads
-// from a WAL snapshot while ingest goes on, and its one write transaction takes its turn with
-// the ingest thread's through SQLite's lock (busy timeout).
+// from a WAL snapshot while ingest goes on, and its write transactions take their turn with the
+// ingest thread's through SQLite's lock (busy timeout).
 //
 // The same Evaluator, rules and SqliteAlertStore run there as on the HTTP thread: only where
 // they run changes, on a structured clone of the service's settings.

@@ -27,11 +27,6 @@ export class RequestThread<Request, Result> {
     private readonly name: string,
   ) {}
 
-  /** Whether a request is in flight. */
-  get busy(): boolean {
-    return this.waiting !== null;
-  }
-
   /** Runs one request on the worker; rejects with the worker's error (its code kept). */
   run(request: Request, what = 'request'): Promise<Result> {
     return this.send({ type: 'request', request }, what).then((reply) => {

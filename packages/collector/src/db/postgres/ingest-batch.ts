@@ -2,10 +2,10 @@
 // writers each take whatever has queued up (up to maxBatch) into one transaction
 // (ingest.ts's writeBatch); a second one starts beside the first only for a backlog. Under
 // light load a report is written at once, alone; under load the reports that arrive while a
-// batch commits share the next one, so the commit's WAL flush
-// and the round trips are paid once per batch instead of once per report: the same idea as
-// the SQLite store's ingest writer (db/ingest-writer.ts), with several writers because
-// PostgreSQL commits transactions of other connections (and collectors) in parallel.
+// batch commits share the next one, so the commit's WAL flush and the round trips are paid
+// once per batch instead of once per report: the same idea as the SQLite store's ingest writer
+// (db/ingest-writer.ts), with several writers because PostgreSQL commits transactions of other
+// connections (and collectors) in parallel.
 //
 // A batch holds at most one report per host: two reports of one host (a resend, or two
 // collectors' twins) are written one after the other, in the order they came, and
