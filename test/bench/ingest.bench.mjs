@@ -23,10 +23,13 @@
 //   npm run build   (the bench runs packages/*/dist)
 //   node test/bench/ingest.bench.mjs [--duration 10] [--connections 20,50]
 //        [--hosts 2000] [--warmup 2] [--repeat 1] [--targets empty,parse,validate,collector,raw,pg,pg2]
-//        [--pg-bin /usr/lib/postgresql/15/bin]
+//        [--pg-bin /usr/lib/postgresql/15/bin] [--pg-set name=value ...]
 //        [--profile DIR] [--pg-statements] [--fleet DIR [--seed-only]]
 //        [--collector path/to/dist/cli.js]   (another build of the collector, e.g. a candidate change)
 //
+// --pg-set name=value (repeatable) adds a server setting to the bench's cluster, to try a
+// sizing (shared_buffers=4GB, max_wal_size=8GB, ...); without it the cluster runs PostgreSQL's
+// defaults.
 // --profile DIR runs the collector with --cpu-prof (the profile lands in DIR) and prints where
 // its CPU time went. --pg-statements loads pg_stat_statements into the bench's cluster and
 // prints the statements the PostgreSQL phases ran (counted from the end of the warm-ups), the
@@ -119,6 +122,7 @@ async function main() {
       fleet: { type: 'string' },
       'seed-only': { type: 'boolean' },
       collector: { type: 'string' },
+      'pg-set': { type: 'string', multiple: true, default: [] },
       'pg-bin': { type: 'string', default: process.env.DUALSTACK_POSTGRES_BIN ?? '/usr/lib/postgresql/15/bin' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -188,8 +192,8 @@ async function main() {
     servers.collector = collector;
   }
   if (targets.has('pg') || targets.has('pg2')) {
-    postgres = await startPostgres(join(dataDir, 'pg'), values['pg-bin'], values['pg-statements']);
-    console.log(`PostgreSQL ${postgres.version}, postmaster PID ${postgres.pid}, fsync on, synchronous_commit on`);
+    postgres = await startPostgres(join(dataDir, 'pg'), values['pg-bin'], values['pg-statements'], values['pg-set']);
+    console.log(`PostgreSQL ${postgres.version}, postmaster PID ${postgres.pid}, fsync on, synchronous_commit on${values['pg-set'].length ? `, ${values['pg-set'].join(', ')}` : ', default sizing'}`);
     const first = await startCollector(dataDir, children, values.profile, postgres.url);
     if (targets.has('pg')) servers.pg = { ...first, kind: 'pg', postgres };
     if (targets.has('pg2')) {
@@ -488,7 +492,10 @@ async function startCollector(dir, children, profileDir, url = null, existingTok
  * synchronous_commit and full_page_writes stay at their defaults (on), as a production
  * database would run, where the tests' cluster turns them off.
  */
-async function startPostgres(dir, bin, statements = false) {
+async function startPostgres(dir, bin, statements = false, extra = []) {
+  for (const setting of extra) {
+    if (!/^[a-z_.]+=[^\n']+$/.test(setting)) throw new Error(`--pg-set: expected name=value, got ${JSON.stringify(setting)}`);
+  }
   for (const program of ['initdb', 'pg_ctl', 'postgres']) {
     if (!existsSync(join(bin, program))) throw new Error(`--pg-bin: ${join(bin, program)} not found (Debian: apt-get install postgresql-15)`);
   }
@@ -510,6 +517,7 @@ async function startPostgres(dir, bin, statements = false) {
   const reused = existsSync(join(data, 'PG_VERSION')); // a kept fleet's cluster (--fleet)
   if (!reused) run('initdb', ['-D', data, '-U', user, '-A', 'trust', '-E', 'UTF8', '--locale=C']);
   const settings = [`listen_addresses = ''`, `unix_socket_directories = '${dir}'`, 'max_connections = 100'];
+  for (const setting of extra) settings.push(`${setting.split('=')[0]} = '${setting.slice(setting.indexOf('=') + 1)}'`);
   if (statements) settings.push(`shared_preload_libraries = 'pg_stat_statements'`, 'pg_stat_statements.track_planning = on');
   writeFileSync(join(data, 'postgresql.auto.conf'), [...settings, ''].join('\n'));
   if (owner) chownSync(join(data, 'postgresql.auto.conf'), owner.uid, owner.gid);
