@@ -13,6 +13,16 @@ import { request } from 'undici';
 import Database from 'better-sqlite3';
 import { AGENT_CLI, COLLECTOR_CLI, Collector, Harness, createToken, goldenNames, procRootOf, readApi, realisticReport } from './harness.js';
 
+/** The reports stored in the collector's database file, read from a connection of its own. */
+function reportCount(db: string): number {
+  const file = new Database(db, { readonly: true });
+  try {
+    return file.prepare('SELECT count(*) FROM reports').pluck().get() as number;
+  } finally {
+    file.close();
+  }
+}
+
 // The two run at once: each has its own harness directory, database and collector, and most
 // of their time is one agent command after another.
 describe('enrollment with the real binaries', { concurrency: true }, () => {
@@ -49,14 +59,7 @@ describe('enrollment with the real binaries', { concurrency: true }, () => {
 
     // 2. B's key cannot write A's report: 403 naming both, nothing stored.
     const keyB = readFileSync(join(stateOf('b'), 'host.key'), 'utf8').trim();
-    const rows = () => {
-      const file = new Database(db, { readonly: true });
-      try {
-        return file.prepare('SELECT count(*) FROM reports').pluck().get() as number;
-      } finally {
-        file.close();
-      }
-    };
+    const rows = () => reportCount(db);
     const before = rows();
     const forged = await request(`${collector.url}/api/v1/reports`, { method: 'POST', headers: { authorization: `Bearer ${keyB}`, 'content-type': 'application/json' }, body: JSON.stringify(realisticReport(goldenNames()[0]!, hostA, new Date())) });
     const refusal = (await forged.body.json()) as { detail: string };
@@ -144,14 +147,7 @@ describe('enrollment with the real binaries', { concurrency: true }, () => {
     const push = (name: string, extra: string[] = []) =>
       h.run(`push ${name}`, AGENT_CLI, ['push', '--collector', collector.url, '--state-dir', stateOf(name), '--spool', join(h.dir, `spool-${name}`), '--proc-root', procRootOf('dual-stack-services'), '--host-id', hostA, '--timeout', '5s', ...extra]);
     const host = (...args: string[]) => h.run(`host ${args[0]}`, COLLECTOR_CLI, ['host', ...args, '--db', db]);
-    const rows = () => {
-      const file = new Database(db, { readonly: true });
-      try {
-        return file.prepare('SELECT count(*) FROM reports').pluck().get() as number;
-      } finally {
-        file.close();
-      }
-    };
+    const rows = () => reportCount(db);
 
     // 1. A enrolls on its first push; its key is revoked; the next push gets 401, enrolls again
     //    with the secret (a new live key) and delivers.
