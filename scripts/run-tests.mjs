@@ -40,33 +40,9 @@ if (selected.length === 0) {
 // systemd-nspawn tests. Each file runs in its own process (namespaces carry its pid, servers
 // listen on port 0, clusters live in temp dirs).
 const concurrency = process.env.DUALSTACK_TEST_CONCURRENCY ?? '3';
-// The longest files start first, the rest in path order: started in path order, a 50-90 s
-// file could begin near the end and run on alone while the other two slots sat idle.
-// Measured as the sum of each file's top-level tests in a full run (seconds, December 2026).
-const SLOW_FIRST = [
-  'packages/collector/test/ui.test.ts', // 93
-  'test/package/collector-deb-arm64.test.ts', // 52
-  'test/package/collector-deb.test.ts', // 52
-  'test/package/deb.test.ts', // 50
-  'test/e2e/enrollment.test.ts', // 47
-  'test/netns/firewall.test.ts', // 45
-  'test/netns/config-mariadb.test.ts', // 43
-  'test/e2e/delivery.test.ts', // 40
-  'test/deploy/install-agent.test.ts', // 39
-  'test/netns/findings.test.ts', // 38
-  'packages/collector/test/ui-endpoints.test.ts', // 37
-  'packages/collector/test/copy.test.ts', // 36
-  'test/package/rpm.test.ts', // 35
-  'test/netns/endpoints.test.ts', // 35
-  'packages/agent/test/ship-cli.test.ts', // 34
-  'test/deploy/agent-bundle.test.ts', // 33
-  'packages/collector/test/alerts-e2e.test.ts', // 30
-];
-const rank = (file) => (SLOW_FIRST.includes(file) ? SLOW_FIRST.indexOf(file) : SLOW_FIRST.length);
-const ordered = selected.sort().sort((a, b) => rank(a) - rank(b));
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...ordered],
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...selected.sort()],
   { cwd: root, stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);
