@@ -75,6 +75,7 @@ interface Comparison {
  * with the verdict.
  */
 async function compareWithConnects(t: TestContext, report: Report, peer: Netns): Promise<Comparison> {
+  // Every verdict checked before the first connect starts: a failed assertion leaves no probe running.
   const probes = report.services
     .filter((s) => PORTS.includes(s.port))
     .flatMap((service) =>
@@ -83,10 +84,10 @@ async function compareWithConnects(t: TestContext, report: Report, peer: Netns):
         assert.ok(decision, `tcp/${service.port} has no IPv${family} firewall verdict: ${JSON.stringify(service.firewall)}`);
         assert.notEqual(decision.verdict, 'unknown', `tcp/${service.port} IPv${family}: ${decision.unmodelled}`);
         const expected = decision.verdict === 'accepted' || (decision.verdict === 'restricted' && peerAllowed(decision, source));
-        return { service, family, decision, expected, connect: probeConnect(peer, 'tcp', target, service.port, 1500) };
+        return { service, family, target, decision, expected };
       }),
     );
-  const results = await Promise.all(probes.map((p) => p.connect));
+  const results = await Promise.all(probes.map((p) => probeConnect(peer, 'tcp', p.target, p.service.port, 1500)));
   const out: Comparison = { checked: 0, mismatches: [] };
   for (const [i, { service, family, decision, expected }] of probes.entries()) {
     const result = results[i]!;
